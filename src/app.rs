@@ -1,0 +1,122 @@
+//! Startup as a library function: `Application::build` opens the database, builds the shared
+//! state, binds the listener (port 0 in tests) and spawns the background jobs; `run_until_stopped`
+//! serves until SIGINT/SIGTERM and then stops the jobs.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::{Hasher, LoginLimiter};
+use crate::config::Settings;
+use crate::telemetry::RequestSpan;
+use crate::crypto::{self, SecretKey};
+use crate::db::Db;
+use crate::{error, http, jobs};
+
+/// What every handler and job shares.
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub db: Db,
+    pub hasher: Hasher,
+    pub login_limiter: LoginLimiter,
+    pub key: SecretKey,
+}
+
+pub struct Application {
+    port: u16,
+    server: actix_web::dev::Server,
+    state: web::Data<AppState>,
+    shutdown: CancellationToken,
+}
+
+/// Opens the data directory: database (migrated) and key. Used by the server and the CLI.
+pub fn open_data_dir(settings: &Settings) -> anyhow::Result<(Db, SecretKey)> {
+    std::fs::create_dir_all(settings.data_dir())
+        .with_context(|| format!("while creating data directory {}", settings.data_dir().display()))?;
+    let db = Db::open(&settings.db_path(), settings.storage.read_connections)?;
+    let has_sealed = has_sealed_credentials(&settings.db_path())?;
+    let key = crypto::load_or_create_key(settings.data_dir(), has_sealed)?;
+    Ok((db, key))
+}
+
+fn has_sealed_credentials(path: &std::path::Path) -> anyhow::Result<bool> {
+    let conn = rusqlite::Connection::open(path)?;
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM store_email_settings WHERE smtp_password IS NOT NULL
+            OR sendgrid_api_key IS NOT NULL OR mailgun_api_key IS NOT NULL OR ses_secret_access_key IS NOT NULL",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(n > 0)
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let settings = Arc::new(settings);
+        let opened = {
+            let settings = settings.clone();
+            tokio::task::spawn_blocking(move || open_data_dir(&settings)).await?
+        };
+        let (db, key) = opened?;
+        let state = web::Data::new(AppState {
+            hasher: Hasher::new(settings.auth.hash_concurrency, settings.auth.hash_queue),
+            login_limiter: LoginLimiter::new(&settings.auth),
+            settings: settings.clone(),
+            db,
+            key,
+        });
+
+        let listener = TcpListener::bind(settings.server.bind)
+            .with_context(|| format!("while binding {}", settings.server.bind))?;
+        let port = listener.local_addr()?.port();
+        let server_state = state.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(
+                    DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("X-Frame-Options", "DENY"))
+                        .add(("Referrer-Policy", "same-origin")),
+                )
+                .wrap(TracingLogger::<RequestSpan>::new())
+                .app_data(server_state.clone())
+                .configure(error::configure_extractors)
+                .configure(http::routes)
+                .default_service(web::to(error::not_found))
+        })
+        .listen(listener)?;
+        if settings.server.workers > 0 {
+            server = server.workers(settings.server.workers);
+        }
+        let server = server.run();
+
+        let shutdown = CancellationToken::new();
+        jobs::spawn_all(state.clone().into_inner(), shutdown.clone());
+        tracing::info!(port, data_dir = %settings.data_dir().display(), "parley is serving");
+        Ok(Application {
+            port,
+            server,
+            state,
+            shutdown,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        self.shutdown.cancel();
+        result
+    }
+}

@@ -1,0 +1,55 @@
+//! Login and registration rate limits, per client address and per account, in memory (one
+//! process serves everything). Keys that went quiet are dropped by the cleanup job.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::config::AuthSettings;
+use crate::error::AppError;
+
+pub struct LoginLimiter {
+    per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    per_account: DefaultKeyedRateLimiter<String>,
+    clock: DefaultClock,
+}
+
+fn per_minute(n: u32) -> Quota {
+    Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN))
+}
+
+impl LoginLimiter {
+    pub fn new(settings: &AuthSettings) -> LoginLimiter {
+        LoginLimiter {
+            per_ip: RateLimiter::keyed(per_minute(settings.login_attempts_per_ip_per_minute)),
+            per_account: RateLimiter::keyed(per_minute(settings.login_attempts_per_account_per_minute)),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    pub fn check_ip(&self, ip: IpAddr) -> Result<(), AppError> {
+        self.per_ip.check_key(&ip).map_err(|not_until| self.limited(not_until))
+    }
+
+    /// `account` is the area plus the lower-cased login name, e.g. `shop:my-store:ann@x.test`.
+    pub fn check_account(&self, account: String) -> Result<(), AppError> {
+        self.per_account
+            .check_key(&account)
+            .map_err(|not_until| self.limited(not_until))
+    }
+
+    fn limited(&self, not_until: governor::NotUntil<<DefaultClock as Clock>::Instant>) -> AppError {
+        let wait = not_until.wait_time_from(self.clock.now());
+        AppError::RateLimited {
+            retry_after_secs: wait.as_secs() + 1,
+        }
+    }
+
+    /// Forgets keys whose limits are fully replenished (called periodically).
+    pub fn forget_idle(&self) {
+        self.per_ip.retain_recent();
+        self.per_account.retain_recent();
+    }
+}

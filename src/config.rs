@@ -1,0 +1,334 @@
+//! Settings: one tree, layered as built-in defaults → optional TOML file → `PARLEY_*` environment →
+//! command-line flags, validated once at start. An unknown key or a bad value stops the start and
+//! names the key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub storage: StorageSettings,
+    pub auth: AuthSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// Address to listen on.
+    pub bind: SocketAddr,
+    /// Base of links in emails and pages; `https://…` turns on `Secure` cookies.
+    pub public_url: String,
+    /// HTTP worker threads; 0 = one per core.
+    pub workers: usize,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy you run).
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: "http://127.0.0.1:8080".into(),
+            workers: 0,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageSettings {
+    /// Everything Parley writes lives here: parley.db, uploads/, secret.key.
+    pub data_dir: PathBuf,
+    /// Read-only SQLite connections kept open for queries.
+    pub read_connections: usize,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./data"),
+            read_connections: 4,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// Lifetime of a bearer token or cookie session.
+    pub session_ttl_hours: u32,
+    /// Login and registration attempts per client address per minute.
+    pub login_attempts_per_ip_per_minute: u32,
+    /// Login attempts per account (area + email) per minute.
+    pub login_attempts_per_account_per_minute: u32,
+    /// Password hashes computed at once (each takes ~19 MiB and one core for ~20 ms).
+    pub hash_concurrency: usize,
+    /// Password checks allowed to wait for a slot before new ones get 503.
+    pub hash_queue: usize,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            session_ttl_hours: 24,
+            login_attempts_per_ip_per_minute: 30,
+            login_attempts_per_account_per_minute: 10,
+            hash_concurrency: 2,
+            hash_queue: 64,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// A tracing filter, e.g. "info" or "parley=debug,info".
+    pub level: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+        }
+    }
+}
+
+/// Values given on the command line (or their dedicated environment variables).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+    pub bind: Option<SocketAddr>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Loads the layered configuration. `env` is the process environment (passed in so tests can
+    /// supply their own).
+    pub fn load(
+        overrides: &Overrides,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = &overrides.config_file {
+            if !file.is_file() {
+                return Err(ConfigError::MissingFile(file.clone()));
+            }
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment = figment.merge(env_provider(env));
+        if let Some(dir) = &overrides.data_dir {
+            figment = figment.merge(Serialized::default("storage.data_dir", dir));
+        }
+        if let Some(bind) = &overrides.bind {
+            figment = figment.merge(Serialized::default("server.bind", bind.to_string()));
+        }
+        let settings: Settings = figment
+            .extract()
+            .map_err(|e| ConfigError::Invalid(describe(e)))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: &str| Err(ConfigError::Invalid(format!("{key}: {why}")));
+        let url = &self.server.public_url;
+        if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
+            return bad("server.public_url", "must be an http:// or https:// URL");
+        }
+        if self.storage.data_dir.as_os_str().is_empty() {
+            return bad("storage.data_dir", "must not be empty");
+        }
+        if !(1..=64).contains(&self.storage.read_connections) {
+            return bad("storage.read_connections", "must be between 1 and 64");
+        }
+        let auth = &self.auth;
+        if auth.session_ttl_hours == 0 {
+            return bad("auth.session_ttl_hours", "must be at least 1");
+        }
+        if auth.login_attempts_per_ip_per_minute == 0 {
+            return bad("auth.login_attempts_per_ip_per_minute", "must be at least 1");
+        }
+        if auth.login_attempts_per_account_per_minute == 0 {
+            return bad("auth.login_attempts_per_account_per_minute", "must be at least 1");
+        }
+        if !(1..=64).contains(&auth.hash_concurrency) {
+            return bad("auth.hash_concurrency", "must be between 1 and 64");
+        }
+        if self.log.level.parse::<tracing_subscriber::EnvFilter>().is_err() {
+            return bad("log.level", "is not a valid tracing filter");
+        }
+        Ok(())
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.storage.data_dir.join(crate::db::DB_FILE)
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.storage.data_dir
+    }
+
+    /// Cookies get `Secure` (and the `__Host-` prefix) when the public URL is https.
+    pub fn secure_cookies(&self) -> bool {
+        self.server.public_url.starts_with("https://")
+    }
+}
+
+/// `PARLEY_SECTION__KEY=value` → `section.key`. The flat variables that mirror CLI flags
+/// (`PARLEY_CONFIG`, `PARLEY_DATA_DIR`, `PARLEY_BIND`) are read by the CLI instead.
+fn env_provider(env: impl IntoIterator<Item = (String, String)>) -> Serialized<toml::Table> {
+    let mut table = toml::Table::new();
+    for (name, value) in env {
+        let Some(rest) = name.strip_prefix("PARLEY_") else {
+            continue;
+        };
+        if matches!(rest, "CONFIG" | "DATA_DIR" | "BIND") {
+            continue;
+        }
+        let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
+        insert_path(&mut table, &path, parse_env_value(&value));
+    }
+    Serialized::defaults(table)
+}
+
+fn insert_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
+    match path {
+        [] => {}
+        [last] => {
+            table.insert(last.clone(), value);
+        }
+        [first, rest @ ..] => {
+            let entry = table
+                .entry(first.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if let toml::Value::Table(inner) = entry {
+                insert_path(inner, rest, value);
+            }
+        }
+    }
+}
+
+/// Environment values are typed the way TOML would read them (`8080` is a number, `true` a
+/// bool); anything else is a string.
+fn parse_env_value(raw: &str) -> toml::Value {
+    format!("v = {raw}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_string()))
+}
+
+fn describe(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            if key.is_empty() {
+                e.kind.to_string()
+            } else {
+                format!("{key}: {}", e.kind)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_serve_on_loopback_8080_with_data_in_dot_data() {
+        let s = Settings::load(&Overrides::default(), env(&[])).unwrap();
+        assert_eq!(s.server.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.storage.data_dir, PathBuf::from("./data"));
+    }
+
+    #[test]
+    fn environment_overrides_nested_keys_with_typed_values() {
+        let s = Settings::load(
+            &Overrides::default(),
+            env(&[("PARLEY_SERVER__BIND", "0.0.0.0:9000"), ("PARLEY_AUTH__SESSION_TTL_HOURS", "3")]),
+        )
+        .unwrap();
+        assert_eq!(s.server.bind.to_string(), "0.0.0.0:9000");
+        assert_eq!(s.auth.session_ttl_hours, 3);
+    }
+
+    #[test]
+    fn cli_flags_win_over_environment() {
+        let overrides = Overrides {
+            data_dir: Some("/tmp/x".into()),
+            bind: Some("127.0.0.1:1".parse().unwrap()),
+            ..Default::default()
+        };
+        let s = Settings::load(&overrides, env(&[("PARLEY_STORAGE__DATA_DIR", "/tmp/y")])).unwrap();
+        assert_eq!(s.storage.data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(s.server.bind.port(), 1);
+    }
+
+    #[test]
+    fn unknown_environment_key_is_named() {
+        let err = Settings::load(&Overrides::default(), env(&[("PARLEY_SERVER__BINDD", "x")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bindd"), "{err}");
+    }
+
+    #[test]
+    fn bad_value_is_named() {
+        let err = Settings::load(&Overrides::default(), env(&[("PARLEY_SERVER__BIND", "nope")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("server.bind"), "{err}");
+        let err = Settings::load(&Overrides::default(), env(&[("PARLEY_SERVER__PUBLIC_URL", "ftp://x")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("server.public_url"), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_in_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "[storage]\ndata_dirr = \"x\"\n").unwrap();
+        let overrides = Overrides {
+            config_file: Some(file),
+            ..Default::default()
+        };
+        let err = Settings::load(&overrides, env(&[])).unwrap_err().to_string();
+        assert!(err.contains("data_dirr"), "{err}");
+    }
+
+    #[test]
+    fn example_config_matches_the_defaults() {
+        let text = include_str!("../config.example.toml");
+        let from_file: Settings = toml::from_str(text).unwrap();
+        let defaults = Settings::default();
+        assert_eq!(
+            serde_json::to_value(&from_file).unwrap(),
+            serde_json::to_value(&defaults).unwrap()
+        );
+    }
+}

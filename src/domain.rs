@@ -1,0 +1,292 @@
+//! Values parsed once at the edge and trusted afterwards: who is acting, account enums, and the
+//! checks every name, address and text goes through before it is stored.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// Who is making a request. Every service takes one, and every query filters by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    Admin { user_id: i64 },
+    Staff { user_id: i64, store_id: i64 },
+    Customer { customer_id: i64, store_id: i64 },
+}
+
+impl Actor {
+    pub fn store_id(&self) -> Option<i64> {
+        match self {
+            Actor::Admin { .. } => None,
+            Actor::Staff { store_id, .. } | Actor::Customer { store_id, .. } => Some(*store_id),
+        }
+    }
+}
+
+/// The three API areas, each with its own login and cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Area {
+    Admin,
+    Vendor,
+    Shop,
+}
+
+impl Area {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Area::Admin => "admin",
+            Area::Vendor => "vendor",
+            Area::Shop => "shop",
+        }
+    }
+}
+
+macro_rules! text_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        pub enum $name { $(#[serde(rename = $text)] $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(format!(
+                        "unknown value {other:?}; expected one of {}",
+                        [$($text),+].join(", ")
+                    )),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
+        }
+
+        impl rusqlite::ToSql for $name {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(self.as_str().into())
+            }
+        }
+
+        impl rusqlite::types::FromSql for $name {
+            fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+                value.as_str()?.parse().map_err(|e: String| rusqlite::types::FromSqlError::Other(e.into()))
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// A store's subscription tier; the API email providers need business or enterprise.
+    Tier { Essential => "essential", Professional => "professional", Business => "business", Enterprise => "enterprise" }
+);
+
+text_enum!(
+    /// A user account's role: platform admin or store staff.
+    Role { Admin => "admin", Store => "store" }
+);
+
+/// Characters that reorder or hide text: bidi overrides and zero-width characters.
+fn is_deceptive(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}'..='\u{200F}' | '\u{2060}' | '\u{FEFF}')
+}
+
+/// A single-line value (name, subject): trimmed, 1..=max characters, no control characters (so no
+/// CR/LF can reach an email header), no bidi overrides or zero-width characters.
+pub fn clean_line(field: &str, value: &str, max: usize) -> Result<String, AppError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(AppError::validation(field, "must not be empty"));
+    }
+    if value.chars().count() > max {
+        return Err(AppError::validation(field, format!("must be at most {max} characters")));
+    }
+    if value.chars().any(|c| c.is_control()) {
+        return Err(AppError::validation(field, "must not contain control characters or line breaks"));
+    }
+    if value.chars().any(is_deceptive) {
+        return Err(AppError::validation(field, "must not contain invisible or direction-changing characters"));
+    }
+    Ok(value.to_string())
+}
+
+/// Multi-line text (a message body): line endings become `\n`; tabs and newlines are the only
+/// control characters allowed; bidi overrides are refused.
+pub fn clean_text(field: &str, value: &str, max: usize) -> Result<String, AppError> {
+    let value = value.replace("\r\n", "\n").replace('\r', "\n");
+    let trimmed = value.trim();
+    if trimmed.chars().count() > max {
+        return Err(AppError::validation(field, format!("must be at most {max} characters")));
+    }
+    if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(AppError::validation(field, "must not contain control characters"));
+    }
+    if trimmed.chars().any(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')) {
+        return Err(AppError::validation(field, "must not contain direction-changing characters"));
+    }
+    Ok(trimmed.to_string())
+}
+
+/// An email address, checked strictly enough that it is safe in a header and plausible to send
+/// to: `local@domain.tld`, ASCII, at most 254 characters.
+pub fn clean_email(field: &str, value: &str) -> Result<String, AppError> {
+    let value = value.trim();
+    let bad = || AppError::validation(field, "must be a valid email address");
+    if value.len() > 254 || !value.is_ascii() {
+        return Err(bad());
+    }
+    let (local, domain) = value.split_once('@').ok_or_else(bad)?;
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+    let labels: Vec<&str> = domain.split('.').collect();
+    let domain_ok = labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if local_ok && domain_ok {
+        Ok(value.to_string())
+    } else {
+        Err(bad())
+    }
+}
+
+/// A language code such as `en`, `de` or `pt-BR`.
+pub fn clean_language(field: &str, value: &str) -> Result<String, AppError> {
+    let bytes = value.as_bytes();
+    let ok = match bytes.len() {
+        2 => bytes.iter().all(u8::is_ascii_lowercase),
+        5 => {
+            bytes[..2].iter().all(u8::is_ascii_lowercase)
+                && bytes[2] == b'-'
+                && bytes[3..].iter().all(u8::is_ascii_uppercase)
+        }
+        _ => false,
+    };
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err(AppError::validation(field, "must be a language code such as \"en\" or \"pt-BR\""))
+    }
+}
+
+/// A store code: a lowercase slug of 1..=64 characters.
+pub fn clean_store_code(value: &str) -> Result<String, AppError> {
+    let ok = (1..=64).contains(&value.len())
+        && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !value.starts_with('-')
+        && !value.ends_with('-');
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err(AppError::validation(
+            "code",
+            "must be 1 to 64 lowercase letters, digits or dashes, not starting or ending with a dash",
+        ))
+    }
+}
+
+pub const PASSWORD_MIN: usize = 8;
+pub const PASSWORD_MAX: usize = 1024;
+
+pub fn check_password(field: &str, value: &str) -> Result<(), AppError> {
+    let n = value.chars().count();
+    if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&n) {
+        return Err(AppError::validation(
+            field,
+            format!("must be {PASSWORD_MIN} to {PASSWORD_MAX} characters"),
+        ));
+    }
+    if value.contains('\0') {
+        return Err(AppError::validation(field, "must not contain NUL characters"));
+    }
+    Ok(())
+}
+
+/// `skip`/`limit` of every list: limit defaults to 20, at most 100.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct Page {
+    #[serde(default)]
+    pub skip: u32,
+    #[serde(default = "default_limit")]
+    pub limit: u32,
+}
+
+fn default_limit() -> u32 {
+    20
+}
+
+impl Page {
+    pub fn checked(self) -> Result<Page, AppError> {
+        if !(1..=100).contains(&self.limit) {
+            return Err(AppError::validation("limit", "must be between 1 and 100"));
+        }
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_refuse_header_injection_and_invisible_characters() {
+        assert!(clean_line("n", "Bob\r\nBcc: x@y.z", 50).is_err());
+        assert!(clean_line("n", "a\u{202E}gnp.exe", 50).is_err());
+        assert!(clean_line("n", "ad\u{200B}min", 50).is_err());
+        assert!(clean_line("n", "nul\0", 50).is_err());
+        assert!(clean_line("n", "   ", 50).is_err());
+        assert_eq!(clean_line("n", "  Zoë <b>  ", 50).unwrap(), "Zoë <b>");
+        assert!(clean_line("n", &"x".repeat(51), 50).is_err());
+    }
+
+    #[test]
+    fn text_keeps_newlines_and_normalizes_crlf() {
+        assert_eq!(clean_text("c", "a\r\nb\rc", 10).unwrap(), "a\nb\nc");
+        assert!(clean_text("c", "a\u{0007}", 10).is_err());
+    }
+
+    #[test]
+    fn emails_are_checked() {
+        assert!(clean_email("e", "ann@shop.example").is_ok());
+        for bad in ["ann", "ann@", "@x.y", "a b@x.y", "ann@localhost", "a..b@x.y", "ann@x.y\nbcc@z.q", "é@x.y"] {
+            assert!(clean_email("e", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn languages_and_codes() {
+        assert!(clean_language("l", "en").is_ok());
+        assert!(clean_language("l", "pt-BR").is_ok());
+        assert!(clean_language("l", "EN").is_err());
+        assert!(clean_store_code("my-shop-1").is_ok());
+        assert!(clean_store_code("My Shop").is_err());
+        assert!(clean_store_code("-x").is_err());
+    }
+
+    #[test]
+    fn enums_round_trip_and_reject_unknown_values() {
+        for t in Tier::ALL {
+            assert_eq!(t.as_str().parse::<Tier>().unwrap(), *t);
+        }
+        assert!("gold".parse::<Tier>().is_err());
+    }
+}

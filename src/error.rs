@@ -1,0 +1,198 @@
+//! One error type for the HTTP edge: each variant has one status and one stable snake_case code,
+//! and every error body has the shape `{"error": {"code", "message"}}`. Bodies of 5xx answers are
+//! opaque; their cause chain is logged here, once.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, error as actix_error, web};
+use serde::Serialize;
+
+use crate::db::DbError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A field failed validation; the message names the field.
+    #[error("{0}")]
+    Validation(String),
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("missing or invalid CSRF token")]
+    CsrfFailed,
+    #[error("not found")]
+    NotFound,
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("too many requests; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("the server is busy; retry shortly")]
+    Overloaded,
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl AppError {
+    pub fn validation(field: &str, why: impl std::fmt::Display) -> AppError {
+        AppError::Validation(format!("{field}: {why}"))
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> AppError {
+        AppError::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(error: impl Into<anyhow::Error>) -> AppError {
+        AppError::Internal(error.into())
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Validation(_) => "validation_error",
+            AppError::BadRequest { code, .. } | AppError::Conflict { code, .. } => code,
+            AppError::Unauthorized(_) => "unauthorized",
+            AppError::InvalidCredentials => "invalid_credentials",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::CsrfFailed => "csrf_failed",
+            AppError::NotFound => "not_found",
+            AppError::PayloadTooLarge(_) => "payload_too_large",
+            AppError::UnsupportedMediaType(_) => "unsupported_media_type",
+            AppError::RateLimited { .. } => "rate_limited",
+            AppError::Overloaded => "overloaded",
+            AppError::Internal(_) => "internal_error",
+        }
+    }
+}
+
+impl From<DbError> for AppError {
+    fn from(e: DbError) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl From<rusqlite::Error> for AppError {
+    fn from(e: rusqlite::Error) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorDetail<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorDetail<'a> {
+    code: &'a str,
+    message: String,
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::Validation(_) | AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized(_) | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) | AppError::CsrfFailed => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let AppError::Internal(cause) = self {
+            tracing::error!(error = ?cause, "request failed");
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        match self {
+            AppError::RateLimited { retry_after_secs } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            AppError::Overloaded => {
+                response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
+            }
+            _ => {}
+        }
+        response.json(ErrorBody {
+            error: ErrorDetail {
+                code: self.code(),
+                message: self.to_string(),
+            },
+        })
+    }
+}
+
+/// actix's own JSON rejections, in our shape.
+pub fn json_error(err: actix_error::JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    use actix_error::JsonPayloadError as E;
+    let app = match &err {
+        E::OverflowKnownLength { .. } | E::Overflow { .. } => {
+            AppError::PayloadTooLarge("the request body is too large".into())
+        }
+        E::ContentType => AppError::UnsupportedMediaType("expected Content-Type: application/json".into()),
+        E::Deserialize(e) if e.is_data() => AppError::BadRequest {
+            code: "invalid_body",
+            message: e.to_string(),
+        },
+        E::Deserialize(e) => AppError::BadRequest {
+            code: "malformed_json",
+            message: e.to_string(),
+        },
+        other => AppError::BadRequest {
+            code: "invalid_body",
+            message: other.to_string(),
+        },
+    };
+    app.into()
+}
+
+pub fn query_error(err: actix_error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    AppError::BadRequest {
+        code: "invalid_query",
+        message: err.to_string(),
+    }
+    .into()
+}
+
+pub fn path_error(_err: actix_error::PathError, _req: &HttpRequest) -> actix_web::Error {
+    // A path segment that does not parse (e.g. a non-numeric id) names nothing that exists.
+    AppError::NotFound.into()
+}
+
+pub fn payload_error(err: actix_error::PayloadError, _req: &HttpRequest) -> actix_web::Error {
+    match err {
+        actix_error::PayloadError::Overflow => AppError::PayloadTooLarge("the request body is too large".into()),
+        other => AppError::BadRequest {
+            code: "invalid_body",
+            message: other.to_string(),
+        },
+    }
+    .into()
+}
+
+/// Extractor configuration shared by every route.
+pub fn configure_extractors(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::JsonConfig::default().limit(256 * 1024).error_handler(json_error))
+        .app_data(web::QueryConfig::default().error_handler(query_error))
+        .app_data(web::PathConfig::default().error_handler(path_error))
+        .app_data(web::PayloadConfig::default().limit(256 * 1024));
+}
+
+/// Unknown routes answer in the same JSON shape.
+pub async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}

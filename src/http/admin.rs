@@ -1,0 +1,283 @@
+//! Admin API: stores, their staff and their customers.
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::{self, NewCustomer, NewUser, StorePatch, UserPatch};
+use crate::app::AppState;
+use crate::auth::AdminUser;
+use crate::domain::{self, Page, Tier};
+use crate::error::AppError;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateStore {
+    code: String,
+    name: String,
+    #[serde(default = "default_tier")]
+    tier: Tier,
+}
+
+fn default_tier() -> Tier {
+    Tier::Essential
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateStore {
+    name: Option<String>,
+    tier: Option<Tier>,
+    is_active: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    email: String,
+    password: String,
+    full_name: String,
+    language: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    full_name: Option<String>,
+    language: Option<String>,
+    is_active: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCustomer {
+    email: String,
+    password: Option<String>,
+    full_name: String,
+    language: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct ListResponse<T: Serialize> {
+    #[serde(flatten)]
+    pub items: Named<T>,
+    pub total: i64,
+    pub skip: u32,
+    pub limit: u32,
+}
+
+#[derive(Serialize)]
+pub enum Named<T: Serialize> {
+    #[serde(rename = "stores")]
+    Stores(Vec<T>),
+    #[serde(rename = "users")]
+    Users(Vec<T>),
+    #[serde(rename = "customers")]
+    Customers(Vec<T>),
+}
+
+pub async fn create_store(
+    state: web::Data<AppState>,
+    _admin: AdminUser,
+    body: web::Json<CreateStore>,
+) -> Result<HttpResponse, AppError> {
+    let body = body.into_inner();
+    let code = domain::clean_store_code(body.code.trim())?;
+    let name = domain::clean_line("name", &body.name, 255)?;
+    let store = state
+        .db
+        .write(move |tx| accounts::insert_store(tx, &code, &name, body.tier))
+        .await?;
+    tracing::info!(store_id = store.id, "store created");
+    Ok(HttpResponse::Created().json(store))
+}
+
+pub async fn list_stores(
+    state: web::Data<AppState>,
+    _admin: AdminUser,
+    page: web::Query<Page>,
+) -> Result<HttpResponse, AppError> {
+    let page = page.into_inner().checked()?;
+    let (stores, total) = state.db.read(move |conn| accounts::list_stores(conn, page)).await?;
+    Ok(HttpResponse::Ok().json(ListResponse {
+        items: Named::Stores(stores),
+        total,
+        skip: page.skip,
+        limit: page.limit,
+    }))
+}
+
+pub async fn get_store(
+    state: web::Data<AppState>,
+    _admin: AdminUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let store = state.db.read(move |conn| accounts::get_store(conn, id)).await?;
+    Ok(HttpResponse::Ok().json(store))
+}
+
+pub async fn update_store(
+    state: web::Data<AppState>,
+    _admin: AdminUser,
+    path: web::Path<i64>,
+    body: web::Json<UpdateStore>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let body = body.into_inner();
+    let patch = StorePatch {
+        name: body.name.map(|n| domain::clean_line("name", &n, 255)).transpose()?,
+        tier: body.tier,
+        is_active: body.is_active,
+    };
+    let store = state.db.write(move |tx| accounts::update_store(tx, id, &patch)).await?;
+    Ok(HttpResponse::Ok().json(store))
+}
+
+pub async fn create_store_user(
+    state: web::Data<AppState>,
+    _admin: AdminUser,
+    path: web::Path<i64>,
+    body: web::Json<CreateUser>,
+) -> Result<HttpResponse, AppError> {
+    let store_id = path.into_inner();
+    let body = body.into_inner();
+    let email = domain::clean_email("email", &body.email)?.to_ascii_lowercase();
+    domain::check_password("password", &body.password)?;
+    let full_name = domain::clean_line("full_name", &body.full_name, 255)?;
+    let language = domain::clean_language("language", body.language.as_deref().unwrap_or("en"))?;
+    state.db.read(move |conn| accounts::get_store(conn, store_id)).await?;
+    let hash = state.hasher.hash(body.password).await?;
+    let user = state
+        .db
+        .write(move |tx| {
+            accounts::get_store(tx, store_id)?;
+            accounts::insert_user(
+                tx,
+                &NewUser {
+                    email: &email,
+                    password_hash: &hash,
+                    full_name: &full_name,
+                    store_id: Some(store_id),
+                    language: &language,
+                },
+            )
+        })
+        .await?;
+    tracing::info!(user_id = user.id, store_id, "store user created");
+    Ok(HttpResponse::Created().json(user))
+}
+
+pub async fn list_store_users(
+    state: web::Data<AppState>,
+    _admin: AdminUser,
+    path: web::Path<i64>,
+    page: web::Query<Page>,
+) -> Result<HttpResponse, AppError> {
+    let store_id = path.into_inner();
+    let page = page.into_inner().checked()?;
+    let (users, total) = state
+        .db
+        .read(move |conn| {
+            accounts::get_store(conn, store_id)?;
+            accounts::list_store_users(conn, store_id, page)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(ListResponse {
+        items: Named::Users(users),
+        total,
+        skip: page.skip,
+        limit: page.limit,
+    }))
+}
+
+pub async fn update_store_user(
+    state: web::Data<AppState>,
+    _admin: AdminUser,
+    path: web::Path<(i64, i64)>,
+    body: web::Json<UpdateUser>,
+) -> Result<HttpResponse, AppError> {
+    let (store_id, user_id) = path.into_inner();
+    let body = body.into_inner();
+    let patch = UserPatch {
+        full_name: body.full_name.map(|n| domain::clean_line("full_name", &n, 255)).transpose()?,
+        language: body.language.map(|l| domain::clean_language("language", &l)).transpose()?,
+        is_active: body.is_active,
+    };
+    let user = state
+        .db
+        .write(move |tx| accounts::update_store_user(tx, store_id, user_id, &patch))
+        .await?;
+    Ok(HttpResponse::Ok().json(user))
+}
+
+pub async fn create_customer(
+    state: web::Data<AppState>,
+    _admin: AdminUser,
+    path: web::Path<i64>,
+    body: web::Json<CreateCustomer>,
+) -> Result<HttpResponse, AppError> {
+    let store_id = path.into_inner();
+    state.db.read(move |conn| accounts::get_store(conn, store_id)).await?;
+    insert_customer(&state, store_id, body.into_inner()).await
+}
+
+pub async fn list_customers(
+    state: web::Data<AppState>,
+    _admin: AdminUser,
+    path: web::Path<i64>,
+    page: web::Query<Page>,
+) -> Result<HttpResponse, AppError> {
+    let store_id = path.into_inner();
+    state.db.read(move |conn| accounts::get_store(conn, store_id)).await?;
+    customer_list(&state, store_id, page.into_inner()).await
+}
+
+/// Shared by the admin and vendor routes: the store id comes from the path (admin) or the
+/// caller's own membership (vendor), never from the body.
+pub(super) async fn insert_customer(
+    state: &AppState,
+    store_id: i64,
+    body: CreateCustomer,
+) -> Result<HttpResponse, AppError> {
+    let email = domain::clean_email("email", &body.email)?.to_ascii_lowercase();
+    let full_name = domain::clean_line("full_name", &body.full_name, 255)?;
+    let language = domain::clean_language("language", body.language.as_deref().unwrap_or("en"))?;
+    let hash = match body.password {
+        Some(password) => {
+            domain::check_password("password", &password)?;
+            Some(state.hasher.hash(password).await?)
+        }
+        None => None,
+    };
+    let customer = state
+        .db
+        .write(move |tx| {
+            accounts::insert_customer(
+                tx,
+                &NewCustomer {
+                    store_id,
+                    email: &email,
+                    password_hash: hash.as_deref(),
+                    full_name: &full_name,
+                    language: &language,
+                },
+            )
+        })
+        .await?;
+    tracing::info!(customer_id = customer.id, store_id, "customer created");
+    Ok(HttpResponse::Created().json(customer))
+}
+
+pub(super) async fn customer_list(state: &AppState, store_id: i64, page: Page) -> Result<HttpResponse, AppError> {
+    let page = page.checked()?;
+    let (customers, total) = state
+        .db
+        .read(move |conn| accounts::list_customers(conn, store_id, page))
+        .await?;
+    Ok(HttpResponse::Ok().json(ListResponse {
+        items: Named::Customers(customers),
+        total,
+        skip: page.skip,
+        limit: page.limit,
+    }))
+}

@@ -1,0 +1,337 @@
+//! Login, registration, logout, `me` and password change for the three areas.
+
+use std::net::IpAddr;
+
+use actix_web::cookie::{Cookie, SameSite, time::OffsetDateTime};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::{self, NewCustomer};
+use crate::app::AppState;
+use crate::auth::extract::{AreaUser, cookie_name};
+use crate::auth::session::{self, NewSession, Principal, SessionKind};
+use crate::domain::{self, Actor, Area, Role};
+use crate::error::AppError;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    email: String,
+    password: String,
+    /// Ask for an HttpOnly cookie session (the web UI) instead of a bearer token.
+    #[serde(default)]
+    cookie: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShopLoginRequest {
+    store_code: String,
+    email: String,
+    password: String,
+    #[serde(default)]
+    cookie: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    store_code: String,
+    email: String,
+    password: String,
+    full_name: String,
+    language: Option<String>,
+    #[serde(default)]
+    cookie: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+/// The answer to a login: the token (bearer) or the CSRF token (cookie session), and who it is.
+#[derive(Serialize)]
+struct SessionResponse<T: Serialize> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access_token: Option<String>,
+    token_type: &'static str,
+    expires_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    csrf_token: Option<String>,
+    #[serde(flatten)]
+    who: T,
+}
+
+#[derive(Serialize)]
+enum Who {
+    #[serde(rename = "user")]
+    User(accounts::User),
+    #[serde(rename = "customer")]
+    Customer(accounts::Customer),
+}
+
+/// The client address rate limits are keyed by. `X-Forwarded-For` is believed only when the
+/// operator says a trusted proxy sits in front.
+fn client_ip(req: &HttpRequest, state: &AppState) -> IpAddr {
+    let peer = req.peer_addr().map(|a| a.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    if !state.settings.server.trust_forwarded_for {
+        return peer;
+    }
+    req.headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next_back())
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(peer)
+}
+
+fn session_kind(cookie: bool) -> SessionKind {
+    if cookie { SessionKind::Cookie } else { SessionKind::Bearer }
+}
+
+fn session_response(
+    state: &AppState,
+    area: Area,
+    status: StatusCode,
+    new: NewSession,
+    kind: SessionKind,
+    who: Who,
+) -> HttpResponse {
+    let mut response = HttpResponse::build(status);
+    let access_token = match kind {
+        SessionKind::Bearer => Some(new.token),
+        SessionKind::Cookie => {
+            let secure = state.settings.secure_cookies();
+            let expires = OffsetDateTime::from_unix_timestamp(new.expires_at.timestamp()).ok();
+            let mut cookie = Cookie::build(cookie_name(area, secure), new.token)
+                .path("/")
+                .http_only(true)
+                .secure(secure)
+                .same_site(SameSite::Lax)
+                .finish();
+            cookie.set_expires(expires);
+            response.cookie(cookie);
+            None
+        }
+    };
+    response.json(SessionResponse {
+        access_token,
+        token_type: match kind {
+            SessionKind::Bearer => "bearer",
+            SessionKind::Cookie => "cookie",
+        },
+        expires_at: new.expires_at,
+        csrf_token: new.csrf_token,
+        who,
+    })
+}
+
+/// Checks both rate limits, then the password; unknown accounts and wrong passwords answer alike.
+async fn check_login(
+    state: &AppState,
+    req: &HttpRequest,
+    account_key: String,
+    password: &str,
+) -> Result<(), AppError> {
+    state.login_limiter.check_ip(client_ip(req, state))?;
+    state.login_limiter.check_account(account_key)?;
+    if password.chars().count() > domain::PASSWORD_MAX {
+        return Err(AppError::validation("password", "is too long"));
+    }
+    Ok(())
+}
+
+pub async fn login_admin(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, AppError> {
+    login_user(state, req, body.into_inner(), Area::Admin, Role::Admin).await
+}
+
+pub async fn login_vendor(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, AppError> {
+    login_user(state, req, body.into_inner(), Area::Vendor, Role::Store).await
+}
+
+async fn login_user(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: LoginRequest,
+    area: Area,
+    role: Role,
+) -> Result<HttpResponse, AppError> {
+    let email = body.email.trim().to_ascii_lowercase();
+    check_login(&state, &req, format!("{}:{email}", area.as_str()), &body.password).await?;
+    let found = state
+        .db
+        .read(move |conn| accounts::user_credentials(conn, &email, role))
+        .await?;
+    let (user, hash) = match found {
+        Some((user, hash)) => (Some(user), Some(hash)),
+        None => (None, None),
+    };
+    let ok = state.hasher.verify(body.password, hash).await?;
+    let user = user.filter(|_| ok).ok_or(AppError::InvalidCredentials)?;
+    let kind = session_kind(body.cookie);
+    let ttl = state.settings.auth.session_ttl_hours;
+    let user_id = user.id;
+    let new = state
+        .db
+        .write(move |tx| Ok::<_, AppError>(session::create(tx, Principal::User(user_id), kind, ttl)?))
+        .await?;
+    tracing::info!(user_id, area = area.as_str(), "login");
+    Ok(session_response(&state, area, StatusCode::OK, new, kind, Who::User(user)))
+}
+
+pub async fn login_shop(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<ShopLoginRequest>,
+) -> Result<HttpResponse, AppError> {
+    let body = body.into_inner();
+    let email = body.email.trim().to_ascii_lowercase();
+    let store_code = body.store_code.trim().to_string();
+    check_login(&state, &req, format!("shop:{store_code}:{email}"), &body.password).await?;
+    let found = state
+        .db
+        .read(move |conn| accounts::customer_credentials(conn, &store_code, &email))
+        .await?;
+    let (customer, hash) = match found {
+        Some((customer, hash)) => (Some(customer), hash),
+        None => (None, None),
+    };
+    let ok = state.hasher.verify(body.password, hash).await?;
+    let customer = customer.filter(|_| ok).ok_or(AppError::InvalidCredentials)?;
+    let kind = session_kind(body.cookie);
+    let ttl = state.settings.auth.session_ttl_hours;
+    let customer_id = customer.id;
+    let new = state
+        .db
+        .write(move |tx| Ok::<_, AppError>(session::create(tx, Principal::Customer(customer_id), kind, ttl)?))
+        .await?;
+    tracing::info!(customer_id, "login");
+    Ok(session_response(&state, Area::Shop, StatusCode::OK, new, kind, Who::Customer(customer)))
+}
+
+pub async fn register(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<RegisterRequest>,
+) -> Result<HttpResponse, AppError> {
+    let body = body.into_inner();
+    state.login_limiter.check_ip(client_ip(&req, &state))?;
+    let email = domain::clean_email("email", &body.email)?.to_ascii_lowercase();
+    domain::check_password("password", &body.password)?;
+    let full_name = domain::clean_line("full_name", &body.full_name, 255)?;
+    let language = domain::clean_language("language", body.language.as_deref().unwrap_or("en"))?;
+    let store_code = body.store_code.trim().to_string();
+    let store = state
+        .db
+        .read(move |conn| accounts::find_active_store_by_code(conn, &store_code))
+        .await?
+        .ok_or_else(|| AppError::validation("store_code", "no such store"))?;
+    let hash = state.hasher.hash(body.password).await?;
+    let kind = session_kind(body.cookie);
+    let ttl = state.settings.auth.session_ttl_hours;
+    let (customer, new) = state
+        .db
+        .write(move |tx| {
+            let customer = accounts::insert_customer(
+                tx,
+                &NewCustomer {
+                    store_id: store.id,
+                    email: &email,
+                    password_hash: Some(&hash),
+                    full_name: &full_name,
+                    language: &language,
+                },
+            )?;
+            let new = session::create(tx, Principal::Customer(customer.id), kind, ttl)?;
+            Ok::<_, AppError>((customer, new))
+        })
+        .await?;
+    tracing::info!(customer_id = customer.id, store_id = customer.store_id, "customer registered");
+    Ok(session_response(&state, Area::Shop, StatusCode::CREATED, new, kind, Who::Customer(customer)))
+}
+
+pub async fn logout<U: AreaUser>(state: web::Data<AppState>, user: U) -> Result<HttpResponse, AppError> {
+    let auth = user.auth().clone();
+    state
+        .db
+        .write(move |tx| Ok::<_, AppError>(session::delete(tx, auth.session_id)?))
+        .await?;
+    let mut response = HttpResponse::NoContent();
+    if auth.kind == SessionKind::Cookie {
+        let mut cookie = Cookie::build(cookie_name(U::AREA, state.settings.secure_cookies()), "")
+            .path("/")
+            .finish();
+        cookie.make_removal();
+        response.cookie(cookie);
+    }
+    Ok(response.finish())
+}
+
+#[derive(Serialize)]
+struct MeResponse {
+    #[serde(flatten)]
+    who: Who,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    csrf_token: Option<String>,
+}
+
+pub async fn me<U: AreaUser>(state: web::Data<AppState>, user: U) -> Result<HttpResponse, AppError> {
+    let auth = user.auth().clone();
+    let who = state
+        .db
+        .read(move |conn| match auth.actor {
+            Actor::Admin { user_id } | Actor::Staff { user_id, .. } => accounts::get_user(conn, user_id).map(Who::User),
+            Actor::Customer { customer_id, .. } => accounts::get_customer(conn, customer_id).map(Who::Customer),
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(MeResponse {
+        who,
+        csrf_token: user.auth().csrf_token.clone(),
+    }))
+}
+
+/// Changes the caller's password and ends every other session of the account.
+pub async fn change_password<U: AreaUser>(
+    state: web::Data<AppState>,
+    user: U,
+    body: web::Json<PasswordChange>,
+) -> Result<HttpResponse, AppError> {
+    let body = body.into_inner();
+    domain::check_password("new_password", &body.new_password)?;
+    if body.current_password.chars().count() > domain::PASSWORD_MAX {
+        return Err(AppError::validation("current_password", "is too long"));
+    }
+    let auth = user.auth().clone();
+    let principal = Principal::of(&auth.actor);
+    // Guessing the current password through a stolen session is as cheap as guessing a login.
+    state.login_limiter.check_account(format!("password:{principal:?}"))?;
+    let stored = state
+        .db
+        .read(move |conn| accounts::password_hash_of(conn, principal))
+        .await?;
+    if !state.hasher.verify(body.current_password, stored).await? {
+        return Err(AppError::BadRequest {
+            code: "wrong_password",
+            message: "current_password: is not the current password".into(),
+        });
+    }
+    let hash = state.hasher.hash(body.new_password).await?;
+    state
+        .db
+        .write(move |tx| accounts::set_password(tx, principal, &hash, Some(auth.session_id)))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

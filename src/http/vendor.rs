@@ -1,0 +1,25 @@
+//! Vendor (store staff) API: the store's own customers.
+
+use actix_web::{HttpResponse, web};
+
+use super::admin::{CreateCustomer, customer_list, insert_customer};
+use crate::app::AppState;
+use crate::auth::VendorUser;
+use crate::domain::Page;
+use crate::error::AppError;
+
+pub async fn create_customer(
+    state: web::Data<AppState>,
+    staff: VendorUser,
+    body: web::Json<CreateCustomer>,
+) -> Result<HttpResponse, AppError> {
+    insert_customer(&state, staff.store_id(), body.into_inner()).await
+}
+
+pub async fn list_customers(
+    state: web::Data<AppState>,
+    staff: VendorUser,
+    page: web::Query<Page>,
+) -> Result<HttpResponse, AppError> {
+    customer_list(&state, staff.store_id(), page.into_inner()).await
+}

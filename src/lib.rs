@@ -1,0 +1,18 @@
+//! Parley: a self-hosted messaging appliance for online marketplaces.
+#![forbid(unsafe_code)]
+
+pub mod accounts;
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod domain;
+pub mod error;
+mod http;
+pub mod jobs;
+pub mod telemetry;
+
+pub use app::{AppState, Application};
+pub use config::Settings;
