@@ -13,9 +13,9 @@ use tracing_actix_web::TracingLogger;
 
 use crate::auth::{Hasher, LoginLimiter};
 use crate::config::Settings;
-use crate::telemetry::RequestSpan;
 use crate::crypto::{self, SecretKey};
 use crate::db::Db;
+use crate::telemetry::RequestSpan;
 use crate::{error, http, jobs};
 
 /// What every handler and job shares.
@@ -36,8 +36,12 @@ pub struct Application {
 
 /// Opens the data directory: database (migrated) and key. Used by the server and the CLI.
 pub fn open_data_dir(settings: &Settings) -> anyhow::Result<(Db, SecretKey)> {
-    std::fs::create_dir_all(settings.data_dir())
-        .with_context(|| format!("while creating data directory {}", settings.data_dir().display()))?;
+    std::fs::create_dir_all(settings.data_dir()).with_context(|| {
+        format!(
+            "while creating data directory {}",
+            settings.data_dir().display()
+        )
+    })?;
     let db = Db::open(&settings.db_path(), settings.storage.read_connections)?;
     let has_sealed = has_sealed_credentials(&settings.db_path())?;
     let key = crypto::load_or_create_key(settings.data_dir(), has_sealed)?;

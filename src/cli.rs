@@ -12,7 +12,11 @@ use crate::db::backup;
 use crate::{accounts, app, auth, domain, telemetry};
 
 #[derive(Debug, Parser)]
-#[command(name = "parley", version, about = "Self-hosted messaging appliance for online marketplaces")]
+#[command(
+    name = "parley",
+    version,
+    about = "Self-hosted messaging appliance for online marketplaces"
+)]
 pub struct Cli {
     /// TOML configuration file (every key is optional; see config.example.toml).
     #[arg(long, global = true, env = "PARLEY_CONFIG", value_name = "FILE")]
@@ -68,11 +72,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tokio::task::spawn_blocking(move || crate::db::open_and_migrate(&path)).await??;
             println!("migrations applied to {}", settings.db_path().display());
         }
-        Command::CreateAdmin { email, password, name } => {
+        Command::CreateAdmin {
+            email,
+            password,
+            name,
+        } => {
             let email = domain::clean_email("email", &email)?.to_ascii_lowercase();
             domain::check_password("password", &password)?;
             let name = domain::clean_line("name", &name, 255)?;
-            let (db, _key) = tokio::task::spawn_blocking(move || app::open_data_dir(&settings)).await??;
+            let (db, _key) =
+                tokio::task::spawn_blocking(move || app::open_data_dir(&settings)).await??;
             let hash = auth::password::hash_now(&password)?;
             let user = db
                 .write(move |tx| accounts::upsert_admin(tx, &email, &hash, &name))

@@ -163,15 +163,26 @@ impl Settings {
             return bad("auth.session_ttl_hours", "must be at least 1");
         }
         if auth.login_attempts_per_ip_per_minute == 0 {
-            return bad("auth.login_attempts_per_ip_per_minute", "must be at least 1");
+            return bad(
+                "auth.login_attempts_per_ip_per_minute",
+                "must be at least 1",
+            );
         }
         if auth.login_attempts_per_account_per_minute == 0 {
-            return bad("auth.login_attempts_per_account_per_minute", "must be at least 1");
+            return bad(
+                "auth.login_attempts_per_account_per_minute",
+                "must be at least 1",
+            );
         }
         if !(1..=64).contains(&auth.hash_concurrency) {
             return bad("auth.hash_concurrency", "must be between 1 and 64");
         }
-        if self.log.level.parse::<tracing_subscriber::EnvFilter>().is_err() {
+        if self
+            .log
+            .level
+            .parse::<tracing_subscriber::EnvFilter>()
+            .is_err()
+        {
             return bad("log.level", "is not a valid tracing filter");
         }
         Ok(())
@@ -255,7 +266,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -269,7 +283,10 @@ mod tests {
     fn environment_overrides_nested_keys_with_typed_values() {
         let s = Settings::load(
             &Overrides::default(),
-            env(&[("PARLEY_SERVER__BIND", "0.0.0.0:9000"), ("PARLEY_AUTH__SESSION_TTL_HOURS", "3")]),
+            env(&[
+                ("PARLEY_SERVER__BIND", "0.0.0.0:9000"),
+                ("PARLEY_AUTH__SESSION_TTL_HOURS", "3"),
+            ]),
         )
         .unwrap();
         assert_eq!(s.server.bind.to_string(), "0.0.0.0:9000");
@@ -298,13 +315,19 @@ mod tests {
 
     #[test]
     fn bad_value_is_named() {
-        let err = Settings::load(&Overrides::default(), env(&[("PARLEY_SERVER__BIND", "nope")]))
-            .unwrap_err()
-            .to_string();
+        let err = Settings::load(
+            &Overrides::default(),
+            env(&[("PARLEY_SERVER__BIND", "nope")]),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("server.bind"), "{err}");
-        let err = Settings::load(&Overrides::default(), env(&[("PARLEY_SERVER__PUBLIC_URL", "ftp://x")]))
-            .unwrap_err()
-            .to_string();
+        let err = Settings::load(
+            &Overrides::default(),
+            env(&[("PARLEY_SERVER__PUBLIC_URL", "ftp://x")]),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("server.public_url"), "{err}");
     }
 
@@ -317,7 +340,9 @@ mod tests {
             config_file: Some(file),
             ..Default::default()
         };
-        let err = Settings::load(&overrides, env(&[])).unwrap_err().to_string();
+        let err = Settings::load(&overrides, env(&[]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("data_dirr"), "{err}");
     }
 

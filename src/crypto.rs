@@ -12,9 +12,15 @@ const KEY_LEN: usize = 32;
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("cannot read key file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write key file {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("key file {0} is damaged (expected {KEY_LEN} bytes); restore it from a backup")]
     Damaged(PathBuf),
     #[error(
@@ -47,7 +53,9 @@ pub fn load_or_create_key(data_dir: &Path, has_sealed_data: bool) -> Result<Secr
     let path = data_dir.join(KEY_FILE);
     match fs::read(&path) {
         Ok(bytes) => {
-            let key: [u8; KEY_LEN] = bytes.try_into().map_err(|_| KeyError::Damaged(path.clone()))?;
+            let key: [u8; KEY_LEN] = bytes
+                .try_into()
+                .map_err(|_| KeyError::Damaged(path.clone()))?;
             Ok(SecretKey(key))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -93,7 +101,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(dir.path().join(KEY_FILE)).unwrap().permissions().mode();
+            let mode = fs::metadata(dir.path().join(KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         assert_eq!(format!("{first:?}"), "SecretKey(***)");
@@ -113,6 +124,9 @@ mod tests {
     fn damaged_key_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join(KEY_FILE), b"short").unwrap();
-        assert!(matches!(load_or_create_key(dir.path(), false), Err(KeyError::Damaged(_))));
+        assert!(matches!(
+            load_or_create_key(dir.path(), false),
+            Err(KeyError::Damaged(_))
+        ));
     }
 }

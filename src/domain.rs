@@ -110,13 +110,22 @@ pub fn clean_line(field: &str, value: &str, max: usize) -> Result<String, AppErr
         return Err(AppError::validation(field, "must not be empty"));
     }
     if value.chars().count() > max {
-        return Err(AppError::validation(field, format!("must be at most {max} characters")));
+        return Err(AppError::validation(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     if value.chars().any(|c| c.is_control()) {
-        return Err(AppError::validation(field, "must not contain control characters or line breaks"));
+        return Err(AppError::validation(
+            field,
+            "must not contain control characters or line breaks",
+        ));
     }
     if value.chars().any(is_deceptive) {
-        return Err(AppError::validation(field, "must not contain invisible or direction-changing characters"));
+        return Err(AppError::validation(
+            field,
+            "must not contain invisible or direction-changing characters",
+        ));
     }
     Ok(value.to_string())
 }
@@ -127,13 +136,28 @@ pub fn clean_text(field: &str, value: &str, max: usize) -> Result<String, AppErr
     let value = value.replace("\r\n", "\n").replace('\r', "\n");
     let trimmed = value.trim();
     if trimmed.chars().count() > max {
-        return Err(AppError::validation(field, format!("must be at most {max} characters")));
+        return Err(AppError::validation(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
-    if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(AppError::validation(field, "must not contain control characters"));
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(AppError::validation(
+            field,
+            "must not contain control characters",
+        ));
     }
-    if trimmed.chars().any(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')) {
-        return Err(AppError::validation(field, "must not contain direction-changing characters"));
+    if trimmed
+        .chars()
+        .any(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
+    {
+        return Err(AppError::validation(
+            field,
+            "must not contain direction-changing characters",
+        ));
     }
     Ok(trimmed.to_string())
 }
@@ -152,7 +176,9 @@ pub fn clean_email(field: &str, value: &str) -> Result<String, AppError> {
         && !local.starts_with('.')
         && !local.ends_with('.')
         && !local.contains("..")
-        && local.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
     let labels: Vec<&str> = domain.split('.').collect();
     let domain_ok = labels.len() >= 2
         && labels.iter().all(|l| {
@@ -184,14 +210,19 @@ pub fn clean_language(field: &str, value: &str) -> Result<String, AppError> {
     if ok {
         Ok(value.to_string())
     } else {
-        Err(AppError::validation(field, "must be a language code such as \"en\" or \"pt-BR\""))
+        Err(AppError::validation(
+            field,
+            "must be a language code such as \"en\" or \"pt-BR\"",
+        ))
     }
 }
 
 /// A store code: a lowercase slug of 1..=64 characters.
 pub fn clean_store_code(value: &str) -> Result<String, AppError> {
     let ok = (1..=64).contains(&value.len())
-        && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !value.starts_with('-')
         && !value.ends_with('-');
     if ok {
@@ -216,7 +247,10 @@ pub fn check_password(field: &str, value: &str) -> Result<(), AppError> {
         ));
     }
     if value.contains('\0') {
-        return Err(AppError::validation(field, "must not contain NUL characters"));
+        return Err(AppError::validation(
+            field,
+            "must not contain NUL characters",
+        ));
     }
     Ok(())
 }
@@ -267,7 +301,16 @@ mod tests {
     #[test]
     fn emails_are_checked() {
         assert!(clean_email("e", "ann@shop.example").is_ok());
-        for bad in ["ann", "ann@", "@x.y", "a b@x.y", "ann@localhost", "a..b@x.y", "ann@x.y\nbcc@z.q", "é@x.y"] {
+        for bad in [
+            "ann",
+            "ann@",
+            "@x.y",
+            "a b@x.y",
+            "ann@localhost",
+            "a..b@x.y",
+            "ann@x.y\nbcc@z.q",
+            "é@x.y",
+        ] {
             assert!(clean_email("e", bad).is_err(), "{bad}");
         }
     }

@@ -143,7 +143,9 @@ pub fn json_error(err: actix_error::JsonPayloadError, _req: &HttpRequest) -> act
         E::OverflowKnownLength { .. } | E::Overflow { .. } => {
             AppError::PayloadTooLarge("the request body is too large".into())
         }
-        E::ContentType => AppError::UnsupportedMediaType("expected Content-Type: application/json".into()),
+        E::ContentType => {
+            AppError::UnsupportedMediaType("expected Content-Type: application/json".into())
+        }
         E::Deserialize(e) if e.is_data() => AppError::BadRequest {
             code: "invalid_body",
             message: e.to_string(),
@@ -175,7 +177,9 @@ pub fn path_error(_err: actix_error::PathError, _req: &HttpRequest) -> actix_web
 
 pub fn payload_error(err: actix_error::PayloadError, _req: &HttpRequest) -> actix_web::Error {
     match err {
-        actix_error::PayloadError::Overflow => AppError::PayloadTooLarge("the request body is too large".into()),
+        actix_error::PayloadError::Overflow => {
+            AppError::PayloadTooLarge("the request body is too large".into())
+        }
         other => AppError::BadRequest {
             code: "invalid_body",
             message: other.to_string(),
@@ -186,10 +190,14 @@ pub fn payload_error(err: actix_error::PayloadError, _req: &HttpRequest) -> acti
 
 /// Extractor configuration shared by every route.
 pub fn configure_extractors(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(web::JsonConfig::default().limit(256 * 1024).error_handler(json_error))
-        .app_data(web::QueryConfig::default().error_handler(query_error))
-        .app_data(web::PathConfig::default().error_handler(path_error))
-        .app_data(web::PayloadConfig::default().limit(256 * 1024));
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(256 * 1024)
+            .error_handler(json_error),
+    )
+    .app_data(web::QueryConfig::default().error_handler(query_error))
+    .app_data(web::PathConfig::default().error_handler(path_error))
+    .app_data(web::PayloadConfig::default().limit(256 * 1024));
 }
 
 /// Unknown routes answer in the same JSON shape.

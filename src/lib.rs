@@ -1,5 +1,7 @@
 //! Parley: a self-hosted messaging appliance for online marketplaces.
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![deny(clippy::await_holding_lock)]
 
 pub mod accounts;
 pub mod app;

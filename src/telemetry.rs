@@ -18,7 +18,12 @@ pub fn init(filter: &str) {
         format!("{filter},refinery_core=warn")
     };
     let filter = EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(ansi)
+        .try_init();
 }
 
 /// Root span per request: method, route, client address, request id; one event at the end with
@@ -37,7 +42,14 @@ impl RootSpanBuilder for RequestSpan {
         };
         let code = i32::from(status.as_u16());
         span.record("http.status_code", code);
-        span.record("otel.status_code", if status.is_server_error() { "ERROR" } else { "OK" });
+        span.record(
+            "otel.status_code",
+            if status.is_server_error() {
+                "ERROR"
+            } else {
+                "OK"
+            },
+        );
         span.in_scope(|| {
             if status.is_server_error() {
                 tracing::warn!(status = code, "request finished");

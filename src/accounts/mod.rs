@@ -48,7 +48,9 @@ pub struct Customer {
 /// Maps a UNIQUE violation to a 409 with `code`; anything else stays an internal error.
 fn unique_or(e: rusqlite::Error, code: &'static str, message: &str) -> AppError {
     match &e {
-        rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE => {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+        {
             AppError::conflict(code, message)
         }
         _ => AppError::from(e),
@@ -70,28 +72,47 @@ fn store_row(r: &Row<'_>) -> rusqlite::Result<Store> {
     })
 }
 
-pub fn insert_store(conn: &Connection, code: &str, name: &str, tier: Tier) -> Result<Store, AppError> {
+pub fn insert_store(
+    conn: &Connection,
+    code: &str,
+    name: &str,
+    tier: Tier,
+) -> Result<Store, AppError> {
     conn.query_row(
-        &format!("INSERT INTO stores (code, name, tier) VALUES (?1, ?2, ?3) RETURNING {STORE_COLUMNS}"),
+        &format!(
+            "INSERT INTO stores (code, name, tier) VALUES (?1, ?2, ?3) RETURNING {STORE_COLUMNS}"
+        ),
         params![code, name, tier],
         store_row,
     )
-    .map_err(|e| unique_or(e, "store_code_taken", "a store with this code already exists"))
+    .map_err(|e| {
+        unique_or(
+            e,
+            "store_code_taken",
+            "a store with this code already exists",
+        )
+    })
 }
 
 pub fn list_stores(conn: &Connection, page: Page) -> Result<(Vec<Store>, i64), AppError> {
     let total = conn.query_row("SELECT count(*) FROM stores", [], |r| r.get(0))?;
     let stores = conn
-        .prepare_cached(&format!("SELECT {STORE_COLUMNS} FROM stores ORDER BY id LIMIT ?1 OFFSET ?2"))?
+        .prepare_cached(&format!(
+            "SELECT {STORE_COLUMNS} FROM stores ORDER BY id LIMIT ?1 OFFSET ?2"
+        ))?
         .query_map([page.limit, page.skip], store_row)?
         .collect::<rusqlite::Result<_>>()?;
     Ok((stores, total))
 }
 
 pub fn get_store(conn: &Connection, id: i64) -> Result<Store, AppError> {
-    conn.query_row(&format!("SELECT {STORE_COLUMNS} FROM stores WHERE id = ?1"), [id], store_row)
-        .optional()?
-        .ok_or(AppError::NotFound)
+    conn.query_row(
+        &format!("SELECT {STORE_COLUMNS} FROM stores WHERE id = ?1"),
+        [id],
+        store_row,
+    )
+    .optional()?
+    .ok_or(AppError::NotFound)
 }
 
 pub fn find_active_store_by_code(conn: &Connection, code: &str) -> Result<Option<Store>, AppError> {
@@ -152,22 +173,42 @@ pub struct NewUser<'a> {
 
 /// Inserts an admin (`store_id: None`) or a store staff member.
 pub fn insert_user(conn: &Connection, user: &NewUser<'_>) -> Result<User, AppError> {
-    let role = if user.store_id.is_some() { Role::Store } else { Role::Admin };
+    let role = if user.store_id.is_some() {
+        Role::Store
+    } else {
+        Role::Admin
+    };
     conn.query_row(
         &format!(
             "INSERT INTO users (email, password_hash, full_name, role, store_id, language)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING {USER_COLUMNS}"
         ),
-        params![user.email, user.password_hash, user.full_name, role, user.store_id, user.language],
+        params![
+            user.email,
+            user.password_hash,
+            user.full_name,
+            role,
+            user.store_id,
+            user.language
+        ],
         user_row,
     )
     .map_err(|e| unique_or(e, "email_taken", "a user with this email already exists"))
 }
 
 /// Creates a platform admin, or resets the password (and reactivates) an existing one.
-pub fn upsert_admin(conn: &Connection, email: &str, password_hash: &str, full_name: &str) -> Result<User, AppError> {
+pub fn upsert_admin(
+    conn: &Connection,
+    email: &str,
+    password_hash: &str,
+    full_name: &str,
+) -> Result<User, AppError> {
     let existing: Option<(i64, Role)> = conn
-        .query_row("SELECT id, role FROM users WHERE email = ?1", [email], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(
+            "SELECT id, role FROM users WHERE email = ?1",
+            [email],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
     match existing {
         None => insert_user(
@@ -196,13 +237,25 @@ pub fn upsert_admin(conn: &Connection, email: &str, password_hash: &str, full_na
 }
 
 pub fn get_user(conn: &Connection, id: i64) -> Result<User, AppError> {
-    conn.query_row(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"), [id], user_row)
-        .optional()?
-        .ok_or(AppError::NotFound)
+    conn.query_row(
+        &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
+        [id],
+        user_row,
+    )
+    .optional()?
+    .ok_or(AppError::NotFound)
 }
 
-pub fn list_store_users(conn: &Connection, store_id: i64, page: Page) -> Result<(Vec<User>, i64), AppError> {
-    let total = conn.query_row("SELECT count(*) FROM users WHERE store_id = ?1", [store_id], |r| r.get(0))?;
+pub fn list_store_users(
+    conn: &Connection,
+    store_id: i64,
+    page: Page,
+) -> Result<(Vec<User>, i64), AppError> {
+    let total = conn.query_row(
+        "SELECT count(*) FROM users WHERE store_id = ?1",
+        [store_id],
+        |r| r.get(0),
+    )?;
     let users = conn
         .prepare_cached(&format!(
             "SELECT {USER_COLUMNS} FROM users WHERE store_id = ?1 ORDER BY id LIMIT ?2 OFFSET ?3"
@@ -220,7 +273,12 @@ pub struct UserPatch {
 }
 
 /// Updates a staff member of `store_id`; disabling one ends all their sessions in the same commit.
-pub fn update_store_user(conn: &Connection, store_id: i64, user_id: i64, patch: &UserPatch) -> Result<User, AppError> {
+pub fn update_store_user(
+    conn: &Connection,
+    store_id: i64,
+    user_id: i64,
+    patch: &UserPatch,
+) -> Result<User, AppError> {
     let user = conn
         .query_row(
             &format!(
@@ -240,7 +298,11 @@ pub fn update_store_user(conn: &Connection, store_id: i64, user_id: i64, patch: 
 }
 
 /// The user with this email and role, with their password hash, if they may log in.
-pub fn user_credentials(conn: &Connection, email: &str, role: Role) -> Result<Option<(User, String)>, AppError> {
+pub fn user_credentials(
+    conn: &Connection,
+    email: &str,
+    role: Role,
+) -> Result<Option<(User, String)>, AppError> {
     Ok(conn
         .query_row(
             &format!(
@@ -286,20 +348,44 @@ pub fn insert_customer(conn: &Connection, c: &NewCustomer<'_>) -> Result<Custome
             "INSERT INTO customers (store_id, email, password_hash, full_name, language)
              VALUES (?1, ?2, ?3, ?4, ?5) RETURNING {CUSTOMER_COLUMNS}"
         ),
-        params![c.store_id, c.email, c.password_hash, c.full_name, c.language],
+        params![
+            c.store_id,
+            c.email,
+            c.password_hash,
+            c.full_name,
+            c.language
+        ],
         customer_row,
     )
-    .map_err(|e| unique_or(e, "email_taken", "a customer with this email already exists in this store"))
+    .map_err(|e| {
+        unique_or(
+            e,
+            "email_taken",
+            "a customer with this email already exists in this store",
+        )
+    })
 }
 
 pub fn get_customer(conn: &Connection, id: i64) -> Result<Customer, AppError> {
-    conn.query_row(&format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ?1"), [id], customer_row)
-        .optional()?
-        .ok_or(AppError::NotFound)
+    conn.query_row(
+        &format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ?1"),
+        [id],
+        customer_row,
+    )
+    .optional()?
+    .ok_or(AppError::NotFound)
 }
 
-pub fn list_customers(conn: &Connection, store_id: i64, page: Page) -> Result<(Vec<Customer>, i64), AppError> {
-    let total = conn.query_row("SELECT count(*) FROM customers WHERE store_id = ?1", [store_id], |r| r.get(0))?;
+pub fn list_customers(
+    conn: &Connection,
+    store_id: i64,
+    page: Page,
+) -> Result<(Vec<Customer>, i64), AppError> {
+    let total = conn.query_row(
+        "SELECT count(*) FROM customers WHERE store_id = ?1",
+        [store_id],
+        |r| r.get(0),
+    )?;
     let customers = conn
         .prepare_cached(&format!(
             "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE store_id = ?1 ORDER BY id LIMIT ?2 OFFSET ?3"
@@ -331,18 +417,32 @@ pub fn customer_credentials(
 
 // ---- passwords -------------------------------------------------------------------------------
 
-pub fn password_hash_of(conn: &Connection, principal: Principal) -> Result<Option<String>, AppError> {
+pub fn password_hash_of(
+    conn: &Connection,
+    principal: Principal,
+) -> Result<Option<String>, AppError> {
     let hash = match principal {
-        Principal::User(id) => conn.query_row("SELECT password_hash FROM users WHERE id = ?1", [id], |r| r.get(0)),
-        Principal::Customer(id) => {
-            conn.query_row("SELECT password_hash FROM customers WHERE id = ?1", [id], |r| r.get(0))
+        Principal::User(id) => {
+            conn.query_row("SELECT password_hash FROM users WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
         }
+        Principal::Customer(id) => conn.query_row(
+            "SELECT password_hash FROM customers WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        ),
     };
     Ok(hash.optional()?.flatten())
 }
 
 /// Sets a new password hash and ends every other session of the account in the same commit.
-pub fn set_password(conn: &Connection, principal: Principal, hash: &str, keep_session: Option<i64>) -> Result<(), AppError> {
+pub fn set_password(
+    conn: &Connection,
+    principal: Principal,
+    hash: &str,
+    keep_session: Option<i64>,
+) -> Result<(), AppError> {
     let now = Utc::now();
     match principal {
         Principal::User(id) => conn.execute(

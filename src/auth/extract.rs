@@ -45,7 +45,9 @@ async fn authenticate(req: HttpRequest, area: Area) -> Result<Authenticated, App
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("AppState missing")))?
         .clone();
-    let (token, kind) = if let Some(value) = req.headers().get(actix_web::http::header::AUTHORIZATION) {
+    let (token, kind) = if let Some(value) =
+        req.headers().get(actix_web::http::header::AUTHORIZATION)
+    {
         let token = value
             .to_str()
             .ok()
@@ -68,10 +70,18 @@ async fn authenticate(req: HttpRequest, area: Area) -> Result<Authenticated, App
     let row = found
         .filter(|s| s.kind == kind)
         .ok_or(AppError::Unauthorized("invalid or expired session"))?;
-    let actor = row.actor.ok_or(AppError::Unauthorized("invalid or expired session"))?;
+    let actor = row
+        .actor
+        .ok_or(AppError::Unauthorized("invalid or expired session"))?;
 
-    if kind == SessionKind::Cookie && !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        let sent = req.headers().get(CSRF_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
+    if kind == SessionKind::Cookie
+        && !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+    {
+        let sent = req
+            .headers()
+            .get(CSRF_HEADER)
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
         let expected = row.csrf_token.as_deref().unwrap_or_default().as_bytes();
         if expected.is_empty() || !bool::from(sent.ct_eq(expected)) {
             return Err(AppError::CsrfFailed);
@@ -79,10 +89,15 @@ async fn authenticate(req: HttpRequest, area: Area) -> Result<Authenticated, App
     }
     let area_allows = matches!(
         (area, actor),
-        (Area::Admin, Actor::Admin { .. }) | (Area::Vendor, Actor::Staff { .. }) | (Area::Shop, Actor::Customer { .. })
+        (Area::Admin, Actor::Admin { .. })
+            | (Area::Vendor, Actor::Staff { .. })
+            | (Area::Shop, Actor::Customer { .. })
     );
     if !area_allows {
-        return Err(AppError::Forbidden(format!("this account may not use the {} API", area.as_str())));
+        return Err(AppError::Forbidden(format!(
+            "this account may not use the {} API",
+            area.as_str()
+        )));
     }
     Ok(Authenticated {
         actor,

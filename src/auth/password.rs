@@ -46,8 +46,15 @@ impl Hasher {
         .await
     }
 
-    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
-        let _queued = self.waiting.clone().try_acquire_owned().map_err(|_| AppError::Overloaded)?;
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AppError> {
+        let _queued = self
+            .waiting
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| AppError::Overloaded)?;
         let permit = self
             .running
             .clone()
@@ -77,13 +84,18 @@ fn verify_now(password: &str, stored: &str) -> bool {
         return false;
     };
     match Params::try_from(&parsed) {
-        Ok(p) if p.m_cost() <= MAX_M_COST_KIB && p.t_cost() <= MAX_T_COST && p.p_cost() <= MAX_P_COST => {}
+        Ok(p)
+            if p.m_cost() <= MAX_M_COST_KIB
+                && p.t_cost() <= MAX_T_COST
+                && p.p_cost() <= MAX_P_COST => {}
         _ => {
             tracing::warn!("refused a stored password hash with out-of-range parameters");
             return false;
         }
     }
-    Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()
+    Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok()
 }
 
 fn dummy_hash() -> &'static str {

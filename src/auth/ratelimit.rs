@@ -24,13 +24,17 @@ impl LoginLimiter {
     pub fn new(settings: &AuthSettings) -> LoginLimiter {
         LoginLimiter {
             per_ip: RateLimiter::keyed(per_minute(settings.login_attempts_per_ip_per_minute)),
-            per_account: RateLimiter::keyed(per_minute(settings.login_attempts_per_account_per_minute)),
+            per_account: RateLimiter::keyed(per_minute(
+                settings.login_attempts_per_account_per_minute,
+            )),
             clock: DefaultClock::default(),
         }
     }
 
     pub fn check_ip(&self, ip: IpAddr) -> Result<(), AppError> {
-        self.per_ip.check_key(&ip).map_err(|not_until| self.limited(not_until))
+        self.per_ip
+            .check_key(&ip)
+            .map_err(|not_until| self.limited(not_until))
     }
 
     /// `account` is the area plus the lower-cased login name, e.g. `shop:my-store:ann@x.test`.

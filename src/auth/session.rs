@@ -82,7 +82,14 @@ pub fn create(
     conn.execute(
         "INSERT INTO sessions (token_hash, kind, csrf_token, user_id, customer_id, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![hash_token(&token), kind.as_str(), csrf_token, user_id, customer_id, expires_at],
+        params![
+            hash_token(&token),
+            kind.as_str(),
+            csrf_token,
+            user_id,
+            customer_id,
+            expires_at
+        ],
     )?;
     Ok(NewSession {
         token,
@@ -112,14 +119,25 @@ pub fn lookup(conn: &Connection, token: &str) -> rusqlite::Result<Option<Session
         };
         let user: Option<i64> = r.get(3)?;
         let actor = match user {
-            Some(user_id) => match (r.get::<_, Role>(4)?, r.get::<_, Option<i64>>(5)?, r.get::<_, bool>(6)?) {
+            Some(user_id) => match (
+                r.get::<_, Role>(4)?,
+                r.get::<_, Option<i64>>(5)?,
+                r.get::<_, bool>(6)?,
+            ) {
                 (_, _, false) => None,
                 (Role::Admin, _, true) => Some(Actor::Admin { user_id }),
                 (Role::Store, Some(store_id), true) => Some(Actor::Staff { user_id, store_id }),
                 (Role::Store, None, true) => None,
             },
-            None => match (r.get::<_, Option<i64>>(7)?, r.get::<_, Option<i64>>(8)?, r.get::<_, Option<bool>>(9)?) {
-                (Some(customer_id), Some(store_id), Some(true)) => Some(Actor::Customer { customer_id, store_id }),
+            None => match (
+                r.get::<_, Option<i64>>(7)?,
+                r.get::<_, Option<i64>>(8)?,
+                r.get::<_, Option<bool>>(9)?,
+            ) {
+                (Some(customer_id), Some(store_id), Some(true)) => Some(Actor::Customer {
+                    customer_id,
+                    store_id,
+                }),
                 _ => None,
             },
         };
@@ -139,13 +157,21 @@ pub fn delete(conn: &Connection, session_id: i64) -> rusqlite::Result<()> {
 }
 
 /// Ends every session of `principal`, except `keep` (the caller's own, after a password change).
-pub fn delete_all_for(conn: &Connection, principal: Principal, keep: Option<i64>) -> rusqlite::Result<usize> {
+pub fn delete_all_for(
+    conn: &Connection,
+    principal: Principal,
+    keep: Option<i64>,
+) -> rusqlite::Result<usize> {
     let keep = keep.unwrap_or(-1);
     match principal {
-        Principal::User(id) => conn.execute("DELETE FROM sessions WHERE user_id = ?1 AND id <> ?2", [id, keep]),
-        Principal::Customer(id) => {
-            conn.execute("DELETE FROM sessions WHERE customer_id = ?1 AND id <> ?2", [id, keep])
-        }
+        Principal::User(id) => conn.execute(
+            "DELETE FROM sessions WHERE user_id = ?1 AND id <> ?2",
+            [id, keep],
+        ),
+        Principal::Customer(id) => conn.execute(
+            "DELETE FROM sessions WHERE customer_id = ?1 AND id <> ?2",
+            [id, keep],
+        ),
     }
 }
 

@@ -24,7 +24,10 @@ pub enum BackupError {
     #[error("the backup's database failed its integrity check: {0}")]
     Corrupt(String),
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -53,7 +56,10 @@ pub fn backup(data_dir: &Path, dest: &Path) -> Result<CopyReport, BackupError> {
     check_existing_file(&db)?;
     fs::create_dir_all(dest).map_err(io(dest))?;
 
-    let conn = Connection::open_with_flags(&db, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    let conn = Connection::open_with_flags(
+        &db,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
     let target = dest.join(DB_FILE);
     conn.execute("VACUUM INTO ?1", [target.to_string_lossy()])?;
@@ -87,12 +93,17 @@ pub fn restore(src: &Path, data_dir: &Path) -> Result<CopyReport, BackupError> {
     // Copy under a temporary name and rename, so a half-copied file is never taken for a database.
     let partial = data_dir.join(format!("{DB_FILE}.partial"));
     let database_bytes = fs::copy(&db, &partial).map_err(io(&partial))?;
-    fs::File::open(&partial).and_then(|f| f.sync_all()).map_err(io(&partial))?;
+    fs::File::open(&partial)
+        .and_then(|f| f.sync_all())
+        .map_err(io(&partial))?;
     let target = data_dir.join(DB_FILE);
     fs::rename(&partial, &target).map_err(io(&target))?;
     copy_key(src, data_dir)?;
     let files = copy_tree(&src.join(UPLOADS_DIR), &data_dir.join(UPLOADS_DIR))?;
-    Ok(CopyReport { database_bytes, files })
+    Ok(CopyReport {
+        database_bytes,
+        files,
+    })
 }
 
 fn ensure_empty(dir: &Path) -> Result<(), BackupError> {

@@ -20,13 +20,26 @@ pub enum OpenError {
         "{path} was written by a newer Parley (schema version {found}, this binary knows up to {known}); \
          it was left untouched: run the newer binary, or restore a backup"
     )]
-    NewerSchema { path: PathBuf, found: i64, known: i64 },
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
     #[error("cannot create data directory {path}: {source}")]
-    CreateDir { path: PathBuf, source: std::io::Error },
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("sqlite error on {path}: {source}")]
-    Sqlite { path: PathBuf, source: rusqlite::Error },
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
     #[error("migration failed: {0}")]
     Migration(#[from] refinery::Error),
 }
@@ -69,7 +82,9 @@ pub fn check_existing_file(path: &Path) -> Result<(), OpenError> {
         n if n >= 512 && n.is_power_of_two() => u64::from(n),
         _ => return Err(not_db("invalid page size in the header")),
     };
-    let page_count = u64::from(u32::from_be_bytes([header[28], header[29], header[30], header[31]]));
+    let page_count = u64::from(u32::from_be_bytes([
+        header[28], header[29], header[30], header[31],
+    ]));
     let counter_valid = header[24..28] == header[92..96];
     let wal = PathBuf::from(format!("{}-wal", path.display()));
     // Pages may live only in a leftover WAL after a crash; SQLite recovers them on open, so the
@@ -83,8 +98,10 @@ pub fn check_existing_file(path: &Path) -> Result<(), OpenError> {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(|e| not_db(&e.to_string()))?;
-    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
-        .map_err(|e| not_db(&e.to_string()))?;
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map_err(|e| not_db(&e.to_string()))?;
     let has_history: bool = conn
         .query_row(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'refinery_schema_history'",
@@ -96,7 +113,11 @@ pub fn check_existing_file(path: &Path) -> Result<(), OpenError> {
         .unwrap_or(false);
     if has_history {
         let found: Option<i64> = conn
-            .query_row("SELECT max(version) FROM refinery_schema_history", [], |r| r.get(0))
+            .query_row(
+                "SELECT max(version) FROM refinery_schema_history",
+                [],
+                |r| r.get(0),
+            )
             .map_err(|e| not_db(&e.to_string()))?;
         let known = latest_schema_version();
         if let Some(found) = found.filter(|v| *v > known) {
@@ -129,7 +150,8 @@ pub fn open_and_migrate(path: &Path) -> Result<Connection, OpenError> {
     // WAL lets readers run beside the writer. synchronous=NORMAL in WAL mode keeps every committed
     // transaction across a crash of the process; only an OS crash or power cut can lose the last
     // few commits (documented in the README).
-    conn.pragma_update(None, "journal_mode", "WAL").map_err(sqlite)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(sqlite)?;
     set_common_pragmas(&conn).map_err(sqlite)?;
     embedded::migrations::runner().run(&mut conn)?;
     Ok(conn)
@@ -142,7 +164,9 @@ pub(super) fn open_reader(path: &Path) -> Result<Connection, OpenError> {
     };
     let conn = Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
     )
     .map_err(sqlite)?;
     set_common_pragmas(&conn).map_err(sqlite)?;
@@ -165,21 +189,43 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let conn = open_and_migrate(&dir.path().join("p.db")).unwrap();
         for table in [
-            "stores", "users", "customers", "sessions", "platform_settings", "conversations",
-            "conversation_participants", "messages", "message_attachments", "email_templates",
-            "store_email_templates", "email_logs", "store_email_settings", "admin_notifications",
+            "stores",
+            "users",
+            "customers",
+            "sessions",
+            "platform_settings",
+            "conversations",
+            "conversation_participants",
+            "messages",
+            "message_attachments",
+            "email_templates",
+            "store_email_templates",
+            "email_logs",
+            "store_email_settings",
+            "admin_notifications",
         ] {
             let n: i64 = conn
-                .query_row("SELECT count(*) FROM sqlite_master WHERE name = ?1", [table], |r| r.get(0))
+                .query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE name = ?1",
+                    [table],
+                    |r| r.get(0),
+                )
                 .unwrap();
             assert_eq!(n, 1, "missing table {table}");
         }
         // Enums are checked TEXT.
-        conn.execute("INSERT INTO stores (code, name, tier) VALUES ('a', 'A', 'business')", [])
-            .unwrap();
-        assert!(conn
-            .execute("INSERT INTO stores (code, name, tier) VALUES ('b', 'B', 'gold')", [])
-            .is_err());
+        conn.execute(
+            "INSERT INTO stores (code, name, tier) VALUES ('a', 'A', 'business')",
+            [],
+        )
+        .unwrap();
+        assert!(
+            conn.execute(
+                "INSERT INTO stores (code, name, tier) VALUES ('b', 'B', 'gold')",
+                []
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -204,7 +250,9 @@ mod tests {
     fn random_zeroed_empty_files_are_refused_and_untouched() {
         assert_refused_untouched(b"", "empty");
         assert_refused_untouched(&[0u8; 8192], "no SQLite header");
-        let noise: Vec<u8> = (0..9000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        let noise: Vec<u8> = (0..9000u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
         assert_refused_untouched(&noise, "not a SQLite database");
     }
 

@@ -97,7 +97,10 @@ pub async fn list_stores(
     page: web::Query<Page>,
 ) -> Result<HttpResponse, AppError> {
     let page = page.into_inner().checked()?;
-    let (stores, total) = state.db.read(move |conn| accounts::list_stores(conn, page)).await?;
+    let (stores, total) = state
+        .db
+        .read(move |conn| accounts::list_stores(conn, page))
+        .await?;
     Ok(HttpResponse::Ok().json(ListResponse {
         items: Named::Stores(stores),
         total,
@@ -112,7 +115,10 @@ pub async fn get_store(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let store = state.db.read(move |conn| accounts::get_store(conn, id)).await?;
+    let store = state
+        .db
+        .read(move |conn| accounts::get_store(conn, id))
+        .await?;
     Ok(HttpResponse::Ok().json(store))
 }
 
@@ -125,11 +131,17 @@ pub async fn update_store(
     let id = path.into_inner();
     let body = body.into_inner();
     let patch = StorePatch {
-        name: body.name.map(|n| domain::clean_line("name", &n, 255)).transpose()?,
+        name: body
+            .name
+            .map(|n| domain::clean_line("name", &n, 255))
+            .transpose()?,
         tier: body.tier,
         is_active: body.is_active,
     };
-    let store = state.db.write(move |tx| accounts::update_store(tx, id, &patch)).await?;
+    let store = state
+        .db
+        .write(move |tx| accounts::update_store(tx, id, &patch))
+        .await?;
     Ok(HttpResponse::Ok().json(store))
 }
 
@@ -145,7 +157,10 @@ pub async fn create_store_user(
     domain::check_password("password", &body.password)?;
     let full_name = domain::clean_line("full_name", &body.full_name, 255)?;
     let language = domain::clean_language("language", body.language.as_deref().unwrap_or("en"))?;
-    state.db.read(move |conn| accounts::get_store(conn, store_id)).await?;
+    state
+        .db
+        .read(move |conn| accounts::get_store(conn, store_id))
+        .await?;
     let hash = state.hasher.hash(body.password).await?;
     let user = state
         .db
@@ -199,8 +214,14 @@ pub async fn update_store_user(
     let (store_id, user_id) = path.into_inner();
     let body = body.into_inner();
     let patch = UserPatch {
-        full_name: body.full_name.map(|n| domain::clean_line("full_name", &n, 255)).transpose()?,
-        language: body.language.map(|l| domain::clean_language("language", &l)).transpose()?,
+        full_name: body
+            .full_name
+            .map(|n| domain::clean_line("full_name", &n, 255))
+            .transpose()?,
+        language: body
+            .language
+            .map(|l| domain::clean_language("language", &l))
+            .transpose()?,
         is_active: body.is_active,
     };
     let user = state
@@ -217,7 +238,10 @@ pub async fn create_customer(
     body: web::Json<CreateCustomer>,
 ) -> Result<HttpResponse, AppError> {
     let store_id = path.into_inner();
-    state.db.read(move |conn| accounts::get_store(conn, store_id)).await?;
+    state
+        .db
+        .read(move |conn| accounts::get_store(conn, store_id))
+        .await?;
     insert_customer(&state, store_id, body.into_inner()).await
 }
 
@@ -228,7 +252,10 @@ pub async fn list_customers(
     page: web::Query<Page>,
 ) -> Result<HttpResponse, AppError> {
     let store_id = path.into_inner();
-    state.db.read(move |conn| accounts::get_store(conn, store_id)).await?;
+    state
+        .db
+        .read(move |conn| accounts::get_store(conn, store_id))
+        .await?;
     customer_list(&state, store_id, page.into_inner()).await
 }
 
@@ -268,7 +295,11 @@ pub(super) async fn insert_customer(
     Ok(HttpResponse::Created().json(customer))
 }
 
-pub(super) async fn customer_list(state: &AppState, store_id: i64, page: Page) -> Result<HttpResponse, AppError> {
+pub(super) async fn customer_list(
+    state: &AppState,
+    store_id: i64,
+    page: Page,
+) -> Result<HttpResponse, AppError> {
     let page = page.checked()?;
     let (customers, total) = state
         .db

@@ -78,7 +78,10 @@ enum Who {
 /// The client address rate limits are keyed by. `X-Forwarded-For` is believed only when the
 /// operator says a trusted proxy sits in front.
 fn client_ip(req: &HttpRequest, state: &AppState) -> IpAddr {
-    let peer = req.peer_addr().map(|a| a.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    let peer = req
+        .peer_addr()
+        .map(|a| a.ip())
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
     if !state.settings.server.trust_forwarded_for {
         return peer;
     }
@@ -91,7 +94,11 @@ fn client_ip(req: &HttpRequest, state: &AppState) -> IpAddr {
 }
 
 fn session_kind(cookie: bool) -> SessionKind {
-    if cookie { SessionKind::Cookie } else { SessionKind::Bearer }
+    if cookie {
+        SessionKind::Cookie
+    } else {
+        SessionKind::Bearer
+    }
 }
 
 fn session_response(
@@ -170,7 +177,13 @@ async fn login_user(
     role: Role,
 ) -> Result<HttpResponse, AppError> {
     let email = body.email.trim().to_ascii_lowercase();
-    check_login(&state, &req, format!("{}:{email}", area.as_str()), &body.password).await?;
+    check_login(
+        &state,
+        &req,
+        format!("{}:{email}", area.as_str()),
+        &body.password,
+    )
+    .await?;
     let found = state
         .db
         .read(move |conn| accounts::user_credentials(conn, &email, role))
@@ -186,10 +199,19 @@ async fn login_user(
     let user_id = user.id;
     let new = state
         .db
-        .write(move |tx| Ok::<_, AppError>(session::create(tx, Principal::User(user_id), kind, ttl)?))
+        .write(move |tx| {
+            Ok::<_, AppError>(session::create(tx, Principal::User(user_id), kind, ttl)?)
+        })
         .await?;
     tracing::info!(user_id, area = area.as_str(), "login");
-    Ok(session_response(&state, area, StatusCode::OK, new, kind, Who::User(user)))
+    Ok(session_response(
+        &state,
+        area,
+        StatusCode::OK,
+        new,
+        kind,
+        Who::User(user),
+    ))
 }
 
 pub async fn login_shop(
@@ -200,7 +222,13 @@ pub async fn login_shop(
     let body = body.into_inner();
     let email = body.email.trim().to_ascii_lowercase();
     let store_code = body.store_code.trim().to_string();
-    check_login(&state, &req, format!("shop:{store_code}:{email}"), &body.password).await?;
+    check_login(
+        &state,
+        &req,
+        format!("shop:{store_code}:{email}"),
+        &body.password,
+    )
+    .await?;
     let found = state
         .db
         .read(move |conn| accounts::customer_credentials(conn, &store_code, &email))
@@ -210,16 +238,32 @@ pub async fn login_shop(
         None => (None, None),
     };
     let ok = state.hasher.verify(body.password, hash).await?;
-    let customer = customer.filter(|_| ok).ok_or(AppError::InvalidCredentials)?;
+    let customer = customer
+        .filter(|_| ok)
+        .ok_or(AppError::InvalidCredentials)?;
     let kind = session_kind(body.cookie);
     let ttl = state.settings.auth.session_ttl_hours;
     let customer_id = customer.id;
     let new = state
         .db
-        .write(move |tx| Ok::<_, AppError>(session::create(tx, Principal::Customer(customer_id), kind, ttl)?))
+        .write(move |tx| {
+            Ok::<_, AppError>(session::create(
+                tx,
+                Principal::Customer(customer_id),
+                kind,
+                ttl,
+            )?)
+        })
         .await?;
     tracing::info!(customer_id, "login");
-    Ok(session_response(&state, Area::Shop, StatusCode::OK, new, kind, Who::Customer(customer)))
+    Ok(session_response(
+        &state,
+        Area::Shop,
+        StatusCode::OK,
+        new,
+        kind,
+        Who::Customer(customer),
+    ))
 }
 
 pub async fn register(
@@ -259,11 +303,25 @@ pub async fn register(
             Ok::<_, AppError>((customer, new))
         })
         .await?;
-    tracing::info!(customer_id = customer.id, store_id = customer.store_id, "customer registered");
-    Ok(session_response(&state, Area::Shop, StatusCode::CREATED, new, kind, Who::Customer(customer)))
+    tracing::info!(
+        customer_id = customer.id,
+        store_id = customer.store_id,
+        "customer registered"
+    );
+    Ok(session_response(
+        &state,
+        Area::Shop,
+        StatusCode::CREATED,
+        new,
+        kind,
+        Who::Customer(customer),
+    ))
 }
 
-pub async fn logout<U: AreaUser>(state: web::Data<AppState>, user: U) -> Result<HttpResponse, AppError> {
+pub async fn logout<U: AreaUser>(
+    state: web::Data<AppState>,
+    user: U,
+) -> Result<HttpResponse, AppError> {
     let auth = user.auth().clone();
     state
         .db
@@ -288,13 +346,20 @@ struct MeResponse {
     csrf_token: Option<String>,
 }
 
-pub async fn me<U: AreaUser>(state: web::Data<AppState>, user: U) -> Result<HttpResponse, AppError> {
+pub async fn me<U: AreaUser>(
+    state: web::Data<AppState>,
+    user: U,
+) -> Result<HttpResponse, AppError> {
     let auth = user.auth().clone();
     let who = state
         .db
         .read(move |conn| match auth.actor {
-            Actor::Admin { user_id } | Actor::Staff { user_id, .. } => accounts::get_user(conn, user_id).map(Who::User),
-            Actor::Customer { customer_id, .. } => accounts::get_customer(conn, customer_id).map(Who::Customer),
+            Actor::Admin { user_id } | Actor::Staff { user_id, .. } => {
+                accounts::get_user(conn, user_id).map(Who::User)
+            }
+            Actor::Customer { customer_id, .. } => {
+                accounts::get_customer(conn, customer_id).map(Who::Customer)
+            }
         })
         .await?;
     Ok(HttpResponse::Ok().json(MeResponse {
@@ -317,7 +382,9 @@ pub async fn change_password<U: AreaUser>(
     let auth = user.auth().clone();
     let principal = Principal::of(&auth.actor);
     // Guessing the current password through a stolen session is as cheap as guessing a login.
-    state.login_limiter.check_account(format!("password:{principal:?}"))?;
+    state
+        .login_limiter
+        .check_account(format!("password:{principal:?}"))?;
     let stored = state
         .db
         .read(move |conn| accounts::password_hash_of(conn, principal))

@@ -20,23 +20,44 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route("/auth/login", post().to(auth::login_admin))
                         .route("/auth/logout", post().to(auth::logout::<AdminUser>))
                         .route("/auth/me", get().to(auth::me::<AdminUser>))
-                        .route("/auth/password", post().to(auth::change_password::<AdminUser>))
+                        .route(
+                            "/auth/password",
+                            post().to(auth::change_password::<AdminUser>),
+                        )
                         .route("/stores", post().to(admin::create_store))
                         .route("/stores", get().to(admin::list_stores))
                         .route("/stores/{store_id}", get().to(admin::get_store))
                         .route("/stores/{store_id}", patch().to(admin::update_store))
-                        .route("/stores/{store_id}/users", post().to(admin::create_store_user))
-                        .route("/stores/{store_id}/users", get().to(admin::list_store_users))
-                        .route("/stores/{store_id}/users/{user_id}", patch().to(admin::update_store_user))
-                        .route("/stores/{store_id}/customers", post().to(admin::create_customer))
-                        .route("/stores/{store_id}/customers", get().to(admin::list_customers)),
+                        .route(
+                            "/stores/{store_id}/users",
+                            post().to(admin::create_store_user),
+                        )
+                        .route(
+                            "/stores/{store_id}/users",
+                            get().to(admin::list_store_users),
+                        )
+                        .route(
+                            "/stores/{store_id}/users/{user_id}",
+                            patch().to(admin::update_store_user),
+                        )
+                        .route(
+                            "/stores/{store_id}/customers",
+                            post().to(admin::create_customer),
+                        )
+                        .route(
+                            "/stores/{store_id}/customers",
+                            get().to(admin::list_customers),
+                        ),
                 )
                 .service(
                     web::scope("/vendor")
                         .route("/auth/login", post().to(auth::login_vendor))
                         .route("/auth/logout", post().to(auth::logout::<VendorUser>))
                         .route("/auth/me", get().to(auth::me::<VendorUser>))
-                        .route("/auth/password", post().to(auth::change_password::<VendorUser>))
+                        .route(
+                            "/auth/password",
+                            post().to(auth::change_password::<VendorUser>),
+                        )
                         .route("/customers", post().to(vendor::create_customer))
                         .route("/customers", get().to(vendor::list_customers)),
                 )
@@ -46,7 +67,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route("/auth/register", post().to(auth::register))
                         .route("/auth/logout", post().to(auth::logout::<CustomerUser>))
                         .route("/auth/me", get().to(auth::me::<CustomerUser>))
-                        .route("/auth/password", post().to(auth::change_password::<CustomerUser>)),
+                        .route(
+                            "/auth/password",
+                            post().to(auth::change_password::<CustomerUser>),
+                        ),
                 ),
         );
 }

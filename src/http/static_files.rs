@@ -16,7 +16,10 @@ pub async fn health() -> HttpResponse {
 
 pub async fn asset(path: web::Path<String>) -> Result<HttpResponse, AppError> {
     let file = Static::get(path.as_str()).ok_or(AppError::NotFound)?;
-    let etag: String = file.metadata.sha256_hash()[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let etag: String = file.metadata.sha256_hash()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     Ok(HttpResponse::Ok()
         .content_type(file.metadata.mimetype())
         .insert_header((header::ETAG, format!("\"{etag}\"")))

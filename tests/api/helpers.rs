@@ -1,0 +1,197 @@
+//! The test harness: a real application on 127.0.0.1 port 0 with a fresh temporary data
+//! directory, a reqwest client, and typed helpers to arrange accounts.
+
+use parley::{AppState, Application, Settings};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+pub const PASSWORD: &str = "correct-horse-battery";
+
+pub struct TestApp {
+    pub address: String,
+    pub data_dir: TempDir,
+    pub state: actix_web::web::Data<AppState>,
+    pub client: Client,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub fn test_settings(data_dir: &std::path::Path) -> Settings {
+    let mut settings = Settings::default();
+    settings.server.bind = "127.0.0.1:0".parse().unwrap();
+    settings.server.workers = 2;
+    settings.storage.data_dir = data_dir.to_path_buf();
+    settings.storage.read_connections = 2;
+    settings
+}
+
+pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(data_dir.path());
+    customize(&mut settings);
+    let (address, state) = start(settings).await;
+    TestApp {
+        address,
+        data_dir,
+        state,
+        client: Client::builder().cookie_store(true).build().unwrap(),
+    }
+}
+
+/// Starts an application on `settings` and returns its base URL and state.
+pub async fn start(settings: Settings) -> (String, actix_web::web::Data<AppState>) {
+    if std::env::var("TEST_LOG").is_ok() {
+        parley::telemetry::init("debug");
+    }
+    let app = Application::build(settings)
+        .await
+        .expect("application starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state();
+    tokio::spawn(app.run_until_stopped());
+    (address, state)
+}
+
+/// A logged-in party: its bearer token and ids.
+#[derive(Debug, Clone)]
+pub struct Party {
+    pub token: String,
+    pub id: i64,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Response {
+        self.client
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_anon(&self, path: &str, body: Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Creates an admin directly in the database and logs in through the API.
+    pub async fn admin(&self, email: &str) -> Party {
+        let email_owned = email.to_string();
+        let hash = parley::auth::password::hash_now(PASSWORD).unwrap();
+        self.state
+            .db
+            .write(move |tx| parley::accounts::upsert_admin(tx, &email_owned, &hash, "Admin"))
+            .await
+            .unwrap();
+        let body = self
+            .login("admin", json!({"email": email, "password": PASSWORD}))
+            .await;
+        Party {
+            token: body["access_token"].as_str().unwrap().to_string(),
+            id: body["user"]["id"].as_i64().unwrap(),
+        }
+    }
+
+    pub async fn login(&self, area: &str, body: Value) -> Value {
+        let response = self
+            .post_anon(&format!("/api/v1/{area}/auth/login"), body)
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "login failed");
+        response.json().await.unwrap()
+    }
+
+    pub async fn create_store(&self, admin: &Party, code: &str, tier: &str) -> i64 {
+        let response = self
+            .post(
+                "/api/v1/admin/stores",
+                &admin.token,
+                json!({"code": code, "name": code, "tier": tier}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json::<Value>().await.unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    }
+
+    /// Creates a staff member of `store_id` through the admin API and logs them in.
+    pub async fn staff(&self, admin: &Party, store_id: i64, email: &str) -> Party {
+        let response = self
+            .post(
+                &format!("/api/v1/admin/stores/{store_id}/users"),
+                &admin.token,
+                json!({"email": email, "password": PASSWORD, "full_name": "Staff"}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body = self
+            .login("vendor", json!({"email": email, "password": PASSWORD}))
+            .await;
+        Party {
+            token: body["access_token"].as_str().unwrap().to_string(),
+            id: body["user"]["id"].as_i64().unwrap(),
+        }
+    }
+
+    /// Registers a customer of the store `store_code` through the shop API.
+    pub async fn customer(&self, store_code: &str, email: &str) -> Party {
+        let response = self
+            .post_anon(
+                "/api/v1/shop/auth/register",
+                json!({"store_code": store_code, "email": email, "password": PASSWORD, "full_name": "Customer"}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        Party {
+            token: body["access_token"].as_str().unwrap().to_string(),
+            id: body["customer"]["id"].as_i64().unwrap(),
+        }
+    }
+}
+
+/// Asserts the status and the stable error shape, and returns the error code.
+pub async fn assert_error(response: Response, status: StatusCode) -> String {
+    assert_eq!(response.status(), status);
+    let body: Value = response.json().await.expect("error body is JSON");
+    let code = body["error"]["code"]
+        .as_str()
+        .expect("error.code")
+        .to_string();
+    assert!(
+        body["error"]["message"].is_string(),
+        "error.message in {body}"
+    );
+    code
+}

@@ -1,0 +1,9 @@
+//! One integration test binary: every test starts the real application on loopback.
+
+mod auth;
+mod backup;
+mod cli;
+mod errors;
+mod helpers;
+mod rate_limits;
+mod tenancy;
