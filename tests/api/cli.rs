@@ -131,31 +131,39 @@ async fn the_binary_serves_health_and_logins_on_its_defaults() {
         "the default data dir is ./data"
     );
 
-    // Only the port differs from the defaults, so tests can run side by side.
+    // Only the port differs from the defaults, so tests can run side by side. Debug logging, so
+    // the check below that no secret reaches the log covers every line.
     let mut child = parley()
         .current_dir(dir.path())
         .args(["serve", "--bind", "127.0.0.1:0"])
-        .env("PARLEY_LOG__LEVEL", "info")
+        .env("PARLEY_LOG__LEVEL", "debug")
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     let stdout = BufReader::new(child.stdout.take().unwrap());
-    let port = tokio::task::spawn_blocking(move || {
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
         for line in stdout.lines() {
-            let line = line.unwrap();
-            if let Some(rest) = line.split("port=").nth(1) {
-                return rest
-                    .split_whitespace()
-                    .next()
-                    .unwrap()
-                    .parse::<u16>()
-                    .unwrap();
+            if lines_tx.send(line.unwrap()).is_err() {
+                return;
             }
         }
-        panic!("server printed no port");
-    })
-    .await
-    .unwrap();
+    });
+    let mut log = String::new();
+    let port = loop {
+        let line = lines_rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("server printed no port");
+        log.push_str(&line);
+        if let Some(rest) = line.split("port=").nth(1) {
+            break rest
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .parse::<u16>()
+                .unwrap();
+        }
+    };
 
     let client = reqwest::Client::new();
     let health: Value = client
@@ -174,6 +182,31 @@ async fn the_binary_serves_health_and_logins_on_its_defaults() {
         .await
         .unwrap();
     assert_eq!(login.status(), StatusCode::OK);
+    let token = login.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let wrong = client
+        .post(format!("http://127.0.0.1:{port}/api/v1/admin/auth/login"))
+        .json(&json!({"email": "ops@example.test", "password": 12345678}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
+    let me = client
+        .get(format!("http://127.0.0.1:{port}/api/v1/admin/auth/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
     child.kill().unwrap();
     child.wait().unwrap();
+    while let Ok(line) = lines_rx.recv_timeout(std::time::Duration::from_secs(2)) {
+        log.push_str(&line);
+    }
+    assert!(log.contains("login"), "the log shows the login event");
+    for secret in ["long-enough-pw", "12345678", token.as_str()] {
+        assert!(!log.contains(secret), "{secret} leaked into the log");
+    }
 }
