@@ -15,6 +15,7 @@ use crate::auth::{Hasher, LoginLimiter};
 use crate::config::Settings;
 use crate::crypto::{self, SecretKey};
 use crate::db::Db;
+use crate::messaging::EventBus;
 use crate::telemetry::RequestSpan;
 use crate::{error, http, jobs};
 
@@ -25,6 +26,7 @@ pub struct AppState {
     pub hasher: Hasher,
     pub login_limiter: LoginLimiter,
     pub key: SecretKey,
+    pub events: EventBus,
 }
 
 pub struct Application {
@@ -43,6 +45,8 @@ pub fn open_data_dir(settings: &Settings) -> anyhow::Result<(Db, SecretKey)> {
         )
     })?;
     let db = Db::open(&settings.db_path(), settings.storage.read_connections)?;
+    let temp = crate::attachments::temp_dir(settings.data_dir());
+    std::fs::create_dir_all(&temp).with_context(|| format!("while creating {}", temp.display()))?;
     let has_sealed = has_sealed_credentials(&settings.db_path())?;
     let key = crypto::load_or_create_key(settings.data_dir(), has_sealed)?;
     Ok((db, key))
@@ -73,6 +77,7 @@ impl Application {
             settings: settings.clone(),
             db,
             key,
+            events: EventBus::new(1024),
         });
 
         let listener = TcpListener::bind(settings.server.bind)

@@ -97,6 +97,27 @@ text_enum!(
     Role { Admin => "admin", Store => "store" }
 );
 
+text_enum!(
+    /// The three messaging channels.
+    ConversationType { AdminStore => "admin_store", StoreCustomer => "store_customer", AdminCustomer => "admin_customer" }
+);
+
+text_enum!(
+    /// Who takes part in (or sends to) a conversation.
+    ParticipantType { Admin => "admin", Store => "store", Customer => "customer" }
+);
+
+impl Actor {
+    /// The actor as a conversation participant: its type and id.
+    pub fn participant(&self) -> (ParticipantType, i64) {
+        match *self {
+            Actor::Admin { user_id } => (ParticipantType::Admin, user_id),
+            Actor::Staff { user_id, .. } => (ParticipantType::Store, user_id),
+            Actor::Customer { customer_id, .. } => (ParticipantType::Customer, customer_id),
+        }
+    }
+}
+
 /// Characters that reorder or hide text: bidi overrides and zero-width characters.
 fn is_deceptive(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}'..='\u{200F}' | '\u{2060}' | '\u{FEFF}')

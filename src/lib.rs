@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod attachments;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -14,7 +15,10 @@ pub mod domain;
 pub mod error;
 mod http;
 pub mod jobs;
+pub mod messaging;
+pub mod platform;
 pub mod telemetry;
 
 pub use app::{AppState, Application};
 pub use config::Settings;
+pub use http::messages::{MESSAGING_ROUTES, Op, RouteSpec};

@@ -3,10 +3,12 @@
 
 mod admin;
 mod auth;
+pub mod messages;
+mod settings;
 mod static_files;
 mod vendor;
 
-use actix_web::web::{self, get, patch, post};
+use actix_web::web::{self, get, patch, post, put};
 
 use crate::auth::{AdminUser, CustomerUser, VendorUser};
 
@@ -47,7 +49,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(
                             "/stores/{store_id}/customers",
                             get().to(admin::list_customers),
-                        ),
+                        )
+                        .route("/settings", get().to(settings::list_settings))
+                        .route("/settings/{key}", put().to(settings::update_setting))
+                        .service(messages::scope::<AdminUser>()),
                 )
                 .service(
                     web::scope("/vendor")
@@ -59,7 +64,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                             post().to(auth::change_password::<VendorUser>),
                         )
                         .route("/customers", post().to(vendor::create_customer))
-                        .route("/customers", get().to(vendor::list_customers)),
+                        .route("/customers", get().to(vendor::list_customers))
+                        .service(messages::scope::<VendorUser>()),
                 )
                 .service(
                     web::scope("/shop")
@@ -70,7 +76,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(
                             "/auth/password",
                             post().to(auth::change_password::<CustomerUser>),
-                        ),
+                        )
+                        .service(messages::scope::<CustomerUser>()),
                 ),
         );
 }

@@ -1,0 +1,49 @@
+//! Admin API: platform settings such as `message_attachment_max_size_mb`.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::auth::AdminUser;
+use crate::error::AppError;
+use crate::platform;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSetting {
+    /// A number or a string; validated per key.
+    value: serde_json::Value,
+}
+
+pub async fn list_settings(
+    state: web::Data<AppState>,
+    _admin: AdminUser,
+) -> Result<HttpResponse, AppError> {
+    let settings = state.db.read(platform::list).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "settings": settings })))
+}
+
+pub async fn update_setting(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    path: web::Path<String>,
+    body: web::Json<UpdateSetting>,
+) -> Result<HttpResponse, AppError> {
+    let key = path.into_inner();
+    let value = match body.into_inner().value {
+        serde_json::Value::String(s) => s,
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => {
+            return Err(AppError::validation(
+                "value",
+                "must be a number or a string",
+            ));
+        }
+    };
+    let setting = state
+        .db
+        .write(move |tx| platform::set(tx, &key, &value))
+        .await?;
+    tracing::info!(key = setting.key, user_id = ?admin.0.actor, "platform setting changed");
+    Ok(HttpResponse::Ok().json(setting))
+}

@@ -1,0 +1,86 @@
+//! Who may see which conversation, as one SQL condition per kind of actor. Every query on
+//! conversations goes through [`visible`], so a conversation of another tenant is simply not
+//! found (404), on reads and writes alike.
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, ToSql};
+
+use crate::domain::{Actor, ConversationType};
+use crate::error::AppError;
+
+/// Named SQL parameters built at run time.
+pub type Params = Vec<(&'static str, Value)>;
+
+pub fn bind(params: &Params) -> Vec<(&str, &dyn ToSql)> {
+    params
+        .iter()
+        .map(|(name, value)| (*name, value as &dyn ToSql))
+        .collect()
+}
+
+/// A condition on the conversations alias `c` that holds exactly for what `actor` may see:
+/// - admin: every `admin_store` and `admin_customer` conversation;
+/// - store staff: `store_customer` and `admin_store` conversations of their own store;
+/// - customer: `store_customer` conversations of their store that they take part in.
+pub fn visible(actor: &Actor, params: &mut Params) -> &'static str {
+    match *actor {
+        Actor::Admin { .. } => "c.conversation_type IN ('admin_store', 'admin_customer')",
+        Actor::Staff { store_id, .. } => {
+            params.push((":vis_store", Value::Integer(store_id)));
+            "c.store_id = :vis_store AND c.conversation_type IN ('store_customer', 'admin_store')"
+        }
+        Actor::Customer {
+            customer_id,
+            store_id,
+        } => {
+            params.push((":vis_store", Value::Integer(store_id)));
+            params.push((":vis_me", Value::Integer(customer_id)));
+            "c.id IN (SELECT vp.conversation_id FROM conversation_participants vp
+                      WHERE vp.participant_type = 'customer' AND vp.participant_id = :vis_me)
+             AND c.store_id = :vis_store AND c.conversation_type = 'store_customer'"
+        }
+    }
+}
+
+/// The conversation facts an access decision or a write needs.
+#[derive(Debug, Clone)]
+pub struct ConversationRow {
+    pub id: i64,
+    pub conversation_type: ConversationType,
+    pub store_id: Option<i64>,
+    pub is_closed: bool,
+}
+
+/// Loads conversation `id` if `actor` may see it; otherwise `NotFound`.
+pub fn load_visible(
+    conn: &Connection,
+    actor: &Actor,
+    id: i64,
+) -> Result<ConversationRow, AppError> {
+    let mut params: Params = vec![(":id", Value::Integer(id))];
+    let condition = visible(actor, &mut params);
+    let sql = format!(
+        "SELECT c.id, c.conversation_type, c.store_id, c.is_closed FROM conversations c
+         WHERE c.id = :id AND {condition}"
+    );
+    conn.prepare_cached(&sql)?
+        .query_row(bind(&params).as_slice(), |r| {
+            Ok(ConversationRow {
+                id: r.get(0)?,
+                conversation_type: r.get(1)?,
+                store_id: r.get(2)?,
+                is_closed: r.get(3)?,
+            })
+        })
+        .optional()?
+        .ok_or(AppError::NotFound)
+}
+
+/// The API area (and so the URL prefix) an actor works in.
+pub fn api_base(actor: &Actor) -> &'static str {
+    match actor {
+        Actor::Admin { .. } => "/api/v1/admin/messages",
+        Actor::Staff { .. } => "/api/v1/vendor/messages",
+        Actor::Customer { .. } => "/api/v1/shop/messages",
+    }
+}

@@ -1,0 +1,552 @@
+//! Conversation use cases: create, list (with filters and full-text search), detail, close,
+//! reopen, preferences, unread totals and recipients. Each takes the caller's [`Actor`] and runs
+//! inside the caller's transaction or read connection.
+
+use chrono::Utc;
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::access::{Params, bind, load_visible, visible};
+use super::events::{Event, EventKind, EventParticipant};
+use super::messages::{self, insert_message, message_page};
+use super::{
+    ConversationDetail, ConversationSummary, OtherParticipant, PREVIEW_CHARS, Participant,
+    Preferences, Recipient,
+};
+use crate::domain::{Actor, ConversationType, Page, ParticipantType};
+use crate::error::AppError;
+
+/// The columns of a [`ConversationSummary`] as seen by the participant `:me_type`/`:me_id`.
+fn summary_select() -> String {
+    format!(
+        "SELECT c.id, c.conversation_type, c.subject, c.store_id, c.is_closed, c.closed_at, c.last_message_at,
+                c.message_count, c.created_at,
+                coalesce((SELECT me.unread_count FROM conversation_participants me
+                          WHERE me.conversation_id = c.id AND me.participant_type = :me_type
+                            AND me.participant_id = :me_id), 0),
+                (SELECT CASE WHEN m.is_deleted THEN NULL ELSE substr(m.content, 1, {PREVIEW_CHARS}) END
+                   FROM messages m WHERE m.conversation_id = c.id ORDER BY m.id DESC LIMIT 1),
+                op.participant_type, op.participant_id,
+                CASE op.participant_type
+                     WHEN 'customer' THEN (SELECT full_name FROM customers WHERE id = op.participant_id)
+                     ELSE (SELECT full_name FROM users WHERE id = op.participant_id) END
+         FROM conversations c
+         LEFT JOIN conversation_participants op ON op.id = (
+             SELECT min(p2.id) FROM conversation_participants p2
+             WHERE p2.conversation_id = c.id AND p2.participant_type <> :me_type)"
+    )
+}
+
+fn me_params(actor: &Actor) -> Params {
+    let (me_type, me_id) = actor.participant();
+    vec![
+        (":me_type", Value::Text(me_type.as_str().to_string())),
+        (":me_id", Value::Integer(me_id)),
+    ]
+}
+
+fn summary_row(r: &Row<'_>) -> rusqlite::Result<ConversationSummary> {
+    let other = match (
+        r.get::<_, Option<ParticipantType>>(11)?,
+        r.get::<_, Option<i64>>(12)?,
+    ) {
+        (Some(participant_type), Some(id)) => Some(OtherParticipant {
+            participant_type,
+            id,
+            name: r.get::<_, Option<String>>(13)?.unwrap_or_default(),
+        }),
+        _ => None,
+    };
+    Ok(ConversationSummary {
+        id: r.get(0)?,
+        conversation_type: r.get(1)?,
+        subject: r.get(2)?,
+        store_id: r.get(3)?,
+        is_closed: r.get(4)?,
+        closed_at: r.get(5)?,
+        last_message_at: r.get(6)?,
+        message_count: r.get(7)?,
+        created_at: r.get(8)?,
+        unread_count: r.get(9)?,
+        last_message_preview: r.get(10)?,
+        other_participant: other,
+    })
+}
+
+/// One conversation's summary, if `actor` may see it.
+pub fn summary(conn: &Connection, actor: &Actor, id: i64) -> Result<ConversationSummary, AppError> {
+    let mut params = me_params(actor);
+    params.push((":id", Value::Integer(id)));
+    let condition = visible(actor, &mut params);
+    let sql = format!("{} WHERE c.id = :id AND {condition}", summary_select());
+    conn.prepare_cached(&sql)?
+        .query_row(bind(&params).as_slice(), summary_row)
+        .optional()?
+        .ok_or(AppError::NotFound)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ListFilter {
+    pub conversation_type: Option<ConversationType>,
+    pub is_closed: Option<bool>,
+    pub search: Option<String>,
+}
+
+pub struct ConversationList {
+    pub conversations: Vec<ConversationSummary>,
+    pub total: i64,
+    pub total_unread: i64,
+}
+
+/// Turns what a person typed into an FTS5 query that cannot be a syntax error: every word is
+/// quoted and matched as a prefix, all words must match. None when nothing searchable remains.
+pub fn fts_query(input: &str) -> Option<String> {
+    let terms: Vec<String> = input
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .take(10)
+        .map(|t| format!("\"{}\"*", t.chars().take(64).collect::<String>()))
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" "))
+}
+
+/// The caller's inbox: newest activity first, filtered, paginated.
+pub fn list(
+    conn: &Connection,
+    actor: &Actor,
+    filter: &ListFilter,
+    page: Page,
+) -> Result<ConversationList, AppError> {
+    let mut params = Params::new();
+    let mut conditions = vec![visible(actor, &mut params).to_string()];
+    if let Some(t) = filter.conversation_type {
+        conditions.push("c.conversation_type = :type".into());
+        params.push((":type", Value::Text(t.as_str().into())));
+    }
+    if let Some(closed) = filter.is_closed {
+        conditions.push("c.is_closed = :closed".into());
+        params.push((":closed", Value::Integer(closed.into())));
+    }
+    if let Some(query) = filter.search.as_deref().and_then(fts_query) {
+        conditions.push(
+            "(c.id IN (SELECT rowid FROM conversation_search WHERE conversation_search MATCH :q)
+              OR c.id IN (SELECT m.conversation_id FROM messages m
+                          WHERE m.id IN (SELECT rowid FROM message_search WHERE message_search MATCH :q)))"
+                .into(),
+        );
+        params.push((":q", Value::Text(query)));
+    }
+    let where_clause = conditions.join(" AND ");
+
+    let total: i64 = conn
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM conversations c WHERE {where_clause}"
+        ))?
+        .query_row(bind(&params).as_slice(), |r| r.get(0))?;
+
+    let mut page_params = params.clone();
+    page_params.extend(me_params(actor));
+    page_params.push((":limit", Value::Integer(page.limit.into())));
+    page_params.push((":skip", Value::Integer(page.skip.into())));
+    let sql = format!(
+        "{} WHERE {where_clause} ORDER BY c.last_activity_at DESC, c.id DESC LIMIT :limit OFFSET :skip",
+        summary_select()
+    );
+    let conversations = conn
+        .prepare_cached(&sql)?
+        .query_map(bind(&page_params).as_slice(), summary_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(ConversationList {
+        conversations,
+        total,
+        total_unread: total_unread(conn, actor)?,
+    })
+}
+
+/// The sum of the caller's unread counts over the conversations they may see (the header badge).
+pub fn total_unread(conn: &Connection, actor: &Actor) -> Result<i64, AppError> {
+    let mut params = me_params(actor);
+    let condition = visible(actor, &mut params);
+    let sql = format!(
+        "SELECT coalesce(sum(p.unread_count), 0) FROM conversation_participants p
+         JOIN conversations c ON c.id = p.conversation_id
+         WHERE p.participant_type = :me_type AND p.participant_id = :me_id AND p.unread_count > 0 AND {condition}"
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(bind(&params).as_slice(), |r| r.get(0))?)
+}
+
+pub fn participants(conn: &Connection, conversation_id: i64) -> Result<Vec<Participant>, AppError> {
+    let rows = conn
+        .prepare_cached(
+            "SELECT p.participant_type, p.participant_id,
+                    CASE p.participant_type
+                         WHEN 'customer' THEN (SELECT full_name FROM customers WHERE id = p.participant_id)
+                         ELSE (SELECT full_name FROM users WHERE id = p.participant_id) END,
+                    p.unread_count, p.last_read_at
+             FROM conversation_participants p WHERE p.conversation_id = ?1 ORDER BY p.id",
+        )?
+        .query_map([conversation_id], |r| {
+            Ok(Participant {
+                participant_type: r.get(0)?,
+                participant_id: r.get(1)?,
+                name: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                unread_count: r.get(3)?,
+                last_read_at: r.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+/// The whole view of one conversation: summary, participants, and one page of messages
+/// (oldest→newest within the page, older pages through `before`). No side effects.
+pub fn detail(
+    conn: &Connection,
+    actor: &Actor,
+    id: i64,
+    limit: u32,
+    before: Option<i64>,
+) -> Result<ConversationDetail, AppError> {
+    let summary = summary(conn, actor, id)?;
+    let participants = participants(conn, id)?;
+    let (messages, has_more) = message_page(conn, actor, id, limit, before)?;
+    Ok(ConversationDetail {
+        summary,
+        participants,
+        messages,
+        has_more,
+    })
+}
+
+pub struct NewConversation {
+    pub conversation_type: ConversationType,
+    pub subject: String,
+    pub recipient_type: ParticipantType,
+    pub recipient_id: i64,
+    pub store_id: Option<i64>,
+    pub initial_message: Option<String>,
+}
+
+/// What the rights rules allow: admins open `admin_store` (to a staff user) and `admin_customer`
+/// (to a customer); staff open `store_customer` with their own store's customers; customers open
+/// nothing. The recipient must exist, be active, and (for staff) belong to their store.
+pub fn create(conn: &Connection, actor: &Actor, new: &NewConversation) -> Result<i64, AppError> {
+    use ConversationType as T;
+    use ParticipantType as P;
+    let allowed = match (actor, new.conversation_type) {
+        (Actor::Customer { .. }, _) => Err("customers cannot start conversations"),
+        (Actor::Admin { .. }, T::StoreCustomer) => {
+            Err("store_customer conversations are started by the store")
+        }
+        (Actor::Staff { .. }, T::AdminStore | T::AdminCustomer) => {
+            Err("conversations with the platform are started by an admin")
+        }
+        _ => Ok(()),
+    };
+    allowed.map_err(|why| AppError::Forbidden(why.into()))?;
+    let expected = match new.conversation_type {
+        T::AdminStore => P::Store,
+        T::StoreCustomer | T::AdminCustomer => P::Customer,
+    };
+    if new.recipient_type != expected {
+        return Err(AppError::validation(
+            "recipient_type",
+            format!(
+                "must be \"{expected}\" for a {} conversation",
+                new.conversation_type
+            ),
+        ));
+    }
+
+    let recipient_store = recipient_store(conn, new.recipient_type, new.recipient_id)?;
+    let store_id = match *actor {
+        Actor::Staff { store_id, .. } if recipient_store != store_id => None,
+        _ => Some(recipient_store),
+    }
+    .filter(|s| new.store_id.is_none_or(|given| given == *s))
+    .ok_or_else(|| AppError::BadRequest {
+        code: "recipient_not_found",
+        message: "recipient_id: no such recipient in this store".into(),
+    })?;
+
+    let now = Utc::now();
+    let id: i64 = conn.query_row(
+        "INSERT INTO conversations (conversation_type, subject, store_id, last_activity_at, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?4, ?4) RETURNING id",
+        params![new.conversation_type, new.subject, store_id, now],
+        |r| r.get(0),
+    )?;
+    let (me_type, me_id) = actor.participant();
+    let creator_store = if me_type == P::Admin {
+        None
+    } else {
+        Some(store_id)
+    };
+    add_participant(conn, id, me_type, me_id, creator_store)?;
+    add_participant(
+        conn,
+        id,
+        new.recipient_type,
+        new.recipient_id,
+        Some(store_id),
+    )?;
+    if let Some(content) = &new.initial_message {
+        insert_message(conn, actor, id, content, false)?;
+    }
+    Ok(id)
+}
+
+/// The store of an active recipient, or `recipient_not_found`.
+fn recipient_store(conn: &Connection, kind: ParticipantType, id: i64) -> Result<i64, AppError> {
+    let sql = match kind {
+        ParticipantType::Store => {
+            "SELECT u.store_id FROM users u JOIN stores s ON s.id = u.store_id
+             WHERE u.id = ?1 AND u.role = 'store' AND u.is_active AND s.is_active"
+        }
+        ParticipantType::Customer => {
+            "SELECT c.store_id FROM customers c JOIN stores s ON s.id = c.store_id
+             WHERE c.id = ?1 AND c.is_active AND s.is_active"
+        }
+        ParticipantType::Admin => {
+            return Err(AppError::validation(
+                "recipient_type",
+                "must be store or customer",
+            ));
+        }
+    };
+    conn.query_row(sql, [id], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| AppError::BadRequest {
+            code: "recipient_not_found",
+            message: "recipient_id: no such recipient in this store".into(),
+        })
+}
+
+/// Adds a participant unless already there.
+pub fn add_participant(
+    conn: &Connection,
+    conversation_id: i64,
+    kind: ParticipantType,
+    id: i64,
+    store_id: Option<i64>,
+) -> Result<(), AppError> {
+    conn.prepare_cached(
+        "INSERT INTO conversation_participants (conversation_id, participant_type, participant_id, store_id)
+         VALUES (?1, ?2, ?3, ?4) ON CONFLICT (conversation_id, participant_type, participant_id) DO NOTHING",
+    )?
+    .execute(params![conversation_id, kind, id, store_id])?;
+    Ok(())
+}
+
+/// Closes or reopens a conversation and leaves a system message saying who did it.
+pub fn set_closed(conn: &Connection, actor: &Actor, id: i64, close: bool) -> Result<(), AppError> {
+    if matches!(actor, Actor::Customer { .. }) {
+        return Err(AppError::Forbidden(
+            "customers cannot close or reopen conversations".into(),
+        ));
+    }
+    let row = load_visible(conn, actor, id)?;
+    match (close, row.is_closed) {
+        (true, true) => {
+            return Err(AppError::conflict(
+                "conversation_closed",
+                "the conversation is already closed",
+            ));
+        }
+        (false, false) => {
+            return Err(AppError::conflict(
+                "conversation_open",
+                "the conversation is not closed",
+            ));
+        }
+        _ => {}
+    }
+    let (me_type, me_id) = actor.participant();
+    let now = Utc::now();
+    if close {
+        conn.execute(
+            "UPDATE conversations SET is_closed = 1, closed_at = ?2, closed_by_type = ?3, closed_by_id = ?4,
+                    updated_at = ?2 WHERE id = ?1",
+            params![id, now, me_type, me_id],
+        )?;
+    } else {
+        conn.execute(
+            "UPDATE conversations SET is_closed = 0, closed_at = NULL, closed_by_type = NULL, closed_by_id = NULL,
+                    updated_at = ?2 WHERE id = ?1",
+            params![id, now],
+        )?;
+    }
+    let name = messages::actor_name(conn, actor)?;
+    let text = if close {
+        format!("Conversation closed by {name}")
+    } else {
+        format!("Conversation reopened by {name}")
+    };
+    insert_message(conn, actor, id, &text, true)?;
+    Ok(())
+}
+
+/// Sets the caller's unread count to 0. Returns the caller's new total.
+pub fn mark_read(conn: &Connection, actor: &Actor, id: i64) -> Result<i64, AppError> {
+    load_visible(conn, actor, id)?;
+    let (me_type, me_id) = actor.participant();
+    conn.prepare_cached(
+        "UPDATE conversation_participants SET unread_count = 0, last_read_at = ?4, updated_at = ?4
+         WHERE conversation_id = ?1 AND participant_type = ?2 AND participant_id = ?3",
+    )?
+    .execute(params![id, me_type, me_id, Utc::now()])?;
+    total_unread(conn, actor)
+}
+
+/// Updates the caller's notification preferences, joining the conversation if needed.
+pub fn set_preferences(
+    conn: &Connection,
+    actor: &Actor,
+    id: i64,
+    email_notifications: Option<bool>,
+    muted: Option<bool>,
+) -> Result<Preferences, AppError> {
+    let row = load_visible(conn, actor, id)?;
+    let (me_type, me_id) = actor.participant();
+    add_participant(conn, id, me_type, me_id, participant_store(actor, &row))?;
+    conn.query_row(
+        "UPDATE conversation_participants
+            SET email_notifications = coalesce(?4, email_notifications), muted = coalesce(?5, muted), updated_at = ?6
+          WHERE conversation_id = ?1 AND participant_type = ?2 AND participant_id = ?3
+          RETURNING email_notifications, muted",
+        params![id, me_type, me_id, email_notifications, muted, Utc::now()],
+        |r| {
+            Ok(Preferences {
+                conversation_id: id,
+                email_notifications: r.get(0)?,
+                muted: r.get(1)?,
+            })
+        },
+    )
+    .map_err(AppError::from)
+}
+
+/// The store context recorded on a participant row: none for admins.
+pub fn participant_store(actor: &Actor, row: &super::access::ConversationRow) -> Option<i64> {
+    match actor {
+        Actor::Admin { .. } => None,
+        _ => row.store_id,
+    }
+}
+
+/// People the caller may start a conversation with.
+pub fn recipients(
+    conn: &Connection,
+    actor: &Actor,
+    kind: ParticipantType,
+    search: Option<&str>,
+    page: Page,
+) -> Result<(Vec<Recipient>, i64), AppError> {
+    let store_filter = match (actor, kind) {
+        (Actor::Admin { .. }, ParticipantType::Store | ParticipantType::Customer) => None,
+        (Actor::Staff { store_id, .. }, ParticipantType::Customer) => Some(*store_id),
+        _ => {
+            return Err(AppError::Forbidden(
+                "you cannot start conversations with this kind of recipient".into(),
+            ));
+        }
+    };
+    let table = match kind {
+        ParticipantType::Store => {
+            "(SELECT id, full_name, email, store_id, is_active FROM users WHERE role = 'store')"
+        }
+        _ => "customers",
+    };
+    let pattern = search.map(str::trim).filter(|s| !s.is_empty()).map(|s| {
+        format!(
+            "%{}%",
+            s.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        )
+    });
+    let where_clause = "r.is_active AND s.is_active
+        AND (?1 IS NULL OR r.store_id = ?1)
+        AND (?2 IS NULL OR r.full_name LIKE ?2 ESCAPE '\\' OR r.email LIKE ?2 ESCAPE '\\')";
+    let total: i64 = conn.query_row(
+        &format!(
+            "SELECT count(*) FROM {table} r JOIN stores s ON s.id = r.store_id WHERE {where_clause}"
+        ),
+        params![store_filter, pattern],
+        |r| r.get(0),
+    )?;
+    let recipients = conn
+        .prepare(&format!(
+            "SELECT r.id, r.full_name, r.email, r.store_id, s.name FROM {table} r JOIN stores s ON s.id = r.store_id
+             WHERE {where_clause} ORDER BY r.full_name, r.id LIMIT ?3 OFFSET ?4"
+        ))?
+        .query_map(params![store_filter, pattern, page.limit, page.skip], |r| {
+            Ok(Recipient {
+                id: r.get(0)?,
+                recipient_type: kind,
+                name: r.get(1)?,
+                email: r.get(2)?,
+                store_id: r.get(3)?,
+                store_name: r.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok((recipients, total))
+}
+
+/// The event describing a change to conversation `id`, with its store and participants (read in
+/// the same transaction as the change, so the audience is exact).
+pub fn event(
+    conn: &Connection,
+    id: i64,
+    kind: EventKind,
+    actor: &Actor,
+    message_id: Option<i64>,
+) -> Result<Event, AppError> {
+    let (conversation_type, store_id): (ConversationType, Option<i64>) = conn
+        .prepare_cached("SELECT conversation_type, store_id FROM conversations WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let participants = conn
+        .prepare_cached("SELECT participant_type, participant_id FROM conversation_participants WHERE conversation_id = ?1")?
+        .query_map([id], |r| {
+            Ok(EventParticipant {
+                participant_type: r.get(0)?,
+                id: r.get(1)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let (participant_type, me) = actor.participant();
+    Ok(Event {
+        kind,
+        conversation_id: id,
+        conversation_type,
+        store_id,
+        participants,
+        actor: EventParticipant {
+            participant_type,
+            id: me,
+        },
+        message_id,
+        at: Utc::now(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fts_query;
+
+    #[test]
+    fn search_input_never_reaches_fts5_as_syntax() {
+        assert_eq!(
+            fts_query("refund  order"),
+            Some("\"refund\"* \"order\"*".into())
+        );
+        assert_eq!(
+            fts_query("\"NEAR(a b)\" OR *"),
+            Some("\"NEAR\"* \"a\"* \"b\"* \"OR\"*".into())
+        );
+        assert_eq!(fts_query("  -- ** "), None);
+    }
+}

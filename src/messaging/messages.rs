@@ -1,0 +1,281 @@
+//! Message use cases: send (with attachments), page through a thread, soft delete. Sending is one
+//! transaction: the message row, its attachment rows, the conversation's counters, and every other
+//! participant's unread count change together (the search index follows through triggers).
+
+use chrono::Utc;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::access::{api_base, load_visible};
+use super::conversations::{add_participant, participant_store};
+use super::{Attachment, Message};
+use crate::attachments::StoredFile;
+use crate::domain::{Actor, ParticipantType};
+use crate::error::AppError;
+
+/// The display name of the acting user or customer.
+pub fn actor_name(conn: &Connection, actor: &Actor) -> Result<String, AppError> {
+    let name = match *actor {
+        Actor::Admin { user_id } | Actor::Staff { user_id, .. } => conn.query_row(
+            "SELECT full_name FROM users WHERE id = ?1",
+            [user_id],
+            |r| r.get(0),
+        ),
+        Actor::Customer { customer_id, .. } => conn.query_row(
+            "SELECT full_name FROM customers WHERE id = ?1",
+            [customer_id],
+            |r| r.get(0),
+        ),
+    };
+    Ok(name.optional()?.unwrap_or_default())
+}
+
+/// Inserts a message from `actor` and updates the counters. A user message raises every other
+/// participant's unread count by one; a system message (close/reopen) raises none.
+pub fn insert_message(
+    conn: &Connection,
+    actor: &Actor,
+    conversation_id: i64,
+    content: &str,
+    is_system: bool,
+) -> Result<i64, AppError> {
+    let (me_type, me_id) = actor.participant();
+    let now = Utc::now();
+    let id: i64 = conn
+        .prepare_cached(
+            "INSERT INTO messages (conversation_id, sender_type, sender_id, content, is_system_message, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id",
+        )?
+        .query_row(params![conversation_id, me_type, me_id, content, is_system, now], |r| r.get(0))?;
+    conn.prepare_cached(
+        "UPDATE conversations SET message_count = message_count + 1, last_message_at = ?2, last_activity_at = ?2,
+                updated_at = ?2 WHERE id = ?1",
+    )?
+    .execute(params![conversation_id, now])?;
+    if !is_system {
+        conn.prepare_cached(
+            "UPDATE conversation_participants SET unread_count = unread_count + 1
+             WHERE conversation_id = ?1 AND NOT (participant_type = ?2 AND participant_id = ?3)",
+        )?
+        .execute(params![conversation_id, me_type, me_id])?;
+    }
+    Ok(id)
+}
+
+/// Sends a message (with already stored files) to a conversation the actor may see and that is
+/// open; the sender joins the participants if they were not one yet.
+pub fn send(
+    conn: &Connection,
+    actor: &Actor,
+    conversation_id: i64,
+    content: &str,
+    files: &[StoredFile],
+) -> Result<Message, AppError> {
+    let row = load_visible(conn, actor, conversation_id)?;
+    if row.is_closed {
+        return Err(AppError::conflict(
+            "conversation_closed",
+            "the conversation is closed",
+        ));
+    }
+    let (me_type, me_id) = actor.participant();
+    add_participant(
+        conn,
+        conversation_id,
+        me_type,
+        me_id,
+        participant_store(actor, &row),
+    )?;
+    let id = insert_message(conn, actor, conversation_id, content, false)?;
+    for file in files {
+        conn.prepare_cached(
+            "INSERT INTO message_attachments (message_id, filename, original_filename, file_path, file_size, mime_type,
+                    is_image, image_width, image_height, thumbnail_path)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?
+        .execute(params![
+            id,
+            file.filename,
+            file.original_filename,
+            file.file_path,
+            file.file_size,
+            file.mime_type,
+            file.is_image,
+            file.image_width,
+            file.image_height,
+            file.thumbnail_path,
+        ])?;
+    }
+    get_message(conn, actor, conversation_id, id)
+}
+
+const MESSAGE_SELECT: &str = "SELECT m.id, m.conversation_id, m.sender_type, m.sender_id,
+        CASE m.sender_type
+             WHEN 'customer' THEN (SELECT full_name FROM customers WHERE id = m.sender_id)
+             ELSE (SELECT full_name FROM users WHERE id = m.sender_id) END,
+        m.content, m.is_system_message, m.is_deleted, m.created_at
+    FROM messages m";
+
+fn message_row(r: &Row<'_>) -> rusqlite::Result<Message> {
+    let is_deleted: bool = r.get(7)?;
+    Ok(Message {
+        id: r.get(0)?,
+        conversation_id: r.get(1)?,
+        sender_type: r.get(2)?,
+        sender_id: r.get(3)?,
+        sender_name: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+        // A deleted message stays in the thread, its content hidden.
+        content: if is_deleted { String::new() } else { r.get(5)? },
+        is_system_message: r.get(6)?,
+        is_deleted,
+        created_at: r.get(8)?,
+        attachments: Vec::new(),
+    })
+}
+
+fn get_message(
+    conn: &Connection,
+    actor: &Actor,
+    conversation_id: i64,
+    id: i64,
+) -> Result<Message, AppError> {
+    let mut message = conn
+        .prepare_cached(&format!(
+            "{MESSAGE_SELECT} WHERE m.id = ?1 AND m.conversation_id = ?2"
+        ))?
+        .query_row([id, conversation_id], message_row)
+        .optional()?
+        .ok_or(AppError::NotFound)?;
+    attach_files(
+        conn,
+        actor,
+        conversation_id,
+        std::slice::from_mut(&mut message),
+    )?;
+    Ok(message)
+}
+
+/// One page of a thread: the `limit` messages before `before` (or the latest), oldest first.
+pub fn message_page(
+    conn: &Connection,
+    actor: &Actor,
+    conversation_id: i64,
+    limit: u32,
+    before: Option<i64>,
+) -> Result<(Vec<Message>, bool), AppError> {
+    let mut messages: Vec<Message> = conn
+        .prepare_cached(&format!(
+            "{MESSAGE_SELECT} WHERE m.conversation_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3"
+        ))?
+        .query_map(params![conversation_id, before.unwrap_or(i64::MAX), i64::from(limit) + 1], message_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    let has_more = messages.len() > limit as usize;
+    messages.truncate(limit as usize);
+    messages.reverse();
+    attach_files(conn, actor, conversation_id, &mut messages)?;
+    Ok((messages, has_more))
+}
+
+/// Fills in the attachments of `messages` (sorted by id) with one range query.
+fn attach_files(
+    conn: &Connection,
+    actor: &Actor,
+    conversation_id: i64,
+    messages: &mut [Message],
+) -> Result<(), AppError> {
+    let (Some(first), Some(last)) = (messages.first(), messages.last()) else {
+        return Ok(());
+    };
+    let (low, high) = (first.id.min(last.id), first.id.max(last.id));
+    let base = api_base(actor);
+    let mut statement = conn.prepare_cached(
+        "SELECT a.message_id, a.id, a.original_filename, a.file_size, a.mime_type, a.is_image, a.image_width,
+                a.image_height, a.thumbnail_path IS NOT NULL
+         FROM message_attachments a
+         WHERE a.message_id BETWEEN ?1 AND ?2
+           AND a.message_id IN (SELECT id FROM messages WHERE conversation_id = ?3 AND NOT is_deleted)
+         ORDER BY a.id",
+    )?;
+    let rows = statement.query_map(params![low, high, conversation_id], |r| {
+        let id: i64 = r.get(1)?;
+        let download_url = format!("{base}/{conversation_id}/attachments/{id}");
+        let has_thumbnail: bool = r.get(8)?;
+        Ok((
+            r.get::<_, i64>(0)?,
+            Attachment {
+                id,
+                original_filename: r.get(2)?,
+                file_size: r.get(3)?,
+                mime_type: r.get(4)?,
+                is_image: r.get(5)?,
+                image_width: r.get(6)?,
+                image_height: r.get(7)?,
+                thumbnail_url: has_thumbnail.then(|| format!("{download_url}/thumbnail")),
+                download_url,
+            },
+        ))
+    })?;
+    for row in rows {
+        let (message_id, attachment) = row?;
+        if let Some(message) = messages.iter_mut().find(|m| m.id == message_id) {
+            message.attachments.push(attachment);
+        }
+    }
+    Ok(())
+}
+
+/// Soft-deletes a message: its author may, and so may an admin. The row stays, content hidden.
+pub fn delete(
+    conn: &Connection,
+    actor: &Actor,
+    conversation_id: i64,
+    message_id: i64,
+) -> Result<(), AppError> {
+    load_visible(conn, actor, conversation_id)?;
+    let (sender_type, sender_id, is_system): (ParticipantType, i64, bool) = conn
+        .query_row(
+            "SELECT sender_type, sender_id, is_system_message FROM messages WHERE id = ?1 AND conversation_id = ?2",
+            [message_id, conversation_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?
+        .ok_or(AppError::NotFound)?;
+    if is_system {
+        return Err(AppError::Forbidden(
+            "system messages cannot be deleted".into(),
+        ));
+    }
+    let (me_type, me_id) = actor.participant();
+    let own = sender_type == me_type && sender_id == me_id;
+    if !own && !matches!(actor, Actor::Admin { .. }) {
+        return Err(AppError::Forbidden(
+            "you can delete only your own messages".into(),
+        ));
+    }
+    let now = Utc::now();
+    conn.execute(
+        "UPDATE messages SET is_deleted = 1, deleted_at = ?2, deleted_by_type = ?3, deleted_by_id = ?4, updated_at = ?2
+         WHERE id = ?1 AND NOT is_deleted",
+        params![message_id, now, me_type, me_id],
+    )?;
+    Ok(())
+}
+
+/// The stored path of an attachment (and of its thumbnail), if `actor` may see its conversation
+/// and its message is not deleted.
+pub fn attachment_file(
+    conn: &Connection,
+    actor: &Actor,
+    conversation_id: i64,
+    attachment_id: i64,
+) -> Result<(String, String, String, Option<String>), AppError> {
+    load_visible(conn, actor, conversation_id)?;
+    conn.query_row(
+        "SELECT a.file_path, a.original_filename, a.mime_type, a.thumbnail_path
+         FROM message_attachments a JOIN messages m ON m.id = a.message_id
+         WHERE a.id = ?1 AND m.conversation_id = ?2 AND NOT m.is_deleted",
+        [attachment_id, conversation_id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )
+    .optional()?
+    .ok_or(AppError::NotFound)
+}

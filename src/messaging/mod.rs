@@ -1,0 +1,108 @@
+//! Conversations between admins, store staff and customers (seed: MessagingService): who may see
+//! and do what, and the one-transaction use cases that keep counters, unread counts and the search
+//! index in step with the rows.
+
+pub mod access;
+pub mod conversations;
+pub mod events;
+pub mod messages;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::domain::{ConversationType, ParticipantType};
+
+pub use events::{Event, EventBus, EventKind};
+
+pub const SUBJECT_MAX: usize = 500;
+pub const CONTENT_MAX: usize = 10_000;
+pub const PREVIEW_CHARS: i64 = 140;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OtherParticipant {
+    #[serde(rename = "type")]
+    pub participant_type: ParticipantType,
+    pub id: i64,
+    pub name: String,
+}
+
+/// A conversation as one inbox line, from one viewer's side (their unread count, the other party).
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationSummary {
+    pub id: i64,
+    pub conversation_type: ConversationType,
+    pub subject: String,
+    pub store_id: Option<i64>,
+    pub is_closed: bool,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub last_message_at: Option<DateTime<Utc>>,
+    pub message_count: i64,
+    pub unread_count: i64,
+    pub other_participant: Option<OtherParticipant>,
+    pub last_message_preview: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Participant {
+    pub participant_type: ParticipantType,
+    pub participant_id: i64,
+    pub name: String,
+    pub unread_count: i64,
+    pub last_read_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationDetail {
+    #[serde(flatten)]
+    pub summary: ConversationSummary,
+    pub participants: Vec<Participant>,
+    pub messages: Vec<Message>,
+    pub has_more: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Attachment {
+    pub id: i64,
+    pub original_filename: String,
+    pub file_size: i64,
+    pub mime_type: String,
+    pub is_image: bool,
+    pub image_width: Option<i64>,
+    pub image_height: Option<i64>,
+    pub download_url: String,
+    pub thumbnail_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Message {
+    pub id: i64,
+    pub conversation_id: i64,
+    pub sender_type: ParticipantType,
+    pub sender_id: i64,
+    pub sender_name: String,
+    /// Empty when the message was deleted.
+    pub content: String,
+    pub is_system_message: bool,
+    pub is_deleted: bool,
+    pub created_at: DateTime<Utc>,
+    pub attachments: Vec<Attachment>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Preferences {
+    pub conversation_id: i64,
+    pub email_notifications: bool,
+    pub muted: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Recipient {
+    pub id: i64,
+    #[serde(rename = "type")]
+    pub recipient_type: ParticipantType,
+    pub name: String,
+    pub email: String,
+    pub store_id: i64,
+    pub store_name: String,
+}

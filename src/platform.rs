@@ -1,0 +1,84 @@
+//! Platform settings (admin-editable, stored in `platform_settings`): a fixed table of known keys,
+//! each with a default and a validation rule. An absent row means the default.
+
+use chrono::Utc;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use crate::error::AppError;
+
+pub const ATTACHMENT_MAX_SIZE_MB: &str = "message_attachment_max_size_mb";
+
+struct Definition {
+    key: &'static str,
+    default: &'static str,
+    category: &'static str,
+    description: &'static str,
+    validate: fn(&str) -> Result<String, String>,
+}
+
+const DEFINITIONS: &[Definition] = &[Definition {
+    key: ATTACHMENT_MAX_SIZE_MB,
+    default: "10",
+    category: "messaging",
+    description: "Largest attachment accepted, in megabytes (1 to 100)",
+    validate: |v| match v.trim().parse::<u32>() {
+        Ok(n) if (1..=100).contains(&n) => Ok(n.to_string()),
+        _ => Err("must be a whole number of megabytes between 1 and 100".into()),
+    },
+}];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Setting {
+    pub key: &'static str,
+    pub value: String,
+    pub default: &'static str,
+    pub category: &'static str,
+    pub description: &'static str,
+}
+
+fn definition(key: &str) -> Result<&'static Definition, AppError> {
+    DEFINITIONS
+        .iter()
+        .find(|d| d.key == key)
+        .ok_or(AppError::NotFound)
+}
+
+pub fn get(conn: &Connection, key: &str) -> Result<Setting, AppError> {
+    let def = definition(key)?;
+    let stored: Option<String> = conn
+        .prepare_cached("SELECT value FROM platform_settings WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?;
+    Ok(Setting {
+        key: def.key,
+        value: stored.unwrap_or_else(|| def.default.to_string()),
+        default: def.default,
+        category: def.category,
+        description: def.description,
+    })
+}
+
+pub fn list(conn: &Connection) -> Result<Vec<Setting>, AppError> {
+    DEFINITIONS.iter().map(|d| get(conn, d.key)).collect()
+}
+
+pub fn set(conn: &Connection, key: &str, value: &str) -> Result<Setting, AppError> {
+    let def = definition(key)?;
+    let value = (def.validate)(value).map_err(|why| AppError::validation("value", why))?;
+    conn.execute(
+        "INSERT INTO platform_settings (key, value, category, updated_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        params![key, value, def.category, Utc::now()],
+    )?;
+    get(conn, key)
+}
+
+/// The attachment size limit in bytes.
+pub fn attachment_max_bytes(conn: &Connection) -> Result<u64, AppError> {
+    let mb: u64 = get(conn, ATTACHMENT_MAX_SIZE_MB)?
+        .value
+        .parse()
+        .unwrap_or(10);
+    Ok(mb * 1024 * 1024)
+}
