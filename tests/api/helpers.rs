@@ -195,3 +195,123 @@ pub async fn assert_error(response: Response, status: StatusCode) -> String {
     );
     code
 }
+
+/// Two stores with staff and customers, and an admin: the cast of the messaging tests.
+pub struct Marketplace {
+    pub admin: Party,
+    pub store_a: i64,
+    pub store_b: i64,
+    /// Staff of store A.
+    pub a1: Party,
+    pub a2: Party,
+    /// Staff of store B.
+    pub b1: Party,
+    /// Customers of store A.
+    pub ca: Party,
+    pub ca2: Party,
+    /// A customer of store B.
+    pub cb: Party,
+}
+
+impl TestApp {
+    pub async fn marketplace(&self) -> Marketplace {
+        let admin = self.admin("root@example.test").await;
+        let store_a = self.create_store(&admin, "shop-a", "business").await;
+        let store_b = self.create_store(&admin, "shop-b", "essential").await;
+        Marketplace {
+            a1: self.staff(&admin, store_a, "a1@example.test").await,
+            a2: self.staff(&admin, store_a, "a2@example.test").await,
+            b1: self.staff(&admin, store_b, "b1@example.test").await,
+            ca: self.customer("shop-a", "ca@example.test").await,
+            ca2: self.customer("shop-a", "ca2@example.test").await,
+            cb: self.customer("shop-b", "cb@example.test").await,
+            admin,
+            store_a,
+            store_b,
+        }
+    }
+
+    /// Starts a conversation through the API and returns its detail.
+    pub async fn start_conversation(&self, area: &str, party: &Party, body: Value) -> Value {
+        let response = self
+            .post(&format!("/api/v1/{area}/messages"), &party.token, body)
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "conversation not created"
+        );
+        response.json().await.unwrap()
+    }
+
+    /// A store_customer conversation from `staff` to `customer`, with an opening message.
+    pub async fn vendor_conversation(&self, staff: &Party, customer: &Party, subject: &str) -> i64 {
+        let body = json!({
+            "conversation_type": "store_customer",
+            "subject": subject,
+            "recipient_type": "customer",
+            "recipient_id": customer.id,
+            "initial_message": format!("Hello about {subject}"),
+        });
+        self.start_conversation("vendor", staff, body).await["id"]
+            .as_i64()
+            .unwrap()
+    }
+
+    pub async fn send_message(
+        &self,
+        area: &str,
+        party: &Party,
+        conversation: i64,
+        content: &str,
+    ) -> Response {
+        self.post(
+            &format!("/api/v1/{area}/messages/{conversation}/messages"),
+            &party.token,
+            json!({ "content": content }),
+        )
+        .await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Response {
+        self.client
+            .put(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Response {
+        self.client
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Runs a query against the application's database.
+    pub async fn query_i64(&self, sql: &'static str, params: Vec<i64>) -> i64 {
+        self.state
+            .db
+            .read(move |conn| {
+                Ok::<_, parley::error::AppError>(conn.query_row(
+                    sql,
+                    rusqlite::params_from_iter(params),
+                    |r| r.get(0),
+                )?)
+            })
+            .await
+            .unwrap()
+    }
+}
+
+/// A small PNG made in memory.
+pub fn png(width: u32, height: u32) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([x as u8, y as u8, 128]));
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut bytes, image::ImageFormat::Png).unwrap();
+    bytes.into_inner()
+}

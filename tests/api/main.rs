@@ -5,5 +5,6 @@ mod backup;
 mod cli;
 mod errors;
 mod helpers;
+mod messaging;
 mod rate_limits;
 mod tenancy;
