@@ -93,7 +93,7 @@ pub fn sniff(upload: &Upload) -> Result<(&'static str, &'static str), AppError> 
             .map(|(mime, ext)| (*mime, *ext))
             .ok_or_else(refused);
     }
-    if upload.size == 0 || !is_plain_text(upload.temp.path())? {
+    if upload.size == 0 || looks_like_markup(&upload.head) || !is_plain_text(upload.temp.path())? {
         return Err(refused());
     }
     if upload
@@ -105,6 +105,23 @@ pub fn sniff(upload: &Upload) -> Result<(&'static str, &'static str), AppError> 
     } else {
         Ok(("text/plain", "txt"))
     }
+}
+
+/// HTML, SVG and other XML are text too, but never what "plain text" should carry.
+fn looks_like_markup(head: &[u8]) -> bool {
+    let start = String::from_utf8_lossy(&head[..head.len().min(1024)]).to_ascii_lowercase();
+    start.trim_start().starts_with('<')
+        && [
+            "<svg",
+            "<html",
+            "<!doctype",
+            "<script",
+            "<?xml",
+            "<body",
+            "<iframe",
+        ]
+        .iter()
+        .any(|tag| start.contains(tag))
 }
 
 fn is_plain_text(path: &Path) -> Result<bool, AppError> {
@@ -205,14 +222,29 @@ fn thumbnail(source: &Path, dir: &Path, stem: &str) -> Result<(u32, u32, String)
         reader.limits(limits);
         Ok(reader)
     };
-    let (width, height) = reader()?.into_dimensions().map_err(|e| unreadable(&e))?;
-    if u64::from(width) * u64::from(height) > MAX_PIXELS {
-        return Err(AppError::PayloadTooLarge(format!(
+    let too_big = |width: u32, height: u32| {
+        AppError::PayloadTooLarge(format!(
             "the image is {width}×{height} pixels; at most {} megapixels are accepted",
             MAX_PIXELS / 1_000_000
-        )));
+        ))
+    };
+    // The size comes from the header alone (no pixel buffer is allocated for it, so no
+    // allocation limit applies); nothing is decoded before it passes.
+    let mut header_reader = ImageReader::open(source)
+        .map_err(AppError::internal)?
+        .with_guessed_format()
+        .map_err(AppError::internal)?;
+    header_reader.no_limits();
+    let (width, height) = header_reader
+        .into_dimensions()
+        .map_err(|e| unreadable(&e))?;
+    if u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return Err(too_big(width, height));
     }
-    let image = reader()?.decode().map_err(|e| unreadable(&e))?;
+    let image = reader()?.decode().map_err(|e| match e {
+        image::ImageError::Limits(_) => too_big(width, height),
+        other => unreadable(&other),
+    })?;
     let thumb = image.thumbnail(THUMBNAIL_EDGE, THUMBNAIL_EDGE);
     let name = format!("{stem}_thumb.png");
     let mut temp = NamedTempFile::new_in(dir).map_err(AppError::internal)?;

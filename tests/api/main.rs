@@ -1,5 +1,6 @@
 //! One integration test binary: every test starts the real application on loopback.
 
+mod attachments;
 mod auth;
 mod backup;
 mod cli;
