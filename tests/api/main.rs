@@ -8,4 +8,5 @@ mod errors;
 mod helpers;
 mod messaging;
 mod rate_limits;
+mod rights;
 mod tenancy;
