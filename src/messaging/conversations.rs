@@ -110,21 +110,24 @@ pub fn fts_query(input: &str) -> Option<String> {
     (!terms.is_empty()).then(|| terms.join(" "))
 }
 
-/// The caller's inbox: newest activity first, filtered, paginated.
-pub fn list(
-    conn: &Connection,
-    actor: &Actor,
-    filter: &ListFilter,
-    page: Page,
-) -> Result<ConversationList, AppError> {
+/// The SQL of an inbox query: the count, the page, and their parameters.
+struct ListQuery {
+    count_sql: String,
+    page_sql: String,
+    params: Params,
+    page_params: Params,
+}
+
+fn list_query(actor: &Actor, filter: &ListFilter, page: Page) -> ListQuery {
     let mut params = Params::new();
     let mut conditions = vec![visible(actor, &mut params).to_string()];
     if let Some(t) = filter.conversation_type {
-        conditions.push("c.conversation_type = :type".into());
+        // Filters narrow what visibility selected; `+` keeps them from steering index choice.
+        conditions.push("+c.conversation_type = :type".into());
         params.push((":type", Value::Text(t.as_str().into())));
     }
     if let Some(closed) = filter.is_closed {
-        conditions.push("c.is_closed = :closed".into());
+        conditions.push("+c.is_closed = :closed".into());
         params.push((":closed", Value::Integer(closed.into())));
     }
     if let Some(query) = filter.search.as_deref().and_then(fts_query) {
@@ -137,24 +140,35 @@ pub fn list(
         params.push((":q", Value::Text(query)));
     }
     let where_clause = conditions.join(" AND ");
-
-    let total: i64 = conn
-        .prepare_cached(&format!(
-            "SELECT count(*) FROM conversations c WHERE {where_clause}"
-        ))?
-        .query_row(bind(&params).as_slice(), |r| r.get(0))?;
-
     let mut page_params = params.clone();
     page_params.extend(me_params(actor));
     page_params.push((":limit", Value::Integer(page.limit.into())));
     page_params.push((":skip", Value::Integer(page.skip.into())));
-    let sql = format!(
-        "{} WHERE {where_clause} ORDER BY c.last_activity_at DESC, c.id DESC LIMIT :limit OFFSET :skip",
-        summary_select()
-    );
+    ListQuery {
+        count_sql: format!("SELECT count(*) FROM conversations c WHERE {where_clause}"),
+        page_sql: format!(
+            "{} WHERE {where_clause} ORDER BY c.last_activity_at DESC, c.id DESC LIMIT :limit OFFSET :skip",
+            summary_select()
+        ),
+        params,
+        page_params,
+    }
+}
+
+/// The caller's inbox: newest activity first, filtered, paginated.
+pub fn list(
+    conn: &Connection,
+    actor: &Actor,
+    filter: &ListFilter,
+    page: Page,
+) -> Result<ConversationList, AppError> {
+    let query = list_query(actor, filter, page);
+    let total: i64 = conn
+        .prepare_cached(&query.count_sql)?
+        .query_row(bind(&query.params).as_slice(), |r| r.get(0))?;
     let conversations = conn
-        .prepare_cached(&sql)?
-        .query_map(bind(&page_params).as_slice(), summary_row)?
+        .prepare_cached(&query.page_sql)?
+        .query_map(bind(&query.page_params).as_slice(), summary_row)?
         .collect::<rusqlite::Result<_>>()?;
     Ok(ConversationList {
         conversations,
@@ -165,6 +179,13 @@ pub fn list(
 
 /// The sum of the caller's unread counts over the conversations they may see (the header badge).
 pub fn total_unread(conn: &Connection, actor: &Actor) -> Result<i64, AppError> {
+    let (sql, params) = unread_query(actor);
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(bind(&params).as_slice(), |r| r.get(0))?)
+}
+
+fn unread_query(actor: &Actor) -> (String, Params) {
     let mut params = me_params(actor);
     let condition = visible(actor, &mut params);
     let sql = format!(
@@ -172,9 +193,7 @@ pub fn total_unread(conn: &Connection, actor: &Actor) -> Result<i64, AppError> {
          JOIN conversations c ON c.id = p.conversation_id
          WHERE p.participant_type = :me_type AND p.participant_id = :me_id AND p.unread_count > 0 AND {condition}"
     );
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_row(bind(&params).as_slice(), |r| r.get(0))?)
+    (sql, params)
 }
 
 pub fn participants(conn: &Connection, conversation_id: i64) -> Result<Vec<Participant>, AppError> {
@@ -535,7 +554,87 @@ pub fn event(
 
 #[cfg(test)]
 mod tests {
-    use super::fts_query;
+    use super::*;
+
+    /// EXPLAIN QUERY PLAN lines of `sql`.
+    fn plan(conn: &Connection, sql: &str, params: &Params) -> Vec<String> {
+        conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap()
+            .query_map(bind(params).as_slice(), |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    /// A full scan of a table (as opposed to a search, or a scan of an index).
+    fn full_scans(lines: &[String]) -> Vec<String> {
+        lines
+            .iter()
+            .filter(|l| {
+                l.starts_with("SCAN ") && !l.contains("USING") && !l.contains("VIRTUAL TABLE")
+            })
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn inbox_queries_never_scan_a_whole_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::db::open_and_migrate(&dir.path().join("p.db")).unwrap();
+        let page = Page { skip: 0, limit: 20 };
+        let actors = [
+            Actor::Admin { user_id: 1 },
+            Actor::Staff {
+                user_id: 2,
+                store_id: 1,
+            },
+            Actor::Customer {
+                customer_id: 3,
+                store_id: 1,
+            },
+        ];
+        let filters = [
+            ListFilter::default(),
+            ListFilter {
+                is_closed: Some(false),
+                conversation_type: Some(ConversationType::StoreCustomer),
+                search: None,
+            },
+            ListFilter {
+                search: Some("refund".into()),
+                ..Default::default()
+            },
+        ];
+        for actor in &actors {
+            for filter in &filters {
+                let q = list_query(actor, filter, page);
+                for (sql, params) in [(&q.count_sql, &q.params), (&q.page_sql, &q.page_params)] {
+                    let lines = plan(&conn, sql, params);
+                    if std::env::var("SHOW_PLANS").is_ok() {
+                        eprintln!("{actor:?} {filter:?}\n{}", lines.join("\n"));
+                    }
+                    assert!(
+                        full_scans(&lines).is_empty(),
+                        "{actor:?} {filter:?}: {lines:#?}"
+                    );
+                    if matches!(actor, Actor::Customer { .. }) {
+                        // A customer's inbox starts from their own participant rows, whatever
+                        // the size of the store.
+                        assert!(
+                            lines[0].contains("INTEGER PRIMARY KEY"),
+                            "{filter:?}: {lines:#?}"
+                        );
+                    }
+                }
+            }
+            let (unread, params) = unread_query(actor);
+            let lines = plan(&conn, &unread, &params);
+            assert!(
+                full_scans(&lines).is_empty(),
+                "unread {actor:?}: {lines:#?}"
+            );
+        }
+    }
 
     #[test]
     fn search_input_never_reaches_fts5_as_syntax() {

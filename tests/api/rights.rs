@@ -70,9 +70,13 @@ struct Target {
 }
 
 async fn with_image(app: &TestApp, area: &str, party: &Party, conversation: i64) -> i64 {
-    let form = Form::new()
-        .text("content", "photo")
-        .part("files", Part::bytes(png(32, 32)).file_name("p.png").mime_str("image/png").unwrap());
+    let form = Form::new().text("content", "photo").part(
+        "files",
+        Part::bytes(png(32, 32))
+            .file_name("p.png")
+            .mime_str("image/png")
+            .unwrap(),
+    );
     let r = app
         .client
         .post(app.url(&format!("/api/v1/{area}/messages/{conversation}/messages")))
@@ -82,11 +86,25 @@ async fn with_image(app: &TestApp, area: &str, party: &Party, conversation: i64)
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
-    r.json::<Value>().await.unwrap()["attachments"][0]["id"].as_i64().unwrap()
+    r.json::<Value>().await.unwrap()["attachments"][0]["id"]
+        .as_i64()
+        .unwrap()
 }
 
-async fn message_id(app: &TestApp, area: &str, party: &Party, conversation: i64, text: &str) -> i64 {
-    app.send_message(area, party, conversation, text).await.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+async fn message_id(
+    app: &TestApp,
+    area: &str,
+    party: &Party,
+    conversation: i64,
+    text: &str,
+) -> i64 {
+    app.send_message(area, party, conversation, text)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap()
 }
 
 /// A fingerprint of everything a write could change in a conversation.
@@ -154,9 +172,51 @@ async fn every_route_answers_every_role_as_the_rights_table_says() {
     let x_admin_message = message_id(&app, "admin", &m.admin, x, "from admin").await;
 
     let cast = [
-        (Role::Admin, "admin", &m.admin, Target { id: x, own_message: x_admin_message, attachment: x_attachment }, Target { id: y, own_message: y_vendor_message, attachment: y_attachment }),
-        (Role::Vendor, "vendor", &m.a1, Target { id: y, own_message: y_vendor_message, attachment: y_attachment }, Target { id: z, own_message: z_message, attachment: z_attachment }),
-        (Role::Customer, "shop", &m.ca, Target { id: y, own_message: y_customer_message, attachment: y_attachment }, Target { id: z, own_message: z_message, attachment: z_attachment }),
+        (
+            Role::Admin,
+            "admin",
+            &m.admin,
+            Target {
+                id: x,
+                own_message: x_admin_message,
+                attachment: x_attachment,
+            },
+            Target {
+                id: y,
+                own_message: y_vendor_message,
+                attachment: y_attachment,
+            },
+        ),
+        (
+            Role::Vendor,
+            "vendor",
+            &m.a1,
+            Target {
+                id: y,
+                own_message: y_vendor_message,
+                attachment: y_attachment,
+            },
+            Target {
+                id: z,
+                own_message: z_message,
+                attachment: z_attachment,
+            },
+        ),
+        (
+            Role::Customer,
+            "shop",
+            &m.ca,
+            Target {
+                id: y,
+                own_message: y_customer_message,
+                attachment: y_attachment,
+            },
+            Target {
+                id: z,
+                own_message: z_message,
+                attachment: z_attachment,
+            },
+        ),
     ];
 
     let mut failures = Vec::new();
@@ -182,7 +242,11 @@ async fn every_route_answers_every_role_as_the_rights_table_says() {
                     Op::Preferences => json!({"muted": true, "email_notifications": false}),
                     _ => json!({}),
                 };
-                let before = if own { None } else { Some(fingerprint(&app, target.id).await) };
+                let before = if own {
+                    None
+                } else {
+                    Some(fingerprint(&app, target.id).await)
+                };
                 let request = match spec.method {
                     "GET" => app.client.get(&url),
                     "POST" => app.client.post(&url).json(&body),
@@ -190,21 +254,39 @@ async fn every_route_answers_every_role_as_the_rights_table_says() {
                     "DELETE" => app.client.delete(&url),
                     other => panic!("no method {other} in the table"),
                 };
-                let status = request.bearer_auth(&party.token).query(query).send().await.unwrap().status().as_u16();
+                let status = request
+                    .bearer_auth(&party.token)
+                    .query(query)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16();
                 let want = expected(spec.op, *role, own);
                 if status != want {
-                    failures.push(format!("{} {area}{path} as {role:?} (own: {own}): got {status}, want {want}", spec.method));
+                    failures.push(format!(
+                        "{} {area}{path} as {role:?} (own: {own}): got {status}, want {want}",
+                        spec.method
+                    ));
                 }
                 if let Some(before) = before {
                     let after = fingerprint(&app, target.id).await;
                     if before != after {
-                        failures.push(format!("{} {area}{path} as {role:?} changed a foreign conversation", spec.method));
+                        failures.push(format!(
+                            "{} {area}{path} as {role:?} changed a foreign conversation",
+                            spec.method
+                        ));
                     }
                 }
                 checked += 1;
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {checked} checks failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} checks failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert_eq!(checked, MESSAGING_ROUTES.len() * 6);
 }
