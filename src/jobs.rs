@@ -37,8 +37,17 @@ where
     }
 }
 
-/// Drops expired sessions and idle rate-limit keys.
+/// Drops expired sessions, idle rate-limit keys, and upload temp files left by a crash.
 pub async fn cleanup_once(state: &AppState) -> Result<(), AppError> {
+    let temp_dir = crate::attachments::temp_dir(state.settings.data_dir());
+    let swept = tokio::task::spawn_blocking(move || {
+        sweep_stale_files(&temp_dir, Duration::from_secs(3600))
+    })
+    .await
+    .map_err(AppError::internal)?;
+    if swept > 0 {
+        tracing::info!(swept, "stale upload temp files removed");
+    }
     let removed = state
         .db
         .write(|tx| Ok::<_, AppError>(session::delete_expired(tx)?))
@@ -48,4 +57,40 @@ pub async fn cleanup_once(state: &AppState) -> Result<(), AppError> {
     }
     state.login_limiter.forget_idle();
     Ok(())
+}
+
+/// Removes files in `dir` not modified for `age` (a request streams into its temp file
+/// continuously, so an old one belongs to no live request).
+pub fn sweep_stale_files(dir: &std::path::Path, age: Duration) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let now = std::time::SystemTime::now();
+    entries
+        .flatten()
+        .filter(|e| {
+            e.metadata()
+                .ok()
+                .filter(|m| m.is_file())
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| now.duration_since(t).ok())
+                .is_some_and(|elapsed| elapsed > age)
+        })
+        .filter(|e| std::fs::remove_file(e.path()).is_ok())
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_stale_temp_files_are_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("fresh"), b"x").unwrap();
+        assert_eq!(sweep_stale_files(dir.path(), Duration::from_secs(3600)), 0);
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(sweep_stale_files(dir.path(), Duration::from_millis(10)), 1);
+        assert!(!dir.path().join("fresh").exists());
+    }
 }
