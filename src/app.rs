@@ -3,6 +3,7 @@
 //! serves until SIGINT/SIGTERM and then stops the jobs.
 
 use std::net::TcpListener;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use actix_web::middleware::DefaultHeaders;
@@ -15,6 +16,8 @@ use crate::auth::{Hasher, LoginLimiter};
 use crate::config::Settings;
 use crate::crypto::{self, SecretKey};
 use crate::db::Db;
+use crate::email::smtp::{RelayConfig, SmtpRelay};
+use crate::email::templates;
 use crate::messaging::EventBus;
 use crate::telemetry::RequestSpan;
 use crate::{error, http, jobs};
@@ -27,6 +30,10 @@ pub struct AppState {
     pub login_limiter: LoginLimiter,
     pub key: SecretKey,
     pub events: EventBus,
+    /// The platform's SMTP relay; None when `email.smtp_host` is empty.
+    pub mailer: Option<SmtpRelay>,
+    /// The executable that renders store templates in a sandbox.
+    pub sandbox_exe: PathBuf,
 }
 
 pub struct Application {
@@ -71,6 +78,23 @@ impl Application {
             tokio::task::spawn_blocking(move || open_data_dir(&settings)).await?
         };
         let (db, key) = opened?;
+        let seeded = db.write(|tx| templates::seed_defaults(tx)).await?;
+        if seeded > 0 {
+            tracing::info!(seeded, "default email templates added");
+        }
+        let mailer = match RelayConfig::platform(&settings.email) {
+            Some(config) => {
+                Some(SmtpRelay::new(&config).map_err(|e| anyhow::anyhow!("email.smtp_host: {e}"))?)
+            }
+            None => {
+                tracing::warn!("email.smtp_host is empty: emails are queued but not sent");
+                None
+            }
+        };
+        let sandbox_exe = match &settings.sandbox_exe {
+            Some(exe) => exe.clone(),
+            None => std::env::current_exe().context("while locating the parley executable")?,
+        };
         let state = web::Data::new(AppState {
             hasher: Hasher::new(settings.auth.hash_concurrency, settings.auth.hash_queue),
             login_limiter: LoginLimiter::new(&settings.auth),
@@ -78,6 +102,8 @@ impl Application {
             db,
             key,
             events: EventBus::new(1024),
+            mailer,
+            sandbox_exe,
         });
 
         let listener = TcpListener::bind(settings.server.bind)

@@ -52,6 +52,9 @@ pub enum Command {
     Restore { src: PathBuf },
     /// Load and validate the configuration, print it (secrets redacted) and exit.
     CheckConfig,
+    /// Internal: render one store template from stdin under resource limits.
+    #[command(hide = true)]
+    RenderSandbox,
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -113,6 +116,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::CheckConfig => {
             println!("{}", toml::to_string_pretty(&settings)?);
         }
+        Command::RenderSandbox => unreachable!("handled before the runtime starts"),
     }
     Ok(())
 }

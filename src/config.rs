@@ -15,7 +15,12 @@ pub struct Settings {
     pub server: ServerSettings,
     pub storage: StorageSettings,
     pub auth: AuthSettings,
+    pub email: EmailSettings,
     pub log: LogSettings,
+    /// The executable that renders store templates in a sandbox (`parley render-sandbox`).
+    /// Not configurable: the running binary itself; tests point it at the built binary.
+    #[serde(skip)]
+    pub sandbox_exe: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -83,6 +88,84 @@ impl Default for AuthSettings {
             login_attempts_per_account_per_minute: 10,
             hash_concurrency: 2,
             hash_queue: 64,
+        }
+    }
+}
+
+/// How to reach the SMTP relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain SMTP (a relay on the same machine or network).
+    None,
+    /// SMTP upgraded with STARTTLS (usually port 587).
+    Starttls,
+    /// Implicit TLS (usually port 465).
+    Tls,
+}
+
+/// A secret setting: printed and debugged as `***`.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "***" })
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(if self.0.is_empty() { "" } else { "***" })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailSettings {
+    /// The platform's sender, used unless a store has its own.
+    pub from_email: String,
+    pub from_name: String,
+    /// The platform's SMTP relay. Empty: emails are queued (and kept) but not sent.
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub smtp_username: String,
+    pub smtp_password: Secret,
+    pub smtp_security: SmtpSecurity,
+    /// Seconds to wait for the relay before an attempt counts as failed (and is retried).
+    pub smtp_timeout_seconds: u64,
+    /// At most one new-message email per participant per conversation in this many seconds.
+    pub notification_window_seconds: u64,
+    /// A new-message email waits this long, and is dropped if the conversation is read meanwhile.
+    pub notification_delay_seconds: u64,
+    /// Attempts before an email is marked failed.
+    pub max_attempts: u32,
+    /// First retry delay; each further one doubles (with jitter), up to an hour.
+    pub retry_base_seconds: u64,
+    /// How often the delivery job looks for due emails, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// Allow stores to use SMTP hosts on loopback, private or link-local addresses.
+    pub allow_private_smtp_hosts: bool,
+}
+
+impl Default for EmailSettings {
+    fn default() -> Self {
+        Self {
+            from_email: "noreply@parley.invalid".into(),
+            from_name: "Parley".into(),
+            smtp_host: String::new(),
+            smtp_port: 587,
+            smtp_username: String::new(),
+            smtp_password: Secret::default(),
+            smtp_security: SmtpSecurity::Starttls,
+            smtp_timeout_seconds: 30,
+            notification_window_seconds: 300,
+            notification_delay_seconds: 60,
+            max_attempts: 8,
+            retry_base_seconds: 30,
+            poll_interval_ms: 1000,
+            allow_private_smtp_hosts: false,
         }
     }
 }
@@ -329,6 +412,25 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("server.public_url"), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Settings::load(
+            &Overrides::default(),
+            env(&[("PARLEY_EMAIL__SMTP_PASSWORD", "hunter2-secret")]),
+        )
+        .unwrap();
+        assert_eq!(s.email.smtp_password.0, "hunter2-secret");
+        assert!(!format!("{s:?}").contains("hunter2"));
+        assert!(!toml::to_string(&s).unwrap().contains("hunter2"));
+        let err = Settings::load(
+            &Overrides::default(),
+            env(&[("PARLEY_EMAIL__SMTP_SECURITY", "ssl")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("email.smtp_security"), "{err}");
     }
 
     #[test]

@@ -12,10 +12,26 @@ use crate::auth::session;
 use crate::error::AppError;
 
 pub fn spawn_all(state: Arc<AppState>, shutdown: CancellationToken) {
-    tokio::spawn(every(Duration::from_secs(60), shutdown, move || {
+    let cleanup_state = state.clone();
+    tokio::spawn(every(
+        Duration::from_secs(60),
+        shutdown.clone(),
+        move || {
+            let state = cleanup_state.clone();
+            async move { cleanup_once(&state).await }
+        },
+    ));
+    let poll = Duration::from_millis(state.settings.email.poll_interval_ms);
+    tokio::spawn(every(poll, shutdown, move || {
         let state = state.clone();
-        async move { cleanup_once(&state).await }
+        async move { deliver_due_emails(&state).await }
     }));
+}
+
+/// Sends every due email, batch after batch, until none is left.
+pub async fn deliver_due_emails(state: &AppState) -> Result<(), AppError> {
+    while crate::email::delivery::run_once(state).await? > 0 {}
+    Ok(())
 }
 
 async fn every<F, Fut>(period: Duration, shutdown: CancellationToken, mut step: F)

@@ -12,6 +12,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod domain;
+pub mod email;
 pub mod error;
 mod http;
 pub mod jobs;

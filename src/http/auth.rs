@@ -286,6 +286,7 @@ pub async fn register(
     let hash = state.hasher.hash(body.password).await?;
     let kind = session_kind(body.cookie);
     let ttl = state.settings.auth.session_ttl_hours;
+    let settings = state.settings.clone();
     let (customer, new) = state
         .db
         .write(move |tx| {
@@ -300,6 +301,7 @@ pub async fn register(
                 },
             )?;
             let new = session::create(tx, Principal::Customer(customer.id), kind, ttl)?;
+            crate::email::notify::signup_welcome(tx, &settings, &customer, &store)?;
             Ok::<_, AppError>((customer, new))
         })
         .await?;

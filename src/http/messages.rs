@@ -18,6 +18,7 @@ use crate::app::AppState;
 use crate::attachments::{self, StoredFile, Upload};
 use crate::auth::extract::AreaUser;
 use crate::domain::{self, Actor, ConversationType, Page, ParticipantType};
+use crate::email::notify;
 use crate::error::AppError;
 use crate::messaging::conversations::{self, ListFilter, NewConversation};
 use crate::messaging::{self, CONTENT_MAX, EventKind, SUBJECT_MAX, messages};
@@ -400,10 +401,20 @@ async fn send<U: AreaUser>(
             .map_err(AppError::internal)??
     };
     let files = stored.clone();
+    let settings = state.settings.clone();
     let result = state
         .db
         .write(move |tx| {
             let message = messages::send(tx, &actor, conversation_id, &content, &files)?;
+            // The notifications commit with the message, or not at all.
+            notify::new_message(
+                tx,
+                &settings,
+                conversation_id,
+                &actor,
+                &message.sender_name,
+                &preview(&message),
+            )?;
             let event = conversations::event(
                 tx,
                 conversation_id,
@@ -432,6 +443,17 @@ async fn send<U: AreaUser>(
                 .ok();
             Err(e)
         }
+    }
+}
+
+/// The text a notification quotes: the start of the message, or what it carries.
+fn preview(message: &messaging::Message) -> String {
+    let text: String = message.content.chars().take(200).collect();
+    match (text.is_empty(), message.attachments.len()) {
+        (false, _) if message.content.chars().count() > 200 => format!("{text}…"),
+        (false, _) => text,
+        (true, 1) => "[1 attachment]".to_string(),
+        (true, n) => format!("[{n} attachments]"),
     }
 }
 
@@ -547,10 +569,15 @@ async fn set_closed<U: AreaUser>(
     close: bool,
 ) -> Result<HttpResponse, AppError> {
     let actor = user.auth().actor;
+    let settings = state.settings.clone();
     let (summary, event) = state
         .db
         .write(move |tx| {
             conversations::set_closed(tx, &actor, id, close)?;
+            if close {
+                let name = messages::actor_name(tx, &actor)?;
+                notify::conversation_closed(tx, &settings, id, &actor, &name)?;
+            }
             let kind = if close {
                 EventKind::ConversationClosed
             } else {

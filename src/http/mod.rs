@@ -3,18 +3,21 @@
 
 mod admin;
 mod auth;
+mod email;
 pub mod messages;
 mod settings;
 mod static_files;
 mod vendor;
 
-use actix_web::web::{self, get, patch, post, put};
+use actix_web::web::{self, delete, get, patch, post, put};
 
 use crate::auth::{AdminUser, CustomerUser, VendorUser};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", get().to(static_files::health))
         .route("/assets/{path:.*}", get().to(static_files::asset))
+        .route("/unsubscribe/{token}", get().to(email::unsubscribe_page))
+        .route("/unsubscribe/{token}", post().to(email::unsubscribe))
         .service(
             web::scope("/api/v1")
                 .service(
@@ -50,6 +53,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                             "/stores/{store_id}/customers",
                             get().to(admin::list_customers),
                         )
+                        .route("/email-templates", get().to(email::list_templates))
+                        .route("/email-templates", post().to(email::create_template))
+                        .route("/email-templates/preview", post().to(email::admin_preview))
+                        .route("/email-templates/{id}", get().to(email::get_template))
+                        .route("/email-templates/{id}", put().to(email::update_template))
+                        .route("/email-templates/{id}", delete().to(email::delete_template))
+                        .route("/email-logs", get().to(email::admin_logs))
+                        .route("/email-logs/{id}/retry", post().to(email::retry_email))
                         .route("/settings", get().to(settings::list_settings))
                         .route("/settings/{key}", put().to(settings::update_setting))
                         .service(messages::scope::<AdminUser>()),
@@ -65,6 +76,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         )
                         .route("/customers", post().to(vendor::create_customer))
                         .route("/customers", get().to(vendor::list_customers))
+                        .route("/email-templates", get().to(email::vendor_templates))
+                        .route("/email-templates/preview", post().to(email::vendor_preview))
+                        .route(
+                            "/email-templates/{code}/{language}",
+                            put().to(email::put_override),
+                        )
+                        .route(
+                            "/email-templates/{code}/{language}",
+                            delete().to(email::delete_override),
+                        )
+                        .route("/email-logs", get().to(email::vendor_logs))
                         .service(messages::scope::<VendorUser>()),
                 )
                 .service(

@@ -25,6 +25,10 @@ pub fn test_settings(data_dir: &std::path::Path) -> Settings {
     settings.server.workers = 2;
     settings.storage.data_dir = data_dir.to_path_buf();
     settings.storage.read_connections = 2;
+    settings.sandbox_exe = Some(env!("CARGO_BIN_EXE_parley").into());
+    settings.email.poll_interval_ms = 50;
+    settings.email.notification_delay_seconds = 0;
+    settings.email.retry_base_seconds = 1;
     settings
 }
 

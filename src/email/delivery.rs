@@ -1,0 +1,242 @@
+//! The delivery step the scheduler repeats: claim due emails, render them (store templates in the
+//! sandbox, falling back to the platform template), check a notification is still wanted, send,
+//! and record the outcome.
+
+use chrono::Duration;
+
+use super::notify;
+use super::outbox::{self, Claimed};
+use super::render::{self, Rendered};
+use super::smtp::{Outgoing, SendError};
+use super::templates::{self, Layer};
+use crate::app::AppState;
+use crate::error::AppError;
+
+const BATCH: u32 = 20;
+
+/// One pass: claims and handles up to a batch of due emails. Returns how many it handled.
+pub async fn run_once(state: &AppState) -> Result<usize, AppError> {
+    let lease = Duration::seconds(state.settings.email.smtp_timeout_seconds as i64 * 2 + 60);
+    let claimed = state
+        .db
+        .write(move |tx| outbox::claim(tx, BATCH, lease))
+        .await?;
+    let count = claimed.len();
+    for email in claimed {
+        let id = email.id;
+        if let Err(e) = deliver(state, email).await {
+            tracing::error!(email_id = id, error = ?e, "email delivery step failed");
+        }
+    }
+    Ok(count)
+}
+
+async fn deliver(state: &AppState, email: Claimed) -> Result<(), AppError> {
+    let settings = &state.settings.email;
+    if email.interrupted && email.at_most_once() {
+        // The process died while this notification was being sent: the relay may have it.
+        // Notifications are at most once, so it is not sent again.
+        let claimed = email.clone();
+        let settings = settings.clone();
+        state
+            .db
+            .write(move |tx| {
+                outbox::mark_failed(
+                    tx,
+                    &settings,
+                    &claimed,
+                    "smtp",
+                    "interrupted while sending; not re-sent (notifications are sent at most once)",
+                    false,
+                    false,
+                )
+            })
+            .await?;
+        return Ok(());
+    }
+    let check = email.clone();
+    if !state
+        .db
+        .read(move |conn| notify::still_wanted(conn, &check))
+        .await?
+    {
+        let id = email.id;
+        state.db.write(move |tx| outbox::cancel(tx, id)).await?;
+        tracing::debug!(email_id = id, "notification no longer wanted; dropped");
+        return Ok(());
+    }
+
+    let rendered = if email.subject.is_empty() {
+        match render_email(state, &email).await {
+            Ok(rendered) => rendered,
+            Err(reason) => {
+                let (claimed, settings) = (email.clone(), settings.clone());
+                state
+                    .db
+                    .write(move |tx| {
+                        outbox::mark_failed(tx, &settings, &claimed, "smtp", &reason, false, false)
+                    })
+                    .await?;
+                return Ok(());
+            }
+        }
+    } else {
+        Rendered {
+            subject: email.subject.clone(),
+            body_html: email.body_html.clone().unwrap_or_default(),
+            body_text: email.body_text.clone().unwrap_or_default(),
+        }
+    };
+
+    let Some(relay) = state.mailer.as_ref() else {
+        // No relay configured: keep the email queued, untouched, and look again later.
+        let id = email.id;
+        state
+            .db
+            .write(move |tx| outbox::release(tx, id, Duration::seconds(60)))
+            .await?;
+        return Ok(());
+    };
+    let outgoing = Outgoing {
+        from_email: email.from_email.clone(),
+        from_name: email.from_name.clone(),
+        to_email: email.recipient_email.clone(),
+        to_name: email.recipient_name.clone(),
+        reply_to: email.reply_to.clone(),
+        subject: rendered.subject,
+        html: rendered.body_html,
+        text: rendered.body_text,
+        message_id: email.message_id.clone(),
+        unsubscribe_url: email
+            .extra
+            .get("unsubscribe_url")
+            .and_then(|u| u.as_str())
+            .map(str::to_string),
+    };
+    let result = relay.send(&outgoing).await;
+    let settings = settings.clone();
+    state
+        .db
+        .write(move |tx| match result {
+            Ok(_) => outbox::mark_sent(tx, email.id, "smtp", &email.message_id),
+            Err(SendError::Transient(message)) => {
+                let status =
+                    outbox::mark_failed(tx, &settings, &email, "smtp", &message, true, false)?;
+                tracing::warn!(
+                    email_id = email.id,
+                    status,
+                    "email attempt failed; {message}"
+                );
+                Ok(())
+            }
+            Err(SendError::Permanent { message, bounce }) => {
+                outbox::mark_failed(tx, &settings, &email, "smtp", &message, false, bounce)?;
+                if bounce {
+                    outbox::suppress(tx, email.store_id, &email.recipient_email, "hard bounce")?;
+                }
+                tracing::warn!(
+                    email_id = email.id,
+                    bounce,
+                    "email refused by the relay; {message}"
+                );
+                Ok(())
+            }
+        })
+        .await
+}
+
+/// Renders an email's template with its variables and saves the snapshot. A store template that
+/// fails (refused, too slow, too large, missing variable) falls back to the platform template, and
+/// the reason is recorded on the email.
+async fn render_email(state: &AppState, email: &Claimed) -> Result<Rendered, String> {
+    let code = email
+        .template_code
+        .clone()
+        .ok_or("the email has no template")?;
+    let (store_id, language) = (email.store_id, email.language.clone());
+    let lookup = {
+        let code = code.clone();
+        state
+            .db
+            .read(move |conn| {
+                Ok::<_, AppError>((
+                    templates::resolve(conn, &code, store_id, &language)?,
+                    templates::resolve_platform(conn, &code, &language)?,
+                ))
+            })
+            .await
+    };
+    let (chosen, platform) = lookup.map_err(|e| format!("template lookup failed: {e}"))?;
+    let chosen = chosen.ok_or_else(|| format!("no active template `{code}`"))?;
+    let variables = email.variables();
+    let mut extra = email.extra.clone();
+
+    let rendered = match chosen.layer {
+        Layer::Store => {
+            let exe = state.sandbox_exe.clone();
+            match render::render_untrusted(
+                &exe,
+                &chosen.source,
+                &variables,
+                &chosen.variables.required,
+                &chosen.variables.variables,
+            )
+            .await
+            {
+                Ok(rendered) => (rendered, None),
+                Err(reason) => {
+                    tracing::warn!(
+                        email_id = email.id,
+                        store_id,
+                        "store template failed, using the platform's: {reason}"
+                    );
+                    if let serde_json::Value::Object(map) = &mut extra {
+                        map.insert(
+                            "store_template_error".into(),
+                            serde_json::Value::String(reason),
+                        );
+                    }
+                    let platform = platform.ok_or("no platform template to fall back to")?;
+                    (
+                        render_trusted(&platform.source, &variables, &platform.variables.required)
+                            .await?,
+                        platform.template_id,
+                    )
+                }
+            }
+        }
+        Layer::Platform => (
+            render_trusted(&chosen.source, &variables, &chosen.variables.required).await?,
+            chosen.template_id,
+        ),
+    };
+    let ((rendered, template_id), id) = (rendered, email.id);
+    let snapshot = rendered.clone();
+    state
+        .db
+        .write(move |tx| {
+            outbox::save_rendered(
+                tx,
+                id,
+                template_id,
+                &snapshot.subject,
+                &snapshot.body_html,
+                &snapshot.body_text,
+                &extra,
+            )
+        })
+        .await
+        .map_err(|e| format!("saving the rendered email failed: {e}"))?;
+    Ok(rendered)
+}
+
+async fn render_trusted(
+    source: &render::TemplateSource,
+    variables: &serde_json::Value,
+    required: &[String],
+) -> Result<Rendered, String> {
+    let (source, variables, required) = (source.clone(), variables.clone(), required.to_vec());
+    tokio::task::spawn_blocking(move || render::render(&source, &variables, &required))
+        .await
+        .map_err(|e| e.to_string())?
+}

@@ -1,0 +1,11 @@
+//! Email (seeds: EmailTemplate, StoreEmailTemplate, EmailLog, StoreEmailSettings): templates with
+//! store overrides and language fallback, the restricted dialect and sandbox for store templates,
+//! the outbox with retries, SMTP delivery, and the notifications that conversations cause.
+
+pub mod delivery;
+pub mod dialect;
+pub mod notify;
+pub mod outbox;
+pub mod render;
+pub mod smtp;
+pub mod templates;

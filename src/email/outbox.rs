@@ -1,0 +1,466 @@
+//! The email log as a durable outbox (seed: EmailLog). Enqueueing is an insert inside the caller's
+//! transaction; the delivery job claims due rows with a lease, renders, sends outside any
+//! transaction and records the outcome.
+
+use chrono::{DateTime, Duration, Utc};
+use rand::Rng;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
+
+use crate::config::EmailSettings;
+use crate::error::AppError;
+
+/// Whether an email may be sent twice after a crash mid-send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Notifications: never re-sent when an attempt was interrupted (at most once).
+    AtMostOnce,
+    /// Account emails: re-sent with the same Message-ID (at least once).
+    AtLeastOnce,
+}
+
+pub struct NewEmail<'a> {
+    pub template_code: &'a str,
+    pub language: &'a str,
+    pub recipient_email: &'a str,
+    pub recipient_name: Option<&'a str>,
+    pub store_id: Option<i64>,
+    pub user_id: Option<i64>,
+    pub related: Option<(&'a str, i64)>,
+    /// Template variables, rendered when the email is sent.
+    pub variables: serde_json::Value,
+    /// Anything else the delivery step needs (e.g. the participant a notification is for).
+    pub extra: serde_json::Value,
+    pub delivery: Delivery,
+    pub send_after: Duration,
+}
+
+/// Is mail to `email` suppressed (hard bounce) for this store or the platform?
+pub fn is_suppressed(
+    conn: &Connection,
+    store_id: Option<i64>,
+    email: &str,
+) -> Result<bool, AppError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM email_suppressions WHERE email = ?1 AND (store_id IS ?2 OR store_id IS NULL)")?
+        .query_row(params![email, store_id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+pub fn suppress(
+    conn: &Connection,
+    store_id: Option<i64>,
+    email: &str,
+    reason: &str,
+) -> Result<(), AppError> {
+    conn.execute(
+        "INSERT INTO email_suppressions (store_id, email, reason) VALUES (?1, ?2, ?3)
+         ON CONFLICT DO NOTHING",
+        params![store_id, email, reason],
+    )?;
+    Ok(())
+}
+
+/// Inserts a pending email; None when the address is suppressed.
+pub fn enqueue(
+    conn: &Connection,
+    settings: &EmailSettings,
+    email: &NewEmail<'_>,
+) -> Result<Option<i64>, AppError> {
+    if is_suppressed(conn, email.store_id, email.recipient_email)? {
+        return Ok(None);
+    }
+    let now = Utc::now();
+    let domain = settings
+        .from_email
+        .rsplit_once('@')
+        .map_or("parley.invalid", |(_, d)| d);
+    let message_id = format!("<{}@{domain}>", uuid::Uuid::new_v4().simple());
+    let mut extra = email.extra.clone();
+    if let serde_json::Value::Object(map) = &mut extra {
+        map.insert("variables".into(), email.variables.clone());
+        map.insert(
+            "at_most_once".into(),
+            serde_json::Value::Bool(email.delivery == Delivery::AtMostOnce),
+        );
+    }
+    let (related_type, related_id) = email
+        .related
+        .map_or((None, None), |(t, id)| (Some(t), Some(id)));
+    let id = conn
+        .prepare_cached(
+            "INSERT INTO email_logs (template_code, recipient_email, recipient_name, subject, from_email, from_name,
+                    status, store_id, user_id, related_type, related_id, extra_data, next_attempt_at, message_id,
+                    language, created_at, updated_at)
+             VALUES (?1, ?2, ?3, '', ?4, ?5, 'pending', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14) RETURNING id",
+        )?
+        .query_row(
+            params![
+                email.template_code,
+                email.recipient_email,
+                email.recipient_name,
+                settings.from_email,
+                settings.from_name,
+                email.store_id,
+                email.user_id,
+                related_type,
+                related_id,
+                extra.to_string(),
+                now + email.send_after,
+                message_id,
+                email.language,
+                now,
+            ],
+            |r| r.get(0),
+        )?;
+    Ok(Some(id))
+}
+
+/// A claimed email, as the delivery step needs it.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: i64,
+    pub template_code: Option<String>,
+    pub language: String,
+    pub recipient_email: String,
+    pub recipient_name: Option<String>,
+    pub subject: String,
+    pub body_html: Option<String>,
+    pub body_text: Option<String>,
+    pub from_email: String,
+    pub from_name: Option<String>,
+    pub reply_to: Option<String>,
+    pub store_id: Option<i64>,
+    pub related: Option<(String, i64)>,
+    pub extra: serde_json::Value,
+    pub message_id: String,
+    pub retry_count: u32,
+    pub created_at: DateTime<Utc>,
+    /// The previous attempt was still in flight when its lease expired (the process died).
+    pub interrupted: bool,
+}
+
+impl Claimed {
+    pub fn at_most_once(&self) -> bool {
+        self.extra
+            .get("at_most_once")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false)
+    }
+
+    pub fn variables(&self) -> serde_json::Value {
+        self.extra
+            .get("variables")
+            .cloned()
+            .unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// Claims up to `limit` due emails for `lease`. One short write transaction; the caller sends
+/// outside it. Rows whose lease expired come back (a crash loses nothing).
+pub fn claim(conn: &Connection, limit: u32, lease: Duration) -> Result<Vec<Claimed>, AppError> {
+    let now = Utc::now();
+    let mut claimed: Vec<Claimed> = conn
+        .prepare_cached(
+            "SELECT id, template_code, coalesce(language, 'en'), recipient_email, recipient_name, subject, body_html,
+                    body_text, from_email, from_name, reply_to, store_id, related_type, related_id, extra_data,
+                    message_id, retry_count, created_at, attempt_started_at IS NOT NULL
+             FROM email_logs
+             WHERE status = 'pending' AND next_attempt_at <= ?1 AND (locked_until IS NULL OR locked_until < ?1)
+             ORDER BY next_attempt_at, id LIMIT ?2",
+        )?
+        .query_map(params![now, limit], claimed_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    for email in &mut claimed {
+        conn.prepare_cached(
+            "UPDATE email_logs SET locked_until = ?2, attempt_started_at = ?3, updated_at = ?3 WHERE id = ?1",
+        )?
+        .execute(params![email.id, now + lease, now])?;
+    }
+    Ok(claimed)
+}
+
+fn claimed_row(r: &Row<'_>) -> rusqlite::Result<Claimed> {
+    let related = match (
+        r.get::<_, Option<String>>(12)?,
+        r.get::<_, Option<i64>>(13)?,
+    ) {
+        (Some(t), Some(id)) => Some((t, id)),
+        _ => None,
+    };
+    Ok(Claimed {
+        id: r.get(0)?,
+        template_code: r.get(1)?,
+        language: r.get(2)?,
+        recipient_email: r.get(3)?,
+        recipient_name: r.get(4)?,
+        subject: r.get(5)?,
+        body_html: r.get(6)?,
+        body_text: r.get(7)?,
+        from_email: r.get(8)?,
+        from_name: r.get(9)?,
+        reply_to: r.get(10)?,
+        store_id: r.get(11)?,
+        related,
+        extra: r
+            .get::<_, Option<String>>(14)?
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(serde_json::Value::Null),
+        message_id: r.get::<_, Option<String>>(15)?.unwrap_or_default(),
+        retry_count: r.get(16)?,
+        created_at: r.get(17)?,
+        interrupted: r.get(18)?,
+    })
+}
+
+/// Stores the rendered content (a snapshot of what is sent).
+pub fn save_rendered(
+    conn: &Connection,
+    id: i64,
+    template_id: Option<i64>,
+    subject: &str,
+    html: &str,
+    text: &str,
+    extra: &serde_json::Value,
+) -> Result<(), AppError> {
+    conn.execute(
+        "UPDATE email_logs SET template_id = ?2, subject = ?3, body_html = ?4, body_text = ?5, extra_data = ?6,
+                updated_at = ?7 WHERE id = ?1",
+        params![id, template_id, subject, html, text, extra.to_string(), Utc::now()],
+    )?;
+    Ok(())
+}
+
+pub fn mark_sent(
+    conn: &Connection,
+    id: i64,
+    provider: &str,
+    provider_message_id: &str,
+) -> Result<(), AppError> {
+    let now = Utc::now();
+    conn.execute(
+        "UPDATE email_logs SET status = 'sent', sent_at = ?2, provider = ?3, provider_message_id = ?4,
+                retry_count = retry_count + 1, error_message = NULL, locked_until = NULL,
+                attempt_started_at = NULL, updated_at = ?2 WHERE id = ?1",
+        params![id, now, provider, provider_message_id],
+    )?;
+    Ok(())
+}
+
+/// A failed attempt: retried later while attempts remain and the failure is transient; failed (or
+/// bounced) otherwise. Returns the status the row ends in.
+pub fn mark_failed(
+    conn: &Connection,
+    settings: &EmailSettings,
+    email: &Claimed,
+    provider: &str,
+    error: &str,
+    transient: bool,
+    bounced: bool,
+) -> Result<&'static str, AppError> {
+    let now = Utc::now();
+    let attempts = email.retry_count + 1;
+    let status = if bounced {
+        "bounced"
+    } else if transient && attempts < settings.max_attempts {
+        "pending"
+    } else {
+        "failed"
+    };
+    let next = now + backoff(settings.retry_base_seconds, attempts);
+    conn.execute(
+        "UPDATE email_logs SET status = ?2, retry_count = ?3, error_message = ?4, provider = ?5,
+                next_attempt_at = ?6, locked_until = NULL, attempt_started_at = NULL, updated_at = ?7 WHERE id = ?1",
+        params![email.id, status, attempts, error, provider, next, now],
+    )?;
+    Ok(status)
+}
+
+/// Gives a claimed row back without counting an attempt (e.g. no relay is configured yet).
+pub fn release(conn: &Connection, id: i64, retry_in: Duration) -> Result<(), AppError> {
+    let now = Utc::now();
+    conn.execute(
+        "UPDATE email_logs SET locked_until = NULL, attempt_started_at = NULL, next_attempt_at = ?2, updated_at = ?3
+         WHERE id = ?1",
+        params![id, now + retry_in, now],
+    )?;
+    Ok(())
+}
+
+/// Drops an email that is no longer wanted before it was ever sent (its recipient read the
+/// conversation, or turned notifications off).
+pub fn cancel(conn: &Connection, id: i64) -> Result<(), AppError> {
+    conn.execute(
+        "DELETE FROM email_logs WHERE id = ?1 AND status = 'pending' AND sent_at IS NULL",
+        [id],
+    )?;
+    Ok(())
+}
+
+/// Exponential backoff with ±20% jitter: base, 2×base, 4×base … capped at an hour.
+pub fn backoff(base_seconds: u64, attempts: u32) -> Duration {
+    let exp = base_seconds
+        .saturating_mul(1u64 << attempts.saturating_sub(1).min(16))
+        .min(3600);
+    let jitter = rand::rng().random_range(0.8..=1.2);
+    Duration::milliseconds((exp as f64 * 1000.0 * jitter) as i64)
+}
+
+// ---- the log API -----------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EmailLog {
+    pub id: i64,
+    pub template_code: Option<String>,
+    pub template_id: Option<i64>,
+    pub recipient_email: String,
+    pub recipient_name: Option<String>,
+    pub subject: String,
+    pub from_email: String,
+    pub from_name: Option<String>,
+    pub reply_to: Option<String>,
+    pub status: String,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub opened_at: Option<DateTime<Utc>>,
+    pub clicked_at: Option<DateTime<Utc>>,
+    pub error_message: Option<String>,
+    pub retry_count: i64,
+    pub provider: Option<String>,
+    pub provider_message_id: Option<String>,
+    pub store_id: Option<i64>,
+    pub user_id: Option<i64>,
+    pub related_type: Option<String>,
+    pub related_id: Option<i64>,
+    pub language: Option<String>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct LogFilter {
+    pub status: Option<String>,
+    pub store_id: Option<i64>,
+    pub recipient: Option<String>,
+    pub template_code: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+pub const STATUSES: &[&str] = &[
+    "pending",
+    "sent",
+    "failed",
+    "bounced",
+    "delivered",
+    "opened",
+    "clicked",
+];
+
+pub fn list_logs(
+    conn: &Connection,
+    filter: &LogFilter,
+    skip: u32,
+    limit: u32,
+) -> Result<(Vec<EmailLog>, i64), AppError> {
+    let where_clause = "(?1 IS NULL OR status = ?1) AND (?2 IS NULL OR store_id = ?2)
+        AND (?3 IS NULL OR recipient_email = ?3) AND (?4 IS NULL OR template_code = ?4)
+        AND (?5 IS NULL OR created_at >= ?5) AND (?6 IS NULL OR created_at < ?6)";
+    let args = params![
+        filter.status,
+        filter.store_id,
+        filter.recipient,
+        filter.template_code,
+        filter.since,
+        filter.until
+    ];
+    let total: i64 = conn.query_row(
+        &format!("SELECT count(*) FROM email_logs WHERE {where_clause}"),
+        args,
+        |r| r.get(0),
+    )?;
+    let logs = conn
+        .prepare(&format!(
+            "SELECT id, template_code, template_id, recipient_email, recipient_name, subject, from_email, from_name,
+                    reply_to, status, sent_at, delivered_at, opened_at, clicked_at, error_message, retry_count, provider,
+                    provider_message_id, store_id, user_id, related_type, related_id, language, next_attempt_at,
+                    created_at, updated_at
+             FROM email_logs WHERE {where_clause} ORDER BY id DESC LIMIT ?7 OFFSET ?8"
+        ))?
+        .query_map(
+            params![filter.status, filter.store_id, filter.recipient, filter.template_code, filter.since, filter.until, limit, skip],
+            |r| {
+                Ok(EmailLog {
+                    id: r.get(0)?,
+                    template_code: r.get(1)?,
+                    template_id: r.get(2)?,
+                    recipient_email: r.get(3)?,
+                    recipient_name: r.get(4)?,
+                    subject: r.get(5)?,
+                    from_email: r.get(6)?,
+                    from_name: r.get(7)?,
+                    reply_to: r.get(8)?,
+                    status: r.get(9)?,
+                    sent_at: r.get(10)?,
+                    delivered_at: r.get(11)?,
+                    opened_at: r.get(12)?,
+                    clicked_at: r.get(13)?,
+                    error_message: r.get(14)?,
+                    retry_count: r.get(15)?,
+                    provider: r.get(16)?,
+                    provider_message_id: r.get(17)?,
+                    store_id: r.get(18)?,
+                    user_id: r.get(19)?,
+                    related_type: r.get(20)?,
+                    related_id: r.get(21)?,
+                    language: r.get(22)?,
+                    next_attempt_at: r.get(23)?,
+                    created_at: r.get(24)?,
+                    updated_at: r.get(25)?,
+                })
+            },
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok((logs, total))
+}
+
+/// Puts a failed or bounced email back in the queue, with a fresh set of attempts.
+pub fn retry(conn: &Connection, id: i64) -> Result<(), AppError> {
+    let status: String = conn
+        .query_row("SELECT status FROM email_logs WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .ok_or(AppError::NotFound)?;
+    if status != "failed" {
+        return Err(AppError::conflict(
+            "not_failed",
+            format!("only failed emails can be retried (this one is {status})"),
+        ));
+    }
+    let now = Utc::now();
+    conn.execute(
+        "UPDATE email_logs SET status = 'pending', retry_count = 0, next_attempt_at = ?2, locked_until = NULL,
+                attempt_started_at = NULL, updated_at = ?2 WHERE id = ?1",
+        params![id, now],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        for (attempt, expected) in [(1, 30.0), (2, 60.0), (3, 120.0), (10, 3600.0), (40, 3600.0)] {
+            let d = backoff(30, attempt).num_milliseconds() as f64 / 1000.0;
+            assert!(
+                d >= expected * 0.8 && d <= expected * 1.2,
+                "attempt {attempt}: {d}"
+            );
+        }
+    }
+}
