@@ -36,6 +36,19 @@ pub struct AppState {
     pub sandbox_exe: PathBuf,
 }
 
+#[derive(Clone)]
+pub struct StopHandle {
+    server: actix_web::dev::ServerHandle,
+    shutdown: CancellationToken,
+}
+
+impl StopHandle {
+    pub async fn stop(&self) {
+        self.shutdown.cancel();
+        self.server.stop(true).await;
+    }
+}
+
 pub struct Application {
     port: u16,
     server: actix_web::dev::Server,
@@ -147,6 +160,14 @@ impl Application {
 
     pub fn state(&self) -> web::Data<AppState> {
         self.state.clone()
+    }
+
+    /// A handle that stops the server and its jobs (graceful: requests in flight finish).
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle {
+            server: self.server.handle(),
+            shutdown: self.shutdown.clone(),
+        }
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {

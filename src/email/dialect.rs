@@ -322,7 +322,10 @@ mod tests {
             ("{% set s = 1 %}", "not allowed"),
             ("{% set_global s = s ~ s %}", "not allowed"),
             ("{% raw %}{% endraw %}", "not allowed"),
-            ("{% for i in range(end=4000000000) %}{% endfor %}", "not a variable name"),
+            (
+                "{% for i in range(end=4000000000) %}{% endfor %}",
+                "not a variable name",
+            ),
             ("{{ recipient_name | safe }}", "filter `safe`"),
             ("{{ secret_key }}", "not a variable of this template"),
             ("{{ recipient_name.__class__ }}", "not a variable name"),

@@ -223,10 +223,16 @@ async fn create<U: AreaUser>(
             .transpose()?
             .filter(|m| !m.is_empty()),
     };
+    let settings = state.settings.clone();
     let (detail, event) = state
         .db
         .write(move |tx| {
             let id = conversations::create(tx, &actor, &new)?;
+            if let Some(first) = &new.initial_message {
+                let name = messages::actor_name(tx, &actor)?;
+                let preview: String = first.chars().take(200).collect();
+                notify::new_message(tx, &settings, id, &actor, &name, &preview)?;
+            }
             let event = conversations::event(tx, id, EventKind::ConversationCreated, &actor, None)?;
             Ok::<_, AppError>((conversations::detail(tx, &actor, id, 50, None)?, event))
         })

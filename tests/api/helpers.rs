@@ -13,6 +13,7 @@ pub struct TestApp {
     pub data_dir: TempDir,
     pub state: actix_web::web::Data<AppState>,
     pub client: Client,
+    pub stop: parley::app::StopHandle,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -36,17 +37,29 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
     let data_dir = tempfile::tempdir().unwrap();
     let mut settings = test_settings(data_dir.path());
     customize(&mut settings);
-    let (address, state) = start(settings).await;
+    let (address, state, stop) = start_app(settings).await;
     TestApp {
         address,
         data_dir,
         state,
         client: Client::builder().cookie_store(true).build().unwrap(),
+        stop,
     }
 }
 
 /// Starts an application on `settings` and returns its base URL and state.
 pub async fn start(settings: Settings) -> (String, actix_web::web::Data<AppState>) {
+    let (address, state, _) = start_app(settings).await;
+    (address, state)
+}
+
+pub async fn start_app(
+    settings: Settings,
+) -> (
+    String,
+    actix_web::web::Data<AppState>,
+    parley::app::StopHandle,
+) {
     if std::env::var("TEST_LOG").is_ok() {
         parley::telemetry::init("debug");
     }
@@ -55,8 +68,9 @@ pub async fn start(settings: Settings) -> (String, actix_web::web::Data<AppState
         .expect("application starts");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state();
+    let stop = app.stop_handle();
     tokio::spawn(app.run_until_stopped());
-    (address, state)
+    (address, state, stop)
 }
 
 /// A logged-in party: its bearer token and ids.
@@ -318,4 +332,95 @@ pub fn png(width: u32, height: u32) -> Vec<u8> {
     let mut bytes = std::io::Cursor::new(Vec::new());
     image.write_to(&mut bytes, image::ImageFormat::Png).unwrap();
     bytes.into_inner()
+}
+
+/// A real SMTP server (mailcrab) on a free loopback port.
+pub struct MailServer {
+    pub port: u16,
+    pub handle: Option<mailcrab::TestMailServerHandle>,
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl MailServer {
+    pub async fn start() -> MailServer {
+        let mut server = MailServer {
+            port: free_port(),
+            handle: None,
+        };
+        server.listen().await;
+        server
+    }
+
+    /// A port where nothing listens yet (connections are refused until `listen`).
+    pub fn down() -> MailServer {
+        MailServer {
+            port: free_port(),
+            handle: None,
+        }
+    }
+
+    pub async fn listen(&mut self) {
+        self.handle = Some(mailcrab::development_mail_server([127, 0, 0, 1], self.port).await);
+        // Wait until it accepts connections.
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("mail server did not start");
+    }
+
+    /// The next received email (as mailcrab's JSON), or a panic after `secs` seconds.
+    pub async fn next(&mut self, secs: u64) -> Value {
+        let rx = &mut self.handle.as_mut().expect("server is listening").rx;
+        let message = tokio::time::timeout(std::time::Duration::from_secs(secs), rx.recv())
+            .await
+            .expect("an email arrives in time")
+            .unwrap();
+        serde_json::to_value(&message).unwrap()
+    }
+
+    /// Emails received within `secs` seconds.
+    pub async fn drain(&mut self, secs: u64) -> Vec<Value> {
+        let mut out = Vec::new();
+        let rx = &mut self.handle.as_mut().expect("server is listening").rx;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+        while let Ok(Ok(message)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+            out.push(serde_json::to_value(&message).unwrap());
+        }
+        out
+    }
+
+    pub fn configure(&self, settings: &mut Settings) {
+        settings.email.smtp_host = "127.0.0.1".into();
+        settings.email.smtp_port = self.port;
+        settings.email.smtp_security = parley::config::SmtpSecurity::None;
+        settings.email.smtp_timeout_seconds = 5;
+    }
+}
+
+/// Waits until `sql` (a count) returns `expected`, polling the database.
+pub async fn eventually(app: &TestApp, sql: &'static str, params: Vec<i64>, expected: i64) {
+    for _ in 0..200 {
+        if app.query_i64(sql, params.clone()).await == expected {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!(
+        "{sql} never returned {expected} (last: {})",
+        app.query_i64(sql, params).await
+    );
 }

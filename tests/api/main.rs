@@ -4,6 +4,7 @@ mod attachments;
 mod auth;
 mod backup;
 mod cli;
+mod email;
 mod errors;
 mod helpers;
 mod messaging;
