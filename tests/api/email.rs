@@ -856,38 +856,42 @@ async fn email_logs_are_filtered_and_scoped_and_failed_emails_can_be_retried() {
     assert_error(r, StatusCode::NOT_FOUND).await;
 }
 
-/// The policy SMTP server from `tests/support/policy_smtp.py` (aiosmtpd), killed on drop.
+/// A real SMTP server (mailin-embedded) with a recipient policy: addresses starting with
+/// "bounce" get 550 (mailbox unavailable: a hard bounce), with "busy" 451 (try again later);
+/// everyone else is accepted.
+#[derive(Clone)]
+struct Policy;
+
+impl mailin_embedded::Handler for Policy {
+    fn rcpt(&mut self, to: &str) -> mailin_embedded::Response {
+        if to.starts_with("bounce") {
+            mailin_embedded::Response::custom(550, "5.1.1 No such user here".into())
+        } else if to.starts_with("busy") {
+            mailin_embedded::Response::custom(451, "4.3.0 Mailbox busy, try again later".into())
+        } else {
+            mailin_embedded::response::OK
+        }
+    }
+}
+
 struct PolicyServer {
-    child: std::process::Child,
     port: u16,
 }
 
 impl PolicyServer {
     fn start() -> PolicyServer {
-        use std::io::BufRead;
-        let port = crate::helpers::free_port();
-        let mut child = std::process::Command::new("python3")
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/support/policy_smtp.py"
-            ))
-            .arg(port.to_string())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("python3 with aiosmtpd (pip install aiosmtpd) runs the policy SMTP server");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "READY", "the policy SMTP server did not start");
-        PolicyServer { child, port }
-    }
-}
-
-impl Drop for PolicyServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut server = mailin_embedded::Server::new(Policy);
+        server
+            .with_name("policy.test")
+            .with_num_threads(2)
+            .with_tcp_listener(listener);
+        // Serves until the test process ends.
+        std::thread::spawn(move || {
+            let _ = server.serve();
+        });
+        PolicyServer { port }
     }
 }
 
