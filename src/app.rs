@@ -16,6 +16,7 @@ use crate::auth::{Hasher, LoginLimiter};
 use crate::config::Settings;
 use crate::crypto::{self, SecretKey};
 use crate::db::Db;
+use crate::email::settings as email_settings;
 use crate::email::smtp::{RelayConfig, SmtpRelay};
 use crate::email::templates;
 use crate::messaging::EventBus;
@@ -67,13 +68,58 @@ pub fn open_data_dir(settings: &Settings) -> anyhow::Result<(Db, SecretKey)> {
     let db = Db::open(&settings.db_path(), settings.storage.read_connections)?;
     let temp = crate::attachments::temp_dir(settings.data_dir());
     std::fs::create_dir_all(&temp).with_context(|| format!("while creating {}", temp.display()))?;
-    let has_sealed = has_sealed_credentials(&settings.db_path())?;
-    let key = crypto::load_or_create_key(settings.data_dir(), has_sealed)?;
+    let conn = rusqlite::Connection::open(settings.db_path())?;
+    let key = load_key(settings, &conn)?;
     Ok((db, key))
 }
 
-fn has_sealed_credentials(path: &std::path::Path) -> anyhow::Result<bool> {
-    let conn = rusqlite::Connection::open(path)?;
+/// The key that seals credentials: from configuration, or the key file (created on first start).
+/// It must open the database's key check; a key that does not stops the start, and a missing key
+/// is never replaced while sealed values exist.
+fn load_key(settings: &Settings, conn: &rusqlite::Connection) -> anyhow::Result<SecretKey> {
+    let data_dir = settings.data_dir();
+    let configured = &settings.security.secret_key.0;
+    let key = if !configured.is_empty() {
+        crypto::key_from_hex(configured).context("security.secret_key: must be 64 hex digits")?
+    } else {
+        finish_interrupted_rotation(data_dir, conn)?;
+        let has_check =
+            email_settings::key_matches(conn, &SecretKey::from_bytes([0; 32]))?.is_some();
+        crypto::load_or_create_key(data_dir, has_check || has_sealed_credentials(conn)?)?
+    };
+    match email_settings::key_matches(conn, &key)? {
+        Some(true) => {}
+        Some(false) => anyhow::bail!(
+            "the secret key does not match this database (its sealed credentials would not open); restore the \
+             key file that belongs to this data directory, or the matching security.secret_key"
+        ),
+        None => email_settings::write_key_check(conn, &key)?,
+    }
+    Ok(key)
+}
+
+/// A rotation writes the next key to `secret.key.new`, re-seals in one transaction, then renames.
+/// If the process stopped in between, the database tells which key is current.
+fn finish_interrupted_rotation(
+    data_dir: &std::path::Path,
+    conn: &rusqlite::Connection,
+) -> anyhow::Result<()> {
+    let next_path = data_dir.join(crypto::NEXT_KEY_FILE);
+    let Ok(bytes) = std::fs::read(&next_path) else {
+        return Ok(());
+    };
+    let next = <[u8; 32]>::try_from(bytes).map(SecretKey::from_bytes).ok();
+    if next.is_some_and(|k| matches!(email_settings::key_matches(conn, &k), Ok(Some(true)))) {
+        std::fs::rename(&next_path, data_dir.join(crypto::KEY_FILE))
+            .context("while finishing a key rotation")?;
+        tracing::warn!("finished an interrupted key rotation");
+    } else {
+        std::fs::remove_file(&next_path).context("while discarding an unfinished key rotation")?;
+    }
+    Ok(())
+}
+
+fn has_sealed_credentials(conn: &rusqlite::Connection) -> anyhow::Result<bool> {
     let n: i64 = conn.query_row(
         "SELECT count(*) FROM store_email_settings WHERE smtp_password IS NOT NULL
             OR sendgrid_api_key IS NOT NULL OR mailgun_api_key IS NOT NULL OR ses_secret_access_key IS NOT NULL",
@@ -81,6 +127,30 @@ fn has_sealed_credentials(path: &std::path::Path) -> anyhow::Result<bool> {
         |r| r.get(0),
     )?;
     Ok(n > 0)
+}
+
+/// `parley rotate-key`: a new key file, every credential re-sealed under it. Run it with the server
+/// stopped (a running server keeps using the key it started with).
+pub async fn rotate_key(settings: &Settings) -> anyhow::Result<usize> {
+    if !settings.security.secret_key.0.is_empty() {
+        anyhow::bail!(
+            "the key comes from security.secret_key: rotate it in the configuration, not here"
+        );
+    }
+    let settings_for_open = settings.clone();
+    let (db, old) =
+        tokio::task::spawn_blocking(move || open_data_dir(&settings_for_open)).await??;
+    let new = SecretKey::generate()?;
+    let next_path = settings.data_dir().join(crypto::NEXT_KEY_FILE);
+    let _ = std::fs::remove_file(&next_path);
+    crypto::write_private_file(&next_path, new.bytes()).context("while writing the new key")?;
+    let resealed = db
+        .write(move |tx| email_settings::reseal_all(tx, &old, &new))
+        .await
+        .map_err(|e| anyhow::anyhow!("re-sealing failed, nothing changed: {e}"))?;
+    std::fs::rename(&next_path, settings.data_dir().join(crypto::KEY_FILE))
+        .context("while installing the new key")?;
+    Ok(resealed)
 }
 
 impl Application {

@@ -52,6 +52,8 @@ pub enum Command {
     Restore { src: PathBuf },
     /// Load and validate the configuration, print it (secrets redacted) and exit.
     CheckConfig,
+    /// Generate a new secret key and re-seal every stored credential under it (server stopped).
+    RotateKey,
     /// Internal: render one store template from stdin under resource limits.
     #[command(hide = true)]
     RenderSandbox,
@@ -115,6 +117,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::CheckConfig => {
             println!("{}", toml::to_string_pretty(&settings)?);
+        }
+        Command::RotateKey => {
+            let resealed = app::rotate_key(&settings).await?;
+            println!("new key in place; {resealed} credentials re-sealed");
         }
         Command::RenderSandbox => unreachable!("handled before the runtime starts"),
     }

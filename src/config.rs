@@ -15,6 +15,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub storage: StorageSettings,
     pub auth: AuthSettings,
+    pub security: SecuritySettings,
     pub email: EmailSettings,
     pub log: LogSettings,
     /// The executable that renders store templates in a sandbox (`parley render-sandbox`).
@@ -90,6 +91,14 @@ impl Default for AuthSettings {
             hash_queue: 64,
         }
     }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecuritySettings {
+    /// The key that seals stored credentials, as 64 hex digits. Empty: the key lives in
+    /// `secret.key` in the data directory (created on first start).
+    pub secret_key: Secret,
 }
 
 /// How to reach the SMTP relay.

@@ -107,6 +107,18 @@ text_enum!(
     ParticipantType { Admin => "admin", Store => "store", Customer => "customer" }
 );
 
+text_enum!(
+    /// How a store's email leaves: SMTP (every tier) or an API provider (business and up).
+    EmailProvider { Smtp => "smtp", Sendgrid => "sendgrid", Mailgun => "mailgun", Ses => "ses" }
+);
+
+impl Tier {
+    /// The API email providers need the business tier or higher.
+    pub fn allows(self, provider: EmailProvider) -> bool {
+        provider == EmailProvider::Smtp || matches!(self, Tier::Business | Tier::Enterprise)
+    }
+}
+
 impl Actor {
     /// The actor as a conversation participant: its type and id.
     pub fn participant(&self) -> (ParticipantType, i64) {

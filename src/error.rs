@@ -22,6 +22,9 @@ pub enum AppError {
     InvalidCredentials,
     #[error("{0}")]
     Forbidden(String),
+    /// The store's subscription tier does not include this (403 `tier_required`).
+    #[error("{0}")]
+    TierRequired(String),
     #[error("missing or invalid CSRF token")]
     CsrfFailed,
     #[error("not found")]
@@ -63,6 +66,7 @@ impl AppError {
             AppError::Unauthorized(_) => "unauthorized",
             AppError::InvalidCredentials => "invalid_credentials",
             AppError::Forbidden(_) => "forbidden",
+            AppError::TierRequired(_) => "tier_required",
             AppError::CsrfFailed => "csrf_failed",
             AppError::NotFound => "not_found",
             AppError::PayloadTooLarge(_) => "payload_too_large",
@@ -102,7 +106,9 @@ impl ResponseError for AppError {
         match self {
             AppError::Validation(_) | AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::Unauthorized(_) | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) | AppError::CsrfFailed => StatusCode::FORBIDDEN,
+            AppError::Forbidden(_) | AppError::CsrfFailed | AppError::TierRequired(_) => {
+                StatusCode::FORBIDDEN
+            }
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

@@ -4,6 +4,7 @@
 #![deny(clippy::await_holding_lock)]
 
 pub mod accounts;
+pub mod alerts;
 pub mod app;
 pub mod attachments;
 pub mod auth;
@@ -17,6 +18,7 @@ pub mod error;
 mod http;
 pub mod jobs;
 pub mod messaging;
+pub mod net;
 pub mod platform;
 pub mod telemetry;
 

@@ -4,11 +4,14 @@
 
 use chrono::Duration;
 
+use super::mailer::{Mailer, store_mailer};
 use super::notify;
 use super::outbox::{self, Claimed};
 use super::render::{self, Rendered};
+use super::settings;
 use super::smtp::{Outgoing, SendError};
 use super::templates::{self, Layer};
+use crate::alerts;
 use crate::app::AppState;
 use crate::error::AppError;
 
@@ -88,7 +91,7 @@ async fn deliver(state: &AppState, email: Claimed) -> Result<(), AppError> {
         }
     };
 
-    let Some(relay) = state.mailer.as_ref() else {
+    let Some(route) = route(state, &email).await else {
         // No relay configured: keep the email queued, untouched, and look again later.
         let id = email.id;
         state
@@ -98,11 +101,11 @@ async fn deliver(state: &AppState, email: Claimed) -> Result<(), AppError> {
         return Ok(());
     };
     let outgoing = Outgoing {
-        from_email: email.from_email.clone(),
-        from_name: email.from_name.clone(),
+        from_email: route.from_email.clone(),
+        from_name: route.from_name.clone(),
         to_email: email.recipient_email.clone(),
         to_name: email.recipient_name.clone(),
-        reply_to: email.reply_to.clone(),
+        reply_to: route.reply_to.clone().or_else(|| email.reply_to.clone()),
         subject: rendered.subject,
         html: rendered.body_html,
         text: rendered.body_text,
@@ -113,36 +116,135 @@ async fn deliver(state: &AppState, email: Claimed) -> Result<(), AppError> {
             .and_then(|u| u.as_str())
             .map(str::to_string),
     };
-    let result = relay.send(&outgoing).await;
+    let result = route.mailer.send(&outgoing).await;
+    let provider = route.mailer.provider().as_str();
+    let own_store = route.own_store;
     let settings = settings.clone();
     state
         .db
-        .write(move |tx| match result {
-            Ok(_) => outbox::mark_sent(tx, email.id, "smtp", &email.message_id),
-            Err(SendError::Transient(message)) => {
-                let status =
-                    outbox::mark_failed(tx, &settings, &email, "smtp", &message, true, false)?;
-                tracing::warn!(
-                    email_id = email.id,
-                    status,
-                    "email attempt failed; {message}"
-                );
-                Ok(())
-            }
-            Err(SendError::Permanent { message, bounce }) => {
-                outbox::mark_failed(tx, &settings, &email, "smtp", &message, false, bounce)?;
-                if bounce {
-                    outbox::suppress(tx, email.store_id, &email.recipient_email, "hard bounce")?;
+        .write(move |tx| {
+            let cause = own_store.map_or("platform".to_string(), |s| format!("store:{s}"));
+            match result {
+                Ok(_) => outbox::mark_sent(tx, email.id, provider, &email.message_id),
+                Err(SendError::Transient(message)) => {
+                    let status = outbox::mark_failed(tx, &settings, &email, provider, &message, true, false)?;
+                    tracing::warn!(email_id = email.id, status, "email attempt failed; {message}");
+                    if status == "failed" {
+                        exhausted_alert(tx, &email, &cause, &message)?;
+                    }
+                    Ok(())
                 }
-                tracing::warn!(
-                    email_id = email.id,
-                    bounce,
-                    "email refused by the relay; {message}"
-                );
-                Ok(())
+                Err(SendError::Auth(message)) => {
+                    // Wrong credentials: stop using them (the store's mail falls back to the
+                    // platform's sender until it verifies again), tell the admins, retry.
+                    if let Some(store_id) = own_store {
+                        settings::record_verification(tx, store_id, Some("the mail server refused the credentials"))?;
+                    }
+                    alerts::raise(
+                        tx,
+                        &alerts::Alert {
+                            notification_type: if own_store.is_some() { "store_issue" } else { "system_alert" },
+                            priority: "high",
+                            title: "Email credentials refused",
+                            message: &format!("The {provider} relay for {cause} refused the credentials: {message}"),
+                            action_required: true,
+                            action_url: None,
+                            metadata: serde_json::json!({ "store_id": own_store, "provider": provider }),
+                            dedup_key: &format!("email_auth:{cause}"),
+                        },
+                    )?;
+                    let status = outbox::mark_failed(tx, &settings, &email, provider, &message, true, false)?;
+                    if status == "failed" {
+                        exhausted_alert(tx, &email, &cause, &message)?;
+                    }
+                    Ok(())
+                }
+                Err(SendError::Permanent { message, bounce }) => {
+                    outbox::mark_failed(tx, &settings, &email, provider, &message, false, bounce)?;
+                    if bounce {
+                        outbox::suppress(tx, email.store_id, &email.recipient_email, "hard bounce")?;
+                    }
+                    tracing::warn!(email_id = email.id, bounce, "email refused by the relay; {message}");
+                    Ok(())
+                }
             }
         })
         .await
+}
+
+/// An email that used up its attempts: one open alert per sender.
+fn exhausted_alert(
+    tx: &rusqlite::Connection,
+    email: &Claimed,
+    cause: &str,
+    message: &str,
+) -> Result<(), AppError> {
+    alerts::raise(
+        tx,
+        &alerts::Alert {
+            notification_type: "system_alert",
+            priority: "high",
+            title: "Emails are failing",
+            message: &format!(
+                "Email {} to {} failed after all attempts: {message}",
+                email.id, email.recipient_email
+            ),
+            action_required: true,
+            action_url: Some("/admin/email-logs?status=failed"),
+            metadata: serde_json::json!({ "email_log_id": email.id, "store_id": email.store_id }),
+            dedup_key: &format!("email_failed:{cause}"),
+        },
+    )?;
+    Ok(())
+}
+
+/// The way an email leaves and the sender it shows.
+struct Route {
+    mailer: Mailer,
+    from_email: String,
+    from_name: Option<String>,
+    reply_to: Option<String>,
+    /// Set when the store's own provider is used.
+    own_store: Option<i64>,
+}
+
+/// The store's own provider when usable; the platform's relay (and sender) otherwise. None when
+/// neither can send.
+async fn route(state: &AppState, email: &Claimed) -> Option<Route> {
+    if let Some(store_id) = email.store_id {
+        match state
+            .db
+            .read(move |conn| settings::load(conn, store_id))
+            .await
+        {
+            Ok(store) if store.usable() => {
+                match store_mailer(&store, &state.key, &state.settings.email).await {
+                    Ok(mailer) => {
+                        return Some(Route {
+                            mailer,
+                            from_email: store.from_email.clone(),
+                            from_name: Some(store.from_name.clone()),
+                            reply_to: store.reply_to_email.clone(),
+                            own_store: Some(store_id),
+                        });
+                    }
+                    Err(why) => tracing::warn!(
+                        store_id,
+                        "store mailer unavailable, using the platform's: {why}"
+                    ),
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(store_id, error = ?e, "cannot load store email settings"),
+        }
+    }
+    state.mailer.clone().map(|relay| Route {
+        mailer: Mailer::Smtp(relay),
+        from_email: email.from_email.clone(),
+        from_name: email.from_name.clone(),
+        reply_to: None,
+        own_store: None,
+    })
 }
 
 /// Renders an email's template with its variables and saves the snapshot. A store template that

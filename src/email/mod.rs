@@ -4,8 +4,10 @@
 
 pub mod delivery;
 pub mod dialect;
+pub mod mailer;
 pub mod notify;
 pub mod outbox;
 pub mod render;
+pub mod settings;
 pub mod smtp;
 pub mod templates;

@@ -335,6 +335,8 @@ pub struct EmailLog {
     pub related_id: Option<i64>,
     pub language: Option<String>,
     pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Why the store's own template could not be used (the platform's was sent instead).
+    pub store_template_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -386,7 +388,7 @@ pub fn list_logs(
             "SELECT id, template_code, template_id, recipient_email, recipient_name, subject, from_email, from_name,
                     reply_to, status, sent_at, delivered_at, opened_at, clicked_at, error_message, retry_count, provider,
                     provider_message_id, store_id, user_id, related_type, related_id, language, next_attempt_at,
-                    created_at, updated_at
+                    created_at, updated_at, json_extract(extra_data, '$.store_template_error')
              FROM email_logs WHERE {where_clause} ORDER BY id DESC LIMIT ?7 OFFSET ?8"
         ))?
         .query_map(
@@ -419,6 +421,7 @@ pub fn list_logs(
                     next_attempt_at: r.get(23)?,
                     created_at: r.get(24)?,
                     updated_at: r.get(25)?,
+                    store_template_error: r.get(26)?,
                 })
             },
         )?

@@ -9,6 +9,7 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::{EmailSettings, SmtpSecurity};
@@ -33,6 +34,8 @@ pub struct Outgoing {
 pub enum SendError {
     /// Worth retrying later.
     Transient(String),
+    /// The relay refused our credentials: nothing will go out until they are fixed.
+    Auth(String),
     /// Will not succeed; `bounce` when the address itself was refused.
     Permanent { message: String, bounce: bool },
 }
@@ -46,7 +49,10 @@ pub struct SmtpRelay {
 }
 
 pub struct RelayConfig<'a> {
+    /// The name to connect to, and to verify the TLS certificate against.
     pub host: &'a str,
+    /// Connect to this checked address instead of resolving `host` again (tenant relays).
+    pub connect_to: Option<std::net::IpAddr>,
     pub port: u16,
     pub username: &'a str,
     pub password: &'a str,
@@ -58,6 +64,7 @@ impl<'a> RelayConfig<'a> {
     pub fn platform(settings: &'a EmailSettings) -> Option<RelayConfig<'a>> {
         (!settings.smtp_host.is_empty()).then(|| RelayConfig {
             host: &settings.smtp_host,
+            connect_to: None,
             port: settings.smtp_port,
             username: &settings.smtp_username,
             password: &settings.smtp_password.0,
@@ -69,16 +76,29 @@ impl<'a> RelayConfig<'a> {
 
 impl SmtpRelay {
     pub fn new(config: &RelayConfig<'_>) -> Result<SmtpRelay, String> {
-        let builder = match config.security {
-            SmtpSecurity::None => {
+        let builder = match (config.connect_to, config.security) {
+            (None, SmtpSecurity::None) => {
                 AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(config.host)
             }
-            SmtpSecurity::Starttls => {
+            (None, SmtpSecurity::Starttls) => {
                 AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(config.host)
                     .map_err(|e| format!("invalid SMTP host: {e}"))?
             }
-            SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(config.host)
+            (None, SmtpSecurity::Tls) => AsyncSmtpTransport::<Tokio1Executor>::relay(config.host)
                 .map_err(|e| format!("invalid SMTP host: {e}"))?,
+            (Some(ip), security) => {
+                // The connection goes to the checked address; TLS still verifies the host name.
+                let tls = || {
+                    TlsParameters::new(config.host.to_string())
+                        .map_err(|e| format!("invalid SMTP host: {e}"))
+                };
+                let tls = match security {
+                    SmtpSecurity::None => Tls::None,
+                    SmtpSecurity::Starttls => Tls::Required(tls()?),
+                    SmtpSecurity::Tls => Tls::Wrapper(tls()?),
+                };
+                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(ip.to_string()).tls(tls)
+            }
         };
         let mut builder = builder
             .port(config.port)
@@ -118,8 +138,11 @@ impl SmtpRelay {
 
     fn classify(&self, error: &lettre::transport::smtp::Error) -> SendError {
         let message = scrub(&error.to_string(), &self.secrets);
+        let code = error.status().map(|c| c.to_string()).unwrap_or_default();
+        if code == "535" || code == "534" || code == "530" {
+            return SendError::Auth(message);
+        }
         if error.is_permanent() {
-            let code = error.status().map(|c| c.to_string()).unwrap_or_default();
             // 550 mailbox unavailable, 551 user not local, 553 mailbox name not allowed.
             let bounce = matches!(code.as_str(), "550" | "551" | "553");
             SendError::Permanent { message, bounce }

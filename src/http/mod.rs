@@ -4,6 +4,7 @@
 mod admin;
 mod auth;
 mod email;
+mod email_settings;
 pub mod messages;
 mod settings;
 mod static_files;
@@ -60,6 +61,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route("/email-templates/{id}", put().to(email::update_template))
                         .route("/email-templates/{id}", delete().to(email::delete_template))
                         .route("/email-logs", get().to(email::admin_logs))
+                        .route(
+                            "/notifications",
+                            get().to(email_settings::list_notifications),
+                        )
+                        .route(
+                            "/notifications/unread-count",
+                            get().to(email_settings::notifications_unread),
+                        )
+                        .route(
+                            "/notifications/read-all",
+                            put().to(email_settings::read_all_notifications),
+                        )
+                        .route(
+                            "/notifications/{id}/read",
+                            put().to(email_settings::read_notification),
+                        )
                         .route("/email-logs/{id}/retry", post().to(email::retry_email))
                         .route("/settings", get().to(settings::list_settings))
                         .route("/settings/{key}", put().to(settings::update_setting))
@@ -87,6 +104,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                             delete().to(email::delete_override),
                         )
                         .route("/email-logs", get().to(email::vendor_logs))
+                        .route("/email-settings", get().to(email_settings::get_settings))
+                        .route("/email-settings", put().to(email_settings::update_settings))
+                        .route(
+                            "/email-settings/verify",
+                            post().to(email_settings::verify_settings),
+                        )
                         .service(messages::scope::<VendorUser>()),
                 )
                 .service(

@@ -475,6 +475,23 @@ async fn a_store_template_that_fails_at_send_time_falls_back_to_the_platform_tem
         .await
         .unwrap();
     assert!(extra.contains("store_template_error"), "{extra}");
+    // The store is told, in its email log.
+    let logs: Value = app
+        .get(
+            "/api/v1/vendor/email-logs?template_code=new_message",
+            &m.a1.token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        logs["logs"][0]["store_template_error"]
+            .as_str()
+            .unwrap()
+            .contains("not a variable name"),
+        "{logs}"
+    );
 }
 
 #[tokio::test]

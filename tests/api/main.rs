@@ -5,6 +5,7 @@ mod auth;
 mod backup;
 mod cli;
 mod email;
+mod email_settings;
 mod errors;
 mod helpers;
 mod messaging;
