@@ -35,6 +35,8 @@ pub struct AppState {
     pub mailer: Option<SmtpRelay>,
     /// The executable that renders store templates in a sandbox.
     pub sandbox_exe: PathBuf,
+    /// The HTTP client of the email providers (rustls, ring, compiled-in roots).
+    pub http: reqwest::Client,
 }
 
 #[derive(Clone)]
@@ -187,6 +189,10 @@ impl Application {
             events: EventBus::new(1024),
             mailer,
             sandbox_exe,
+            http: crate::email::providers::http_client(std::time::Duration::from_secs(
+                settings.email.provider_timeout_seconds,
+            ))
+            .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?,
         });
 
         let listener = TcpListener::bind(settings.server.bind)

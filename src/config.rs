@@ -156,6 +156,16 @@ pub struct EmailSettings {
     pub poll_interval_ms: u64,
     /// Allow stores to use SMTP hosts on loopback, private or link-local addresses.
     pub allow_private_smtp_hosts: bool,
+    /// Seconds to wait for an HTTP email provider (SendGrid, Mailgun, SES).
+    pub provider_timeout_seconds: u64,
+    /// API base URLs of the HTTP providers (changed only for tests or proxies).
+    pub sendgrid_base_url: String,
+    pub mailgun_base_url_us: String,
+    pub mailgun_base_url_eu: String,
+    /// `{region}` is replaced by the store's SES region.
+    pub ses_endpoint: String,
+    /// Webhook events older than this many seconds are refused (replay protection).
+    pub webhook_max_age_seconds: i64,
 }
 
 impl Default for EmailSettings {
@@ -175,6 +185,12 @@ impl Default for EmailSettings {
             retry_base_seconds: 30,
             poll_interval_ms: 1000,
             allow_private_smtp_hosts: false,
+            provider_timeout_seconds: 30,
+            sendgrid_base_url: "https://api.sendgrid.com".into(),
+            mailgun_base_url_us: "https://api.mailgun.net".into(),
+            mailgun_base_url_eu: "https://api.eu.mailgun.net".into(),
+            ses_endpoint: "https://email.{region}.amazonaws.com".into(),
+            webhook_max_age_seconds: 600,
         }
     }
 }

@@ -116,7 +116,7 @@ async fn deliver(state: &AppState, email: Claimed) -> Result<(), AppError> {
             .and_then(|u| u.as_str())
             .map(str::to_string),
     };
-    let result = route.mailer.send(&outgoing).await;
+    let result = route.mailer.send(&outgoing, email.id).await;
     let provider = route.mailer.provider().as_str();
     let own_store = route.own_store;
     let settings = settings.clone();
@@ -125,7 +125,7 @@ async fn deliver(state: &AppState, email: Claimed) -> Result<(), AppError> {
         .write(move |tx| {
             let cause = own_store.map_or("platform".to_string(), |s| format!("store:{s}"));
             match result {
-                Ok(_) => outbox::mark_sent(tx, email.id, provider, &email.message_id),
+                Ok(provider_id) => outbox::mark_sent(tx, email.id, provider, &provider_id),
                 Err(SendError::Transient(message)) => {
                     let status = outbox::mark_failed(tx, &settings, &email, provider, &message, true, false)?;
                     tracing::warn!(email_id = email.id, status, "email attempt failed; {message}");
@@ -218,7 +218,7 @@ async fn route(state: &AppState, email: &Claimed) -> Option<Route> {
             .await
         {
             Ok(store) if store.usable() => {
-                match store_mailer(&store, &state.key, &state.settings.email).await {
+                match store_mailer(&store, &state.key, &state.settings.email, &state.http).await {
                     Ok(mailer) => {
                         return Some(Route {
                             mailer,

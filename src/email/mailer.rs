@@ -1,6 +1,7 @@
 //! Which way an email leaves: the store's own provider when it is configured, verified and allowed
 //! by the store's tier; the platform's relay otherwise.
 
+use super::providers::{Mailgun, SendGrid, Ses};
 use super::settings::StoredSettings;
 use super::smtp::{Outgoing, RelayConfig, SendError, SmtpRelay};
 use crate::config::EmailSettings;
@@ -10,29 +11,54 @@ use crate::domain::EmailProvider;
 #[derive(Clone)]
 pub enum Mailer {
     Smtp(SmtpRelay),
+    SendGrid(std::sync::Arc<SendGrid>, reqwest::Client),
+    Mailgun(std::sync::Arc<Mailgun>, reqwest::Client),
+    Ses(std::sync::Arc<Ses>, reqwest::Client),
 }
 
 impl Mailer {
-    pub async fn send(&self, email: &Outgoing) -> Result<String, SendError> {
+    /// Sends one email; the answer is the provider's id for it (the Message-ID for SMTP).
+    pub async fn send(&self, email: &Outgoing, email_log_id: i64) -> Result<String, SendError> {
         match self {
-            Mailer::Smtp(relay) => relay.send(email).await,
+            Mailer::Smtp(relay) => relay.send(email).await.map(|_| email.message_id.clone()),
+            Mailer::SendGrid(p, client) => p
+                .send(client, email, email_log_id)
+                .await
+                .map(|s| s.provider_message_id),
+            Mailer::Mailgun(p, client) => p
+                .send(client, email, email_log_id)
+                .await
+                .map(|s| s.provider_message_id),
+            Mailer::Ses(p, client) => p
+                .send(client, email, email_log_id)
+                .await
+                .map(|s| s.provider_message_id),
         }
     }
 
     pub fn provider(&self) -> EmailProvider {
         match self {
             Mailer::Smtp(_) => EmailProvider::Smtp,
+            Mailer::SendGrid(..) => EmailProvider::Sendgrid,
+            Mailer::Mailgun(..) => EmailProvider::Mailgun,
+            Mailer::Ses(..) => EmailProvider::Ses,
         }
     }
 }
 
-/// Builds the mailer of a store's settings. The SMTP host is resolved and checked now, and the
+/// Builds the mailer of a store's settings. An SMTP host is resolved and checked now, and the
 /// connection goes to the checked address. Errors are written for the store (no server banner).
 pub async fn store_mailer(
     store: &StoredSettings,
     key: &SecretKey,
     email: &EmailSettings,
+    client: &reqwest::Client,
 ) -> Result<Mailer, String> {
+    let secret = |column: &str| {
+        store
+            .secret(key, column)
+            .ok_or_else(|| format!("{column} is not set"))
+    };
     match store.provider() {
         EmailProvider::Smtp => {
             let host = store.smtp_host.as_deref().ok_or("no SMTP host is set")?;
@@ -52,8 +78,42 @@ pub async fn store_mailer(
             })?;
             Ok(Mailer::Smtp(relay))
         }
-        other => Err(format!(
-            "the {other} provider is not available in this version of Parley"
+        EmailProvider::Sendgrid => Ok(Mailer::SendGrid(
+            std::sync::Arc::new(SendGrid {
+                base_url: email.sendgrid_base_url.clone(),
+                api_key: secret("sendgrid_api_key")?,
+            }),
+            client.clone(),
         )),
+        EmailProvider::Mailgun => Ok(Mailer::Mailgun(
+            std::sync::Arc::new(Mailgun {
+                base_url: if store.mailgun_region == "eu" {
+                    email.mailgun_base_url_eu.clone()
+                } else {
+                    email.mailgun_base_url_us.clone()
+                },
+                domain: store
+                    .mailgun_domain
+                    .clone()
+                    .ok_or("mailgun_domain is not set")?,
+                api_key: secret("mailgun_api_key")?,
+            }),
+            client.clone(),
+        )),
+        EmailProvider::Ses => {
+            let region = store.ses_region.clone().ok_or("ses_region is not set")?;
+            Ok(Mailer::Ses(
+                std::sync::Arc::new(Ses {
+                    endpoint: email.ses_endpoint.replace("{region}", &region),
+                    region,
+                    access_key_id: store
+                        .ses_access_key_id
+                        .clone()
+                        .ok_or("ses_access_key_id is not set")?,
+                    secret_access_key: secret("ses_secret_access_key")?,
+                }),
+                client.clone(),
+            ))
+        }
     }
 }

@@ -7,6 +7,7 @@ pub mod dialect;
 pub mod mailer;
 pub mod notify;
 pub mod outbox;
+pub mod providers;
 pub mod render;
 pub mod settings;
 pub mod smtp;

@@ -160,14 +160,6 @@ pub async fn update_settings(
         if !tier.allows(provider) {
             return Err(tier_required(provider, tier));
         }
-        if provider != EmailProvider::Smtp {
-            return Err(AppError::BadRequest {
-                code: "provider_unavailable",
-                message: format!(
-                    "provider: {provider} is not available in this version of Parley; use smtp"
-                ),
-            });
-        }
         changed |= s.provider != Some(provider);
         s.provider = Some(provider);
     }
@@ -321,7 +313,8 @@ pub async fn verify_settings(
     {
         return Err(tier_required(stored.provider(), tier));
     }
-    let outcome = match store_mailer(&stored, &state.key, &state.settings.email).await {
+    let outcome = match store_mailer(&stored, &state.key, &state.settings.email, &state.http).await
+    {
         Err(why) => Err(why),
         Ok(mailer) => {
             let test = Outgoing {
@@ -337,13 +330,19 @@ pub async fn verify_settings(
                 message_id: format!("<verify-{}@parley.invalid>", uuid::Uuid::new_v4().simple()),
                 unsubscribe_url: None,
             };
-            mailer.send(&test).await.map(|_| ()).map_err(|e| match e {
-                SendError::Transient(_) => {
-                    "could not reach the mail server, or it did not answer in time".to_string()
-                }
-                SendError::Auth(_) => "the mail server refused the credentials".to_string(),
-                SendError::Permanent { .. } => "the mail server refused the test email".to_string(),
-            })
+            mailer
+                .send(&test, 0)
+                .await
+                .map(|_| ())
+                .map_err(|e| match e {
+                    SendError::Transient(_) => {
+                        "could not reach the mail server, or it did not answer in time".to_string()
+                    }
+                    SendError::Auth(_) => "the mail server refused the credentials".to_string(),
+                    SendError::Permanent { .. } => {
+                        "the mail server refused the test email".to_string()
+                    }
+                })
         }
     };
     let error = outcome.err();
