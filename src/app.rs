@@ -124,7 +124,8 @@ fn finish_interrupted_rotation(
 fn has_sealed_credentials(conn: &rusqlite::Connection) -> anyhow::Result<bool> {
     let n: i64 = conn.query_row(
         "SELECT count(*) FROM store_email_settings WHERE smtp_password IS NOT NULL
-            OR sendgrid_api_key IS NOT NULL OR mailgun_api_key IS NOT NULL OR ses_secret_access_key IS NOT NULL",
+            OR sendgrid_api_key IS NOT NULL OR mailgun_api_key IS NOT NULL OR ses_secret_access_key IS NOT NULL
+            OR mailgun_webhook_signing_key IS NOT NULL",
         [],
         |r| r.get(0),
     )?;

@@ -55,6 +55,8 @@ pub struct StorageSettings {
     pub data_dir: PathBuf,
     /// Read-only SQLite connections kept open for queries.
     pub read_connections: usize,
+    /// Below this much free space in the data directory (in MiB) the admins get an alert.
+    pub min_free_disk_mb: u64,
 }
 
 impl Default for StorageSettings {
@@ -62,6 +64,7 @@ impl Default for StorageSettings {
         Self {
             data_dir: PathBuf::from("./data"),
             read_connections: 4,
+            min_free_disk_mb: 512,
         }
     }
 }

@@ -64,6 +64,7 @@ pub async fn cleanup_once(state: &AppState) -> Result<(), AppError> {
     if swept > 0 {
         tracing::info!(swept, "stale upload temp files removed");
     }
+    check_disk_space(state).await?;
     let removed = state
         .db
         .write(|tx| Ok::<_, AppError>(session::delete_expired(tx)?))
@@ -72,6 +73,43 @@ pub async fn cleanup_once(state: &AppState) -> Result<(), AppError> {
         tracing::debug!(removed, "expired sessions removed");
     }
     state.login_limiter.forget_idle();
+    Ok(())
+}
+
+/// Raises an alert when the data directory's file system runs low on space.
+pub async fn check_disk_space(state: &AppState) -> Result<(), AppError> {
+    let dir = state.settings.data_dir().to_path_buf();
+    let free_mb = match rustix::fs::statvfs(&dir) {
+        Ok(stats) => stats.f_bavail.saturating_mul(stats.f_frsize) / (1024 * 1024),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the free space of the data directory");
+            return Ok(());
+        }
+    };
+    let minimum = state.settings.storage.min_free_disk_mb;
+    if free_mb >= minimum {
+        return Ok(());
+    }
+    state
+        .db
+        .write(move |tx| {
+            crate::alerts::raise(
+                tx,
+                &crate::alerts::Alert {
+                    notification_type: "system_alert",
+                    priority: "critical",
+                    title: "Low disk space",
+                    message: &format!(
+                        "The data directory has {free_mb} MiB free (alert below {minimum} MiB)"
+                    ),
+                    action_required: true,
+                    action_url: None,
+                    metadata: serde_json::json!({ "free_mb": free_mb, "min_free_mb": minimum }),
+                    dedup_key: "disk_low",
+                },
+            )
+        })
+        .await?;
     Ok(())
 }
 

@@ -11,6 +11,7 @@ use super::render::{self, Rendered};
 use super::settings;
 use super::smtp::{Outgoing, SendError};
 use super::templates::{self, Layer};
+use super::tracking;
 use crate::alerts;
 use crate::app::AppState;
 use crate::error::AppError;
@@ -100,6 +101,26 @@ async fn deliver(state: &AppState, email: Claimed) -> Result<(), AppError> {
             .await?;
         return Ok(());
     };
+    let mut html = rendered.body_html;
+    let (opens, clicks) = route.tracking;
+    if matches!(route.mailer, Mailer::Smtp(_)) && (opens || clicks) {
+        let token = crate::auth::session::random_token();
+        let base = state
+            .settings
+            .server
+            .public_url
+            .trim_end_matches('/')
+            .to_string();
+        let unsubscribe = email.extra.get("unsubscribe_url").and_then(|u| u.as_str());
+        let (instrumented, links) =
+            tracking::instrument(&html, &base, &token, opens, clicks, unsubscribe);
+        html = instrumented;
+        let id = email.id;
+        state
+            .db
+            .write(move |tx| outbox::save_tracking(tx, id, &token, &links))
+            .await?;
+    }
     let outgoing = Outgoing {
         from_email: route.from_email.clone(),
         from_name: route.from_name.clone(),
@@ -107,7 +128,7 @@ async fn deliver(state: &AppState, email: Claimed) -> Result<(), AppError> {
         to_name: email.recipient_name.clone(),
         reply_to: route.reply_to.clone().or_else(|| email.reply_to.clone()),
         subject: rendered.subject,
-        html: rendered.body_html,
+        html,
         text: rendered.body_text,
         message_id: email.message_id.clone(),
         unsubscribe_url: email
@@ -163,6 +184,9 @@ async fn deliver(state: &AppState, email: Claimed) -> Result<(), AppError> {
                     outbox::mark_failed(tx, &settings, &email, provider, &message, false, bounce)?;
                     if bounce {
                         outbox::suppress(tx, email.store_id, &email.recipient_email, "hard bounce")?;
+                        if let Some(store_id) = email.store_id {
+                            bounce_rate_alert(tx, store_id)?;
+                        }
                     }
                     tracing::warn!(email_id = email.id, bounce, "email refused by the relay; {message}");
                     Ok(())
@@ -170,6 +194,37 @@ async fn deliver(state: &AppState, email: Claimed) -> Result<(), AppError> {
             }
         })
         .await
+}
+
+/// Share of bounced emails over which a store gets an alert (at least 20 emails in 7 days).
+const BOUNCE_ALERT_RATE: f64 = 0.05;
+const BOUNCE_ALERT_MINIMUM: i64 = 20;
+
+/// Raises (or refreshes) the store's bounce-rate alert when its rate passes the threshold.
+pub fn bounce_rate_alert(tx: &rusqlite::Connection, store_id: i64) -> Result<(), AppError> {
+    let Some(rate) = outbox::bounce_rate(tx, store_id, BOUNCE_ALERT_MINIMUM)? else {
+        return Ok(());
+    };
+    if rate > BOUNCE_ALERT_RATE {
+        alerts::raise(
+            tx,
+            &alerts::Alert {
+                notification_type: "store_issue",
+                priority: "high",
+                title: "A store's emails bounce too often",
+                message: &format!(
+                    "Store {store_id}: {:.1}% of its emails in the last 7 days bounced (threshold {:.0}%)",
+                    rate * 100.0,
+                    BOUNCE_ALERT_RATE * 100.0
+                ),
+                action_required: true,
+                action_url: None,
+                metadata: serde_json::json!({ "store_id": store_id, "bounce_rate": rate }),
+                dedup_key: &format!("bounce_rate:{store_id}"),
+            },
+        )?;
+    }
+    Ok(())
 }
 
 /// An email that used up its attempts: one open alert per sender.
@@ -206,35 +261,42 @@ struct Route {
     reply_to: Option<String>,
     /// Set when the store's own provider is used.
     own_store: Option<i64>,
+    /// The store's open and click tracking (SMTP only).
+    tracking: (bool, bool),
 }
 
 /// The store's own provider when usable; the platform's relay (and sender) otherwise. None when
 /// neither can send.
 async fn route(state: &AppState, email: &Claimed) -> Option<Route> {
+    let mut tracking = (false, false);
     if let Some(store_id) = email.store_id {
         match state
             .db
             .read(move |conn| settings::load(conn, store_id))
             .await
         {
-            Ok(store) if store.usable() => {
-                match store_mailer(&store, &state.key, &state.settings.email, &state.http).await {
-                    Ok(mailer) => {
-                        return Some(Route {
-                            mailer,
-                            from_email: store.from_email.clone(),
-                            from_name: Some(store.from_name.clone()),
-                            reply_to: store.reply_to_email.clone(),
-                            own_store: Some(store_id),
-                        });
+            Ok(store) => {
+                tracking = (store.track_opens, store.track_clicks);
+                if store.usable() {
+                    match store_mailer(&store, &state.key, &state.settings.email, &state.http).await
+                    {
+                        Ok(mailer) => {
+                            return Some(Route {
+                                mailer,
+                                from_email: store.from_email.clone(),
+                                from_name: Some(store.from_name.clone()),
+                                reply_to: store.reply_to_email.clone(),
+                                own_store: Some(store_id),
+                                tracking,
+                            });
+                        }
+                        Err(why) => tracing::warn!(
+                            store_id,
+                            "store mailer unavailable, using the platform's: {why}"
+                        ),
                     }
-                    Err(why) => tracing::warn!(
-                        store_id,
-                        "store mailer unavailable, using the platform's: {why}"
-                    ),
                 }
             }
-            Ok(_) => {}
             Err(e) => tracing::error!(store_id, error = ?e, "cannot load store email settings"),
         }
     }
@@ -244,6 +306,7 @@ async fn route(state: &AppState, email: &Claimed) -> Option<Route> {
         from_name: email.from_name.clone(),
         reply_to: None,
         own_store: None,
+        tracking,
     })
 }
 

@@ -12,3 +12,5 @@ pub mod render;
 pub mod settings;
 pub mod smtp;
 pub mod templates;
+pub mod tracking;
+pub mod webhooks;

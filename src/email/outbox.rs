@@ -277,6 +277,47 @@ pub fn mark_failed(
     Ok(status)
 }
 
+/// Stores the tracking token and the email's original links (the only redirect targets).
+pub fn save_tracking(
+    conn: &Connection,
+    id: i64,
+    token: &str,
+    links: &[String],
+) -> Result<(), AppError> {
+    conn.execute(
+        "UPDATE email_logs SET tracking_token = ?2, extra_data = json_set(coalesce(extra_data, '{}'), '$.links', json(?3))
+         WHERE id = ?1",
+        params![id, token, serde_json::to_string(links).unwrap_or_default()],
+    )?;
+    Ok(())
+}
+
+/// The email a tracking token belongs to, with the link number `n` if asked for.
+pub fn tracked(
+    conn: &Connection,
+    token: &str,
+    n: Option<usize>,
+) -> Result<(i64, Option<String>), AppError> {
+    let (id, links): (i64, Option<String>) = conn
+        .query_row(
+            "SELECT id, json_extract(extra_data, '$.links') FROM email_logs WHERE tracking_token = ?1",
+            [token],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+        .ok_or(AppError::NotFound)?;
+    let link = match n {
+        None => None,
+        Some(n) => {
+            let links: Vec<String> = links
+                .and_then(|l| serde_json::from_str(&l).ok())
+                .unwrap_or_default();
+            Some(links.get(n).cloned().ok_or(AppError::NotFound)?)
+        }
+    };
+    Ok((id, link))
+}
+
 /// Gives a claimed row back without counting an attempt (e.g. no relay is configured yet).
 pub fn release(conn: &Connection, id: i64, retry_in: Duration) -> Result<(), AppError> {
     let now = Utc::now();
@@ -305,6 +346,94 @@ pub fn backoff(base_seconds: u64, attempts: u32) -> Duration {
         .min(3600);
     let jitter = rand::rng().random_range(0.8..=1.2);
     Duration::milliseconds((exp as f64 * 1000.0 * jitter) as i64)
+}
+
+// ---- delivery events ---------------------------------------------------------------------------
+
+/// What a provider (or our tracking) reports about a sent email.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryEvent {
+    Delivered,
+    Opened,
+    Clicked,
+    /// A hard bounce: the address does not take mail.
+    Bounced,
+}
+
+impl DeliveryEvent {
+    fn status(self) -> &'static str {
+        match self {
+            DeliveryEvent::Delivered => "delivered",
+            DeliveryEvent::Opened => "opened",
+            DeliveryEvent::Clicked => "clicked",
+            DeliveryEvent::Bounced => "bounced",
+        }
+    }
+}
+
+/// The order statuses move in; an event never moves an email back.
+const RANK: &str = "CASE status WHEN 'pending' THEN 0 WHEN 'failed' THEN 1 WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2
+    WHEN 'opened' THEN 3 WHEN 'clicked' THEN 4 WHEN 'bounced' THEN 5 ELSE 0 END";
+
+fn rank(status: &str) -> i64 {
+    match status {
+        "pending" => 0,
+        "failed" | "sent" => 1,
+        "delivered" => 2,
+        "opened" => 3,
+        "clicked" => 4,
+        "bounced" => 5,
+        _ => 0,
+    }
+}
+
+/// Records an event on an email: its timestamp the first time, and its status only forward.
+/// A bounce also stops mail to the address for that store. Returns the store of the email.
+pub fn record_event(
+    conn: &Connection,
+    id: i64,
+    event: DeliveryEvent,
+    at: DateTime<Utc>,
+) -> Result<Option<i64>, AppError> {
+    let column = match event {
+        DeliveryEvent::Delivered => "delivered_at",
+        DeliveryEvent::Opened => "opened_at",
+        DeliveryEvent::Clicked => "clicked_at",
+        DeliveryEvent::Bounced => "updated_at",
+    };
+    let updated: Option<(Option<i64>, String)> = conn
+        .query_row(
+            &format!(
+                "UPDATE email_logs SET {column} = coalesce({column}, ?3),
+                        status = CASE WHEN {RANK} < ?4 THEN ?2 ELSE status END, updated_at = ?5
+                 WHERE id = ?1 AND status <> 'pending' RETURNING store_id, recipient_email"
+            ),
+            params![id, event.status(), at, rank(event.status()), Utc::now()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((store_id, recipient)) = updated else {
+        return Ok(None);
+    };
+    if event == DeliveryEvent::Bounced {
+        suppress(conn, store_id, &recipient, "hard bounce")?;
+    }
+    Ok(store_id)
+}
+
+/// The share of a store's recent emails (7 days) that bounced, when there are enough to judge.
+pub fn bounce_rate(
+    conn: &Connection,
+    store_id: i64,
+    minimum: i64,
+) -> Result<Option<f64>, AppError> {
+    let (bounced, total): (i64, i64) = conn.query_row(
+        "SELECT count(*) FILTER (WHERE status = 'bounced'), count(*) FROM email_logs
+         WHERE store_id = ?1 AND created_at > ?2 AND status IN ('sent', 'delivered', 'opened', 'clicked', 'bounced')",
+        params![store_id, Utc::now() - Duration::days(7)],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok((total >= minimum).then(|| bounced as f64 / total as f64))
 }
 
 // ---- the log API -----------------------------------------------------------------------------

@@ -17,6 +17,7 @@ pub const SECRET_COLUMNS: &[&str] = &[
     "sendgrid_api_key",
     "mailgun_api_key",
     "ses_secret_access_key",
+    "mailgun_webhook_signing_key",
 ];
 
 /// A store's settings as stored (secrets still sealed).
@@ -48,6 +49,9 @@ pub struct StoredSettings {
     pub verification_error: Option<String>,
     pub track_opens: bool,
     pub track_clicks: bool,
+    /// SendGrid's event webhook verification key (base64 DER, public).
+    pub sendgrid_webhook_public_key: Option<String>,
+    pub mailgun_webhook_signing_key: Option<Vec<u8>>,
     pub tier: Option<Tier>,
     pub exists: bool,
 }
@@ -81,6 +85,8 @@ pub struct SettingsView {
     pub verification_error: Option<String>,
     pub track_opens: bool,
     pub track_clicks: bool,
+    pub sendgrid_webhook_public_key: Option<String>,
+    pub mailgun_webhook_signing_key_set: bool,
     /// Whether the store's tier allows the chosen provider (API providers need business+).
     pub provider_allowed: bool,
 }
@@ -118,6 +124,8 @@ impl StoredSettings {
             verification_error: self.verification_error.clone(),
             track_opens: self.track_opens,
             track_clicks: self.track_clicks,
+            sendgrid_webhook_public_key: self.sendgrid_webhook_public_key.clone(),
+            mailgun_webhook_signing_key_set: self.mailgun_webhook_signing_key.is_some(),
             provider_allowed: self.tier.is_some_and(|t| t.allows(self.provider())),
         }
     }
@@ -162,6 +170,7 @@ impl StoredSettings {
             "sendgrid_api_key" => self.sendgrid_api_key.as_ref(),
             "mailgun_api_key" => self.mailgun_api_key.as_ref(),
             "ses_secret_access_key" => self.ses_secret_access_key.as_ref(),
+            "mailgun_webhook_signing_key" => self.mailgun_webhook_signing_key.as_ref(),
             _ => None,
         }?;
         match key.open(blob, &credential_aad(column, self.store_id)) {
@@ -190,7 +199,8 @@ pub fn load(conn: &Connection, store_id: i64) -> Result<StoredSettings, AppError
             "SELECT from_email, from_name, reply_to_email, signature_text, signature_html, provider, smtp_host, smtp_port,
                     smtp_username, smtp_password, smtp_use_tls, smtp_use_ssl, sendgrid_api_key, mailgun_api_key,
                     mailgun_domain, mailgun_region, ses_access_key_id, ses_secret_access_key, ses_region, is_configured,
-                    is_verified, last_verified_at, verification_error, track_opens, track_clicks
+                    is_verified, last_verified_at, verification_error, track_opens, track_clicks,
+                    sendgrid_webhook_public_key, mailgun_webhook_signing_key
              FROM store_email_settings WHERE store_id = ?1",
             [store_id],
             |r| {
@@ -221,6 +231,8 @@ pub fn load(conn: &Connection, store_id: i64) -> Result<StoredSettings, AppError
                     verification_error: r.get(22)?,
                     track_opens: r.get(23)?,
                     track_clicks: r.get(24)?,
+                    sendgrid_webhook_public_key: r.get(25)?,
+                    mailgun_webhook_signing_key: r.get(26)?,
                     tier,
                     exists: true,
                 })
@@ -246,9 +258,10 @@ pub fn save(conn: &Connection, s: &StoredSettings, verified: bool) -> Result<(),
         "INSERT INTO store_email_settings (store_id, from_email, from_name, reply_to_email, signature_text, signature_html,
                 provider, smtp_host, smtp_port, smtp_username, smtp_password, smtp_use_tls, smtp_use_ssl, sendgrid_api_key,
                 mailgun_api_key, mailgun_domain, mailgun_region, ses_access_key_id, ses_secret_access_key, ses_region,
-                is_configured, is_verified, track_opens, track_clicks, created_at, updated_at)
+                is_configured, is_verified, track_opens, track_clicks, created_at, updated_at,
+                sendgrid_webhook_public_key, mailgun_webhook_signing_key)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,
-                 ?23, ?24, ?25, ?25)
+                 ?23, ?24, ?25, ?25, ?26, ?27)
          ON CONFLICT (store_id) DO UPDATE SET from_email = excluded.from_email, from_name = excluded.from_name,
                 reply_to_email = excluded.reply_to_email, signature_text = excluded.signature_text,
                 signature_html = excluded.signature_html, provider = excluded.provider, smtp_host = excluded.smtp_host,
@@ -261,7 +274,9 @@ pub fn save(conn: &Connection, s: &StoredSettings, verified: bool) -> Result<(),
                 is_configured = excluded.is_configured,
                 is_verified = CASE WHEN ?22 THEN is_verified ELSE 0 END,
                 verification_error = CASE WHEN ?22 THEN verification_error ELSE NULL END,
-                track_opens = excluded.track_opens, track_clicks = excluded.track_clicks, updated_at = excluded.updated_at",
+                track_opens = excluded.track_opens, track_clicks = excluded.track_clicks, updated_at = excluded.updated_at,
+                sendgrid_webhook_public_key = excluded.sendgrid_webhook_public_key,
+                mailgun_webhook_signing_key = excluded.mailgun_webhook_signing_key",
         params![
             s.store_id,
             s.from_email,
@@ -288,6 +303,8 @@ pub fn save(conn: &Connection, s: &StoredSettings, verified: bool) -> Result<(),
             s.track_opens,
             s.track_clicks,
             now,
+            s.sendgrid_webhook_public_key,
+            s.mailgun_webhook_signing_key,
         ],
     )?;
     Ok(())

@@ -52,6 +52,9 @@ pub struct SettingsUpdate {
     ses_region: Option<String>,
     track_opens: Option<bool>,
     track_clicks: Option<bool>,
+    /// SendGrid's event webhook verification key (base64 of the DER public key).
+    sendgrid_webhook_public_key: Option<String>,
+    mailgun_webhook_signing_key: Option<String>,
 }
 
 /// An optional text field: None = unchanged, "" = cleared.
@@ -245,6 +248,22 @@ pub async fn update_settings(
             Err(AppError::validation("ses_region", "is not an AWS region"))
         }
     })?;
+    optional(
+        body.sendgrid_webhook_public_key,
+        &mut s.sendgrid_webhook_public_key,
+        |v| {
+            crate::email::webhooks::sendgrid_key(v.trim())
+                .map(|_| v.trim().to_string())
+                .map_err(|why| AppError::validation("sendgrid_webhook_public_key", why))
+        },
+    )?;
+    secret(
+        &state,
+        body.mailgun_webhook_signing_key,
+        &mut s.mailgun_webhook_signing_key,
+        "mailgun_webhook_signing_key",
+        store_id,
+    )?;
     s.track_opens = body.track_opens.unwrap_or(s.track_opens);
     s.track_clicks = body.track_clicks.unwrap_or(s.track_clicks);
 

@@ -9,6 +9,7 @@ pub mod messages;
 mod settings;
 mod static_files;
 mod vendor;
+mod webhooks;
 
 use actix_web::web::{self, delete, get, patch, post, put};
 
@@ -18,6 +19,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", get().to(static_files::health))
         .route("/assets/{path:.*}", get().to(static_files::asset))
         .route("/unsubscribe/{token}", get().to(email::unsubscribe_page))
+        .route("/t/o/{token}", get().to(webhooks::open_pixel))
+        .route("/t/c/{token}/{n}", get().to(webhooks::click))
+        .route(
+            "/api/v1/webhooks/email/sendgrid",
+            post().to(webhooks::sendgrid),
+        )
+        .route(
+            "/api/v1/webhooks/email/mailgun",
+            post().to(webhooks::mailgun),
+        )
         .route("/unsubscribe/{token}", post().to(email::unsubscribe))
         .service(
             web::scope("/api/v1")

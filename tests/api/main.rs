@@ -13,3 +13,4 @@ mod providers;
 mod rate_limits;
 mod rights;
 mod tenancy;
+mod tracking;

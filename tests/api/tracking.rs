@@ -1,0 +1,406 @@
+//! Delivery tracking: signed provider webhooks move emails forward only; the SMTP open pixel and
+//! click redirect; bounce-rate and disk-space alerts.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, KeyInit, Mac};
+use p256::ecdsa::signature::Signer;
+use p256::ecdsa::{Signature, SigningKey};
+use p256::pkcs8::EncodePublicKey;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{MailServer, TestApp, assert_error, eventually, spawn_app_with};
+
+fn signing_key() -> SigningKey {
+    SigningKey::from_slice(&[7u8; 32]).unwrap()
+}
+
+fn public_key_base64(key: &SigningKey) -> String {
+    STANDARD.encode(key.verifying_key().to_public_key_der().unwrap().as_bytes())
+}
+
+async fn sendgrid_post(
+    app: &TestApp,
+    key: &SigningKey,
+    timestamp: i64,
+    events: Value,
+) -> reqwest::Response {
+    let body = events.to_string();
+    let signed = format!("{timestamp}{body}");
+    let signature: Signature = key.sign(signed.as_bytes());
+    app.client
+        .post(app.url("/api/v1/webhooks/email/sendgrid"))
+        .header(
+            "X-Twilio-Email-Event-Webhook-Signature",
+            STANDARD.encode(signature.to_der().as_bytes()),
+        )
+        .header(
+            "X-Twilio-Email-Event-Webhook-Timestamp",
+            timestamp.to_string(),
+        )
+        .header("Content-Type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// An email of store A marked as sent through `provider`, as if it had just gone out.
+async fn sent_email(
+    app: &TestApp,
+    store_id: i64,
+    provider: &'static str,
+    recipient: &'static str,
+) -> i64 {
+    app.state
+        .db
+        .write(move |tx| {
+            Ok::<i64, parley::error::AppError>(tx.query_row(
+                "INSERT INTO email_logs (template_code, recipient_email, subject, from_email, status, provider, store_id, sent_at)
+                 VALUES ('new_message', ?3, 'Hi', 'shop@a.example.test', 'sent', ?2, ?1, '2026-01-01 00:00:00+00:00')
+                 RETURNING id",
+                rusqlite::params![store_id, provider, recipient],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+        .unwrap()
+}
+
+async fn status(app: &TestApp, id: i64) -> String {
+    app.state
+        .db
+        .read(move |c| {
+            Ok::<String, parley::error::AppError>(c.query_row(
+                "SELECT status FROM email_logs WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sendgrid_events_are_verified_and_only_move_emails_forward() {
+    let app = spawn_app_with(|_| {}).await;
+    let m = app.marketplace().await;
+    let key = signing_key();
+    let r = app
+        .put(
+            "/api/v1/vendor/email-settings",
+            &m.a1.token,
+            json!({"from_email": "shop@a.example.test", "from_name": "A", "provider": "sendgrid", "sendgrid_api_key": "SG.x",
+                   "sendgrid_webhook_public_key": public_key_base64(&key)}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let bad = app
+        .put(
+            "/api/v1/vendor/email-settings",
+            &m.a1.token,
+            json!({"sendgrid_webhook_public_key": "bm90IGEga2V5"}),
+        )
+        .await;
+    assert_error(bad, StatusCode::BAD_REQUEST).await;
+    let id = sent_email(&app, m.store_a, "sendgrid", "ca@example.test").await;
+    let now = chrono::Utc::now().timestamp();
+
+    let events = json!([
+        {"email": "ca@example.test", "event": "delivered", "timestamp": now, "email_log_id": id.to_string()},
+        {"email": "ca@example.test", "event": "open", "timestamp": now, "email_log_id": id.to_string()},
+    ]);
+    let r = sendgrid_post(&app, &key, now, events.clone()).await;
+    assert_eq!(r.json::<Value>().await.unwrap()["processed"], 2);
+    assert_eq!(status(&app, id).await, "opened");
+    // A late "delivered" does not move it back.
+    sendgrid_post(
+        &app,
+        &key,
+        now,
+        json!([{"event": "delivered", "timestamp": now, "email_log_id": id}]),
+    )
+    .await;
+    assert_eq!(status(&app, id).await, "opened");
+    assert_eq!(app.query_i64("SELECT count(*) FROM email_logs WHERE id = ?1 AND delivered_at IS NOT NULL AND opened_at IS NOT NULL", vec![id]).await, 1);
+
+    // A forged, altered or stale request changes nothing.
+    let forger = SigningKey::from_slice(&[9u8; 32]).unwrap();
+    let click = json!([{"event": "click", "timestamp": now, "email_log_id": id}]);
+    assert_error(
+        sendgrid_post(&app, &forger, now, click.clone()).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    assert_error(
+        sendgrid_post(&app, &key, now - 3600, click.clone()).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    let r = app
+        .client
+        .post(app.url("/api/v1/webhooks/email/sendgrid"))
+        .header("Content-Type", "application/json")
+        .body(click.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, StatusCode::UNAUTHORIZED).await;
+    assert_eq!(status(&app, id).await, "opened");
+
+    sendgrid_post(&app, &key, now, click).await;
+    assert_eq!(status(&app, id).await, "clicked");
+    // An event about another store's email is ignored, even with a good signature.
+    let other = sent_email(&app, m.store_b, "sendgrid", "cb@example.test").await;
+    let r = sendgrid_post(&app, &key, now, json!([{"event": "delivered", "email_log_id": id}, {"event": "bounce", "email_log_id": other}])).await;
+    assert_eq!(r.json::<Value>().await.unwrap()["processed"], 1);
+    assert_eq!(status(&app, other).await, "sent");
+}
+
+#[tokio::test]
+async fn mailgun_events_need_the_stores_signing_key_and_bounces_stop_mail() {
+    let app = spawn_app_with(|_| {}).await;
+    let m = app.marketplace().await;
+    let r = app
+        .put(
+            "/api/v1/vendor/email-settings",
+            &m.a1.token,
+            json!({"from_email": "shop@a.example.test", "from_name": "A", "provider": "mailgun", "mailgun_api_key": "k",
+                   "mailgun_domain": "mg.a.test", "mailgun_webhook_signing_key": "whsec-SENTINEL"}),
+        )
+        .await;
+    let view: Value = r.json().await.unwrap();
+    assert_eq!(view["mailgun_webhook_signing_key_set"], true);
+    assert!(!view.to_string().contains("whsec-SENTINEL"));
+    let id = sent_email(&app, m.store_a, "mailgun", "gone@example.test").await;
+    let post = |key: &'static str, event: Value| {
+        let app = &app;
+        async move {
+            let timestamp = chrono::Utc::now().timestamp().to_string();
+            let token = "f3a1c0ffee";
+            let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key.as_bytes()).unwrap();
+            mac.update(format!("{timestamp}{token}").as_bytes());
+            let signature = hex::encode(mac.finalize().into_bytes());
+            app.client
+                .post(app.url("/api/v1/webhooks/email/mailgun"))
+                .json(&json!({"signature": {"timestamp": timestamp, "token": token, "signature": signature}, "event-data": event}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let delivered =
+        json!({"event": "delivered", "user-variables": {"email_log_id": id.to_string()}});
+    assert_error(
+        post("wrong-key", delivered.clone()).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    assert_eq!(status(&app, id).await, "sent");
+    assert_eq!(
+        post("whsec-SENTINEL", delivered).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(status(&app, id).await, "delivered");
+    let temporary =
+        json!({"event": "failed", "severity": "temporary", "user-variables": {"email_log_id": id}});
+    post("whsec-SENTINEL", temporary).await;
+    assert_eq!(status(&app, id).await, "delivered");
+    let permanent =
+        json!({"event": "failed", "severity": "permanent", "user-variables": {"email_log_id": id}});
+    post("whsec-SENTINEL", permanent).await;
+    assert_eq!(status(&app, id).await, "bounced");
+    assert_eq!(
+        app.query_i64(
+            "SELECT count(*) FROM email_suppressions WHERE email = 'gone@example.test'",
+            vec![]
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn too_many_bounces_raise_one_store_alert() {
+    let app = spawn_app_with(|_| {}).await;
+    let m = app.marketplace().await;
+    let key = signing_key();
+    app.put(
+        "/api/v1/vendor/email-settings",
+        &m.a1.token,
+        json!({"from_email": "shop@a.example.test", "from_name": "A", "provider": "sendgrid", "sendgrid_api_key": "SG.x",
+               "sendgrid_webhook_public_key": public_key_base64(&key)}),
+    )
+    .await;
+    let mut ids = Vec::new();
+    for _ in 0..25 {
+        ids.push(sent_email(&app, m.store_a, "sendgrid", "someone@example.test").await);
+    }
+    let now = chrono::Utc::now().timestamp();
+    let bounces: Vec<Value> = ids[..3]
+        .iter()
+        .map(|id| json!({"event": "bounce", "email_log_id": id}))
+        .collect();
+    sendgrid_post(&app, &key, now, Value::Array(bounces)).await;
+    let alerts: Value = app
+        .get(
+            "/api/v1/admin/notifications?type=store_issue",
+            &m.admin.token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(alerts["total"], 1, "{alerts}");
+    assert_eq!(
+        alerts["notifications"][0]["title"],
+        "A store's emails bounce too often"
+    );
+}
+
+#[tokio::test]
+async fn smtp_mail_can_carry_an_open_pixel_and_safe_click_redirects() {
+    let mut relay = MailServer::start().await;
+    let app = spawn_app_with(|s| {
+        relay.configure(s);
+        s.server.public_url = "http://parley.example.test".into();
+    })
+    .await;
+    let m = app.marketplace().await;
+    let r = app
+        .put(
+            "/api/v1/vendor/email-settings",
+            &m.a1.token,
+            json!({"from_email": "shop@a.example.test", "from_name": "A", "smtp_host": "mail.example.test", "track_opens": true, "track_clicks": true}),
+        )
+        .await;
+    // Not verified (its host is not real), so mail goes through the platform relay, tracked.
+    assert_eq!(
+        r.status(),
+        StatusCode::BAD_REQUEST,
+        "an unresolvable host is refused"
+    );
+    app.state
+        .db
+        .write(move |tx| {
+            Ok::<_, parley::error::AppError>(tx.execute(
+                "INSERT INTO store_email_settings (store_id, from_email, from_name, track_opens, track_clicks) VALUES (?1, 'shop@a.example.test', 'A', 1, 1)",
+                [m.store_a],
+            )?)
+        })
+        .await
+        .unwrap();
+    app.vendor_conversation(&m.a1, &m.ca, "Tracked").await;
+    let mut email = relay.next(10).await;
+    while email["subject"] != "New message: Tracked" {
+        email = relay.next(10).await;
+    }
+    let html = email["html"].as_str().unwrap().to_string();
+    let pixel = html
+        .split("src=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        pixel.starts_with("http://parley.example.test/t/o/"),
+        "{html}"
+    );
+    let click = html
+        .split("href=\"")
+        .find(|h| h.contains("/t/c/"))
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        html.contains("/unsubscribe/"),
+        "the unsubscribe link is left alone"
+    );
+    let id = app
+        .query_i64(
+            "SELECT id FROM email_logs WHERE template_code = 'new_message'",
+            vec![],
+        )
+        .await;
+    eventually(
+        &app,
+        "SELECT count(*) FROM email_logs WHERE template_code = 'new_message' AND status = 'sent'",
+        vec![],
+        1,
+    )
+    .await;
+
+    let local = |url: &str| url.replace("http://parley.example.test", &app.address);
+    let r = app.client.get(local(&pixel)).send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], "image/gif");
+    assert_eq!(status(&app, id).await, "opened");
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = no_redirects.get(local(&click)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    assert_eq!(
+        r.headers()["location"],
+        format!(
+            "http://parley.example.test/shop/account/messages/{}",
+            app.query_i64("SELECT related_id FROM email_logs WHERE id = ?1", vec![id])
+                .await
+        )
+    );
+    assert_eq!(status(&app, id).await, "clicked");
+    // Only the email's own links: other numbers and tokens lead nowhere.
+    let token = click
+        .split("/t/c/")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = no_redirects
+        .get(app.url(&format!("/t/c/{token}/99")))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, StatusCode::NOT_FOUND).await;
+    let r = no_redirects
+        .get(app.url("/t/c/unknown/0"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, StatusCode::NOT_FOUND).await;
+    assert_eq!(
+        app.client
+            .get(app.url("/t/o/unknown"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn low_disk_space_raises_a_critical_alert() {
+    let app = spawn_app_with(|s| s.storage.min_free_disk_mb = u64::MAX / (1024 * 1024)).await;
+    let admin = app.admin("root@example.test").await;
+    parley::jobs::check_disk_space(&app.state).await.unwrap();
+    parley::jobs::check_disk_space(&app.state).await.unwrap();
+    let alerts: Value = app
+        .get(
+            "/api/v1/admin/notifications?priority=critical",
+            &admin.token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(alerts["total"], 1);
+    assert_eq!(alerts["notifications"][0]["title"], "Low disk space");
+}
