@@ -37,6 +37,8 @@ pub struct AppState {
     pub sandbox_exe: PathBuf,
     /// The HTTP client of the email providers (rustls, ring, compiled-in roots).
     pub http: reqwest::Client,
+    /// SNS signing certificates by URL (they are long-lived).
+    pub sns_certificates: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 #[derive(Clone)]
@@ -194,6 +196,7 @@ impl Application {
                 settings.email.provider_timeout_seconds,
             ))
             .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?,
+            sns_certificates: Default::default(),
         });
 
         let listener = TcpListener::bind(settings.server.bind)

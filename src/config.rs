@@ -169,6 +169,9 @@ pub struct EmailSettings {
     pub ses_endpoint: String,
     /// Webhook events older than this many seconds are refused (replay protection).
     pub webhook_max_age_seconds: i64,
+    /// Where SNS certificates and subscription confirmations may come from. Empty: only
+    /// `https://sns.<region>.amazonaws.com/`; set a prefix only for tests.
+    pub sns_trusted_url_prefix: String,
 }
 
 impl Default for EmailSettings {
@@ -194,6 +197,7 @@ impl Default for EmailSettings {
             mailgun_base_url_eu: "https://api.eu.mailgun.net".into(),
             ses_endpoint: "https://email.{region}.amazonaws.com".into(),
             webhook_max_age_seconds: 600,
+            sns_trusted_url_prefix: String::new(),
         }
     }
 }

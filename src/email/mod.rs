@@ -11,6 +11,7 @@ pub mod providers;
 pub mod render;
 pub mod settings;
 pub mod smtp;
+pub mod sns;
 pub mod templates;
 pub mod tracking;
 pub mod webhooks;

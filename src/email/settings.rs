@@ -52,6 +52,8 @@ pub struct StoredSettings {
     /// SendGrid's event webhook verification key (base64 DER, public).
     pub sendgrid_webhook_public_key: Option<String>,
     pub mailgun_webhook_signing_key: Option<Vec<u8>>,
+    /// The SNS topic this store's SES events are published to.
+    pub ses_sns_topic_arn: Option<String>,
     pub tier: Option<Tier>,
     pub exists: bool,
 }
@@ -87,6 +89,7 @@ pub struct SettingsView {
     pub track_clicks: bool,
     pub sendgrid_webhook_public_key: Option<String>,
     pub mailgun_webhook_signing_key_set: bool,
+    pub ses_sns_topic_arn: Option<String>,
     /// Whether the store's tier allows the chosen provider (API providers need business+).
     pub provider_allowed: bool,
 }
@@ -126,6 +129,7 @@ impl StoredSettings {
             track_clicks: self.track_clicks,
             sendgrid_webhook_public_key: self.sendgrid_webhook_public_key.clone(),
             mailgun_webhook_signing_key_set: self.mailgun_webhook_signing_key.is_some(),
+            ses_sns_topic_arn: self.ses_sns_topic_arn.clone(),
             provider_allowed: self.tier.is_some_and(|t| t.allows(self.provider())),
         }
     }
@@ -200,7 +204,7 @@ pub fn load(conn: &Connection, store_id: i64) -> Result<StoredSettings, AppError
                     smtp_username, smtp_password, smtp_use_tls, smtp_use_ssl, sendgrid_api_key, mailgun_api_key,
                     mailgun_domain, mailgun_region, ses_access_key_id, ses_secret_access_key, ses_region, is_configured,
                     is_verified, last_verified_at, verification_error, track_opens, track_clicks,
-                    sendgrid_webhook_public_key, mailgun_webhook_signing_key
+                    sendgrid_webhook_public_key, mailgun_webhook_signing_key, ses_sns_topic_arn
              FROM store_email_settings WHERE store_id = ?1",
             [store_id],
             |r| {
@@ -233,6 +237,7 @@ pub fn load(conn: &Connection, store_id: i64) -> Result<StoredSettings, AppError
                     track_clicks: r.get(24)?,
                     sendgrid_webhook_public_key: r.get(25)?,
                     mailgun_webhook_signing_key: r.get(26)?,
+                    ses_sns_topic_arn: r.get(27)?,
                     tier,
                     exists: true,
                 })
@@ -259,9 +264,9 @@ pub fn save(conn: &Connection, s: &StoredSettings, verified: bool) -> Result<(),
                 provider, smtp_host, smtp_port, smtp_username, smtp_password, smtp_use_tls, smtp_use_ssl, sendgrid_api_key,
                 mailgun_api_key, mailgun_domain, mailgun_region, ses_access_key_id, ses_secret_access_key, ses_region,
                 is_configured, is_verified, track_opens, track_clicks, created_at, updated_at,
-                sendgrid_webhook_public_key, mailgun_webhook_signing_key)
+                sendgrid_webhook_public_key, mailgun_webhook_signing_key, ses_sns_topic_arn)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,
-                 ?23, ?24, ?25, ?25, ?26, ?27)
+                 ?23, ?24, ?25, ?25, ?26, ?27, ?28)
          ON CONFLICT (store_id) DO UPDATE SET from_email = excluded.from_email, from_name = excluded.from_name,
                 reply_to_email = excluded.reply_to_email, signature_text = excluded.signature_text,
                 signature_html = excluded.signature_html, provider = excluded.provider, smtp_host = excluded.smtp_host,
@@ -276,7 +281,8 @@ pub fn save(conn: &Connection, s: &StoredSettings, verified: bool) -> Result<(),
                 verification_error = CASE WHEN ?22 THEN verification_error ELSE NULL END,
                 track_opens = excluded.track_opens, track_clicks = excluded.track_clicks, updated_at = excluded.updated_at,
                 sendgrid_webhook_public_key = excluded.sendgrid_webhook_public_key,
-                mailgun_webhook_signing_key = excluded.mailgun_webhook_signing_key",
+                mailgun_webhook_signing_key = excluded.mailgun_webhook_signing_key,
+                ses_sns_topic_arn = excluded.ses_sns_topic_arn",
         params![
             s.store_id,
             s.from_email,
@@ -305,6 +311,7 @@ pub fn save(conn: &Connection, s: &StoredSettings, verified: bool) -> Result<(),
             now,
             s.sendgrid_webhook_public_key,
             s.mailgun_webhook_signing_key,
+            s.ses_sns_topic_arn,
         ],
     )?;
     Ok(())

@@ -55,6 +55,7 @@ pub struct SettingsUpdate {
     /// SendGrid's event webhook verification key (base64 of the DER public key).
     sendgrid_webhook_public_key: Option<String>,
     mailgun_webhook_signing_key: Option<String>,
+    ses_sns_topic_arn: Option<String>,
 }
 
 /// An optional text field: None = unchanged, "" = cleared.
@@ -264,6 +265,19 @@ pub async fn update_settings(
         "mailgun_webhook_signing_key",
         store_id,
     )?;
+    optional(body.ses_sns_topic_arn, &mut s.ses_sns_topic_arn, |v| {
+        let ok = v.starts_with("arn:aws:sns:")
+            && v.len() <= 256
+            && v.bytes().all(|b| b.is_ascii_graphic());
+        if ok {
+            Ok(v.to_string())
+        } else {
+            Err(AppError::validation(
+                "ses_sns_topic_arn",
+                "must be an SNS topic ARN",
+            ))
+        }
+    })?;
     s.track_opens = body.track_opens.unwrap_or(s.track_opens);
     s.track_clicks = body.track_clicks.unwrap_or(s.track_clicks);
 

@@ -29,6 +29,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/api/v1/webhooks/email/mailgun",
             post().to(webhooks::mailgun),
         )
+        .route("/api/v1/webhooks/email/ses", post().to(webhooks::ses))
         .route("/unsubscribe/{token}", post().to(email::unsubscribe))
         .service(
             web::scope("/api/v1")

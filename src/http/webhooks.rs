@@ -11,7 +11,7 @@ use crate::app::AppState;
 use crate::domain::EmailProvider;
 use crate::email::delivery::bounce_rate_alert;
 use crate::email::outbox::{self, DeliveryEvent};
-use crate::email::{settings, tracking, webhooks};
+use crate::email::{settings, sns, tracking, webhooks};
 use crate::error::AppError;
 
 /// The store of an email sent through `provider`.
@@ -152,6 +152,105 @@ pub async fn mailgun(
     }
     let processed = apply(&state, store.store_id, EmailProvider::Mailgun, vec![event]).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "processed": processed })))
+}
+
+/// SES events through Amazon SNS: the message must carry a valid SNS signature and come from the
+/// topic a store named; subscription confirmations for such a topic are confirmed.
+pub async fn ses(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, AppError> {
+    let message: sns::SnsMessage =
+        serde_json::from_slice(&body).map_err(|e| AppError::BadRequest {
+            code: "invalid_body",
+            message: e.to_string(),
+        })?;
+    let prefix = state.settings.email.sns_trusted_url_prefix.clone();
+    if !sns::trusted_sns_url(&message.signing_cert_url, &prefix) {
+        return Err(refused());
+    }
+    let certificate = sns_certificate(&state, &message.signing_cert_url)
+        .await
+        .ok_or_else(refused)?;
+    if !sns::verify(&message, &certificate) {
+        return Err(refused());
+    }
+    let topic = message.topic_arn.clone();
+    let store_id: Option<i64> = state
+        .db
+        .read(move |conn| {
+            Ok::<_, AppError>(
+                conn.query_row(
+                    "SELECT store_id FROM store_email_settings WHERE ses_sns_topic_arn = ?1",
+                    [topic],
+                    |r| r.get(0),
+                )
+                .optional()?,
+            )
+        })
+        .await?;
+    let Some(store_id) = store_id else {
+        return Ok(HttpResponse::Ok().json(serde_json::json!({ "processed": 0 })));
+    };
+    match message.message_type.as_str() {
+        "SubscriptionConfirmation" => {
+            let url = message.subscribe_url.clone().unwrap_or_default();
+            if !sns::trusted_sns_url(&url, &prefix) {
+                return Err(refused());
+            }
+            let confirmed = state
+                .http
+                .get(&url)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            tracing::info!(store_id, confirmed, "SNS subscription confirmation");
+            Ok(HttpResponse::Ok().json(serde_json::json!({ "confirmed": confirmed })))
+        }
+        "Notification" => {
+            let Some((mut event, message_id)) = sns::ses_event(&message.message) else {
+                return Ok(HttpResponse::Ok().json(serde_json::json!({ "processed": 0 })));
+            };
+            if event.email_log_id.is_none()
+                && let Some(message_id) = message_id
+            {
+                event.email_log_id = state
+                    .db
+                    .read(move |conn| {
+                        Ok::<Option<i64>, AppError>(
+                            conn.query_row(
+                                "SELECT id FROM email_logs WHERE provider = 'ses' AND provider_message_id = ?1",
+                                [message_id],
+                                |r| r.get(0),
+                            )
+                            .optional()?,
+                        )
+                    })
+                    .await?;
+            }
+            let processed = apply(&state, store_id, EmailProvider::Ses, vec![event]).await?;
+            Ok(HttpResponse::Ok().json(serde_json::json!({ "processed": processed })))
+        }
+        _ => Ok(HttpResponse::Ok().json(serde_json::json!({ "processed": 0 }))),
+    }
+}
+
+/// The PEM certificate at a trusted SNS URL, fetched once and cached.
+async fn sns_certificate(state: &AppState, url: &str) -> Option<String> {
+    if let Some(pem) = state.sns_certificates.lock().ok()?.get(url) {
+        return Some(pem.clone());
+    }
+    let response = state.http.get(url).send().await.ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    let pem = response.text().await.ok()?;
+    if pem.len() > 16 * 1024 {
+        return None;
+    }
+    state
+        .sns_certificates
+        .lock()
+        .ok()?
+        .insert(url.to_string(), pem.clone());
+    Some(pem)
 }
 
 /// The open pixel: records the open (once, forward only) and answers a 1×1 GIF.

@@ -404,3 +404,182 @@ async fn low_disk_space_raises_a_critical_alert() {
     assert_eq!(alerts["total"], 1);
     assert_eq!(alerts["notifications"][0]["title"], "Low disk space");
 }
+
+/// A stand-in for SNS: serves the signing certificate and records subscription confirmations.
+async fn sns_stub(pem: String) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+    let hits = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let data = web::Data::new((pem, hits.clone()));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = HttpServer::new(move || {
+        App::new().app_data(data.clone()).default_service(web::to(
+            |req: HttpRequest,
+             data: web::Data<(String, std::sync::Arc<std::sync::Mutex<Vec<String>>>)>| async move {
+                data.1.lock().unwrap().push(req.uri().to_string());
+                if req.path() == "/cert.pem" {
+                    HttpResponse::Ok().body(data.0.clone())
+                } else {
+                    HttpResponse::Ok().body("<ConfirmSubscriptionResponse/>")
+                }
+            },
+        ))
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    (format!("http://127.0.0.1:{port}/"), hits)
+}
+
+fn sns_message(
+    key: &rcgen::KeyPair,
+    cert_url: &str,
+    kind: &str,
+    topic: &str,
+    message: &str,
+    subscribe_url: Option<&str>,
+) -> Value {
+    use rcgen::SigningKey as _;
+    let mut m = parley::email::sns::SnsMessage {
+        message_type: kind.into(),
+        message_id: uuid::Uuid::new_v4().to_string(),
+        topic_arn: topic.into(),
+        subject: None,
+        message: message.into(),
+        timestamp: chrono::Utc::now().to_rfc3339(),
+        signature_version: "2".into(),
+        signature: String::new(),
+        signing_cert_url: cert_url.into(),
+        subscribe_url: subscribe_url.map(str::to_string),
+        token: subscribe_url.map(|_| "token-1".to_string()),
+    };
+    m.signature = STANDARD.encode(
+        key.sign(parley::email::sns::string_to_sign(&m).as_bytes())
+            .unwrap(),
+    );
+    json!({
+        "Type": m.message_type, "MessageId": m.message_id, "TopicArn": m.topic_arn, "Message": m.message,
+        "Timestamp": m.timestamp, "SignatureVersion": m.signature_version, "Signature": m.signature,
+        "SigningCertURL": m.signing_cert_url, "SubscribeURL": m.subscribe_url, "Token": m.token,
+    })
+}
+
+#[tokio::test]
+async fn ses_events_arrive_as_signed_sns_messages_from_the_stores_topic() {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["sns.test".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let (base, hits) = sns_stub(cert.pem()).await;
+    let prefix = base.clone();
+    let app = spawn_app_with(|s| s.email.sns_trusted_url_prefix = prefix).await;
+    let m = app.marketplace().await;
+    let topic = "arn:aws:sns:eu-west-1:123456789012:shop-a-ses";
+    let r = app
+        .put(
+            "/api/v1/vendor/email-settings",
+            &m.a1.token,
+            json!({"from_email": "shop@a.example.test", "from_name": "A", "provider": "ses", "ses_access_key_id": "AKIAEXAMPLEKEY123456",
+                   "ses_secret_access_key": "s", "ses_region": "eu-west-1", "ses_sns_topic_arn": topic}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let id = sent_email(&app, m.store_a, "ses", "ca@example.test").await;
+    let cert_url = format!("{base}cert.pem");
+    let post = |body: Value| {
+        let app = &app;
+        async move {
+            app.client
+                .post(app.url("/api/v1/webhooks/email/ses"))
+                .header("Content-Type", "text/plain; charset=UTF-8")
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let delivery = json!({"eventType": "Delivery", "mail": {"messageId": "ses-1", "tags": {"email_log_id": [id.to_string()]}}}).to_string();
+
+    let r = post(sns_message(
+        &key,
+        &cert_url,
+        "Notification",
+        topic,
+        &delivery,
+        None,
+    ))
+    .await;
+    assert_eq!(r.json::<Value>().await.unwrap()["processed"], 1);
+    assert_eq!(status(&app, id).await, "delivered");
+
+    // Altered after signing, or signed elsewhere, or from a foreign topic: nothing changes.
+    let bounce = json!({"eventType": "Bounce", "bounce": {"bounceType": "Permanent"}, "mail": {"tags": {"email_log_id": [id.to_string()]}}}).to_string();
+    let mut altered = sns_message(&key, &cert_url, "Notification", topic, &delivery, None);
+    altered["Message"] = json!(bounce);
+    assert_error(post(altered).await, StatusCode::UNAUTHORIZED).await;
+    let untrusted = sns_message(
+        &key,
+        "https://evil.test/cert.pem",
+        "Notification",
+        topic,
+        &bounce,
+        None,
+    );
+    assert_error(post(untrusted).await, StatusCode::UNAUTHORIZED).await;
+    let foreign = sns_message(
+        &key,
+        &cert_url,
+        "Notification",
+        "arn:aws:sns:eu-west-1:999:other",
+        &bounce,
+        None,
+    );
+    assert_eq!(
+        post(foreign).await.json::<Value>().await.unwrap()["processed"],
+        0
+    );
+    assert_eq!(status(&app, id).await, "delivered");
+
+    let r = post(sns_message(
+        &key,
+        &cert_url,
+        "Notification",
+        topic,
+        &bounce,
+        None,
+    ))
+    .await;
+    assert_eq!(r.json::<Value>().await.unwrap()["processed"], 1);
+    assert_eq!(status(&app, id).await, "bounced");
+
+    // The store's topic subscription is confirmed, at the trusted SNS address only.
+    let confirm_url = format!("{base}confirm?Token=token-1");
+    let r = post(sns_message(
+        &key,
+        &cert_url,
+        "SubscriptionConfirmation",
+        topic,
+        "You have chosen to subscribe",
+        Some(&confirm_url),
+    ))
+    .await;
+    assert_eq!(r.json::<Value>().await.unwrap()["confirmed"], true);
+    assert!(
+        hits.lock()
+            .unwrap()
+            .iter()
+            .any(|h| h.starts_with("/confirm"))
+    );
+    let evil = sns_message(
+        &key,
+        &cert_url,
+        "SubscriptionConfirmation",
+        topic,
+        "x",
+        Some("http://169.254.169.254/latest"),
+    );
+    assert_error(post(evil).await, StatusCode::UNAUTHORIZED).await;
+}
