@@ -101,7 +101,7 @@ async fn a_backup_taken_under_concurrent_writes_restores_into_a_working_server()
 
     // A server on the restored copy serves the same accounts and a consistent snapshot.
     let (address, state) = start(test_settings(&restored)).await;
-    let client = reqwest::Client::new();
+    let client = crate::helpers::http_client();
     let login = client
         .post(format!("{address}/api/v1/admin/auth/login"))
         .json(&json!({"email": "root@example.test", "password": PASSWORD}))

@@ -141,6 +141,7 @@ async fn the_binary_serves_health_and_logins_on_its_defaults() {
         .spawn()
         .unwrap();
     let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut child = crate::helpers::KillOnDrop(child);
     let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
     std::thread::spawn(move || {
         for line in stdout.lines() {
@@ -165,7 +166,7 @@ async fn the_binary_serves_health_and_logins_on_its_defaults() {
         }
     };
 
-    let client = reqwest::Client::new();
+    let client = crate::helpers::http_client();
     let health: Value = client
         .get(format!("http://127.0.0.1:{port}/health"))
         .send()
@@ -200,13 +201,172 @@ async fn the_binary_serves_health_and_logins_on_its_defaults() {
         .await
         .unwrap();
     assert_eq!(me.status(), StatusCode::OK);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
     while let Ok(line) = lines_rx.recv_timeout(std::time::Duration::from_secs(2)) {
         log.push_str(&line);
     }
     assert!(log.contains("login"), "the log shows the login event");
     for secret in ["long-enough-pw", "12345678", token.as_str()] {
         assert!(!log.contains(secret), "{secret} leaked into the log");
+    }
+}
+
+#[tokio::test]
+async fn provider_secrets_never_reach_the_log_or_the_disk_in_plaintext() {
+    const SENTINEL: &str = "SENTINEL-9c1d-provider-secret";
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = parley()
+        .args([
+            "create-admin",
+            "--email",
+            "ops@example.test",
+            "--password",
+            "long-enough-pw",
+        ])
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let mut child = parley()
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(&data)
+        .env("PARLEY_LOG__LEVEL", "debug")
+        .env("PARLEY_EMAIL__ALLOW_PRIVATE_SMTP_HOSTS", "true")
+        .env("PARLEY_EMAIL__POLL_INTERVAL_MS", "50")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut child = crate::helpers::KillOnDrop(child);
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in stdout.lines() {
+            if lines_tx.send(line.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    let mut log = String::new();
+    let port = loop {
+        let line = lines_rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("server printed no port");
+        log.push_str(&line);
+        if let Some(rest) = line.split("port=").nth(1) {
+            break rest
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .parse::<u16>()
+                .unwrap();
+        }
+    };
+    let base = format!("http://127.0.0.1:{port}");
+    let client = crate::helpers::http_client();
+    let post = |path: &str, token: Option<&str>, body: Value| {
+        let mut request = client.post(format!("{base}{path}")).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    let admin: Value = post(
+        "/api/v1/admin/auth/login",
+        None,
+        json!({"email": "ops@example.test", "password": "long-enough-pw"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let admin = admin["access_token"].as_str().unwrap().to_string();
+    let store: Value = post(
+        "/api/v1/admin/stores",
+        Some(&admin),
+        json!({"code": "s", "name": "S", "tier": "business"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let store_id = store["id"].as_i64().unwrap();
+    post(
+        &format!("/api/v1/admin/stores/{store_id}/users"),
+        Some(&admin),
+        json!({"email": "staff@example.test", "password": "long-enough-pw", "full_name": "Staff"}),
+    )
+    .await
+    .unwrap();
+    let staff: Value = post(
+        "/api/v1/vendor/auth/login",
+        None,
+        json!({"email": "staff@example.test", "password": "long-enough-pw"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let staff = staff["access_token"].as_str().unwrap().to_string();
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let settings = client
+        .put(format!("{base}/api/v1/vendor/email-settings"))
+        .bearer_auth(&staff)
+        .json(&json!({"from_email": "s@s.example.test", "from_name": "S", "smtp_host": "127.0.0.1", "smtp_port": closed_port,
+                      "smtp_username": "user", "smtp_password": SENTINEL, "smtp_use_tls": false,
+                      "sendgrid_api_key": SENTINEL, "mailgun_webhook_signing_key": SENTINEL}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(settings.status(), StatusCode::OK);
+    assert!(!settings.text().await.unwrap().contains(SENTINEL));
+    let verify = post(
+        "/api/v1/vendor/email-settings/verify",
+        Some(&staff),
+        json!({}),
+    )
+    .await
+    .unwrap();
+    assert!(!verify.text().await.unwrap().contains(SENTINEL));
+    for path in ["/api/v1/admin/notifications", "/api/v1/admin/email-logs"] {
+        let body = client
+            .get(format!("{base}{path}"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!body.contains(SENTINEL), "{path}");
+    }
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
+    while let Ok(line) = lines_rx.recv_timeout(std::time::Duration::from_secs(2)) {
+        log.push_str(&line);
+    }
+    assert!(
+        log.contains("store email settings updated"),
+        "the log covers the change"
+    );
+    assert!(!log.contains(SENTINEL), "the secret reached the log");
+    for file in ["parley.db", "parley.db-wal"] {
+        let bytes = std::fs::read(data.join(file)).unwrap_or_default();
+        assert!(
+            !bytes
+                .windows(SENTINEL.len())
+                .any(|w| w == SENTINEL.as_bytes()),
+            "{file} holds the secret in plaintext"
+        );
     }
 }

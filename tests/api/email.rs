@@ -307,7 +307,7 @@ async fn a_restart_loses_no_queued_email() {
         address,
         data_dir: tempfile::tempdir().unwrap(),
         state,
-        client: reqwest::Client::new(),
+        client: crate::helpers::http_client(),
         stop,
     };
     let m = first.marketplace().await;
@@ -717,7 +717,7 @@ async fn edited_default_templates_survive_a_restart() {
         address,
         data_dir: tempfile::tempdir().unwrap(),
         state,
-        client: reqwest::Client::new(),
+        client: crate::helpers::http_client(),
         stop,
     };
     let admin = app.admin("root@example.test").await;

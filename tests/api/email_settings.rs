@@ -382,7 +382,7 @@ async fn a_wrong_or_missing_key_stops_the_start_and_rotation_reseals_everything(
         address,
         data_dir: tempfile::tempdir().unwrap(),
         state,
-        client: reqwest::Client::new(),
+        client: crate::helpers::http_client(),
         stop,
     };
     let m = app.marketplace().await;

@@ -42,7 +42,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
         address,
         data_dir,
         state,
-        client: Client::builder().cookie_store(true).build().unwrap(),
+        client: http_client(),
         stop,
     }
 }
@@ -332,6 +332,23 @@ pub fn png(width: u32, height: u32) -> Vec<u8> {
     let mut bytes = std::io::Cursor::new(Vec::new());
     image.write_to(&mut bytes, image::ImageFormat::Png).unwrap();
     bytes.into_inner()
+}
+
+/// An HTTP client for tests. reqwest is built without a default TLS crypto provider (the
+/// appliance picks ring explicitly), so one is installed first.
+pub fn http_client() -> Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Client::builder().cookie_store(true).build().unwrap()
+}
+
+/// A child process killed when the test ends, even by a failed assertion.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// A real SMTP server (mailcrab) on a free loopback port.
