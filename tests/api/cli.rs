@@ -10,6 +10,66 @@ fn parley() -> Command {
     cmd
 }
 
+/// The real binary serving on a free port with debug logging; its log is collected.
+struct Served {
+    child: crate::helpers::KillOnDrop,
+    port: u16,
+    lines: std::sync::mpsc::Receiver<String>,
+    log: String,
+}
+
+impl Served {
+    fn start(mut command: Command) -> Served {
+        let mut child = command
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .env("PARLEY_LOG__LEVEL", "debug")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let child = crate::helpers::KillOnDrop(child);
+        let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for line in stdout.lines() {
+                if lines_tx.send(line.unwrap()).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut log = String::new();
+        let port = loop {
+            let line = lines
+                .recv_timeout(std::time::Duration::from_secs(20))
+                .expect("server printed no port");
+            log.push_str(&line);
+            if let Some(rest) = line.split("port=").nth(1) {
+                break rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap()
+                    .parse::<u16>()
+                    .unwrap();
+            }
+        };
+        Served {
+            child,
+            port,
+            lines,
+            log,
+        }
+    }
+
+    /// Stops the server and returns everything it logged.
+    fn stop(mut self) -> String {
+        self.child.0.kill().unwrap();
+        self.child.0.wait().unwrap();
+        while let Ok(line) = self.lines.recv_timeout(std::time::Duration::from_secs(2)) {
+            self.log.push_str(&line);
+        }
+        std::mem::take(&mut self.log)
+    }
+}
+
 #[test]
 fn migrate_and_create_admin_work_on_a_fresh_data_dir() {
     let dir = tempfile::tempdir().unwrap();
@@ -133,38 +193,10 @@ async fn the_binary_serves_health_and_logins_on_its_defaults() {
 
     // Only the port differs from the defaults, so tests can run side by side. Debug logging, so
     // the check below that no secret reaches the log covers every line.
-    let mut child = parley()
-        .current_dir(dir.path())
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .env("PARLEY_LOG__LEVEL", "debug")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut child = crate::helpers::KillOnDrop(child);
-    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in stdout.lines() {
-            if lines_tx.send(line.unwrap()).is_err() {
-                return;
-            }
-        }
-    });
-    let mut log = String::new();
-    let port = loop {
-        let line = lines_rx
-            .recv_timeout(std::time::Duration::from_secs(20))
-            .expect("server printed no port");
-        log.push_str(&line);
-        if let Some(rest) = line.split("port=").nth(1) {
-            break rest
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .parse::<u16>()
-                .unwrap();
-        }
-    };
+    let mut command = parley();
+    command.current_dir(dir.path());
+    let served = Served::start(command);
+    let port = served.port;
 
     let client = crate::helpers::http_client();
     let health: Value = client
@@ -201,11 +233,7 @@ async fn the_binary_serves_health_and_logins_on_its_defaults() {
         .await
         .unwrap();
     assert_eq!(me.status(), StatusCode::OK);
-    child.0.kill().unwrap();
-    child.0.wait().unwrap();
-    while let Ok(line) = lines_rx.recv_timeout(std::time::Duration::from_secs(2)) {
-        log.push_str(&line);
-    }
+    let log = served.stop();
     assert!(log.contains("login"), "the log shows the login event");
     for secret in ["long-enough-pw", "12345678", token.as_str()] {
         assert!(!log.contains(secret), "{secret} leaked into the log");
@@ -230,41 +258,14 @@ async fn provider_secrets_never_reach_the_log_or_the_disk_in_plaintext() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let mut child = parley()
-        .args(["serve", "--bind", "127.0.0.1:0"])
+    let mut command = parley();
+    command
         .arg("--data-dir")
         .arg(&data)
-        .env("PARLEY_LOG__LEVEL", "debug")
         .env("PARLEY_EMAIL__ALLOW_PRIVATE_SMTP_HOSTS", "true")
-        .env("PARLEY_EMAIL__POLL_INTERVAL_MS", "50")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut child = crate::helpers::KillOnDrop(child);
-    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in stdout.lines() {
-            if lines_tx.send(line.unwrap()).is_err() {
-                return;
-            }
-        }
-    });
-    let mut log = String::new();
-    let port = loop {
-        let line = lines_rx
-            .recv_timeout(std::time::Duration::from_secs(20))
-            .expect("server printed no port");
-        log.push_str(&line);
-        if let Some(rest) = line.split("port=").nth(1) {
-            break rest
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .parse::<u16>()
-                .unwrap();
-        }
-    };
+        .env("PARLEY_EMAIL__POLL_INTERVAL_MS", "50");
+    let served = Served::start(command);
+    let port = served.port;
     let base = format!("http://127.0.0.1:{port}");
     let client = crate::helpers::http_client();
     let post = |path: &str, token: Option<&str>, body: Value| {
@@ -350,11 +351,7 @@ async fn provider_secrets_never_reach_the_log_or_the_disk_in_plaintext() {
             .unwrap();
         assert!(!body.contains(SENTINEL), "{path}");
     }
-    child.0.kill().unwrap();
-    child.0.wait().unwrap();
-    while let Ok(line) = lines_rx.recv_timeout(std::time::Duration::from_secs(2)) {
-        log.push_str(&line);
-    }
+    let log = served.stop();
     assert!(
         log.contains("store email settings updated"),
         "the log covers the change"
