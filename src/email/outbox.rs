@@ -157,6 +157,19 @@ impl Claimed {
     }
 }
 
+/// Is any email due for an attempt?
+pub fn any_due(conn: &Connection) -> Result<bool, AppError> {
+    let now = Utc::now();
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM email_logs WHERE status = 'pending' AND next_attempt_at <= ?1
+               AND (locked_until IS NULL OR locked_until < ?1) LIMIT 1",
+        )?
+        .query_row([now], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
 /// Claims up to `limit` due emails for `lease`. One short write transaction; the caller sends
 /// outside it. Rows whose lease expired come back (a crash loses nothing).
 pub fn claim(conn: &Connection, limit: u32, lease: Duration) -> Result<Vec<Claimed>, AppError> {
