@@ -35,6 +35,8 @@ pub struct ServerSettings {
     pub workers: usize,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy you run).
     pub trust_forwarded_for: bool,
+    /// Seconds between keep-alive comments on live event streams (the session is re-checked then).
+    pub sse_keepalive_seconds: u64,
 }
 
 impl Default for ServerSettings {
@@ -44,6 +46,7 @@ impl Default for ServerSettings {
             public_url: "http://127.0.0.1:8080".into(),
             workers: 0,
             trust_forwarded_for: false,
+            sse_keepalive_seconds: 15,
         }
     }
 }

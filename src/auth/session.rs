@@ -151,6 +151,21 @@ pub fn lookup(conn: &Connection, token: &str) -> rusqlite::Result<Option<Session
     .optional()
 }
 
+/// Is the session still valid, and its account (and store) still active?
+pub fn is_live(conn: &Connection, session_id: i64) -> rusqlite::Result<bool> {
+    conn.prepare_cached(
+        "SELECT 1 FROM sessions s
+         LEFT JOIN users u ON u.id = s.user_id
+         LEFT JOIN customers c ON c.id = s.customer_id
+         WHERE s.id = ?1 AND s.expires_at > ?2
+           AND coalesce(u.is_active, c.is_active)
+           AND coalesce((SELECT is_active FROM stores WHERE id = coalesce(u.store_id, c.store_id)), 1)",
+    )?
+    .query_row(params![session_id, Utc::now()], |_| Ok(()))
+    .optional()
+    .map(|found| found.is_some())
+}
+
 pub fn delete(conn: &Connection, session_id: i64) -> rusqlite::Result<()> {
     conn.execute("DELETE FROM sessions WHERE id = ?1", [session_id])?;
     Ok(())

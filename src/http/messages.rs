@@ -40,6 +40,7 @@ pub enum Op {
     DeleteMessage,
     Attachment,
     Thumbnail,
+    Stream,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -72,6 +73,11 @@ pub const MESSAGING_ROUTES: &[RouteSpec] = &[
         method: "GET",
         path: "/recipients",
         op: Op::Recipients,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/stream",
+        op: Op::Stream,
     },
     RouteSpec {
         method: "GET",
@@ -135,6 +141,7 @@ fn handler<U: AreaUser>(op: Op) -> Route {
         Op::DeleteMessage => web::delete().to(delete_message::<U>),
         Op::Attachment => web::get().to(attachment::<U>),
         Op::Thumbnail => web::get().to(thumbnail::<U>),
+        Op::Stream => web::get().to(super::stream::stream::<U>),
     }
 }
 

@@ -8,6 +8,7 @@ mod email_settings;
 pub mod messages;
 mod settings;
 mod static_files;
+mod stream;
 mod vendor;
 mod webhooks;
 

@@ -40,6 +40,32 @@ pub struct Event {
     pub at: DateTime<Utc>,
 }
 
+impl Event {
+    /// May `actor` see this event? The same rule as conversation visibility (access.rs).
+    pub fn visible_to(&self, actor: &crate::domain::Actor) -> bool {
+        use crate::domain::{Actor, ConversationType as T};
+        match *actor {
+            Actor::Admin { .. } => {
+                matches!(self.conversation_type, T::AdminStore | T::AdminCustomer)
+            }
+            Actor::Staff { store_id, .. } => {
+                self.store_id == Some(store_id)
+                    && matches!(self.conversation_type, T::StoreCustomer | T::AdminStore)
+            }
+            Actor::Customer {
+                customer_id,
+                store_id,
+            } => {
+                self.conversation_type == T::StoreCustomer
+                    && self.store_id == Some(store_id)
+                    && self.participants.iter().any(|p| {
+                        p.participant_type == ParticipantType::Customer && p.id == customer_id
+                    })
+            }
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct EventBus {
     sender: broadcast::Sender<Arc<Event>>,

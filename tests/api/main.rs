@@ -12,5 +12,6 @@ mod messaging;
 mod providers;
 mod rate_limits;
 mod rights;
+mod stream;
 mod tenancy;
 mod tracking;

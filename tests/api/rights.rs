@@ -19,7 +19,7 @@ enum Role {
 fn expected(op: Op, role: Role, own: bool) -> u16 {
     use Role::*;
     match op {
-        Op::List | Op::UnreadCount => 200,
+        Op::List | Op::UnreadCount | Op::Stream => 200,
         Op::Create => match (role, own) {
             (Customer, _) => 403,
             (Admin, true) | (Vendor, true) => 201,

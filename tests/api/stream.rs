@@ -1,0 +1,106 @@
+//! The live event stream: each viewer gets exactly the changes they may see, and a revoked
+//! session ends its stream.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{Party, TestApp, spawn_app_with};
+
+/// An open event stream and what it has delivered so far.
+struct Stream {
+    response: reqwest::Response,
+    text: String,
+}
+
+impl Stream {
+    async fn open(app: &TestApp, area: &str, party: &Party) -> Stream {
+        let response = app
+            .get(&format!("/api/v1/{area}/messages/stream"), &party.token)
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-type"], "text/event-stream");
+        let mut stream = Stream {
+            response,
+            text: String::new(),
+        };
+        stream.read_for(std::time::Duration::from_millis(100)).await;
+        stream
+    }
+
+    /// Reads whatever arrives within `wait`; false once the stream has ended.
+    async fn read_for(&mut self, wait: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.response.chunk()).await {
+                Err(_) => return true,
+                Ok(Ok(Some(bytes))) => self.text.push_str(&String::from_utf8_lossy(&bytes)),
+                Ok(_) => return false,
+            }
+        }
+    }
+
+    async fn wait_for(&mut self, needle: &str) {
+        for _ in 0..50 {
+            if self.text.contains(needle) {
+                return;
+            }
+            self.read_for(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the stream never showed {needle}: {}", self.text);
+    }
+}
+
+#[tokio::test]
+async fn each_viewer_gets_only_the_changes_they_may_see() {
+    let app = spawn_app_with(|s| s.server.sse_keepalive_seconds = 1).await;
+    let m = app.marketplace().await;
+    let mut customer = Stream::open(&app, "shop", &m.ca).await;
+    let mut other_customer = Stream::open(&app, "shop", &m.ca2).await;
+    let mut colleague = Stream::open(&app, "vendor", &m.a2).await;
+    let mut other_store = Stream::open(&app, "vendor", &m.b1).await;
+    let mut admin = Stream::open(&app, "admin", &m.admin).await;
+
+    let id = app.vendor_conversation(&m.a1, &m.ca, "Live").await;
+    let message = app
+        .send_message("vendor", &m.a1, id, "ping")
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    customer.wait_for("event: message_sent").await;
+    assert!(customer.text.contains("event: conversation_created"));
+    assert!(
+        customer
+            .text
+            .contains(&format!("\"message_id\":{}", message["id"]))
+    );
+    colleague.wait_for("event: message_sent").await;
+
+    for stream in [&mut other_customer, &mut other_store, &mut admin] {
+        stream.read_for(std::time::Duration::from_millis(300)).await;
+        assert!(!stream.text.contains("event:"), "{}", stream.text);
+    }
+    // Keep-alive comments flow meanwhile.
+    admin.read_for(std::time::Duration::from_millis(1500)).await;
+    assert!(admin.text.contains(": keep-alive"));
+}
+
+#[tokio::test]
+async fn logging_out_ends_the_stream() {
+    let app = spawn_app_with(|s| s.server.sse_keepalive_seconds = 1).await;
+    let m = app.marketplace().await;
+    let mut stream = Stream::open(&app, "shop", &m.ca).await;
+    let r = app
+        .post("/api/v1/shop/auth/logout", &m.ca.token, json!({}))
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let mut ended = false;
+    for _ in 0..40 {
+        if !stream.read_for(std::time::Duration::from_millis(100)).await {
+            ended = true;
+            break;
+        }
+    }
+    assert!(ended, "the stream outlived its session: {}", stream.text);
+    assert!(stream.text.contains("event: end"));
+}
