@@ -34,7 +34,13 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the appliance (the default).
-    Serve,
+    Serve {
+        /// Fill an empty data directory with demo stores, people and conversations first.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Run the appliance with demo data (same as `serve --demo`); prints the logins.
+    Demo,
     /// Apply database migrations and exit.
     Migrate,
     /// Create a platform admin, or reset an existing admin's password.
@@ -67,9 +73,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     let settings = Settings::load(&overrides, std::env::vars())?;
     telemetry::init(&settings.log.level);
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
+    match cli.command.unwrap_or(Command::Serve { demo: false }) {
+        Command::Serve { demo: false } => {
             let application = app::Application::build(settings).await?;
+            application.run_until_stopped().await?;
+        }
+        Command::Serve { demo: true } | Command::Demo => {
+            let bind_ip = settings.server.bind.ip();
+            let application = app::Application::build(settings).await?;
+            let seeded = crate::demo::seed(&application.state()).await?;
+            if !seeded {
+                println!(
+                    "(the data directory already had stores; the demo data was not added again)"
+                );
+            }
+            let base = format!("http://{bind_ip}:{}", application.port());
+            println!("{}", crate::demo::describe(&base));
             application.run_until_stopped().await?;
         }
         Command::Migrate => {

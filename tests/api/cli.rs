@@ -19,9 +19,13 @@ struct Served {
 }
 
 impl Served {
-    fn start(mut command: Command) -> Served {
+    fn start(command: Command) -> Served {
+        Served::start_with(command, "serve")
+    }
+
+    fn start_with(mut command: Command, subcommand: &str) -> Served {
         let mut child = command
-            .args(["serve", "--bind", "127.0.0.1:0"])
+            .args([subcommand, "--bind", "127.0.0.1:0"])
             .env("PARLEY_LOG__LEVEL", "debug")
             .stdout(Stdio::piped())
             .spawn()
@@ -366,4 +370,132 @@ async fn provider_secrets_never_reach_the_log_or_the_disk_in_plaintext() {
             "{file} holds the secret in plaintext"
         );
     }
+}
+
+#[tokio::test]
+async fn parley_demo_serves_a_filled_data_directory_and_prints_working_logins() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = parley();
+    command.arg("--data-dir").arg(dir.path());
+    let served = Served::start_with(command, "demo");
+    let base = format!("http://127.0.0.1:{}", served.port);
+    // The logins are printed once the demo is seeded.
+    let mut printed = String::new();
+    while !printed.contains("password: parley-demo") || !printed.contains("emil@example.test") {
+        let line = served
+            .lines
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("the demo prints its logins");
+        printed.push_str(&line);
+        printed.push('\n');
+    }
+    let client = crate::helpers::http_client();
+    for login in parley::demo::LOGINS {
+        assert!(printed.contains(login.email), "{printed}");
+        let mut body = json!({"email": login.email, "password": parley::demo::PASSWORD});
+        if let Some(code) = login.store_code {
+            body["store_code"] = json!(code);
+        }
+        let r = client
+            .post(format!("{base}/api/v1/{}/auth/login", login.area))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{}", login.email);
+        let token = r.json::<Value>().await.unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let list: Value = client
+            .get(format!("{base}/api/v1/{}/messages", login.area))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            list["total"].as_i64().unwrap() >= 1,
+            "{} sees conversations",
+            login.email
+        );
+        if login.email == "clara@example.test" {
+            let first = list["conversations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["subject"] == "Your order #1042 has shipped")
+                .unwrap();
+            let detail: Value = client
+                .get(format!("{base}/api/v1/shop/messages/{}", first["id"]))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let with_files = detail["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| !m["attachments"].as_array().unwrap().is_empty())
+                .unwrap();
+            let image = &with_files["attachments"][0];
+            assert_eq!(image["is_image"], true);
+            let thumbnail = client
+                .get(format!(
+                    "{base}{}",
+                    image["thumbnail_url"].as_str().unwrap()
+                ))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(thumbnail.status(), StatusCode::OK);
+        }
+        if login.area == "admin" {
+            let logs: Value = client
+                .get(format!("{base}/api/v1/admin/email-logs"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert!(logs["total"].as_i64().unwrap() >= 3);
+            let types: Value = client
+                .get(format!(
+                    "{base}/api/v1/admin/messages?conversation_type=admin_customer"
+                ))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(types["total"], 1);
+        }
+    }
+    served.stop();
+
+    // A second start on the same directory keeps the data and does not seed twice.
+    let mut command = parley();
+    command.arg("--data-dir").arg(dir.path());
+    let again = Served::start_with(command, "demo");
+    let mut printed = String::new();
+    while !printed.contains("password: parley-demo") {
+        printed.push_str(
+            &again
+                .lines
+                .recv_timeout(std::time::Duration::from_secs(30))
+                .unwrap(),
+        );
+    }
+    assert!(printed.contains("was not added again"), "{printed}");
+    again.stop();
 }

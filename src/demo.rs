@@ -1,0 +1,336 @@
+//! `parley demo`: a data directory filled with two stores, their staff and customers,
+//! conversations on all three channels (with attachments), a store template override and email log
+//! entries, so a newcomer can explore every page within a minute. Seeding runs only when the
+//! database has no store yet; the logins are the same every time.
+
+use std::io::Write;
+
+use chrono::Duration;
+use rusqlite::params;
+
+use crate::accounts::{self, NewCustomer, NewUser};
+use crate::app::AppState;
+use crate::attachments::{self, Upload};
+use crate::auth::password::hash_now;
+use crate::domain::{Actor, ConversationType, ParticipantType, Tier};
+use crate::email::notify;
+use crate::email::templates::{self, OverrideFields};
+use crate::error::AppError;
+use crate::messaging::conversations::{self, NewConversation};
+use crate::messaging::messages;
+
+pub const PASSWORD: &str = "parley-demo";
+
+/// A demo conversation: who starts it, its channel and subject, the recipient, and its messages.
+type Thread = (
+    Actor,
+    ConversationType,
+    &'static str,
+    ParticipantType,
+    i64,
+    Vec<(Actor, &'static str)>,
+);
+
+/// A login to print.
+pub struct DemoLogin {
+    pub area: &'static str,
+    pub email: &'static str,
+    pub store_code: Option<&'static str>,
+}
+
+pub const LOGINS: &[DemoLogin] = &[
+    DemoLogin {
+        area: "admin",
+        email: "admin@demo.parley.test",
+        store_code: None,
+    },
+    DemoLogin {
+        area: "vendor",
+        email: "anna@lumen.demo.test",
+        store_code: None,
+    },
+    DemoLogin {
+        area: "vendor",
+        email: "gita@greenthumb.demo.test",
+        store_code: None,
+    },
+    DemoLogin {
+        area: "shop",
+        email: "clara@example.test",
+        store_code: Some("lumen"),
+    },
+    DemoLogin {
+        area: "shop",
+        email: "dieter@example.test",
+        store_code: Some("lumen"),
+    },
+    DemoLogin {
+        area: "shop",
+        email: "emil@example.test",
+        store_code: Some("greenthumb"),
+    },
+];
+
+/// Fills an empty database with the demo; returns false when there was data already.
+pub async fn seed(state: &AppState) -> Result<bool, AppError> {
+    let has_stores = state
+        .db
+        .read(|conn| {
+            Ok::<_, AppError>(
+                conn.query_row("SELECT count(*) FROM stores", [], |r| r.get::<_, i64>(0))? > 0,
+            )
+        })
+        .await?;
+    if has_stores {
+        return Ok(false);
+    }
+    let hash = tokio::task::spawn_blocking(|| hash_now(PASSWORD))
+        .await
+        .map_err(AppError::internal)??;
+    let settings = state.settings.clone();
+    let ids = state
+        .db
+        .write(move |tx| {
+            let admin = accounts::upsert_admin(tx, "admin@demo.parley.test", &hash, "Ada Admin")?;
+            let lumen = accounts::insert_store(tx, "lumen", "Lumen Lighting", Tier::Business)?;
+            let green = accounts::insert_store(tx, "greenthumb", "Green Thumb Garden", Tier::Essential)?;
+            let staff = |email: &str, name: &str, store: i64| {
+                accounts::insert_user(
+                    tx,
+                    &NewUser { email, password_hash: &hash, full_name: name, store_id: Some(store), language: "en" },
+                )
+            };
+            let anna = staff("anna@lumen.demo.test", "Anna (Lumen)", lumen.id)?;
+            let ben = staff("ben@lumen.demo.test", "Ben (Lumen)", lumen.id)?;
+            let gita = staff("gita@greenthumb.demo.test", "Gita (Green Thumb)", green.id)?;
+            let customer = |store: i64, email: &str, name: &str, language: &str| {
+                accounts::insert_customer(
+                    tx,
+                    &NewCustomer { store_id: store, email, password_hash: Some(&hash), full_name: name, language },
+                )
+            };
+            let clara = customer(lumen.id, "clara@example.test", "Clara Jones", "en")?;
+            let dieter = customer(lumen.id, "dieter@example.test", "Dieter Braun", "de")?;
+            let emil = customer(green.id, "emil@example.test", "Emil Novak", "en")?;
+            templates::put_override(
+                tx,
+                lumen.id,
+                notify::NEW_MESSAGE,
+                "en",
+                &OverrideFields {
+                    name: Some("Lumen style".into()),
+                    subject: "Lumen Lighting: {{ conversation_subject }}".into(),
+                    body_html: "<p>Hi {{ recipient_name }},</p><p>{{ sender_name }} wrote: {{ message_preview }}</p>\
+                                <p><a href=\"{{ conversation_url }}\">Reply</a> · <a href=\"{{ unsubscribe_url }}\">Unsubscribe</a></p>"
+                        .into(),
+                    body_text: None,
+                    is_active: true,
+                },
+            )?;
+            Ok::<_, AppError>((admin.id, lumen.id, green.id, anna.id, ben.id, gita.id, clara.id, dieter.id, emil.id))
+        })
+        .await?;
+    let (admin, lumen, green, anna, ben, gita, clara, dieter, emil) = ids;
+    let a = |user_id| Actor::Admin { user_id };
+    let s = |user_id, store_id| Actor::Staff { user_id, store_id };
+    let c = |customer_id, store_id| Actor::Customer {
+        customer_id,
+        store_id,
+    };
+
+    let threads: Vec<Thread> = vec![
+        (
+            s(anna, lumen),
+            ConversationType::StoreCustomer,
+            "Your order #1042 has shipped",
+            ParticipantType::Customer,
+            clara,
+            vec![
+                (
+                    s(anna, lumen),
+                    "Hi Clara, your pendant lamp left our warehouse today. Tracking: https://tracking.example.test/1042",
+                ),
+                (
+                    c(clara, lumen),
+                    "Great, thank you! Will it need a special bulb?",
+                ),
+                (
+                    s(ben, lumen),
+                    "Any E27 LED bulb works. We included one in the box.",
+                ),
+            ],
+        ),
+        (
+            s(anna, lumen),
+            ConversationType::StoreCustomer,
+            "Lieferung nach Berlin",
+            ParticipantType::Customer,
+            dieter,
+            vec![
+                (
+                    s(anna, lumen),
+                    "Hallo Dieter, wir liefern Ihre Stehlampe am Donnerstag.",
+                ),
+                (c(dieter, lumen), "Perfekt, danke!"),
+            ],
+        ),
+        (
+            s(gita, green),
+            ConversationType::StoreCustomer,
+            "Tomato seedlings",
+            ParticipantType::Customer,
+            emil,
+            vec![(
+                c(emil, green),
+                "Hello! Are the heirloom tomato seedlings back in stock?",
+            )],
+        ),
+        (
+            a(admin),
+            ConversationType::AdminStore,
+            "Welcome to the marketplace",
+            ParticipantType::Store,
+            anna,
+            vec![
+                (
+                    a(admin),
+                    "Welcome aboard! Please upload your return policy by Friday.",
+                ),
+                (s(anna, lumen), "Done — it is on our store page now."),
+            ],
+        ),
+        (
+            a(admin),
+            ConversationType::AdminStore,
+            "Tier upgrade",
+            ParticipantType::Store,
+            gita,
+            vec![(
+                a(admin),
+                "Green Thumb qualifies for the Business tier. Interested?",
+            )],
+        ),
+        (
+            a(admin),
+            ConversationType::AdminCustomer,
+            "About your refund request",
+            ParticipantType::Customer,
+            clara,
+            vec![(
+                a(admin),
+                "Hi Clara, the platform team is looking into your refund with the store.",
+            )],
+        ),
+    ];
+    let mut first = None;
+    for (starter, kind, subject, recipient_type, recipient_id, thread) in threads {
+        let settings = settings.clone();
+        let id = state
+            .db
+            .write(move |tx| {
+                let id = conversations::create(
+                    tx,
+                    &starter,
+                    &NewConversation {
+                        conversation_type: kind,
+                        subject: subject.to_string(),
+                        recipient_type,
+                        recipient_id,
+                        store_id: None,
+                        initial_message: None,
+                    },
+                )?;
+                for (sender, text) in &thread {
+                    let message = messages::send(tx, sender, id, text, &[])?;
+                    notify::new_message(tx, &settings, id, sender, &message.sender_name, text)?;
+                }
+                Ok::<_, AppError>(id)
+            })
+            .await?;
+        first.get_or_insert(id);
+    }
+
+    // Attachments on the first thread: a photo and a spreadsheet, stored like any upload.
+    let conversation = first.unwrap_or_default();
+    let data_dir = state.settings.data_dir().to_path_buf();
+    let files =
+        tokio::task::spawn_blocking(move || -> Result<Vec<attachments::StoredFile>, AppError> {
+            let image = image::RgbImage::from_fn(480, 320, |x, y| {
+                image::Rgb([(x / 2) as u8, (y / 2) as u8, 180])
+            });
+            let mut png = std::io::Cursor::new(Vec::new());
+            image
+                .write_to(&mut png, image::ImageFormat::Png)
+                .map_err(AppError::internal)?;
+            let csv = b"item,quantity,price\npendant lamp,1,129.00\nE27 LED bulb,1,6.50\n".to_vec();
+            let mut stored = Vec::new();
+            for (name, bytes) in [
+                ("lamp-photo.png", png.into_inner()),
+                ("invoice-1042.csv", csv),
+            ] {
+                let mut temp = tempfile::NamedTempFile::new_in(attachments::temp_dir(&data_dir))
+                    .map_err(AppError::internal)?;
+                temp.write_all(&bytes).map_err(AppError::internal)?;
+                let head = bytes[..bytes.len().min(attachments::SNIFF_BYTES)].to_vec();
+                stored.push(attachments::store(
+                    &data_dir,
+                    conversation,
+                    Upload {
+                        temp,
+                        original_filename: name.into(),
+                        size: bytes.len() as u64,
+                        head,
+                    },
+                )?);
+            }
+            Ok(stored)
+        })
+        .await
+        .map_err(AppError::internal)??;
+    state
+        .db
+        .write(move |tx| {
+            messages::send(tx, &s(anna, lumen), conversation, "Here is a photo of the packed lamp and your invoice.", &files)?;
+            // A closed thread, and email log entries in each state for the log pages.
+            let closed = conversations::create(
+                tx,
+                &s(gita, green),
+                &NewConversation {
+                    conversation_type: ConversationType::StoreCustomer,
+                    subject: "Delivery window".into(),
+                    recipient_type: ParticipantType::Customer,
+                    recipient_id: emil,
+                    store_id: None,
+                    initial_message: Some("We deliver between 8 and 12. All set!".into()),
+                },
+            )?;
+            conversations::set_closed(tx, &s(gita, green), closed, true)?;
+            for (status, error) in [("sent", None), ("delivered", None), ("failed", Some("550 5.1.1 mailbox unavailable"))] {
+                tx.execute(
+                    "INSERT INTO email_logs (template_code, recipient_email, recipient_name, subject, body_text, from_email,
+                            status, store_id, sent_at, error_message, retry_count, provider, language, created_at)
+                     VALUES ('new_message', 'clara@example.test', 'Clara Jones', 'Lumen Lighting: Your order #1042 has shipped',
+                             'Anna wrote: your lamp shipped', 'noreply@parley.invalid', ?1, ?2, ?3, ?4, 1, 'smtp', 'en', ?3)",
+                    params![status, lumen, chrono::Utc::now() - Duration::hours(2), error],
+                )?;
+            }
+            Ok::<_, AppError>(())
+        })
+        .await?;
+    Ok(true)
+}
+
+/// The lines `parley demo` prints.
+pub fn describe(base_url: &str) -> String {
+    let mut out = format!(
+        "\nParley demo is running at {base_url}\nEvery demo login uses the password: {PASSWORD}\n"
+    );
+    for login in LOGINS {
+        let store = login
+            .store_code
+            .map(|c| format!(" (store code: {c})"))
+            .unwrap_or_default();
+        out.push_str(&format!("  {:<6} {}{store}\n", login.area, login.email));
+    }
+    out
+}
