@@ -37,6 +37,8 @@ pub struct AppState {
     pub sandbox_exe: PathBuf,
     /// The HTTP client of the email providers (rustls, ring, compiled-in roots).
     pub http: reqwest::Client,
+    /// The page templates (autoescaped).
+    pub pages: tera::Tera,
     /// SNS signing certificates by URL (they are long-lived).
     pub sns_certificates: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
@@ -197,6 +199,7 @@ impl Application {
             ))
             .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?,
             sns_certificates: Default::default(),
+            pages: crate::http::pages::load_templates()?,
         });
 
         let listener = TcpListener::bind(settings.server.bind)

@@ -40,7 +40,7 @@ pub fn cookie_name(area: Area, secure: bool) -> &'static str {
     }
 }
 
-async fn authenticate(req: HttpRequest, area: Area) -> Result<Authenticated, AppError> {
+pub(crate) async fn authenticate(req: HttpRequest, area: Area) -> Result<Authenticated, AppError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("AppState missing")))?

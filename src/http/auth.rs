@@ -68,7 +68,7 @@ struct SessionResponse<T: Serialize> {
 }
 
 #[derive(Serialize)]
-enum Who {
+pub(super) enum Who {
     #[serde(rename = "user")]
     User(accounts::User),
     #[serde(rename = "customer")]
@@ -174,44 +174,11 @@ async fn login_user(
     req: HttpRequest,
     body: LoginRequest,
     area: Area,
-    role: Role,
+    _role: Role,
 ) -> Result<HttpResponse, AppError> {
-    let email = body.email.trim().to_ascii_lowercase();
-    check_login(
-        &state,
-        &req,
-        format!("{}:{email}", area.as_str()),
-        &body.password,
-    )
-    .await?;
-    let found = state
-        .db
-        .read(move |conn| accounts::user_credentials(conn, &email, role))
-        .await?;
-    let (user, hash) = match found {
-        Some((user, hash)) => (Some(user), Some(hash)),
-        None => (None, None),
-    };
-    let ok = state.hasher.verify(body.password, hash).await?;
-    let user = user.filter(|_| ok).ok_or(AppError::InvalidCredentials)?;
-    let kind = session_kind(body.cookie);
-    let ttl = state.settings.auth.session_ttl_hours;
-    let user_id = user.id;
-    let new = state
-        .db
-        .write(move |tx| {
-            Ok::<_, AppError>(session::create(tx, Principal::User(user_id), kind, ttl)?)
-        })
-        .await?;
-    tracing::info!(user_id, area = area.as_str(), "login");
-    Ok(session_response(
-        &state,
-        area,
-        StatusCode::OK,
-        new,
-        kind,
-        Who::User(user),
-    ))
+    let (principal, who) =
+        check_credentials(&state, &req, area, None, &body.email, body.password).await?;
+    start_session(&state, area, principal, who, session_kind(body.cookie)).await
 }
 
 pub async fn login_shop(
@@ -220,49 +187,90 @@ pub async fn login_shop(
     body: web::Json<ShopLoginRequest>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
-    let email = body.email.trim().to_ascii_lowercase();
-    let store_code = body.store_code.trim().to_string();
-    check_login(
+    let (principal, who) = check_credentials(
         &state,
         &req,
-        format!("shop:{store_code}:{email}"),
-        &body.password,
+        Area::Shop,
+        Some(body.store_code),
+        &body.email,
+        body.password,
     )
     .await?;
-    let found = state
-        .db
-        .read(move |conn| accounts::customer_credentials(conn, &store_code, &email))
-        .await?;
-    let (customer, hash) = match found {
-        Some((customer, hash)) => (Some(customer), hash),
-        None => (None, None),
-    };
-    let ok = state.hasher.verify(body.password, hash).await?;
-    let customer = customer
-        .filter(|_| ok)
-        .ok_or(AppError::InvalidCredentials)?;
-    let kind = session_kind(body.cookie);
-    let ttl = state.settings.auth.session_ttl_hours;
-    let customer_id = customer.id;
-    let new = state
-        .db
-        .write(move |tx| {
-            Ok::<_, AppError>(session::create(
-                tx,
-                Principal::Customer(customer_id),
-                kind,
-                ttl,
-            )?)
-        })
-        .await?;
-    tracing::info!(customer_id, "login");
-    Ok(session_response(
+    start_session(
         &state,
         Area::Shop,
+        principal,
+        who,
+        session_kind(body.cookie),
+    )
+    .await
+}
+
+/// Checks a login for `area` (customers also name their store): rate limits, then the password.
+/// Unknown accounts and wrong passwords answer alike.
+pub(super) async fn check_credentials(
+    state: &AppState,
+    req: &HttpRequest,
+    area: Area,
+    store_code: Option<String>,
+    email: &str,
+    password: String,
+) -> Result<(Principal, Who), AppError> {
+    let email = email.trim().to_ascii_lowercase();
+    let store_code = store_code.map(|c| c.trim().to_string());
+    let account = match &store_code {
+        Some(code) => format!("shop:{code}:{email}"),
+        None => format!("{}:{email}", area.as_str()),
+    };
+    check_login(state, req, account, &password).await?;
+    let found = state
+        .db
+        .read(move |conn| match (area, store_code) {
+            (Area::Shop, Some(code)) => Ok::<_, AppError>(
+                accounts::customer_credentials(conn, &code, &email)?
+                    .map(|(c, hash)| ((Principal::Customer(c.id), Who::Customer(c)), hash)),
+            ),
+            (Area::Shop, None) => Ok(None),
+            (area, _) => {
+                let role = if area == Area::Admin {
+                    Role::Admin
+                } else {
+                    Role::Store
+                };
+                Ok(accounts::user_credentials(conn, &email, role)?
+                    .map(|(u, hash)| ((Principal::User(u.id), Who::User(u)), Some(hash))))
+            }
+        })
+        .await?;
+    let (who, hash) = match found {
+        Some((who, hash)) => (Some(who), hash),
+        None => (None, None),
+    };
+    let ok = state.hasher.verify(password, hash).await?;
+    who.filter(|_| ok).ok_or(AppError::InvalidCredentials)
+}
+
+/// Creates the session and answers with its token (bearer) or cookie.
+pub(super) async fn start_session(
+    state: &AppState,
+    area: Area,
+    principal: Principal,
+    who: Who,
+    kind: SessionKind,
+) -> Result<HttpResponse, AppError> {
+    let ttl = state.settings.auth.session_ttl_hours;
+    let new = state
+        .db
+        .write(move |tx| Ok::<_, AppError>(session::create(tx, principal, kind, ttl)?))
+        .await?;
+    tracing::info!(principal = ?principal, area = area.as_str(), "login");
+    Ok(session_response(
+        state,
+        area,
         StatusCode::OK,
         new,
         kind,
-        Who::Customer(customer),
+        who,
     ))
 }
 

@@ -6,6 +6,7 @@ mod auth;
 mod email;
 mod email_settings;
 pub mod messages;
+pub mod pages;
 mod settings;
 mod static_files;
 mod stream;
@@ -19,6 +20,16 @@ use crate::auth::{AdminUser, CustomerUser, VendorUser};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", get().to(static_files::health))
         .route("/assets/{path:.*}", get().to(static_files::asset))
+        .route("/", get().to(pages::home))
+        .route("/{area}/login", get().to(pages::login_form))
+        .route("/{area}/login", post().to(pages::login_submit))
+        .route("/admin/messages", get().to(pages::admin_messages))
+        .route("/admin/messages/{id}", get().to(pages::admin_thread))
+        .route("/vendor/messages", get().to(pages::vendor_messages))
+        .route("/vendor/messages/{id}", get().to(pages::vendor_thread))
+        .route("/shop/account", get().to(pages::shop_messages))
+        .route("/shop/account/messages", get().to(pages::shop_messages))
+        .route("/shop/account/messages/{id}", get().to(pages::shop_thread))
         .route("/unsubscribe/{token}", get().to(email::unsubscribe_page))
         .route("/t/o/{token}", get().to(webhooks::open_pixel))
         .route("/t/c/{token}/{n}", get().to(webhooks::click))

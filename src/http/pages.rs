@@ -1,0 +1,403 @@
+//! The web pages: server-rendered with Tera (autoescaped) from embedded templates, so every page
+//! works before any script runs; `assets/static/messages.js` adds sending without reload, the live
+//! stream and the unread badge. Pages use the cookie session of their area and send a strict
+//! Content-Security-Policy.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use rust_embed::RustEmbed;
+use serde::{Deserialize, Serialize};
+
+use super::auth::{check_credentials, start_session};
+use crate::app::AppState;
+use crate::auth::extract::{Authenticated, authenticate};
+use crate::auth::session::SessionKind;
+use crate::domain::{Area, Page};
+use crate::error::AppError;
+use crate::messaging::conversations::{self, ListFilter};
+use crate::messaging::{ConversationDetail, ConversationSummary, Message};
+
+#[derive(RustEmbed)]
+#[folder = "assets/templates/"]
+struct Templates;
+
+/// One Tera instance with every page template; `.html` templates escape every variable.
+pub fn load_templates() -> anyhow::Result<tera::Tera> {
+    let mut tera = tera::Tera::new();
+    tera.autoescape_on(vec![".html"]);
+    let sources: Vec<(String, String)> = Templates::iter()
+        .filter_map(|name| {
+            Templates::get(&name).map(|f| {
+                (
+                    name.to_string(),
+                    String::from_utf8_lossy(&f.data).into_owned(),
+                )
+            })
+        })
+        .collect();
+    tera.add_raw_templates(sources)
+        .map_err(|e| anyhow::anyhow!("page templates: {e}"))?;
+    Ok(tera)
+}
+
+pub const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+    connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'";
+
+fn render(
+    state: &AppState,
+    name: &str,
+    context: &impl Serialize,
+    status: actix_web::http::StatusCode,
+) -> HttpResponse {
+    let result =
+        tera::Context::from_serialize(context).and_then(|ctx| state.pages.render(name, &ctx));
+    match result {
+        Ok(html) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .insert_header(("Content-Security-Policy", CSP))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(html),
+        Err(e) => {
+            tracing::error!(error = %e, page = name, "page failed to render");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
+}
+
+fn area_of(name: &str) -> Option<Area> {
+    match name {
+        "admin" => Some(Area::Admin),
+        "vendor" => Some(Area::Vendor),
+        "shop" => Some(Area::Shop),
+        _ => None,
+    }
+}
+
+fn messages_url(area: Area) -> &'static str {
+    match area {
+        Area::Admin => "/admin/messages",
+        Area::Vendor => "/vendor/messages",
+        Area::Shop => "/shop/account/messages",
+    }
+}
+
+fn label(area: Area) -> &'static str {
+    match area {
+        Area::Admin => "Admin",
+        Area::Vendor => "Store",
+        Area::Shop => "Shop",
+    }
+}
+
+#[derive(Serialize, Default)]
+struct LoginPage {
+    title: String,
+    area: &'static str,
+    area_label: &'static str,
+    home: &'static str,
+    csrf_token: &'static str,
+    error: Option<String>,
+    email: String,
+    store_code: String,
+}
+
+fn login_page(
+    state: &AppState,
+    area: Area,
+    error: Option<String>,
+    email: String,
+    store_code: String,
+) -> HttpResponse {
+    let status = if error.is_some() {
+        actix_web::http::StatusCode::UNAUTHORIZED
+    } else {
+        actix_web::http::StatusCode::OK
+    };
+    let page = LoginPage {
+        title: format!("Sign in to the {} area", label(area).to_lowercase()),
+        area: area.as_str(),
+        area_label: label(area),
+        home: "/",
+        error,
+        email,
+        store_code,
+        ..Default::default()
+    };
+    render(state, "login.html", &page, status)
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    store: Option<String>,
+}
+
+pub async fn login_form(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<LoginQuery>,
+) -> Result<HttpResponse, AppError> {
+    let area = area_of(&path).ok_or(AppError::NotFound)?;
+    Ok(login_page(
+        &state,
+        area,
+        None,
+        String::new(),
+        query.into_inner().store.unwrap_or_default(),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    store_code: Option<String>,
+}
+
+/// The form login: a cookie session, then on to the messages page.
+pub async fn login_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, AppError> {
+    let area = area_of(&path).ok_or(AppError::NotFound)?;
+    let form = form.into_inner();
+    let store_code = form.store_code.clone().filter(|_| area == Area::Shop);
+    match check_credentials(
+        &state,
+        &req,
+        area,
+        store_code.clone(),
+        &form.email,
+        form.password,
+    )
+    .await
+    {
+        Ok((principal, who)) => {
+            let response = start_session(&state, area, principal, who, SessionKind::Cookie).await?;
+            let mut redirect = HttpResponse::SeeOther();
+            redirect.insert_header((header::LOCATION, messages_url(area)));
+            for cookie in response.cookies() {
+                redirect.cookie(cookie.into_owned());
+            }
+            Ok(redirect.finish())
+        }
+        Err(AppError::InvalidCredentials) => Ok(login_page(
+            &state,
+            area,
+            Some("The email or the password is wrong.".into()),
+            form.email,
+            store_code.unwrap_or_default(),
+        )),
+        Err(e @ AppError::RateLimited { .. }) => Ok(login_page(
+            &state,
+            area,
+            Some(e.to_string()),
+            form.email,
+            String::new(),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+/// The signed-in user of a page, or a redirect to the area's login.
+async fn page_user(req: &HttpRequest, area: Area) -> Result<Authenticated, HttpResponse> {
+    authenticate(req.clone(), area).await.map_err(|_| {
+        HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("/{}/login", area.as_str())))
+            .finish()
+    })
+}
+
+#[derive(Serialize)]
+struct MessageView {
+    #[serde(flatten)]
+    message: Message,
+    mine: bool,
+}
+
+#[derive(Serialize)]
+struct SelectedView {
+    #[serde(flatten)]
+    summary: ConversationSummary,
+    messages: Vec<MessageView>,
+}
+
+#[derive(Serialize)]
+struct MessagesPage {
+    title: String,
+    area: &'static str,
+    area_label: &'static str,
+    home: &'static str,
+    messages_url: &'static str,
+    csrf_token: String,
+    user_name: String,
+    unread: i64,
+    conversations: Vec<ConversationSummary>,
+    selected: Option<SelectedView>,
+    search: String,
+    status: String,
+}
+
+#[derive(Deserialize)]
+pub struct InboxQuery {
+    search: Option<String>,
+    status: Option<String>,
+}
+
+async fn messages_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    area: Area,
+    selected: Option<i64>,
+    query: InboxQuery,
+) -> Result<HttpResponse, AppError> {
+    let auth = match page_user(&req, area).await {
+        Ok(auth) => auth,
+        Err(redirect) => return Ok(redirect),
+    };
+    let actor = auth.actor;
+    let status = query.status.unwrap_or_default();
+    let filter = ListFilter {
+        conversation_type: None,
+        is_closed: match status.as_str() {
+            "open" => Some(false),
+            "closed" => Some(true),
+            _ => None,
+        },
+        search: query
+            .search
+            .clone()
+            .filter(|s| !s.trim().is_empty() && s.len() <= 200),
+    };
+    let (list, detail, name) = state
+        .db
+        .read(move |conn| {
+            let list = conversations::list(conn, &actor, &filter, Page { skip: 0, limit: 50 })?;
+            let detail: Option<ConversationDetail> = match selected {
+                Some(id) => Some(conversations::detail(conn, &actor, id, 50, None)?),
+                None => None,
+            };
+            let name = crate::messaging::messages::actor_name(conn, &actor)?;
+            Ok::<_, AppError>((list, detail, name))
+        })
+        .await?;
+    let (me_type, me_id) = actor.participant();
+    let page = MessagesPage {
+        title: detail
+            .as_ref()
+            .map_or_else(|| "Messages".to_string(), |d| d.summary.subject.clone()),
+        area: area.as_str(),
+        area_label: label(area),
+        home: messages_url(area),
+        messages_url: messages_url(area),
+        csrf_token: auth.csrf_token.clone().unwrap_or_default(),
+        user_name: name,
+        unread: list.total_unread,
+        conversations: list.conversations,
+        selected: detail.map(|d| SelectedView {
+            summary: d.summary,
+            messages: d
+                .messages
+                .into_iter()
+                .map(|m| MessageView {
+                    mine: m.sender_type == me_type && m.sender_id == me_id,
+                    message: m,
+                })
+                .collect(),
+        }),
+        search: query.search.unwrap_or_default(),
+        status,
+    };
+    Ok(render(
+        &state,
+        "messages.html",
+        &page,
+        actix_web::http::StatusCode::OK,
+    ))
+}
+
+pub async fn admin_messages(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<InboxQuery>,
+) -> Result<HttpResponse, AppError> {
+    messages_page(state, req, Area::Admin, None, q.into_inner()).await
+}
+
+pub async fn admin_thread(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<i64>,
+    q: web::Query<InboxQuery>,
+) -> Result<HttpResponse, AppError> {
+    messages_page(
+        state,
+        req,
+        Area::Admin,
+        Some(path.into_inner()),
+        q.into_inner(),
+    )
+    .await
+}
+
+pub async fn vendor_messages(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<InboxQuery>,
+) -> Result<HttpResponse, AppError> {
+    messages_page(state, req, Area::Vendor, None, q.into_inner()).await
+}
+
+pub async fn vendor_thread(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<i64>,
+    q: web::Query<InboxQuery>,
+) -> Result<HttpResponse, AppError> {
+    messages_page(
+        state,
+        req,
+        Area::Vendor,
+        Some(path.into_inner()),
+        q.into_inner(),
+    )
+    .await
+}
+
+pub async fn shop_messages(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<InboxQuery>,
+) -> Result<HttpResponse, AppError> {
+    messages_page(state, req, Area::Shop, None, q.into_inner()).await
+}
+
+pub async fn shop_thread(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<i64>,
+    q: web::Query<InboxQuery>,
+) -> Result<HttpResponse, AppError> {
+    messages_page(
+        state,
+        req,
+        Area::Shop,
+        Some(path.into_inner()),
+        q.into_inner(),
+    )
+    .await
+}
+
+/// `/`: where to sign in.
+pub async fn home() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Content-Security-Policy", CSP))
+        .body(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
+             content=\"width=device-width\"><title>Parley</title><link rel=\"stylesheet\" href=\"/assets/app.css\"></head>\
+             <body><main class=\"login card\"><h1>Parley</h1><p>Sign in to the <a href=\"/shop/login\">shop</a>, \
+             the <a href=\"/vendor/login\">store</a> or the <a href=\"/admin/login\">admin</a> area.</p></main></body></html>",
+        )
+}

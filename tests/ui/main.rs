@@ -1,0 +1,353 @@
+//! Browser tests: a real headless Chromium (Debian's `chromium` and `chromium-driver`) driven
+//! through WebDriver against the real application on loopback. Screenshots of the pages go to
+//! `tests/artifacts/` (ignored by git) to be looked at.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use parley::{Application, Settings};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "correct-horse-battery";
+
+struct Driver(Child, u16);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+// The child is moved into `Driver`, whose Drop kills and waits for it.
+#[allow(clippy::zombie_processes)]
+async fn chromedriver() -> Driver {
+    let port = free_port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver runs the browser tests: apt-get install chromium chromium-driver");
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Driver(child, port);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("chromedriver did not start");
+}
+
+/// A fresh headless browser window with its own profile and no network but loopback.
+async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--disable-quic", "--no-first-run", "--window-size=1280,800",
+                     format!("--user-data-dir={}", profile.display())],
+        }),
+    );
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    ClientBuilder::rustls()
+        .unwrap()
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.1))
+        .await
+        .expect("a browser session")
+}
+
+struct App {
+    base: String,
+    _data: tempfile::TempDir,
+    http: reqwest::Client,
+}
+
+async fn spawn() -> App {
+    let data = tempfile::tempdir().unwrap();
+    let mut settings = Settings::default();
+    settings.server.bind = "127.0.0.1:0".parse().unwrap();
+    settings.server.workers = 2;
+    settings.storage.data_dir = data.path().to_path_buf();
+    settings.sandbox_exe = Some(env!("CARGO_BIN_EXE_parley").into());
+    let app = Application::build(settings).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state();
+    tokio::spawn(app.run_until_stopped());
+    let hash = parley::auth::password::hash_now(PASSWORD).unwrap();
+    state
+        .db
+        .write(move |tx| parley::accounts::upsert_admin(tx, "root@example.test", &hash, "Root"))
+        .await
+        .unwrap();
+    App {
+        base,
+        _data: data,
+        http: reqwest::Client::new(),
+    }
+}
+
+impl App {
+    async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Value {
+        let mut request = self.http.post(format!("{}{path}", self.base)).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+        response.json().await.unwrap()
+    }
+}
+
+async fn screenshot(client: &Client, name: &str) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join(format!("{name}.png")),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+}
+
+async fn sign_in(client: &Client, base: &str, area: &str, store_code: Option<&str>, email: &str) {
+    client.goto(&format!("{base}/{area}/login")).await.unwrap();
+    if let Some(code) = store_code {
+        client
+            .find(Locator::Css("input[name=store_code]"))
+            .await
+            .unwrap()
+            .send_keys(code)
+            .await
+            .unwrap();
+    }
+    client
+        .find(Locator::Css("input[name=email]"))
+        .await
+        .unwrap()
+        .send_keys(email)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#conversations"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_with_an_attachment_reaches_the_open_customer_page_live() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let app = spawn().await;
+    let admin = app
+        .post(
+            "/api/v1/admin/auth/login",
+            None,
+            json!({"email": "root@example.test", "password": PASSWORD}),
+        )
+        .await;
+    let admin = admin["access_token"].as_str().unwrap().to_string();
+    let store = app
+        .post(
+            "/api/v1/admin/stores",
+            Some(&admin),
+            json!({"code": "lumen", "name": "Lumen", "tier": "business"}),
+        )
+        .await;
+    let store_id = store["id"].as_i64().unwrap();
+    app.post(
+        &format!("/api/v1/admin/stores/{store_id}/users"),
+        Some(&admin),
+        json!({"email": "anna@example.test", "password": PASSWORD, "full_name": "Anna"}),
+    )
+    .await;
+    let customer = app
+        .post(
+            "/api/v1/shop/auth/register",
+            None,
+            json!({"store_code": "lumen", "email": "clara@example.test", "password": PASSWORD, "full_name": "Clara"}),
+        )
+        .await;
+    let customer_id = customer["customer"]["id"].as_i64().unwrap();
+    let staff = app
+        .post(
+            "/api/v1/vendor/auth/login",
+            None,
+            json!({"email": "anna@example.test", "password": PASSWORD}),
+        )
+        .await;
+    let staff = staff["access_token"].as_str().unwrap().to_string();
+    let conversation = app
+        .post(
+            "/api/v1/vendor/messages",
+            Some(&staff),
+            json!({"conversation_type": "store_customer", "subject": "Your <b>lamp</b>", "recipient_type": "customer",
+                   "recipient_id": customer_id, "initial_message": "Hello Clara"}),
+        )
+        .await;
+    let id = conversation["id"].as_i64().unwrap();
+
+    let driver = chromedriver().await;
+    let profiles = tempfile::tempdir().unwrap();
+    let shop = browser(&driver, &profiles.path().join("shop")).await;
+    let vendor = browser(&driver, &profiles.path().join("vendor")).await;
+
+    sign_in(
+        &shop,
+        &app.base,
+        "shop",
+        Some("lumen"),
+        "clara@example.test",
+    )
+    .await;
+    // The subject is shown as text, never as markup.
+    let subject = shop
+        .find(Locator::Css("#conversations .subject"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(subject, "Your <b>lamp</b>");
+    let badge = shop
+        .find(Locator::Id("unread-badge"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(badge, "1");
+    screenshot(&shop, "shop-inbox").await;
+
+    sign_in(&vendor, &app.base, "vendor", None, "anna@example.test").await;
+    vendor
+        .goto(&format!("{}/vendor/messages/{id}", app.base))
+        .await
+        .unwrap();
+    let photo = profiles.path().join("photo.png");
+    image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 3, y as u8 * 4, 90]))
+        .save(&photo)
+        .unwrap();
+    vendor
+        .find(Locator::Id("files"))
+        .await
+        .unwrap()
+        .send_keys(photo.to_str().unwrap())
+        .await
+        .unwrap();
+    let textarea = vendor.find(Locator::Id("content")).await.unwrap();
+    textarea
+        .send_keys("Your lamp ships today: https://tracking.example.test/42")
+        .await
+        .unwrap();
+    // Enter sends.
+    textarea.send_keys("\u{E007}").await.unwrap();
+    vendor
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//ol[@id='messages']//p[contains(., 'ships today')]",
+        ))
+        .await
+        .unwrap();
+    screenshot(&vendor, "vendor-thread").await;
+
+    // The customer's open page updates without a reload: the list and the badge.
+    let mut updated = false;
+    for _ in 0..100 {
+        // Read both in one script: the list is re-rendered under our feet.
+        let seen = shop
+            .execute(
+                "return [document.getElementById('unread-badge').textContent,
+                         (document.querySelector('#conversations .preview') || {}).textContent || ''];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if seen[0] == "2" && seen[1].as_str().unwrap_or_default().contains("ships today") {
+            updated = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(updated, "the customer's page did not update live");
+
+    shop.goto(&format!("{}/shop/account/messages/{id}", app.base))
+        .await
+        .unwrap();
+    let message = shop
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//ol[@id='messages']/li[contains(., 'ships today')]",
+        ))
+        .await
+        .unwrap();
+    // The server-rendered thread shows the text; the image shows as a thumbnail.
+    assert!(
+        message
+            .text()
+            .await
+            .unwrap()
+            .contains("https://tracking.example.test/42")
+    );
+    shop.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#messages .thumb img"))
+        .await
+        .unwrap();
+    screenshot(&shop, "shop-thread").await;
+    // Reading the thread clears the badge.
+    let mut cleared = false;
+    for _ in 0..50 {
+        let hidden = shop
+            .execute(
+                "return document.getElementById('unread-badge').hidden;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if hidden == json!(true) {
+            cleared = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(cleared, "opening the thread clears the badge");
+
+    shop.close().await.unwrap();
+    vendor.close().await.unwrap();
+}
