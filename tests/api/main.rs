@@ -9,6 +9,7 @@ mod email_settings;
 mod errors;
 mod helpers;
 mod messaging;
+mod pages;
 mod providers;
 mod rate_limits;
 mod rights;
