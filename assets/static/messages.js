@@ -180,3 +180,85 @@ if (thread) {
   thread.scrollTop = thread.scrollHeight;
   refreshBadge().catch(() => {});
 }
+
+// Thread actions: close/reopen, mute, email preference, delete own message.
+const actions = document.getElementById('thread-actions');
+actions?.addEventListener('click', async (event) => {
+  const button = event.target.closest('button[data-action]');
+  if (!button) return;
+  const id = actions.dataset.conversation;
+  try {
+    if (button.dataset.action === 'close' || button.dataset.action === 'reopen') {
+      await call(`${api}/${id}/${button.dataset.action}`, { method: 'POST' });
+      location.reload();
+    } else {
+      const pressed = button.getAttribute('aria-pressed') !== 'true';
+      const body = button.dataset.action === 'mute' ? { muted: pressed } : { email_notifications: !pressed };
+      await call(`${api}/${id}/preferences`, {
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      button.setAttribute('aria-pressed', String(pressed));
+    }
+  } catch (e) {
+    alert(e.message);
+  }
+});
+thread?.addEventListener('click', async (event) => {
+  const button = event.target.closest('button.delete');
+  if (!button || !confirm('Delete this message?')) return;
+  await call(`${api}/${conversationId}/messages/${button.dataset.message}`, { method: 'DELETE' }).catch((e) => alert(e.message));
+  location.reload();
+});
+
+// Compose: pick a channel, search a recipient, start the conversation.
+const dialog = document.getElementById('compose');
+if (dialog) {
+  const form = document.getElementById('compose-form');
+  const options = document.getElementById('recipient-options');
+  const search = form.elements.recipient_search;
+  const error = document.getElementById('compose-error');
+  let found = [];
+  const recipientType = () => form.elements.conversation_type.selectedOptions[0].dataset.recipient;
+  async function lookup() {
+    // A picked option reads "Name <email>": search by the address then.
+    const picked = search.value.match(/<([^>]+)>$/);
+    const term = picked ? picked[1] : search.value;
+    const query = new URLSearchParams({ recipient_type: recipientType(), search: term, limit: '20' });
+    found = (await call(`${api}/recipients?${query}`)).recipients;
+    options.replaceChildren(...found.map((r) => el('option', { value: `${r.name} <${r.email}>` }, r.store_name)));
+  }
+  document.getElementById('compose-open').addEventListener('click', () => { dialog.showModal(); lookup().catch(() => {}); });
+  document.getElementById('compose-cancel').addEventListener('click', () => dialog.close());
+  search.addEventListener('input', () => lookup().catch(() => {}));
+  form.elements.conversation_type.addEventListener('change', () => { search.value = ''; lookup().catch(() => {}); });
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    error.hidden = true;
+    await lookup().catch(() => {});
+    const recipient = found.find((r) => `${r.name} <${r.email}>` === search.value);
+    if (!recipient) {
+      error.textContent = 'Choose a recipient from the list.';
+      error.hidden = false;
+      return;
+    }
+    try {
+      const created = await call(api, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          conversation_type: form.elements.conversation_type.value,
+          subject: form.elements.subject.value,
+          recipient_type: recipientType(),
+          recipient_id: recipient.id,
+          initial_message: form.elements.initial_message.value || null,
+        }),
+      });
+      location.href = `${location.pathname.replace(/\/\d+$/, '')}/${created.id}`;
+    } catch (e) {
+      error.textContent = e.message;
+      error.hidden = false;
+    }
+  });
+}

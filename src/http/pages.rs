@@ -237,6 +237,40 @@ struct MessagesPage {
     selected: Option<SelectedView>,
     search: String,
     status: String,
+    can_compose: bool,
+    can_close: bool,
+    compose_types: Vec<ComposeType>,
+}
+
+/// A channel the compose dialog offers, with the recipient kind it needs.
+#[derive(Serialize)]
+struct ComposeType {
+    value: &'static str,
+    recipient: &'static str,
+    label: &'static str,
+}
+
+fn compose_types(area: Area) -> Vec<ComposeType> {
+    match area {
+        Area::Admin => vec![
+            ComposeType {
+                value: "admin_store",
+                recipient: "store",
+                label: "With a store",
+            },
+            ComposeType {
+                value: "admin_customer",
+                recipient: "customer",
+                label: "With a customer",
+            },
+        ],
+        Area::Vendor => vec![ComposeType {
+            value: "store_customer",
+            recipient: "customer",
+            label: "With a customer",
+        }],
+        Area::Shop => Vec::new(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -308,6 +342,9 @@ async fn messages_page(
         }),
         search: query.search.unwrap_or_default(),
         status,
+        can_compose: area != Area::Shop,
+        can_close: area != Area::Shop,
+        compose_types: compose_types(area),
     };
     Ok(render(
         &state,

@@ -168,8 +168,8 @@ async fn sign_in(client: &Client, base: &str, area: &str, store_code: Option<&st
         .unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_message_with_an_attachment_reaches_the_open_customer_page_live() {
+/// A store "lumen" with the staff member anna and the registered customer clara.
+async fn store_with_people() -> (App, String, i64) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let app = spawn().await;
     let admin = app
@@ -210,6 +210,12 @@ async fn a_message_with_an_attachment_reaches_the_open_customer_page_live() {
         )
         .await;
     let staff = staff["access_token"].as_str().unwrap().to_string();
+    (app, staff, customer_id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_with_an_attachment_reaches_the_open_customer_page_live() {
+    let (app, staff, customer_id) = store_with_people().await;
     let conversation = app
         .post(
             "/api/v1/vendor/messages",
@@ -349,5 +355,93 @@ async fn a_message_with_an_attachment_reaches_the_open_customer_page_live() {
     assert!(cleared, "opening the thread clears the badge");
 
     shop.close().await.unwrap();
+    vendor.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_compose_a_conversation_and_close_it_from_the_page() {
+    let (app, _staff, _customer) = store_with_people().await;
+    let driver = chromedriver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let vendor = browser(&driver, profile.path()).await;
+    sign_in(&vendor, &app.base, "vendor", None, "anna@example.test").await;
+    vendor
+        .find(Locator::Id("compose-open"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let search = vendor
+        .find(Locator::Css("#compose input[name=recipient_search]"))
+        .await
+        .unwrap();
+    // Wait for the recipient list, then pick Clara.
+    for _ in 0..50 {
+        let count = vendor
+            .execute(
+                "return document.querySelectorAll('#recipient-options option').length;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if count.as_i64().unwrap_or_default() > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    search
+        .send_keys("Clara <clara@example.test>")
+        .await
+        .unwrap();
+    vendor
+        .find(Locator::Css("#compose input[name=subject]"))
+        .await
+        .unwrap()
+        .send_keys("Spare parts")
+        .await
+        .unwrap();
+    vendor
+        .find(Locator::Css("#compose textarea"))
+        .await
+        .unwrap()
+        .send_keys("Do you need a spare shade?")
+        .await
+        .unwrap();
+    screenshot(&vendor, "vendor-compose").await;
+    vendor
+        .find(Locator::Css("#compose button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let heading = vendor
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath("//h1[.='Spare parts']"))
+        .await
+        .unwrap();
+    assert_eq!(heading.text().await.unwrap(), "Spare parts");
+    vendor
+        .find(Locator::Css("#thread-actions button[data-action=close]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    vendor
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//p[contains(., 'This conversation is closed.')]",
+        ))
+        .await
+        .unwrap();
+    assert!(
+        vendor.find(Locator::Id("composer")).await.is_err(),
+        "no composer on a closed thread"
+    );
+    screenshot(&vendor, "vendor-closed").await;
     vendor.close().await.unwrap();
 }
