@@ -2,6 +2,7 @@
 //! caller's actor, and shape the answers. No SQL here.
 
 mod admin;
+mod admin_pages;
 mod auth;
 mod email;
 mod email_settings;
@@ -27,7 +28,37 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/messages/{id}", get().to(pages::admin_thread))
         .route("/vendor/messages", get().to(pages::vendor_messages))
         .route("/vendor/messages/{id}", get().to(pages::vendor_thread))
-        .route("/shop/account", get().to(pages::shop_messages))
+        .route("/shop/account", get().to(admin_pages::shop_account))
+        .route("/admin/stores", get().to(admin_pages::admin_stores))
+        .route("/admin/email-logs", get().to(admin_pages::admin_email_logs))
+        .route(
+            "/admin/notifications",
+            get().to(admin_pages::admin_notifications),
+        )
+        .route(
+            "/admin/email-templates",
+            get().to(admin_pages::admin_templates),
+        )
+        .route(
+            "/admin/email-templates/{id}",
+            get().to(admin_pages::admin_template),
+        )
+        .route(
+            "/vendor/email-templates",
+            get().to(admin_pages::vendor_templates),
+        )
+        .route(
+            "/vendor/email-templates/{code}/{language}",
+            get().to(admin_pages::vendor_template),
+        )
+        .route(
+            "/vendor/email-settings",
+            get().to(admin_pages::vendor_settings),
+        )
+        .route(
+            "/vendor/email-logs",
+            get().to(admin_pages::vendor_email_logs),
+        )
         .route("/shop/account/messages", get().to(pages::shop_messages))
         .route("/shop/account/messages/{id}", get().to(pages::shop_thread))
         .route("/unsubscribe/{token}", get().to(email::unsubscribe_page))

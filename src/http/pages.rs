@@ -200,8 +200,94 @@ pub async fn login_submit(
     }
 }
 
+/// The parts every signed-in page shows: header, badge, navigation, CSRF token.
+#[derive(Serialize, Default)]
+pub struct Chrome {
+    title: String,
+    area: &'static str,
+    area_label: &'static str,
+    home: &'static str,
+    messages_url: &'static str,
+    csrf_token: String,
+    user_name: String,
+    unread: i64,
+    nav: Vec<NavItem>,
+}
+
+#[derive(Serialize)]
+struct NavItem {
+    url: &'static str,
+    label: &'static str,
+    current: bool,
+}
+
+fn nav(area: Area, current: &str) -> Vec<NavItem> {
+    let items: &[(&str, &str)] = match area {
+        Area::Admin => &[
+            ("/admin/messages", "Messages"),
+            ("/admin/stores", "Stores"),
+            ("/admin/email-templates", "Email templates"),
+            ("/admin/email-logs", "Email logs"),
+            ("/admin/notifications", "Notifications"),
+        ],
+        Area::Vendor => &[
+            ("/vendor/messages", "Messages"),
+            ("/vendor/email-templates", "Email templates"),
+            ("/vendor/email-settings", "Email settings"),
+            ("/vendor/email-logs", "Email logs"),
+        ],
+        Area::Shop => &[
+            ("/shop/account", "Account"),
+            ("/shop/account/messages", "Messages"),
+        ],
+    };
+    items
+        .iter()
+        .map(|(url, label)| NavItem {
+            url,
+            label,
+            current: *url == current,
+        })
+        .collect()
+}
+
+/// Builds the chrome for a signed-in page: the user's name and unread total come from the DB.
+pub async fn chrome(
+    state: &AppState,
+    auth: &Authenticated,
+    area: Area,
+    title: &str,
+    current: &str,
+) -> Result<Chrome, AppError> {
+    let actor = auth.actor;
+    let (user_name, unread) = state
+        .db
+        .read(move |conn| {
+            Ok::<_, AppError>((
+                crate::messaging::messages::actor_name(conn, &actor)?,
+                conversations::total_unread(conn, &actor)?,
+            ))
+        })
+        .await?;
+    Ok(Chrome {
+        title: title.to_string(),
+        area: area.as_str(),
+        area_label: label(area),
+        home: messages_url(area),
+        messages_url: messages_url(area),
+        csrf_token: auth.csrf_token.clone().unwrap_or_default(),
+        user_name,
+        unread,
+        nav: nav(area, current),
+    })
+}
+
+pub fn render_page(state: &AppState, name: &str, context: &impl Serialize) -> HttpResponse {
+    render(state, name, context, actix_web::http::StatusCode::OK)
+}
+
 /// The signed-in user of a page, or a redirect to the area's login.
-async fn page_user(req: &HttpRequest, area: Area) -> Result<Authenticated, HttpResponse> {
+pub async fn page_user(req: &HttpRequest, area: Area) -> Result<Authenticated, HttpResponse> {
     authenticate(req.clone(), area).await.map_err(|_| {
         HttpResponse::SeeOther()
             .insert_header((header::LOCATION, format!("/{}/login", area.as_str())))
@@ -225,14 +311,8 @@ struct SelectedView {
 
 #[derive(Serialize)]
 struct MessagesPage {
-    title: String,
-    area: &'static str,
-    area_label: &'static str,
-    home: &'static str,
-    messages_url: &'static str,
-    csrf_token: String,
-    user_name: String,
-    unread: i64,
+    #[serde(flatten)]
+    chrome: Chrome,
     conversations: Vec<ConversationSummary>,
     selected: Option<SelectedView>,
     search: String,
@@ -304,7 +384,7 @@ async fn messages_page(
             .clone()
             .filter(|s| !s.trim().is_empty() && s.len() <= 200),
     };
-    let (list, detail, name) = state
+    let (list, detail) = state
         .db
         .read(move |conn| {
             let list = conversations::list(conn, &actor, &filter, Page { skip: 0, limit: 50 })?;
@@ -312,22 +392,16 @@ async fn messages_page(
                 Some(id) => Some(conversations::detail(conn, &actor, id, 50, None)?),
                 None => None,
             };
-            let name = crate::messaging::messages::actor_name(conn, &actor)?;
-            Ok::<_, AppError>((list, detail, name))
+            Ok::<_, AppError>((list, detail))
         })
         .await?;
+    let title = detail
+        .as_ref()
+        .map_or_else(|| "Messages".to_string(), |d| d.summary.subject.clone());
+    let chrome = chrome(&state, &auth, area, &title, messages_url(area)).await?;
     let (me_type, me_id) = actor.participant();
     let page = MessagesPage {
-        title: detail
-            .as_ref()
-            .map_or_else(|| "Messages".to_string(), |d| d.summary.subject.clone()),
-        area: area.as_str(),
-        area_label: label(area),
-        home: messages_url(area),
-        messages_url: messages_url(area),
-        csrf_token: auth.csrf_token.clone().unwrap_or_default(),
-        user_name: name,
-        unread: list.total_unread,
+        chrome,
         conversations: list.conversations,
         selected: detail.map(|d| SelectedView {
             summary: d.summary,

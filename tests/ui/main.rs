@@ -445,3 +445,90 @@ async fn staff_compose_a_conversation_and_close_it_from_the_page() {
     screenshot(&vendor, "vendor-closed").await;
     vendor.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_and_vendor_pages_render_and_template_previews_stay_sandboxed() {
+    let (app, _staff, _customer) = store_with_people().await;
+    let driver = chromedriver().await;
+    let profiles = tempfile::tempdir().unwrap();
+    let admin = browser(&driver, &profiles.path().join("admin")).await;
+    sign_in(&admin, &app.base, "admin", None, "root@example.test").await;
+    for (path, name) in [
+        ("/admin/stores", "admin-stores"),
+        ("/admin/email-templates", "admin-templates"),
+        ("/admin/email-logs", "admin-email-logs"),
+        ("/admin/notifications", "admin-notifications"),
+    ] {
+        admin.goto(&format!("{}{path}", app.base)).await.unwrap();
+        let heading = admin
+            .find(Locator::Css("main h1"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!heading.is_empty(), "{path}");
+        screenshot(&admin, name).await;
+    }
+    admin.close().await.unwrap();
+
+    let vendor = browser(&driver, &profiles.path().join("vendor")).await;
+    sign_in(&vendor, &app.base, "vendor", None, "anna@example.test").await;
+    vendor
+        .goto(&format!(
+            "{}/vendor/email-templates/new_message/en",
+            app.base
+        ))
+        .await
+        .unwrap();
+    let body = vendor
+        .find(Locator::Css("textarea[name=body_html]"))
+        .await
+        .unwrap();
+    body.clear().await.unwrap();
+    body.send_keys("<h2>Hi {{ recipient_name }}</h2><script>document.title='pwned'</script>{{ unsubscribe_url }}").await.unwrap();
+    vendor
+        .find(Locator::Css("button[data-preview]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let mut shown = false;
+    for _ in 0..100 {
+        let subject = vendor
+            .find(Locator::Id("preview-subject"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if subject.contains("store") {
+            shown = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(shown, "the preview answered");
+    let frame = vendor
+        .execute(
+            "const f = document.getElementById('preview'); return [f.getAttribute('sandbox'), f.srcdoc, document.title];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(frame[0], "", "sandboxed with no permissions at all");
+    assert!(frame[1].as_str().unwrap().contains("Hi [recipient_name]"));
+    assert!(!frame[2].as_str().unwrap().contains("pwned"));
+    screenshot(&vendor, "vendor-template-preview").await;
+    vendor
+        .goto(&format!("{}/vendor/email-settings", app.base))
+        .await
+        .unwrap();
+    vendor
+        .find(Locator::Css("input[name=smtp_password]"))
+        .await
+        .unwrap();
+    screenshot(&vendor, "vendor-email-settings").await;
+    vendor.close().await.unwrap();
+}

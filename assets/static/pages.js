@@ -1,0 +1,89 @@
+// Shared behaviour of the admin and vendor pages: forms that talk to the JSON API, row buttons,
+// template previews in a sandboxed frame, sign-out. Pages render fully on the server without it.
+const area = document.querySelector('meta[name=area]').content;
+const csrf = document.querySelector('meta[name=csrf-token]').content;
+
+async function call(url, method, body) {
+  const response = await fetch(url, {
+    method,
+    credentials: 'same-origin',
+    headers: { 'X-CSRF-Token': csrf, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  if (!response.ok) {
+    let message = `Request failed (${response.status})`;
+    try { message = (await response.json()).error.message; } catch (_) { /* generic text */ }
+    throw new Error(message);
+  }
+  return response.status === 204 ? null : response.json();
+}
+
+// Form fields become JSON: empty optional fields are left out, checkboxes are booleans, lists
+// (one per line) become arrays.
+function values(form) {
+  const body = {};
+  for (const field of form.elements) {
+    if (!field.name) continue;
+    if (field.type === 'checkbox') body[field.name] = field.checked;
+    else if (field.dataset.list !== undefined || field.name.endsWith('variables')) body[field.name] = field.value.split(/[\s,]+/).filter(Boolean);
+    else if (field.type === 'number') { if (field.value !== '') body[field.name] = Number(field.value); }
+    else if (field.value !== '') body[field.name] = field.value;
+  }
+  return body;
+}
+
+for (const form of document.querySelectorAll('form.api-form')) {
+  const error = form.querySelector('.error');
+  const ok = form.querySelector('.ok');
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    error.hidden = true;
+    ok.hidden = true;
+    try {
+      const saved = await call(form.dataset.url, form.dataset.method, values(form));
+      ok.hidden = false;
+      if (form.dataset.method === 'POST' && saved && saved.id && form.dataset.url.endsWith('templates')) {
+        location.href = `${location.pathname}/${saved.id}`;
+      } else {
+        setTimeout(() => location.reload(), 600);
+      }
+    } catch (e) {
+      error.textContent = e.message;
+      error.hidden = false;
+    }
+  });
+  const preview = form.querySelector('[data-preview]');
+  preview?.addEventListener('click', async () => {
+    error.hidden = true;
+    try {
+      const body = values(form);
+      const draft = { code: body.code || form.dataset.code, language: body.language || form.dataset.language, subject: body.subject, body_html: body.body_html, body_text: body.body_text };
+      const rendered = await call(preview.dataset.preview, 'POST', draft);
+      document.getElementById('preview-subject').textContent = `Subject: ${rendered.subject} (${rendered.layer}, ${rendered.language})`;
+      // The frame is sandboxed without scripts or our origin: a template's own markup cannot act.
+      document.getElementById('preview').srcdoc = rendered.body_html;
+    } catch (e) {
+      error.textContent = e.message;
+      error.hidden = false;
+    }
+  });
+}
+
+document.addEventListener('click', async (event) => {
+  const button = event.target.closest('button[data-post]');
+  if (!button || button.closest('form.api-form')?.contains(button) && button.type === 'submit') return;
+  button.disabled = true;
+  try {
+    const answer = await call(button.dataset.post, button.dataset.method || 'POST');
+    if (answer && answer.verification_error) alert(`Not verified: ${answer.verification_error}`);
+    location.reload();
+  } catch (e) {
+    alert(e.message);
+    button.disabled = false;
+  }
+});
+
+document.getElementById('logout')?.addEventListener('click', async () => {
+  await call(`/api/v1/${area}/auth/logout`, 'POST').catch(() => {});
+  location.href = `/${area}/login`;
+});
