@@ -175,10 +175,30 @@ for (const time of document.querySelectorAll('#messages time')) {
   time.textContent = new Date(time.getAttribute('datetime')).toLocaleString();
 }
 
+// Older messages load when the thread is scrolled to the top (the API's `before` cursor).
+let loadingOlder = false;
+thread?.addEventListener('scroll', async () => {
+  if (thread.scrollTop > 40 || loadingOlder || thread.dataset.hasMore !== 'true') return;
+  loadingOlder = true;
+  try {
+    const oldest = thread.firstElementChild?.dataset.id;
+    const page = await call(`${api}/${conversationId}?limit=50&before=${oldest}`);
+    const height = thread.scrollHeight;
+    thread.prepend(...page.messages.map(renderMessage));
+    thread.scrollTop = thread.scrollHeight - height;
+    thread.dataset.hasMore = String(page.has_more);
+  } finally {
+    loadingOlder = false;
+  }
+});
+
 connect();
 if (thread) {
   thread.scrollTop = thread.scrollHeight;
-  refreshBadge().catch(() => {});
+  // Opening a thread reads it (the page itself has no side effects).
+  call(`${api}/${conversationId}/read`, { method: 'PUT' })
+    .then(refreshBadge)
+    .catch(() => {});
 }
 
 // Thread actions: close/reopen, mute, email preference, delete own message.

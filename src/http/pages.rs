@@ -307,6 +307,38 @@ struct SelectedView {
     #[serde(flatten)]
     summary: ConversationSummary,
     messages: Vec<MessageView>,
+    has_more: bool,
+}
+
+/// The channels an area's inbox can be filtered by.
+fn type_options(area: Area) -> Vec<ComposeType> {
+    match area {
+        Area::Admin => vec![
+            ComposeType {
+                value: "admin_store",
+                recipient: "store",
+                label: "With stores",
+            },
+            ComposeType {
+                value: "admin_customer",
+                recipient: "customer",
+                label: "With customers",
+            },
+        ],
+        Area::Vendor => vec![
+            ComposeType {
+                value: "store_customer",
+                recipient: "customer",
+                label: "With customers",
+            },
+            ComposeType {
+                value: "admin_store",
+                recipient: "admin",
+                label: "With the platform",
+            },
+        ],
+        Area::Shop => Vec::new(),
+    }
 }
 
 #[derive(Serialize)]
@@ -317,6 +349,8 @@ struct MessagesPage {
     selected: Option<SelectedView>,
     search: String,
     status: String,
+    conversation_type: String,
+    type_options: Vec<ComposeType>,
     can_compose: bool,
     can_close: bool,
     compose_types: Vec<ComposeType>,
@@ -357,6 +391,8 @@ fn compose_types(area: Area) -> Vec<ComposeType> {
 pub struct InboxQuery {
     search: Option<String>,
     status: Option<String>,
+    #[serde(rename = "type")]
+    conversation_type: Option<String>,
 }
 
 async fn messages_page(
@@ -372,8 +408,9 @@ async fn messages_page(
     };
     let actor = auth.actor;
     let status = query.status.unwrap_or_default();
+    let conversation_type = query.conversation_type.clone().unwrap_or_default();
     let filter = ListFilter {
-        conversation_type: None,
+        conversation_type: conversation_type.parse().ok(),
         is_closed: match status.as_str() {
             "open" => Some(false),
             "closed" => Some(true),
@@ -404,6 +441,7 @@ async fn messages_page(
         chrome,
         conversations: list.conversations,
         selected: detail.map(|d| SelectedView {
+            has_more: d.has_more,
             summary: d.summary,
             messages: d
                 .messages
@@ -416,6 +454,8 @@ async fn messages_page(
         }),
         search: query.search.unwrap_or_default(),
         status,
+        conversation_type,
+        type_options: type_options(area),
         can_compose: area != Area::Shop,
         can_close: area != Area::Shop,
         compose_types: compose_types(area),

@@ -532,3 +532,103 @@ async fn admin_and_vendor_pages_render_and_template_previews_stay_sandboxed() {
     screenshot(&vendor, "vendor-email-settings").await;
     vendor.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_threads_load_older_messages_and_phones_get_one_column() {
+    let (app, staff, customer_id) = store_with_people().await;
+    let conversation = app
+        .post(
+            "/api/v1/vendor/messages",
+            Some(&staff),
+            json!({"conversation_type": "store_customer", "subject": "Long thread", "recipient_type": "customer",
+                   "recipient_id": customer_id, "initial_message": "message 0"}),
+        )
+        .await;
+    let id = conversation["id"].as_i64().unwrap();
+    for i in 1..60 {
+        app.post(
+            &format!("/api/v1/vendor/messages/{id}/messages"),
+            Some(&staff),
+            json!({"content": format!("message {i}")}),
+        )
+        .await;
+    }
+    let driver = chromedriver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let shop = browser(&driver, profile.path()).await;
+    sign_in(
+        &shop,
+        &app.base,
+        "shop",
+        Some("lumen"),
+        "clara@example.test",
+    )
+    .await;
+    shop.goto(&format!("{}/shop/account/messages/{id}", app.base))
+        .await
+        .unwrap();
+    let count = || async {
+        shop.execute(
+            "return document.querySelectorAll('#messages > li').length;",
+            vec![],
+        )
+        .await
+        .unwrap()
+    };
+    assert_eq!(count().await, json!(50));
+    shop.execute("const t = document.getElementById('messages'); t.scrollTop = 0; t.dispatchEvent(new Event('scroll'));", vec![])
+        .await
+        .unwrap();
+    let mut loaded = false;
+    for _ in 0..50 {
+        if count().await == json!(60) {
+            loaded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(loaded, "older messages loaded on scroll");
+    let first = shop
+        .execute(
+            "return document.querySelector('#messages > li .text').textContent;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(first, json!("message 0"));
+
+    // At phone width the thread is one screen with a way back, and nothing scrolls sideways.
+    shop.set_window_size(390, 800).await.unwrap();
+    let layout = shop
+        .execute(
+            "return [document.documentElement.scrollWidth <= window.innerWidth,
+                     getComputedStyle(document.querySelector('.list')).display,
+                     getComputedStyle(document.querySelector('.back')).display];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(layout, json!([true, "none", "inline"]));
+    let badge_hidden = shop
+        .execute(
+            "return document.getElementById('unread-badge').hidden;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(badge_hidden, json!(true), "opening the thread read it");
+    screenshot(&shop, "shop-thread-phone").await;
+    shop.goto(&format!("{}/shop/account/messages", app.base))
+        .await
+        .unwrap();
+    let list = shop
+        .execute(
+            "return [document.documentElement.scrollWidth <= window.innerWidth, getComputedStyle(document.querySelector('.list')).display];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(list, json!([true, "block"]));
+    screenshot(&shop, "shop-inbox-phone").await;
+    shop.close().await.unwrap();
+}
