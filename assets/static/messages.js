@@ -72,6 +72,32 @@ async function call(path, options = {}) {
   return response.status === 204 ? null : response.json();
 }
 
+// Sends a form with files through XMLHttpRequest, for its upload progress.
+const progress = document.getElementById('upload-progress');
+function upload(url, body) {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open('POST', url);
+    request.setRequestHeader('X-CSRF-Token', csrf);
+    request.responseType = 'json';
+    if (progress) {
+      progress.value = 0;
+      progress.hidden = false;
+      request.upload.onprogress = (e) => { if (e.lengthComputable) progress.value = (100 * e.loaded) / e.total; };
+    }
+    request.onload = () => {
+      if (progress) progress.hidden = true;
+      if (request.status >= 200 && request.status < 300) resolve(request.response);
+      else reject(new Error(request.response?.error?.message || `Request failed (${request.status})`));
+    };
+    request.onerror = () => {
+      if (progress) progress.hidden = true;
+      reject(new Error('The connection failed; the message was not sent.'));
+    };
+    request.send(body);
+  });
+}
+
 async function refreshBadge() {
   const { total_unread } = await call(`${api}/unread-count`);
   if (badge) {
@@ -134,7 +160,7 @@ if (composer) {
     body.append('content', textarea.value);
     for (const file of files.files) body.append('files', file);
     try {
-      const message = await call(`${api}/${conversationId}/messages`, { method: 'POST', body });
+      const message = await upload(`${api}/${conversationId}/messages`, body);
       thread.append(renderMessage(message));
       thread.scrollTop = thread.scrollHeight;
       textarea.value = '';

@@ -308,6 +308,9 @@ struct SelectedView {
     summary: ConversationSummary,
     messages: Vec<MessageView>,
     has_more: bool,
+    /// The viewer's own preferences for this conversation.
+    muted: bool,
+    email_off: bool,
 }
 
 /// The channels an area's inbox can be filtered by.
@@ -421,7 +424,7 @@ async fn messages_page(
             .clone()
             .filter(|s| !s.trim().is_empty() && s.len() <= 200),
     };
-    let (list, detail) = state
+    let (list, detail, (muted, email_off)) = state
         .db
         .read(move |conn| {
             let list = conversations::list(conn, &actor, &filter, Page { skip: 0, limit: 50 })?;
@@ -429,7 +432,17 @@ async fn messages_page(
                 Some(id) => Some(conversations::detail(conn, &actor, id, 50, None)?),
                 None => None,
             };
-            Ok::<_, AppError>((list, detail))
+            let (me_type, me_id) = actor.participant();
+            let preferences: Option<(bool, bool)> = match selected {
+                Some(id) => rusqlite::OptionalExtension::optional(conn.query_row(
+                    "SELECT muted, NOT email_notifications FROM conversation_participants
+                     WHERE conversation_id = ?1 AND participant_type = ?2 AND participant_id = ?3",
+                    rusqlite::params![id, me_type, me_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                ))?,
+                None => None,
+            };
+            Ok::<_, AppError>((list, detail, preferences.unwrap_or_default()))
         })
         .await?;
     let title = detail
@@ -442,6 +455,8 @@ async fn messages_page(
         conversations: list.conversations,
         selected: detail.map(|d| SelectedView {
             has_more: d.has_more,
+            muted,
+            email_off,
             summary: d.summary,
             messages: d
                 .messages

@@ -423,6 +423,77 @@ async fn staff_compose_a_conversation_and_close_it_from_the_page() {
         .await
         .unwrap();
     assert_eq!(heading.text().await.unwrap(), "Spare parts");
+
+    // A refused upload is explained next to the composer, in words.
+    let svg = profile.path().join("drawing.svg");
+    std::fs::write(
+        &svg,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"/>",
+    )
+    .unwrap();
+    vendor
+        .find(Locator::Id("files"))
+        .await
+        .unwrap()
+        .send_keys(svg.to_str().unwrap())
+        .await
+        .unwrap();
+    vendor
+        .find(Locator::Id("content"))
+        .await
+        .unwrap()
+        .send_keys("a drawing")
+        .await
+        .unwrap();
+    vendor
+        .find(Locator::Css("#composer button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let error = vendor
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#composer-error:not([hidden])"))
+        .await
+        .unwrap();
+    assert!(
+        error.text().await.unwrap().contains("not allowed"),
+        "{}",
+        error.text().await.unwrap()
+    );
+
+    // Mute is remembered.
+    vendor
+        .find(Locator::Css("#thread-actions button[data-action=mute]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    for _ in 0..50 {
+        let pressed = vendor
+            .execute(
+                "return document.querySelector('[data-action=mute]').getAttribute('aria-pressed');",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if pressed == json!("true") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    vendor.refresh().await.unwrap();
+    let pressed = vendor
+        .execute(
+            "return document.querySelector('[data-action=mute]').getAttribute('aria-pressed');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(pressed, json!("true"));
     vendor
         .find(Locator::Css("#thread-actions button[data-action=close]"))
         .await
