@@ -1,0 +1,183 @@
+//! The fast seeding path of the benchmark harness (`parley bench-seed`): a large, realistic
+//! dataset written straight into a fresh database in one transaction, with bearer tokens whose
+//! plain values are written to files for the load tool.
+
+use std::io::Write;
+use std::path::Path;
+
+use chrono::{Duration, Utc};
+use rusqlite::params;
+
+use crate::auth::session::hash_token;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Sizes {
+    pub stores: i64,
+    pub staff: i64,
+    pub customers: i64,
+    pub conversations: i64,
+    pub messages: i64,
+}
+
+impl Sizes {
+    pub const DEFAULT: Sizes = Sizes {
+        stores: 10,
+        staff: 200,
+        customers: 20_000,
+        conversations: 50_000,
+        messages: 1_000_000,
+    };
+    pub const SMALL: Sizes = Sizes {
+        stores: 10,
+        staff: 200,
+        customers: 2_000,
+        conversations: 500,
+        messages: 10_000,
+    };
+}
+
+/// Seeds `data_dir` (which must hold a migrated, empty database) and writes `staff_tokens.txt`,
+/// `customer_tokens.txt` (token and a conversation id of theirs, per line) into `out`.
+pub fn seed(data_dir: &Path, out: &Path, sizes: Sizes) -> anyhow::Result<()> {
+    let mut conn = rusqlite::Connection::open(data_dir.join(crate::db::DB_FILE))?;
+    conn.pragma_update(None, "synchronous", "OFF")?;
+    let tx = conn.transaction()?;
+    let hash =
+        crate::auth::password::hash_now("bench-password").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let now = Utc::now();
+    let expires = now + Duration::days(7);
+    let mut staff_tokens = std::fs::File::create(out.join("staff_tokens.txt"))?;
+    let mut customer_tokens = std::fs::File::create(out.join("customer_tokens.txt"))?;
+    for s in 1..=sizes.stores {
+        tx.execute(
+            "INSERT INTO stores (id, code, name, tier) VALUES (?1, ?2, ?3, 'business')",
+            params![s, format!("store-{s}"), format!("Store {s}")],
+        )?;
+    }
+    {
+        let mut user = tx.prepare("INSERT INTO users (id, email, password_hash, full_name, role, store_id) VALUES (?1, ?2, ?3, ?4, 'store', ?5)")?;
+        let mut session = tx.prepare("INSERT INTO sessions (token_hash, kind, user_id, customer_id, expires_at) VALUES (?1, 'bearer', ?2, ?3, ?4)")?;
+        for u in 1..=sizes.staff {
+            let store = (u - 1) % sizes.stores + 1;
+            user.execute(params![
+                u,
+                format!("staff{u}@bench.test"),
+                hash,
+                format!("Staff {u}"),
+                store
+            ])?;
+            let token = format!("bench-staff-{u}");
+            session.execute(params![hash_token(&token), u, Option::<i64>::None, expires])?;
+            writeln!(staff_tokens, "{token}")?;
+        }
+        let mut customer = tx.prepare("INSERT INTO customers (id, store_id, email, password_hash, full_name) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+        for c in 1..=sizes.customers {
+            let store = (c - 1) % sizes.stores + 1;
+            customer.execute(params![
+                c,
+                store,
+                format!("customer{c}@bench.test"),
+                hash,
+                format!("Customer {c}")
+            ])?;
+        }
+    }
+    let per_conversation = (sizes.messages / sizes.conversations).max(1);
+    let words = [
+        "order", "parcel", "refund", "lamp", "delivery", "invoice", "colour", "size", "thanks",
+        "question",
+    ];
+    {
+        let mut conversation = tx.prepare(
+            "INSERT INTO conversations (id, conversation_type, subject, store_id, last_message_at, last_activity_at, message_count, created_at, updated_at)
+             VALUES (?1, 'store_customer', ?2, ?3, ?4, ?4, ?5, ?6, ?6)",
+        )?;
+        let mut participant = tx.prepare(
+            "INSERT INTO conversation_participants (conversation_id, participant_type, participant_id, store_id, unread_count)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        let mut message = tx.prepare(
+            "INSERT INTO messages (conversation_id, sender_type, sender_id, content, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        )?;
+        let mut session = tx.prepare("INSERT INTO sessions (token_hash, kind, user_id, customer_id, expires_at) VALUES (?1, 'bearer', ?2, ?3, ?4)")?;
+        let mut tokened = std::collections::HashSet::new();
+        for id in 1..=sizes.conversations {
+            let customer_id = (id - 1) % sizes.customers + 1;
+            let store = (customer_id - 1) % sizes.stores + 1;
+            let staff_id = store + sizes.stores * (id % (sizes.staff / sizes.stores).max(1));
+            let staff_id = staff_id.min(sizes.staff);
+            let start = now - Duration::minutes(sizes.conversations - id + per_conversation);
+            let last = start + Duration::seconds(per_conversation);
+            conversation.execute(params![
+                id,
+                format!("{} #{id}", words[(id % 10) as usize]),
+                store,
+                last,
+                per_conversation,
+                start
+            ])?;
+            participant.execute(params![id, "store", staff_id, store, 0])?;
+            participant.execute(params![id, "customer", customer_id, store, 1])?;
+            for n in 0..per_conversation {
+                let (kind, sender) = if n % 2 == 0 {
+                    ("store", staff_id)
+                } else {
+                    ("customer", customer_id)
+                };
+                let text = format!(
+                    "{} {} about the {} number {n}",
+                    words[(n % 10) as usize],
+                    words[((n + id) % 10) as usize],
+                    words[(id % 7) as usize]
+                );
+                message.execute(params![
+                    id,
+                    kind,
+                    sender,
+                    text,
+                    start + Duration::seconds(n)
+                ])?;
+            }
+            if tokened.insert(customer_id) {
+                let token = format!("bench-customer-{customer_id}");
+                session.execute(params![
+                    hash_token(&token),
+                    Option::<i64>::None,
+                    customer_id,
+                    expires
+                ])?;
+                writeln!(customer_tokens, "{token} {id}")?;
+            }
+        }
+    }
+    tx.commit()?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.execute_batch("ANALYZE; PRAGMA wal_checkpoint(TRUNCATE);")?;
+    Ok(())
+}
+
+/// The raw baseline (scenario R): the same message insert and counter updates a send does, straight
+/// through rusqlite with the server's pragmas, one transaction per message, no HTTP. Returns
+/// messages per second.
+pub fn raw_send_rate(data_dir: &Path, count: i64) -> anyhow::Result<f64> {
+    let mut conn = rusqlite::Connection::open(data_dir.join(crate::db::DB_FILE))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    let conversations: i64 =
+        conn.query_row("SELECT max(id) FROM conversations", [], |r| r.get(0))?;
+    let started = std::time::Instant::now();
+    for n in 0..count {
+        let id = n % conversations + 1;
+        let now = Utc::now();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.prepare_cached("INSERT INTO messages (conversation_id, sender_type, sender_id, content, created_at, updated_at) VALUES (?1, 'customer', 1, 'raw baseline message', ?2, ?2)")?
+            .execute(params![id, now])?;
+        tx.prepare_cached("UPDATE conversations SET message_count = message_count + 1, last_message_at = ?2, last_activity_at = ?2, updated_at = ?2 WHERE id = ?1")?
+            .execute(params![id, now])?;
+        tx.prepare_cached("UPDATE conversation_participants SET unread_count = unread_count + 1 WHERE conversation_id = ?1 AND participant_type <> 'customer'")?
+            .execute([id])?;
+        tx.commit()?;
+    }
+    Ok(count as f64 / started.elapsed().as_secs_f64())
+}
