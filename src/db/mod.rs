@@ -1,14 +1,17 @@
 //! The database handle: one SQLite file, one writer connection (every write is a `BEGIN IMMEDIATE`
-//! transaction, so no caller ever sees SQLITE_BUSY from a read-then-write upgrade), and a small pool
-//! of read connections. All calls run on the blocking pool, never on an async worker thread.
+//! transaction, so no caller ever sees SQLITE_BUSY from a read-then-write upgrade), and a few read
+//! connections. Each connection lives on its own thread and takes work from a queue, so database
+//! calls never run on an async worker thread and the number of threads stays fixed however many
+//! requests wait.
 
 pub mod backup;
 mod open;
-mod pool;
 
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use crossbeam_channel::{Sender, unbounded};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 pub use open::{OpenError, check_existing_file, open_and_migrate};
@@ -20,9 +23,11 @@ pub const DB_FILE: &str = "parley.db";
 pub enum DbError {
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("database task was cancelled")]
+    #[error("the database threads have stopped")]
     Cancelled,
 }
+
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
 #[derive(Clone)]
 pub struct Db {
@@ -30,13 +35,33 @@ pub struct Db {
 }
 
 struct Inner {
-    writer: Mutex<Connection>,
-    readers: pool::Pool,
+    writer: Sender<Job>,
+    readers: Sender<Job>,
     path: PathBuf,
 }
 
+/// Starts one thread per connection, all taking jobs from one queue.
+fn serve(connections: Vec<Connection>, name: &str) -> Result<Sender<Job>, OpenError> {
+    let (sender, receiver) = unbounded::<Job>();
+    for (n, mut conn) in connections.into_iter().enumerate() {
+        let jobs = receiver.clone();
+        std::thread::Builder::new()
+            .name(format!("{name}-{n}"))
+            .spawn(move || {
+                for job in jobs {
+                    job(&mut conn);
+                }
+            })
+            .map_err(|e| OpenError::Io {
+                path: PathBuf::from(name),
+                source: e,
+            })?;
+    }
+    Ok(sender)
+}
+
 impl Db {
-    /// Opens (creating if needed) and migrates the database, then opens the read pool.
+    /// Opens (creating if needed) and migrates the database, then starts the connection threads.
     pub fn open(path: &Path, read_connections: usize) -> Result<Db, OpenError> {
         let writer = open_and_migrate(path)?;
         let readers = (0..read_connections)
@@ -44,8 +69,8 @@ impl Db {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Db {
             inner: Arc::new(Inner {
-                writer: Mutex::new(writer),
-                readers: pool::Pool::new(readers),
+                writer: serve(vec![writer], "parley-db-write")?,
+                readers: serve(readers, "parley-db-read")?,
                 path: path.to_path_buf(),
             }),
         })
@@ -55,19 +80,14 @@ impl Db {
         &self.inner.path
     }
 
-    /// Runs `f` on a read connection from the pool.
+    /// Runs `f` on a read connection.
     pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        let inner = self.inner.clone();
-        run_blocking(move || {
-            let conn = inner.readers.get();
-            f(&conn)
-        })
-        .await
+        run(&self.inner.readers, move |conn| f(conn)).await
     }
 
     /// Runs `f` inside one `BEGIN IMMEDIATE` transaction on the writer; commits if it returns Ok.
@@ -77,12 +97,8 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        let inner = self.inner.clone();
-        run_blocking(move || {
-            // The lock is taken inside the blocking thread, so it is never held across an await.
-            // A panic in an earlier closure rolled its transaction back while unwinding, so the
-            // connection behind a poisoned lock is still sound.
-            let mut conn = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+        run(&self.inner.writer, move |conn| {
+            // A panic inside `f` unwinds through the transaction, which rolls back on drop.
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(|e| E::from(DbError::from(e)))?;
@@ -100,26 +116,28 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        let inner = self.inner.clone();
-        run_blocking(move || {
-            let conn = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
-            f(&conn)
-        })
-        .await
+        run(&self.inner.writer, move |conn| f(conn)).await
     }
 }
 
-/// `spawn_blocking` that keeps the caller's tracing span and re-raises a panic of the closure.
-async fn run_blocking<T, E, F>(f: F) -> Result<T, E>
+/// Queues `f` for a connection thread and awaits its answer, keeping the caller's tracing span.
+/// A panic in `f` is caught on the connection thread (which keeps serving) and re-raised here.
+async fn run<T, E, F>(queue: &Sender<Job>, f: F) -> Result<T, E>
 where
-    F: FnOnce() -> Result<T, E> + Send + 'static,
+    F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
     E: From<DbError> + Send + 'static,
 {
+    let (answer, result) = tokio::sync::oneshot::channel();
     let span = tracing::Span::current();
-    match tokio::task::spawn_blocking(move || span.in_scope(f)).await {
-        Ok(result) => result,
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+    let job: Job = Box::new(move |conn| {
+        let outcome = catch_unwind(AssertUnwindSafe(|| span.in_scope(|| f(conn))));
+        let _ = answer.send(outcome);
+    });
+    queue.send(job).map_err(|_| E::from(DbError::Cancelled))?;
+    match result.await {
+        Ok(Ok(out)) => out,
+        Ok(Err(panic)) => resume_unwind(panic),
         Err(_) => Err(E::from(DbError::Cancelled)),
     }
 }
