@@ -24,10 +24,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/", get().to(pages::home))
         .route("/{area}/login", get().to(pages::login_form))
         .route("/{area}/login", post().to(pages::login_submit))
-        .route("/admin/messages", get().to(pages::admin_messages))
-        .route("/admin/messages/{id}", get().to(pages::admin_thread))
-        .route("/vendor/messages", get().to(pages::vendor_messages))
-        .route("/vendor/messages/{id}", get().to(pages::vendor_thread))
+        .route("/admin/messages", get().to(pages::inbox::<AdminUser>))
+        .route("/admin/messages/{id}", get().to(pages::thread::<AdminUser>))
+        .route("/vendor/messages", get().to(pages::inbox::<VendorUser>))
+        .route(
+            "/vendor/messages/{id}",
+            get().to(pages::thread::<VendorUser>),
+        )
         .route("/shop/account", get().to(admin_pages::shop_account))
         .route("/admin/stores", get().to(admin_pages::admin_stores))
         .route("/admin/email-logs", get().to(admin_pages::admin_email_logs))
@@ -59,8 +62,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/vendor/email-logs",
             get().to(admin_pages::vendor_email_logs),
         )
-        .route("/shop/account/messages", get().to(pages::shop_messages))
-        .route("/shop/account/messages/{id}", get().to(pages::shop_thread))
+        .route(
+            "/shop/account/messages",
+            get().to(pages::inbox::<CustomerUser>),
+        )
+        .route(
+            "/shop/account/messages/{id}",
+            get().to(pages::thread::<CustomerUser>),
+        )
         .route("/unsubscribe/{token}", get().to(email::unsubscribe_page))
         .route("/t/o/{token}", get().to(webhooks::open_pixel))
         .route("/t/c/{token}/{n}", get().to(webhooks::click))

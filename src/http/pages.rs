@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::{check_credentials, start_session};
 use crate::app::AppState;
-use crate::auth::extract::{Authenticated, authenticate};
+use crate::auth::extract::{AreaUser, Authenticated, authenticate};
 use crate::auth::session::SessionKind;
 use crate::domain::{Area, Page};
 use crate::error::AppError;
@@ -483,76 +483,23 @@ async fn messages_page(
     ))
 }
 
-pub async fn admin_messages(
+/// The inbox of the area of `U` (admin, vendor or shop).
+pub async fn inbox<U: AreaUser>(
     state: web::Data<AppState>,
     req: HttpRequest,
     q: web::Query<InboxQuery>,
 ) -> Result<HttpResponse, AppError> {
-    messages_page(state, req, Area::Admin, None, q.into_inner()).await
+    messages_page(state, req, U::AREA, None, q.into_inner()).await
 }
 
-pub async fn admin_thread(
+/// The inbox with one thread open.
+pub async fn thread<U: AreaUser>(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<i64>,
     q: web::Query<InboxQuery>,
 ) -> Result<HttpResponse, AppError> {
-    messages_page(
-        state,
-        req,
-        Area::Admin,
-        Some(path.into_inner()),
-        q.into_inner(),
-    )
-    .await
-}
-
-pub async fn vendor_messages(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    q: web::Query<InboxQuery>,
-) -> Result<HttpResponse, AppError> {
-    messages_page(state, req, Area::Vendor, None, q.into_inner()).await
-}
-
-pub async fn vendor_thread(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<i64>,
-    q: web::Query<InboxQuery>,
-) -> Result<HttpResponse, AppError> {
-    messages_page(
-        state,
-        req,
-        Area::Vendor,
-        Some(path.into_inner()),
-        q.into_inner(),
-    )
-    .await
-}
-
-pub async fn shop_messages(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    q: web::Query<InboxQuery>,
-) -> Result<HttpResponse, AppError> {
-    messages_page(state, req, Area::Shop, None, q.into_inner()).await
-}
-
-pub async fn shop_thread(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<i64>,
-    q: web::Query<InboxQuery>,
-) -> Result<HttpResponse, AppError> {
-    messages_page(
-        state,
-        req,
-        Area::Shop,
-        Some(path.into_inner()),
-        q.into_inner(),
-    )
-    .await
+    messages_page(state, req, U::AREA, Some(path.into_inner()), q.into_inner()).await
 }
 
 /// `/`: where to sign in.
