@@ -81,6 +81,8 @@ pub struct AuthSettings {
     pub login_attempts_per_ip_per_minute: u32,
     /// Login attempts per account (area + email) per minute.
     pub login_attempts_per_account_per_minute: u32,
+    /// Messages one account may send per minute (then 429 with Retry-After).
+    pub messages_per_minute: u32,
     /// Password hashes computed at once (each takes ~19 MiB and one core for ~20 ms).
     pub hash_concurrency: usize,
     /// Password checks allowed to wait for a slot before new ones get 503.
@@ -93,6 +95,7 @@ impl Default for AuthSettings {
             session_ttl_hours: 24,
             login_attempts_per_ip_per_minute: 30,
             login_attempts_per_account_per_minute: 10,
+            messages_per_minute: 60,
             hash_concurrency: 2,
             hash_queue: 64,
         }
@@ -285,6 +288,9 @@ impl Settings {
                 "auth.login_attempts_per_ip_per_minute",
                 "must be at least 1",
             );
+        }
+        if auth.messages_per_minute == 0 {
+            return bad("auth.messages_per_minute", "must be at least 1");
         }
         if auth.login_attempts_per_account_per_minute == 0 {
             return bad(

@@ -13,6 +13,8 @@ use crate::error::AppError;
 pub struct LoginLimiter {
     per_ip: DefaultKeyedRateLimiter<IpAddr>,
     per_account: DefaultKeyedRateLimiter<String>,
+    /// Messages sent per account: posting is cheap, and every message can cause emails.
+    per_sender: DefaultKeyedRateLimiter<(crate::domain::ParticipantType, i64)>,
     clock: DefaultClock,
 }
 
@@ -27,6 +29,7 @@ impl LoginLimiter {
             per_account: RateLimiter::keyed(per_minute(
                 settings.login_attempts_per_account_per_minute,
             )),
+            per_sender: RateLimiter::keyed(per_minute(settings.messages_per_minute)),
             clock: DefaultClock::default(),
         }
     }
@@ -51,9 +54,17 @@ impl LoginLimiter {
         }
     }
 
+    /// Checks that `actor` may send one more message now.
+    pub fn check_sender(&self, actor: &crate::domain::Actor) -> Result<(), AppError> {
+        self.per_sender
+            .check_key(&actor.participant())
+            .map_err(|not_until| self.limited(not_until))
+    }
+
     /// Forgets keys whose limits are fully replenished (called periodically).
     pub fn forget_idle(&self) {
         self.per_ip.retain_recent();
         self.per_account.retain_recent();
+        self.per_sender.retain_recent();
     }
 }

@@ -343,6 +343,7 @@ async fn send<U: AreaUser>(
 ) -> Result<HttpResponse, AppError> {
     let actor = user.auth().actor;
     let conversation_id = path.into_inner();
+    state.login_limiter.check_sender(&actor)?;
     // Refuse early, before reading any upload, when the answer is already known.
     let max_file = state
         .db

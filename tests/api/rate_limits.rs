@@ -76,3 +76,37 @@ async fn logins_to_one_account_are_limited_whatever_the_address() {
         .await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn one_account_cannot_flood_a_conversation() {
+    let app = spawn_app_with(|s| s.auth.messages_per_minute = 5).await;
+    let m = app.marketplace().await;
+    let id = app.vendor_conversation(&m.a1, &m.ca, "Flood").await;
+    for i in 0..5 {
+        let r = app
+            .send_message("shop", &m.ca, id, &format!("spam {i}"))
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let r = app.send_message("shop", &m.ca, id, "one too many").await;
+    assert!(r.headers().contains_key("retry-after"));
+    assert_eq!(
+        assert_error(r, StatusCode::TOO_MANY_REQUESTS).await,
+        "rate_limited"
+    );
+    // Others are not held back by it.
+    assert_eq!(
+        app.send_message("vendor", &m.a1, id, "reply")
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        app.query_i64(
+            "SELECT count(*) FROM messages WHERE conversation_id = ?1",
+            vec![id]
+        )
+        .await,
+        7
+    );
+}
