@@ -128,10 +128,14 @@ impl TablePage {
     }
 }
 
+/// The signed-in user and the page chrome, or an early return of the redirect to sign in.
 macro_rules! signed_in {
     ($state:expr, $req:expr, $area:expr, $title:expr, $url:expr) => {
         match page_user(&$req, $area).await {
-            Ok(auth) => chrome(&$state, &auth, $area, $title, $url).await?,
+            Ok(auth) => {
+                let chrome = chrome(&$state, &auth, $area, $title, $url).await?;
+                (auth, chrome)
+            }
             Err(redirect) => return Ok(redirect),
         }
     };
@@ -141,7 +145,7 @@ pub async fn shop_account(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let chrome = signed_in!(state, req, Area::Shop, "Your account", "/shop/account");
+    let (_, chrome) = signed_in!(state, req, Area::Shop, "Your account", "/shop/account");
     Ok(render_page(&state, "account.html", &chrome))
 }
 
@@ -149,7 +153,7 @@ pub async fn admin_stores(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let chrome = signed_in!(state, req, Area::Admin, "Stores", "/admin/stores");
+    let (_, chrome) = signed_in!(state, req, Area::Admin, "Stores", "/admin/stores");
     let (stores, _) = state
         .db
         .read(|conn| {
@@ -295,7 +299,7 @@ pub async fn admin_email_logs(
     req: HttpRequest,
     q: web::Query<LogQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let chrome = signed_in!(state, req, Area::Admin, "Email logs", "/admin/email-logs");
+    let (_, chrome) = signed_in!(state, req, Area::Admin, "Email logs", "/admin/email-logs");
     email_logs(&state, chrome, q.into_inner(), None, true).await
 }
 
@@ -304,18 +308,7 @@ pub async fn vendor_email_logs(
     req: HttpRequest,
     q: web::Query<LogQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let auth = match page_user(&req, Area::Vendor).await {
-        Ok(auth) => auth,
-        Err(redirect) => return Ok(redirect),
-    };
-    let chrome = chrome(
-        &state,
-        &auth,
-        Area::Vendor,
-        "Email logs",
-        "/vendor/email-logs",
-    )
-    .await?;
+    let (auth, chrome) = signed_in!(state, req, Area::Vendor, "Email logs", "/vendor/email-logs");
     email_logs(&state, chrome, q.into_inner(), auth.actor.store_id(), false).await
 }
 
@@ -323,7 +316,7 @@ pub async fn admin_notifications(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let chrome = signed_in!(
+    let (_, chrome) = signed_in!(
         state,
         req,
         Area::Admin,
@@ -433,7 +426,7 @@ pub async fn admin_templates(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let chrome = signed_in!(
+    let (_, chrome) = signed_in!(
         state,
         req,
         Area::Admin,
@@ -484,7 +477,7 @@ pub async fn admin_template(
     req: HttpRequest,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let chrome = signed_in!(
+    let (_, chrome) = signed_in!(
         state,
         req,
         Area::Admin,
@@ -516,18 +509,13 @@ pub async fn vendor_templates(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let auth = match page_user(&req, Area::Vendor).await {
-        Ok(auth) => auth,
-        Err(redirect) => return Ok(redirect),
-    };
-    let chrome = chrome(
-        &state,
-        &auth,
+    let (auth, chrome) = signed_in!(
+        state,
+        req,
         Area::Vendor,
         "Email templates",
-        "/vendor/email-templates",
-    )
-    .await?;
+        "/vendor/email-templates"
+    );
     let store_id = auth.actor.store_id().unwrap_or_default();
     let (platform, overrides) = state
         .db
@@ -577,18 +565,13 @@ pub async fn vendor_template(
     req: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    let auth = match page_user(&req, Area::Vendor).await {
-        Ok(auth) => auth,
-        Err(redirect) => return Ok(redirect),
-    };
-    let chrome = chrome(
-        &state,
-        &auth,
+    let (auth, chrome) = signed_in!(
+        state,
+        req,
         Area::Vendor,
         "Edit your template",
-        "/vendor/email-templates",
-    )
-    .await?;
+        "/vendor/email-templates"
+    );
     let (code, language) = path.into_inner();
     let store_id = auth.actor.store_id().unwrap_or_default();
     let (lookup_code, lookup_language) = (code.clone(), language.clone());
@@ -640,18 +623,13 @@ pub async fn vendor_settings(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let auth = match page_user(&req, Area::Vendor).await {
-        Ok(auth) => auth,
-        Err(redirect) => return Ok(redirect),
-    };
-    let chrome = chrome(
-        &state,
-        &auth,
+    let (auth, chrome) = signed_in!(
+        state,
+        req,
         Area::Vendor,
         "Email settings",
-        "/vendor/email-settings",
-    )
-    .await?;
+        "/vendor/email-settings"
+    );
     let store_id = auth.actor.store_id().unwrap_or_default();
     let s = state
         .db
