@@ -1,3 +1,3 @@
 package.path = package.path .. ";" .. os.getenv("BENCH_DIR") .. "/?.lua"
 require("common")
-request = function() return get("/api/v1/vendor/messages?limit=20", pick(staff).token) end
+scenario(staff, function(s) return get("/api/v1/vendor/messages?limit=20", s.token) end)

@@ -207,6 +207,10 @@ impl Application {
         let port = listener.local_addr()?.port();
         let server_state = state.clone();
         let mut server = HttpServer::new(move || {
+            // Runs once on each worker thread as it starts.
+            if let Err(e) = server_state.db.attach_local_reader() {
+                tracing::warn!(error = %e, "worker uses the shared read connections");
+            }
             App::new()
                 .wrap(
                     DefaultHeaders::new()

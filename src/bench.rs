@@ -6,6 +6,10 @@ use std::io::Write;
 use std::path::Path;
 
 use chrono::{Duration, Utc};
+use rand::distr::Distribution;
+use rand::distr::weighted::WeightedIndex;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use rusqlite::params;
 
 use crate::auth::session::hash_token;
@@ -83,10 +87,7 @@ pub fn seed(data_dir: &Path, out: &Path, sizes: Sizes) -> anyhow::Result<()> {
         }
     }
     let per_conversation = (sizes.messages / sizes.conversations).max(1);
-    let words = [
-        "order", "parcel", "refund", "lamp", "delivery", "invoice", "colour", "size", "thanks",
-        "question",
-    ];
+    let mut text = Text::new()?;
     {
         let mut conversation = tx.prepare(
             "INSERT INTO conversations (id, conversation_type, subject, store_id, last_message_at, last_activity_at, message_count, created_at, updated_at)
@@ -96,48 +97,21 @@ pub fn seed(data_dir: &Path, out: &Path, sizes: Sizes) -> anyhow::Result<()> {
             "INSERT INTO conversation_participants (conversation_id, participant_type, participant_id, store_id, unread_count)
              VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
-        let mut message = tx.prepare(
-            "INSERT INTO messages (conversation_id, sender_type, sender_id, content, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-        )?;
         let mut session = tx.prepare("INSERT INTO sessions (token_hash, kind, user_id, customer_id, expires_at) VALUES (?1, 'bearer', ?2, ?3, ?4)")?;
         let mut tokened = std::collections::HashSet::new();
         for id in 1..=sizes.conversations {
-            let customer_id = (id - 1) % sizes.customers + 1;
-            let store = (customer_id - 1) % sizes.stores + 1;
-            let staff_id = store + sizes.stores * (id % (sizes.staff / sizes.stores).max(1));
-            let staff_id = staff_id.min(sizes.staff);
-            let start = now - Duration::minutes(sizes.conversations - id + per_conversation);
-            let last = start + Duration::seconds(per_conversation);
+            let (customer_id, store, _) = parties(sizes, id);
+            let last = now - Duration::minutes(sizes.conversations - id);
             conversation.execute(params![
                 id,
-                format!("{} #{id}", words[(id % 10) as usize]),
+                text.subject(id),
                 store,
                 last,
                 per_conversation,
-                start
+                last - Duration::days(1)
             ])?;
-            participant.execute(params![id, "store", staff_id, store, 0])?;
+            participant.execute(params![id, "store", parties(sizes, id).2, store, 0])?;
             participant.execute(params![id, "customer", customer_id, store, 1])?;
-            for n in 0..per_conversation {
-                let (kind, sender) = if n % 2 == 0 {
-                    ("store", staff_id)
-                } else {
-                    ("customer", customer_id)
-                };
-                let text = format!(
-                    "{} {} about the {} number {n}",
-                    words[(n % 10) as usize],
-                    words[((n + id) % 10) as usize],
-                    words[(id % 7) as usize]
-                );
-                message.execute(params![
-                    id,
-                    kind,
-                    sender,
-                    text,
-                    start + Duration::seconds(n)
-                ])?;
-            }
             if tokened.insert(customer_id) {
                 let token = format!("bench-customer-{customer_id}");
                 session.execute(params![
@@ -150,13 +124,132 @@ pub fn seed(data_dir: &Path, out: &Path, sizes: Sizes) -> anyhow::Result<()> {
             }
         }
     }
+    {
+        // Round by round over all conversations, as messages arrive in real life: a conversation's
+        // messages end up spread over the table, not side by side.
+        let mut message = tx.prepare(
+            "INSERT INTO messages (conversation_id, sender_type, sender_id, content, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        )?;
+        let mut preview = tx.prepare(
+            "UPDATE conversations SET last_message_preview = substr(?2, 1, ?3) WHERE id = ?1",
+        )?;
+        for n in 0..per_conversation {
+            for id in 1..=sizes.conversations {
+                let (customer_id, _, staff_id) = parties(sizes, id);
+                let (kind, sender) = if n % 2 == 0 {
+                    ("store", staff_id)
+                } else {
+                    ("customer", customer_id)
+                };
+                let content = text.message();
+                let at = now
+                    - Duration::minutes(sizes.conversations - id)
+                    - Duration::seconds(per_conversation - n);
+                message.execute(params![id, kind, sender, content, at])?;
+                if n == per_conversation - 1 {
+                    preview.execute(params![id, content, crate::messaging::PREVIEW_CHARS])?;
+                }
+            }
+        }
+    }
     tx.commit()?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     // No ANALYZE: the server never runs it either, so its plans come from the query shapes (checked
     // by the EXPLAIN QUERY PLAN test), and with STAT4 statistics SQLite would re-prepare every
     // statement whose plan might depend on a bound value, on every execution.
     conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+    // The search scenario's words, each with how many messages contain it.
+    let mut search_words = std::fs::File::create(out.join("search_words.txt"))?;
+    for (word, _) in SEARCH_WORDS {
+        let matches: i64 = conn.query_row(
+            "SELECT count(*) FROM message_search WHERE message_search MATCH ?1",
+            [word],
+            |r| r.get(0),
+        )?;
+        writeln!(search_words, "{word} {matches}")?;
+    }
     Ok(())
+}
+
+/// Conversation `id`'s customer, store and staff member.
+fn parties(sizes: Sizes, id: i64) -> (i64, i64, i64) {
+    let customer_id = (id - 1) % sizes.customers + 1;
+    let store = (customer_id - 1) % sizes.stores + 1;
+    let staff_id = store + sizes.stores * (id % (sizes.staff / sizes.stores).max(1));
+    (customer_id, store, staff_id.min(sizes.staff))
+}
+
+/// Message text with the word frequencies of real language: a vocabulary of 3,000 words drawn
+/// with Zipf's law (the word of rank r with weight 1/r), so a few words are in a large share of
+/// messages and most are rare. The words the search scenario looks for sit at known ranks.
+struct Text {
+    vocabulary: Vec<String>,
+    ranks: WeightedIndex<f64>,
+    rng: StdRng,
+}
+
+/// Real words at the top of the vocabulary, in rank order.
+const COMMON_WORDS: &[&str] = &[
+    "the", "order", "i", "you", "is", "it", "to", "my", "and", "a", "thanks", "hello", "can",
+    "please", "when", "for", "parcel", "size", "colour", "question",
+];
+
+/// The words the search scenario looks for, with their ranks: from a frequent word to rare ones.
+pub const SEARCH_WORDS: &[(&str, usize)] = &[
+    ("refund", 150),
+    ("invoice", 300),
+    ("delivery", 600),
+    ("lamp", 1200),
+    ("warranty", 2400),
+];
+
+impl Text {
+    const WORDS: usize = 3_000;
+
+    fn new() -> anyhow::Result<Text> {
+        const SYLLABLES: &[&str] = &[
+            "ka", "lo", "mi", "ren", "tas", "vo", "du", "pel", "sor", "fin", "ga", "ble", "tor",
+            "mu", "zen", "qui", "ra", "nos", "pi", "wel",
+        ];
+        let mut vocabulary: Vec<String> = COMMON_WORDS.iter().map(|w| w.to_string()).collect();
+        let mut n = 0;
+        while vocabulary.len() < Self::WORDS {
+            let rank = vocabulary.len() + 1;
+            if let Some((word, _)) = SEARCH_WORDS.iter().find(|(_, r)| *r == rank) {
+                vocabulary.push(word.to_string());
+                continue;
+            }
+            let word: String = [n % 20, (n / 20) % 20, (n / 400) % 20]
+                .iter()
+                .map(|&i| SYLLABLES[i])
+                .collect();
+            vocabulary.push(word);
+            n += 1;
+        }
+        let weights = (1..=Self::WORDS).map(|rank| 1.0 / rank as f64);
+        Ok(Text {
+            vocabulary,
+            ranks: WeightedIndex::new(weights)?,
+            rng: StdRng::seed_from_u64(7),
+        })
+    }
+
+    fn words(&mut self, count: usize) -> String {
+        let words: Vec<&str> = (0..count)
+            .map(|_| self.vocabulary[self.ranks.sample(&mut self.rng)].as_str())
+            .collect();
+        words.join(" ")
+    }
+
+    /// 6 to 16 words.
+    fn message(&mut self) -> String {
+        let count = self.rng.random_range(6..=16);
+        self.words(count)
+    }
+
+    fn subject(&mut self, id: i64) -> String {
+        format!("{} #{id}", self.words(3))
+    }
 }
 
 /// The raw baseline (scenario R): the same message insert and counter updates a send does, straight
@@ -176,7 +269,7 @@ pub fn raw_send_rate(data_dir: &Path, count: i64) -> anyhow::Result<f64> {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.prepare_cached("INSERT INTO messages (conversation_id, sender_type, sender_id, content, created_at, updated_at) VALUES (?1, 'customer', 1, 'raw baseline message', ?2, ?2)")?
             .execute(params![id, now])?;
-        tx.prepare_cached("UPDATE conversations SET message_count = message_count + 1, last_message_at = ?2, last_activity_at = ?2, updated_at = ?2 WHERE id = ?1")?
+        tx.prepare_cached("UPDATE conversations SET message_count = message_count + 1, last_message_at = ?2, last_activity_at = ?2, updated_at = ?2, last_message_preview = 'raw baseline message' WHERE id = ?1")?
             .execute(params![id, now])?;
         tx.prepare_cached("UPDATE conversation_participants SET unread_count = unread_count + 1 WHERE conversation_id = ?1 AND participant_type <> 'customer'")?
             .execute([id])?;

@@ -1,16 +1,26 @@
 //! The database handle: one SQLite file, one writer connection (every write is a `BEGIN IMMEDIATE`
-//! transaction, so no caller ever sees SQLITE_BUSY from a read-then-write upgrade), and a few read
-//! connections. Each connection lives on its own thread and takes work from a queue, so database
-//! calls never run on an async worker thread and the number of threads stays fixed however many
-//! requests wait.
+//! transaction, so no caller ever sees SQLITE_BUSY from a read-then-write upgrade), and read
+//! connections of two kinds:
+//! - each HTTP worker thread owns one ([`Db::attach_local_reader`]) and runs its short reads on it
+//!   in place: an indexed lookup takes microseconds, less than handing it to another thread and
+//!   waking up again would cost;
+//! - a small pool of connection threads fed by a queue serves every other thread, and the reads
+//!   that may take long (full-text search, reports), so they never hold up a worker's other
+//!   requests.
+//!
+//! The writer also lives on its own thread behind a queue, so the number of threads stays fixed
+//! however many requests wait.
 
 pub mod backup;
 mod open;
 
+use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use chrono::{DateTime, Utc};
 use crossbeam_channel::{Sender, unbounded};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
@@ -35,9 +45,18 @@ pub struct Db {
 }
 
 struct Inner {
+    /// Tells this database's connections apart in [`LOCAL_READERS`].
+    id: u64,
     writer: Sender<Job>,
     readers: Sender<Job>,
     path: PathBuf,
+}
+
+static NEXT_DB_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// The read connections this thread owns, by database id.
+    static LOCAL_READERS: RefCell<Vec<(u64, Connection)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Starts one thread per connection, all taking jobs from one queue.
@@ -60,6 +79,30 @@ fn serve(connections: Vec<Connection>, name: &str) -> Result<Sender<Job>, OpenEr
     Ok(sender)
 }
 
+/// Reads stored time `i` of a row. Times are stored as RFC 3339 text (with a space or a `T`), which
+/// chrono's RFC 3339 parser reads several times faster than the strftime pattern rusqlite's own
+/// conversion uses; anything else falls back to that conversion. Used where many rows are read.
+pub fn time(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<DateTime<Utc>> {
+    time_opt(r, i)?.ok_or(rusqlite::Error::InvalidColumnType(
+        i,
+        "time".into(),
+        rusqlite::types::Type::Null,
+    ))
+}
+
+/// [`time`] for a column that may be NULL.
+pub fn time_opt(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    if let rusqlite::types::ValueRef::Text(text) = r.get_ref(i)? {
+        let parsed = std::str::from_utf8(text)
+            .ok()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+        if let Some(time) = parsed {
+            return Ok(Some(time.with_timezone(&Utc)));
+        }
+    }
+    r.get(i)
+}
+
 impl Db {
     /// Opens (creating if needed) and migrates the database, then starts the connection threads.
     pub fn open(path: &Path, read_connections: usize) -> Result<Db, OpenError> {
@@ -69,6 +112,7 @@ impl Db {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Db {
             inner: Arc::new(Inner {
+                id: NEXT_DB_ID.fetch_add(1, Ordering::Relaxed),
                 writer: serve(vec![writer], "parley-db-write")?,
                 readers: serve(readers, "parley-db-read")?,
                 path: path.to_path_buf(),
@@ -80,8 +124,38 @@ impl Db {
         &self.inner.path
     }
 
-    /// Runs `f` on a read connection.
+    /// Gives the calling thread a read connection of its own, used by [`Db::read`] on this
+    /// thread from now on. Called once by each HTTP worker thread as it starts; the connection
+    /// closes when the thread ends.
+    pub fn attach_local_reader(&self) -> Result<(), OpenError> {
+        let id = self.inner.id;
+        let attached = LOCAL_READERS.with_borrow(|readers| readers.iter().any(|(db, _)| *db == id));
+        if !attached {
+            let conn = open::open_reader(&self.inner.path)?;
+            LOCAL_READERS.with_borrow_mut(|readers| readers.push((id, conn)));
+        }
+        Ok(())
+    }
+
+    /// Runs a short read: in place on this thread's own connection if it has one, otherwise on
+    /// the pool.
     pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let id = self.inner.id;
+        let local =
+            LOCAL_READERS.with_borrow(|readers| readers.iter().position(|(db, _)| *db == id));
+        if let Some(index) = local {
+            return LOCAL_READERS.with_borrow(|readers| f(&readers[index].1));
+        }
+        self.read_pooled(f).await
+    }
+
+    /// Runs a read that may take long (search, reports) on the pool, never on the calling thread.
+    pub async fn read_pooled<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
@@ -139,5 +213,45 @@ where
         Ok(Ok(out)) => out,
         Ok(Err(panic)) => resume_unwind(panic),
         Err(_) => Err(E::from(DbError::Cancelled)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count_stores(conn: &Connection) -> Result<(i64, std::thread::ThreadId), DbError> {
+        let n = conn.query_row("SELECT count(*) FROM stores", [], |r| r.get(0))?;
+        Ok((n, std::thread::current().id()))
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn reads_run_here_once_the_thread_has_a_reader_and_see_every_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join(DB_FILE), 1).unwrap();
+        let here = std::thread::current().id();
+
+        let (_, pooled_on) = db.read(count_stores).await.unwrap();
+        assert_ne!(pooled_on, here, "without a reader of its own, the pool serves");
+
+        db.attach_local_reader().unwrap();
+        db.attach_local_reader().unwrap(); // a second call keeps the one connection
+        for n in 1..=3 {
+            db.write(move |tx| {
+                tx.execute(
+                    "INSERT INTO stores (code, name) VALUES (?1, 'S')",
+                    [format!("s{n}")],
+                )
+                .map_err(DbError::from)
+            })
+            .await
+            .unwrap();
+            let (count, ran_on) = db.read(count_stores).await.unwrap();
+            assert_eq!((count, ran_on), (n, here));
+            let (count, pooled_on) = db.read_pooled(count_stores).await.unwrap();
+            assert_eq!(count, n);
+            assert_ne!(pooled_on, here);
+        }
+        LOCAL_READERS.with_borrow(|readers| assert_eq!(readers.len(), 1));
     }
 }

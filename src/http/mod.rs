@@ -18,75 +18,22 @@ use actix_web::web::{self, delete, get, patch, post, put};
 
 use crate::auth::{AdminUser, CustomerUser, VendorUser};
 
+/// The route table. The router tries services in order and runs a regex for every pattern with a
+/// `{param}` it passes, so the hot paths come first: `/health`, then the API, whose scopes are
+/// plain prefixes (with each area's messaging routes first), then the pages.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", get().to(static_files::health))
-        .route("/assets/{path:.*}", get().to(static_files::asset))
-        .route("/", get().to(pages::home))
-        .route("/{area}/login", get().to(pages::login_form))
-        .route("/{area}/login", post().to(pages::login_submit))
-        .route("/admin/messages", get().to(pages::inbox::<AdminUser>))
-        .route("/admin/messages/{id}", get().to(pages::thread::<AdminUser>))
-        .route("/vendor/messages", get().to(pages::inbox::<VendorUser>))
-        .route(
-            "/vendor/messages/{id}",
-            get().to(pages::thread::<VendorUser>),
-        )
-        .route("/shop/account", get().to(admin_pages::shop_account))
-        .route("/admin/stores", get().to(admin_pages::admin_stores))
-        .route("/admin/email-logs", get().to(admin_pages::admin_email_logs))
-        .route(
-            "/admin/notifications",
-            get().to(admin_pages::admin_notifications),
-        )
-        .route(
-            "/admin/email-templates",
-            get().to(admin_pages::admin_templates),
-        )
-        .route(
-            "/admin/email-templates/{id}",
-            get().to(admin_pages::admin_template),
-        )
-        .route(
-            "/vendor/email-templates",
-            get().to(admin_pages::vendor_templates),
-        )
-        .route(
-            "/vendor/email-templates/{code}/{language}",
-            get().to(admin_pages::vendor_template),
-        )
-        .route(
-            "/vendor/email-settings",
-            get().to(admin_pages::vendor_settings),
-        )
-        .route(
-            "/vendor/email-logs",
-            get().to(admin_pages::vendor_email_logs),
-        )
-        .route(
-            "/shop/account/messages",
-            get().to(pages::inbox::<CustomerUser>),
-        )
-        .route(
-            "/shop/account/messages/{id}",
-            get().to(pages::thread::<CustomerUser>),
-        )
-        .route("/unsubscribe/{token}", get().to(email::unsubscribe_page))
-        .route("/t/o/{token}", get().to(webhooks::open_pixel))
-        .route("/t/c/{token}/{n}", get().to(webhooks::click))
-        .route(
-            "/api/v1/webhooks/email/sendgrid",
-            post().to(webhooks::sendgrid),
-        )
-        .route(
-            "/api/v1/webhooks/email/mailgun",
-            post().to(webhooks::mailgun),
-        )
-        .route("/api/v1/webhooks/email/ses", post().to(webhooks::ses))
-        .route("/unsubscribe/{token}", post().to(email::unsubscribe))
         .service(
             web::scope("/api/v1")
                 .service(
+                    web::scope("/webhooks/email")
+                        .route("/sendgrid", post().to(webhooks::sendgrid))
+                        .route("/mailgun", post().to(webhooks::mailgun))
+                        .route("/ses", post().to(webhooks::ses)),
+                )
+                .service(
                     web::scope("/admin")
+                        .service(messages::scope::<AdminUser>())
                         .route("/auth/login", post().to(auth::login_admin))
                         .route("/auth/logout", post().to(auth::logout::<AdminUser>))
                         .route("/auth/me", get().to(auth::me::<AdminUser>))
@@ -143,11 +90,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         )
                         .route("/email-logs/{id}/retry", post().to(email::retry_email))
                         .route("/settings", get().to(settings::list_settings))
-                        .route("/settings/{key}", put().to(settings::update_setting))
-                        .service(messages::scope::<AdminUser>()),
+                        .route("/settings/{key}", put().to(settings::update_setting)),
                 )
                 .service(
                     web::scope("/vendor")
+                        .service(messages::scope::<VendorUser>())
                         .route("/auth/login", post().to(auth::login_vendor))
                         .route("/auth/logout", post().to(auth::logout::<VendorUser>))
                         .route("/auth/me", get().to(auth::me::<VendorUser>))
@@ -173,11 +120,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(
                             "/email-settings/verify",
                             post().to(email_settings::verify_settings),
-                        )
-                        .service(messages::scope::<VendorUser>()),
+                        ),
                 )
                 .service(
                     web::scope("/shop")
+                        .service(messages::scope::<CustomerUser>())
                         .route("/auth/login", post().to(auth::login_shop))
                         .route("/auth/register", post().to(auth::register))
                         .route("/auth/logout", post().to(auth::logout::<CustomerUser>))
@@ -185,8 +132,61 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(
                             "/auth/password",
                             post().to(auth::change_password::<CustomerUser>),
-                        )
-                        .service(messages::scope::<CustomerUser>()),
+                        ),
                 ),
-        );
+        )
+        .route("/assets/{path:.*}", get().to(static_files::asset))
+        .route("/", get().to(pages::home))
+        .route("/{area}/login", get().to(pages::login_form))
+        .route("/{area}/login", post().to(pages::login_submit))
+        .route("/admin/messages", get().to(pages::inbox::<AdminUser>))
+        .route("/admin/messages/{id}", get().to(pages::thread::<AdminUser>))
+        .route("/vendor/messages", get().to(pages::inbox::<VendorUser>))
+        .route(
+            "/vendor/messages/{id}",
+            get().to(pages::thread::<VendorUser>),
+        )
+        .route("/shop/account", get().to(admin_pages::shop_account))
+        .route("/admin/stores", get().to(admin_pages::admin_stores))
+        .route("/admin/email-logs", get().to(admin_pages::admin_email_logs))
+        .route(
+            "/admin/notifications",
+            get().to(admin_pages::admin_notifications),
+        )
+        .route(
+            "/admin/email-templates",
+            get().to(admin_pages::admin_templates),
+        )
+        .route(
+            "/admin/email-templates/{id}",
+            get().to(admin_pages::admin_template),
+        )
+        .route(
+            "/vendor/email-templates",
+            get().to(admin_pages::vendor_templates),
+        )
+        .route(
+            "/vendor/email-templates/{code}/{language}",
+            get().to(admin_pages::vendor_template),
+        )
+        .route(
+            "/vendor/email-settings",
+            get().to(admin_pages::vendor_settings),
+        )
+        .route(
+            "/vendor/email-logs",
+            get().to(admin_pages::vendor_email_logs),
+        )
+        .route(
+            "/shop/account/messages",
+            get().to(pages::inbox::<CustomerUser>),
+        )
+        .route(
+            "/shop/account/messages/{id}",
+            get().to(pages::thread::<CustomerUser>),
+        )
+        .route("/unsubscribe/{token}", get().to(email::unsubscribe_page))
+        .route("/t/o/{token}", get().to(webhooks::open_pixel))
+        .route("/t/c/{token}/{n}", get().to(webhooks::click))
+        .route("/unsubscribe/{token}", post().to(email::unsubscribe));
 }

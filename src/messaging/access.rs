@@ -44,6 +44,22 @@ pub fn visible(actor: &Actor, params: &mut Params) -> &'static str {
     }
 }
 
+/// The condition of [`visible`] on `conversation_counts k` (one row per store, type and state),
+/// for actors who see whole stores; None for customers, whose visibility depends on participation.
+/// Must select exactly what `visible` selects: a unit test compares the two for every actor.
+pub fn counted(actor: &Actor, params: &mut Params) -> Option<&'static str> {
+    match *actor {
+        Actor::Admin { .. } => Some("k.conversation_type IN ('admin_store', 'admin_customer')"),
+        Actor::Staff { store_id, .. } => {
+            params.push((":vis_store", Value::Integer(store_id)));
+            Some(
+                "k.store_id = :vis_store AND k.conversation_type IN ('store_customer', 'admin_store')",
+            )
+        }
+        Actor::Customer { .. } => None,
+    }
+}
+
 /// The conversation facts an access decision or a write needs.
 #[derive(Debug, Clone)]
 pub struct ConversationRow {

@@ -6,26 +6,24 @@ use chrono::Utc;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::access::{Params, bind, load_visible, visible};
+use super::access::{Params, bind, counted, load_visible, visible};
 use super::events::{Event, EventKind, EventParticipant};
 use super::messages::{self, insert_message, message_page};
 use super::{
-    ConversationDetail, ConversationSummary, OtherParticipant, PREVIEW_CHARS, Participant,
-    Preferences, Recipient,
+    ConversationDetail, ConversationSummary, OtherParticipant, Participant, Preferences, Recipient,
 };
+use crate::db::{time, time_opt};
 use crate::domain::{Actor, ConversationType, Page, ParticipantType};
 use crate::error::AppError;
 
 /// The columns of a [`ConversationSummary`] as seen by the participant `:me_type`/`:me_id`.
-fn summary_select() -> String {
-    format!(
-        "SELECT c.id, c.conversation_type, c.subject, c.store_id, c.is_closed, c.closed_at, c.last_message_at,
+fn summary_select() -> &'static str {
+    "SELECT c.id, c.conversation_type, c.subject, c.store_id, c.is_closed, c.closed_at, c.last_message_at,
                 c.message_count, c.created_at,
                 coalesce((SELECT me.unread_count FROM conversation_participants me
                           WHERE me.conversation_id = c.id AND me.participant_type = :me_type
                             AND me.participant_id = :me_id), 0),
-                (SELECT CASE WHEN m.is_deleted THEN NULL ELSE substr(m.content, 1, {PREVIEW_CHARS}) END
-                   FROM messages m WHERE m.conversation_id = c.id ORDER BY m.id DESC LIMIT 1),
+                c.last_message_preview,
                 op.participant_type, op.participant_id,
                 CASE op.participant_type
                      WHEN 'customer' THEN (SELECT full_name FROM customers WHERE id = op.participant_id)
@@ -34,7 +32,6 @@ fn summary_select() -> String {
          LEFT JOIN conversation_participants op ON op.id = (
              SELECT min(p2.id) FROM conversation_participants p2
              WHERE p2.conversation_id = c.id AND p2.participant_type <> :me_type)"
-    )
 }
 
 fn me_params(actor: &Actor) -> Params {
@@ -63,10 +60,10 @@ fn summary_row(r: &Row<'_>) -> rusqlite::Result<ConversationSummary> {
         subject: r.get(2)?,
         store_id: r.get(3)?,
         is_closed: r.get(4)?,
-        closed_at: r.get(5)?,
-        last_message_at: r.get(6)?,
+        closed_at: time_opt(r, 5)?,
+        last_message_at: time_opt(r, 6)?,
         message_count: r.get(7)?,
-        created_at: r.get(8)?,
+        created_at: time(r, 8)?,
         unread_count: r.get(9)?,
         last_message_preview: r.get(10)?,
         other_participant: other,
@@ -113,8 +110,8 @@ pub fn fts_query(input: &str) -> Option<String> {
 /// The SQL of an inbox query: the count, the page, and their parameters.
 struct ListQuery {
     count_sql: String,
+    count_params: Params,
     page_sql: String,
-    params: Params,
     page_params: Params,
 }
 
@@ -140,19 +137,49 @@ fn list_query(actor: &Actor, filter: &ListFilter, page: Page) -> ListQuery {
         params.push((":q", Value::Text(query)));
     }
     let where_clause = conditions.join(" AND ");
-    let mut page_params = params.clone();
+    let (count_sql, count_params) = match counted_total(actor, filter) {
+        Some(counted) => counted,
+        None => (
+            format!("SELECT count(*) FROM conversations c WHERE {where_clause}"),
+            params.clone(),
+        ),
+    };
+    let mut page_params = params;
     page_params.extend(me_params(actor));
     page_params.push((":limit", Value::Integer(page.limit.into())));
     page_params.push((":skip", Value::Integer(page.skip.into())));
     ListQuery {
-        count_sql: format!("SELECT count(*) FROM conversations c WHERE {where_clause}"),
+        count_sql,
+        count_params,
         page_sql: format!(
             "{} WHERE {where_clause} ORDER BY c.last_activity_at DESC, c.id DESC LIMIT :limit OFFSET :skip",
             summary_select()
         ),
-        params,
         page_params,
     }
+}
+
+/// The inbox total from `conversation_counts`, where it can answer: no search, and an actor who
+/// sees whole stores (the count of a customer's few conversations is cheap anyway).
+fn counted_total(actor: &Actor, filter: &ListFilter) -> Option<(String, Params)> {
+    if filter.search.as_deref().and_then(fts_query).is_some() {
+        return None;
+    }
+    let mut params = Params::new();
+    let mut conditions = vec![counted(actor, &mut params)?.to_string()];
+    if let Some(t) = filter.conversation_type {
+        conditions.push("k.conversation_type = :type".into());
+        params.push((":type", Value::Text(t.as_str().into())));
+    }
+    if let Some(closed) = filter.is_closed {
+        conditions.push("k.is_closed = :closed".into());
+        params.push((":closed", Value::Integer(closed.into())));
+    }
+    let sql = format!(
+        "SELECT coalesce(sum(k.n), 0) FROM conversation_counts k WHERE {}",
+        conditions.join(" AND ")
+    );
+    Some((sql, params))
 }
 
 /// The caller's inbox: newest activity first, filtered, paginated.
@@ -165,7 +192,7 @@ pub fn list(
     let query = list_query(actor, filter, page);
     let total: i64 = conn
         .prepare_cached(&query.count_sql)?
-        .query_row(bind(&query.params).as_slice(), |r| r.get(0))?;
+        .query_row(bind(&query.count_params).as_slice(), |r| r.get(0))?;
     let conversations = conn
         .prepare_cached(&query.page_sql)?
         .query_map(bind(&query.page_params).as_slice(), summary_row)?
@@ -212,7 +239,7 @@ pub fn participants(conn: &Connection, conversation_id: i64) -> Result<Vec<Parti
                 participant_id: r.get(1)?,
                 name: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
                 unread_count: r.get(3)?,
-                last_read_at: r.get(4)?,
+                last_read_at: time_opt(r, 4)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -608,7 +635,10 @@ mod tests {
         for actor in &actors {
             for filter in &filters {
                 let q = list_query(actor, filter, page);
-                for (sql, params) in [(&q.count_sql, &q.params), (&q.page_sql, &q.page_params)] {
+                for (sql, params) in [
+                    (&q.count_sql, &q.count_params),
+                    (&q.page_sql, &q.page_params),
+                ] {
                     let lines = plan(&conn, sql, params);
                     if std::env::var("SHOW_PLANS").is_ok() {
                         eprintln!("{actor:?} {filter:?}\n{}", lines.join("\n"));
@@ -634,6 +664,109 @@ mod tests {
                 "unread {actor:?}: {lines:#?}"
             );
         }
+    }
+
+    #[test]
+    fn stored_counts_agree_with_counting_the_conversations() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::db::open_and_migrate(&dir.path().join("p.db")).unwrap();
+        conn.execute_batch(
+            "INSERT INTO stores (id, code, name) VALUES (1, 'a', 'A'), (2, 'b', 'B');",
+        )
+        .unwrap();
+        let mut insert = conn
+            .prepare(
+                "INSERT INTO conversations (conversation_type, subject, store_id, is_closed)
+                 VALUES (?1, 's', ?2, ?3)",
+            )
+            .unwrap();
+        let types = ["admin_store", "store_customer", "admin_customer"];
+        for (n, (store, kind, closed)) in [Some(1), Some(2), None]
+            .into_iter()
+            .flat_map(|s| types.into_iter().map(move |t| (s, t)))
+            .flat_map(|(s, t)| [0, 1].into_iter().map(move |c| (s, t, c)))
+            .filter(|(s, t, _)| s.is_some() || *t == "admin_customer")
+            .enumerate()
+        {
+            for _ in 0..=(n % 3) {
+                insert.execute(params![kind, store, closed]).unwrap();
+            }
+        }
+        // Every kind of change the triggers must follow.
+        conn.execute_batch(
+            "UPDATE conversations SET is_closed = 1 - is_closed WHERE id % 4 = 0;
+             UPDATE conversations SET store_id = 2 WHERE id % 7 = 0 AND store_id = 1;
+             UPDATE conversations SET conversation_type = 'admin_store' WHERE id % 9 = 0 AND store_id IS NOT NULL;
+             DELETE FROM conversations WHERE id % 5 = 0;",
+        )
+        .unwrap();
+
+        let actors = [
+            Actor::Admin { user_id: 1 },
+            Actor::Staff {
+                user_id: 2,
+                store_id: 1,
+            },
+            Actor::Staff {
+                user_id: 3,
+                store_id: 2,
+            },
+        ];
+        let mut filters = vec![ListFilter::default()];
+        for closed in [false, true] {
+            filters.push(ListFilter {
+                is_closed: Some(closed),
+                ..Default::default()
+            });
+        }
+        for t in [
+            ConversationType::AdminStore,
+            ConversationType::StoreCustomer,
+            ConversationType::AdminCustomer,
+        ] {
+            filters.push(ListFilter {
+                conversation_type: Some(t),
+                is_closed: Some(false),
+                ..Default::default()
+            });
+        }
+        let mut nonzero = 0;
+        for actor in &actors {
+            for filter in &filters {
+                let (sql, params) = counted_total(actor, filter).unwrap();
+                let counted: i64 = conn
+                    .query_row(&sql, bind(&params).as_slice(), |r| r.get(0))
+                    .unwrap();
+                let mut params = Params::new();
+                let mut sql = format!(
+                    "SELECT count(*) FROM conversations c WHERE {}",
+                    visible(actor, &mut params)
+                );
+                if let Some(t) = filter.conversation_type {
+                    sql += &format!(" AND c.conversation_type = '{}'", t.as_str());
+                }
+                if let Some(closed) = filter.is_closed {
+                    sql += &format!(" AND c.is_closed = {}", i64::from(closed));
+                }
+                let expected: i64 = conn
+                    .query_row(&sql, bind(&params).as_slice(), |r| r.get(0))
+                    .unwrap();
+                assert_eq!(counted, expected, "{actor:?} {filter:?}");
+                nonzero += usize::from(expected > 0);
+            }
+        }
+        assert!(nonzero >= 10, "the data should make most counts non-zero");
+        // Customers and searches are counted over the conversations themselves.
+        let customer = Actor::Customer {
+            customer_id: 1,
+            store_id: 1,
+        };
+        assert!(counted_total(&customer, &ListFilter::default()).is_none());
+        let search = ListFilter {
+            search: Some("refund".into()),
+            ..Default::default()
+        };
+        assert!(counted_total(&actors[1], &search).is_none());
     }
 
     #[test]

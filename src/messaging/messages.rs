@@ -7,8 +7,9 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::access::{api_base, load_visible};
 use super::conversations::{add_participant, participant_store};
-use super::{Attachment, Message};
+use super::{Attachment, Message, PREVIEW_CHARS};
 use crate::attachments::StoredFile;
+use crate::db::time;
 use crate::domain::{Actor, ParticipantType};
 use crate::error::AppError;
 
@@ -48,9 +49,9 @@ pub fn insert_message(
         .query_row(params![conversation_id, me_type, me_id, content, is_system, now], |r| r.get(0))?;
     conn.prepare_cached(
         "UPDATE conversations SET message_count = message_count + 1, last_message_at = ?2, last_activity_at = ?2,
-                updated_at = ?2 WHERE id = ?1",
+                updated_at = ?2, last_message_preview = substr(?3, 1, ?4) WHERE id = ?1",
     )?
-    .execute(params![conversation_id, now])?;
+    .execute(params![conversation_id, now, content, PREVIEW_CHARS])?;
     if !is_system {
         conn.prepare_cached(
             "UPDATE conversation_participants SET unread_count = unread_count + 1
@@ -127,7 +128,7 @@ fn message_row(r: &Row<'_>) -> rusqlite::Result<Message> {
         content: if is_deleted { String::new() } else { r.get(5)? },
         is_system_message: r.get(6)?,
         is_deleted,
-        created_at: r.get(8)?,
+        created_at: time(r, 8)?,
         attachments: Vec::new(),
     })
 }
@@ -256,6 +257,12 @@ pub fn delete(
         "UPDATE messages SET is_deleted = 1, deleted_at = ?2, deleted_by_type = ?3, deleted_by_id = ?4, updated_at = ?2
          WHERE id = ?1 AND NOT is_deleted",
         params![message_id, now, me_type, me_id],
+    )?;
+    // The inbox preview shows the newest message; if that was this one, it shows nothing now.
+    conn.execute(
+        "UPDATE conversations SET last_message_preview = NULL
+         WHERE id = ?1 AND ?2 = (SELECT max(id) FROM messages WHERE conversation_id = ?1)",
+        [conversation_id, message_id],
     )?;
     Ok(())
 }

@@ -16,6 +16,7 @@ pub use events::{Event, EventBus, EventKind};
 
 pub const SUBJECT_MAX: usize = 500;
 pub const CONTENT_MAX: usize = 10_000;
+/// The length of `last_message_preview` (also written in migration V9, which backfilled it).
 pub const PREVIEW_CHARS: i64 = 140;
 
 #[derive(Debug, Clone, Serialize)]

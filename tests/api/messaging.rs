@@ -681,6 +681,22 @@ async fn authors_and_admins_soft_delete_messages() {
         detail["message_count"], 2,
         "the message stays in the thread"
     );
+    // The inbox preview showed the deleted message; it shows nothing now, and the next one after.
+    let preview = |list: Value| {
+        list["conversations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()["last_message_preview"]
+            .clone()
+    };
+    let list = json_of(app.get("/api/v1/vendor/messages", &m.a1.token).await).await;
+    assert_eq!(preview(list), Value::Null);
+    app.send_message("vendor", &m.a1, id, "No worries, removed.")
+        .await;
+    let list = json_of(app.get("/api/v1/vendor/messages", &m.a1.token).await).await;
+    assert_eq!(preview(list), "No worries, removed.");
     let r = app
         .delete(
             &format!("/api/v1/shop/messages/{id}/messages/999999"),
@@ -703,6 +719,8 @@ async fn authors_and_admins_soft_delete_messages() {
         ["id"]
         .as_i64()
         .unwrap();
+    app.send_message("vendor", &m.a1, conv, "Sorry about that.")
+        .await;
     let r = app
         .delete(
             &format!("/api/v1/admin/messages/{conv}/messages/{staff_message}"),
@@ -710,6 +728,16 @@ async fn authors_and_admins_soft_delete_messages() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    // Deleting an older message leaves the preview of the newest one.
+    let list = json_of(app.get("/api/v1/admin/messages", &m.admin.token).await).await;
+    let row = list["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == conv)
+        .unwrap()
+        .clone();
+    assert_eq!(row["last_message_preview"], "Sorry about that.");
 }
 
 #[tokio::test]
