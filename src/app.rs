@@ -168,7 +168,7 @@ impl Application {
             tokio::task::spawn_blocking(move || open_data_dir(&settings)).await?
         };
         let (db, key) = opened?;
-        let seeded = db.write(|tx| templates::seed_defaults(tx)).await?;
+        let seeded = db.write(templates::seed_defaults).await?;
         if seeded > 0 {
             tracing::info!(seeded, "default email templates added");
         }

@@ -13,6 +13,7 @@
 
 pub mod backup;
 mod open;
+mod writer;
 
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -22,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 use crossbeam_channel::{Sender, unbounded};
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::Connection;
 
 pub use open::{OpenError, check_existing_file, open_and_migrate};
 
@@ -35,6 +36,9 @@ pub enum DbError {
     Sqlite(#[from] rusqlite::Error),
     #[error("the database threads have stopped")]
     Cancelled,
+    /// The shared transaction of a group of writes could not begin or commit.
+    #[error("transaction: {0}")]
+    Transaction(String),
 }
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
@@ -47,8 +51,10 @@ pub struct Db {
 struct Inner {
     /// Tells this database's connections apart in [`LOCAL_READERS`].
     id: u64,
-    writer: Sender<Job>,
+    writer: Sender<writer::WriteJob>,
     readers: Sender<Job>,
+    /// Dropped with the handle, which stops the checkpointer thread.
+    _checkpointer: Sender<()>,
     path: PathBuf,
 }
 
@@ -107,13 +113,20 @@ impl Db {
     /// Opens (creating if needed) and migrates the database, then starts the connection threads.
     pub fn open(path: &Path, read_connections: usize) -> Result<Db, OpenError> {
         let writer = open_and_migrate(path)?;
+        writer
+            .pragma_update(None, "cache_size", -open::WRITER_CACHE_KIB)
+            .map_err(|source| OpenError::Sqlite {
+                path: path.to_path_buf(),
+                source,
+            })?;
         let readers = (0..read_connections)
-            .map(|_| open::open_reader(path))
+            .map(|_| open::open_reader(path, open::POOLED_READER_CACHE_KIB))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Db {
             inner: Arc::new(Inner {
                 id: NEXT_DB_ID.fetch_add(1, Ordering::Relaxed),
-                writer: serve(vec![writer], "parley-db-write")?,
+                writer: writer::start(writer)?,
+                _checkpointer: writer::start_checkpointer(open::open_checkpointer(path)?)?,
                 readers: serve(readers, "parley-db-read")?,
                 path: path.to_path_buf(),
             }),
@@ -131,7 +144,7 @@ impl Db {
         let id = self.inner.id;
         let attached = LOCAL_READERS.with_borrow(|readers| readers.iter().any(|(db, _)| *db == id));
         if !attached {
-            let conn = open::open_reader(&self.inner.path)?;
+            let conn = open::open_reader(&self.inner.path, open::WORKER_READER_CACHE_KIB)?;
             LOCAL_READERS.with_borrow_mut(|readers| readers.push((id, conn)));
         }
         Ok(())
@@ -164,23 +177,39 @@ impl Db {
         run(&self.inner.readers, move |conn| f(conn)).await
     }
 
-    /// Runs `f` inside one `BEGIN IMMEDIATE` transaction on the writer; commits if it returns Ok.
+    /// Runs `f` inside a `BEGIN IMMEDIATE` transaction on the writer, which it may share with
+    /// other writes queued at the same time (see [`writer`]); its changes are kept if it returns
+    /// Ok, and it returns once they are committed.
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&Transaction<'_>) -> Result<T, E> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        run(&self.inner.writer, move |conn| {
-            // A panic inside `f` unwinds through the transaction, which rolls back on drop.
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(|e| E::from(DbError::from(e)))?;
-            let out = f(&tx)?;
-            tx.commit().map_err(|e| E::from(DbError::from(e)))?;
-            Ok(out)
-        })
-        .await
+        let (answer, result) = tokio::sync::oneshot::channel();
+        let span = tracing::Span::current();
+        let job: writer::TxJob = Box::new(move |conn| {
+            let outcome = match conn {
+                Ok(conn) => span.in_scope(|| writer::in_savepoint(conn, f)),
+                Err(reason) => Ok(Err(E::from(DbError::Transaction(reason)))),
+            };
+            Box::new(move |committed: Result<(), String>| {
+                let outcome = match (outcome, committed) {
+                    (Ok(Ok(_)), Err(reason)) => Ok(Err(E::from(DbError::Transaction(reason)))),
+                    (outcome, _) => outcome,
+                };
+                let _ = answer.send(outcome);
+            })
+        });
+        self.inner
+            .writer
+            .send(writer::WriteJob::InTransaction(job))
+            .map_err(|_| E::from(DbError::Cancelled))?;
+        match result.await {
+            Ok(Ok(out)) => out,
+            Ok(Err(panic)) => resume_unwind(panic),
+            Err(_) => Err(E::from(DbError::Cancelled)),
+        }
     }
 
     /// Runs `f` on the writer connection outside any transaction (for `VACUUM INTO` and pragmas).
@@ -190,7 +219,21 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        run(&self.inner.writer, move |conn| f(conn)).await
+        let (answer, result) = tokio::sync::oneshot::channel();
+        let span = tracing::Span::current();
+        let job: Job = Box::new(move |conn| {
+            let outcome = catch_unwind(AssertUnwindSafe(|| span.in_scope(|| f(conn))));
+            let _ = answer.send(outcome);
+        });
+        self.inner
+            .writer
+            .send(writer::WriteJob::Raw(job))
+            .map_err(|_| E::from(DbError::Cancelled))?;
+        match result.await {
+            Ok(Ok(out)) => out,
+            Ok(Err(panic)) => resume_unwind(panic),
+            Err(_) => Err(E::from(DbError::Cancelled)),
+        }
     }
 }
 
@@ -232,7 +275,10 @@ mod tests {
         let here = std::thread::current().id();
 
         let (_, pooled_on) = db.read(count_stores).await.unwrap();
-        assert_ne!(pooled_on, here, "without a reader of its own, the pool serves");
+        assert_ne!(
+            pooled_on, here,
+            "without a reader of its own, the pool serves"
+        );
 
         db.attach_local_reader().unwrap();
         db.attach_local_reader().unwrap(); // a second call keeps the one connection
@@ -253,5 +299,97 @@ mod tests {
             assert_ne!(pooled_on, here);
         }
         LOCAL_READERS.with_borrow(|readers| assert_eq!(readers.len(), 1));
+    }
+
+    #[derive(Debug)]
+    enum WriteError {
+        #[allow(dead_code)] // read through Debug when a test fails
+        Db(DbError),
+        Refused,
+    }
+
+    impl From<DbError> for WriteError {
+        fn from(e: DbError) -> Self {
+            WriteError::Db(e)
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_queued_behind_a_busy_writer_share_its_next_commit_and_a_failed_one_leaves_no_trace()
+     {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join(DB_FILE), 1).unwrap();
+        // Holds the writer while the others queue up behind it, so they share one transaction.
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        let blocker = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                db.write(move |_| {
+                    hold.recv().ok();
+                    Ok::<_, WriteError>(())
+                })
+                .await
+            })
+        };
+        let mut writes = Vec::new();
+        for n in 0..40 {
+            let db = db.clone();
+            writes.push(tokio::spawn(async move {
+                db.write(move |tx| {
+                    tx.execute(
+                        "INSERT INTO stores (code, name) VALUES (?1, 'S')",
+                        [format!("s{n}")],
+                    )
+                    .map_err(DbError::from)?;
+                    match n % 10 {
+                        3 => Err(WriteError::Refused),
+                        7 if n == 7 => panic!("a write that panics"),
+                        _ => Ok(n),
+                    }
+                })
+                .await
+            }));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        release.send(()).unwrap();
+        blocker.await.unwrap().unwrap();
+
+        let mut kept = 0;
+        for (n, write) in writes.into_iter().enumerate() {
+            match write.await {
+                Ok(Ok(m)) => {
+                    assert_eq!(m, n);
+                    kept += 1;
+                }
+                Ok(Err(WriteError::Refused)) => assert_eq!(n % 10, 3),
+                Ok(Err(e)) => panic!("write {n}: {e:?}"),
+                Err(join) => assert!(join.is_panic() && n == 7, "write {n}: {join:?}"),
+            }
+        }
+        assert_eq!(kept, 40 - 4 - 1);
+        let (stored, _) = db.read_pooled(count_stores).await.unwrap();
+        assert_eq!(
+            stored, kept as i64,
+            "refused and panicked writes are rolled back"
+        );
+        let refused: i64 = db
+            .read_pooled(|c| {
+                c.query_row(
+                    "SELECT count(*) FROM stores WHERE code IN ('s3', 's7', 's13')",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(DbError::from)
+            })
+            .await
+            .unwrap();
+        assert_eq!(refused, 0);
+        // The writer keeps serving after all that.
+        db.write(|tx| {
+            tx.execute("INSERT INTO stores (code, name) VALUES ('after', 'S')", [])
+                .map_err(DbError::from)
+        })
+        .await
+        .unwrap();
     }
 }

@@ -158,7 +158,26 @@ pub fn open_and_migrate(path: &Path) -> Result<Connection, OpenError> {
     Ok(conn)
 }
 
-pub(super) fn open_reader(path: &Path) -> Result<Connection, OpenError> {
+/// Page cache sizes in KiB. Pages beyond the cache are read from the OS page cache with a system
+/// call each, so the connections that serve most requests (the HTTP workers' own) get the most;
+/// together they bound what the database can hold in memory.
+pub(super) const WORKER_READER_CACHE_KIB: i64 = 12 * 1024;
+pub(super) const POOLED_READER_CACHE_KIB: i64 = 2 * 1024;
+pub(super) const WRITER_CACHE_KIB: i64 = 8 * 1024;
+
+/// A connection for the checkpointer thread: it copies committed pages from the WAL into the
+/// database file, off the writer's path.
+pub(super) fn open_checkpointer(path: &Path) -> Result<Connection, OpenError> {
+    let sqlite = |source| OpenError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    };
+    let conn = Connection::open(path).map_err(sqlite)?;
+    set_common_pragmas(&conn).map_err(sqlite)?;
+    Ok(conn)
+}
+
+pub(super) fn open_reader(path: &Path, cache_kib: i64) -> Result<Connection, OpenError> {
     let sqlite = |source| OpenError::Sqlite {
         path: path.to_path_buf(),
         source,
@@ -171,6 +190,8 @@ pub(super) fn open_reader(path: &Path) -> Result<Connection, OpenError> {
     )
     .map_err(sqlite)?;
     set_common_pragmas(&conn).map_err(sqlite)?;
+    conn.pragma_update(None, "cache_size", -cache_kib)
+        .map_err(sqlite)?;
     Ok(conn)
 }
 
@@ -178,6 +199,9 @@ fn set_common_pragmas(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Savepoints (one per write in a group commit) journal the pages they change: in memory, not
+    // in a temporary file.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     // Plans stay the ones the query shapes give (and the EXPLAIN QUERY PLAN test checks): without
     // this, SQLite re-prepares a statement whenever a newly bound value might change its plan.
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;

@@ -21,8 +21,8 @@ fn summary_select() -> &'static str {
     "SELECT c.id, c.conversation_type, c.subject, c.store_id, c.is_closed, c.closed_at, c.last_message_at,
                 c.message_count, c.created_at,
                 coalesce((SELECT me.unread_count FROM conversation_participants me
-                          WHERE me.conversation_id = c.id AND me.participant_type = :me_type
-                            AND me.participant_id = :me_id), 0),
+                          WHERE me.participant_type = :me_type AND me.participant_id = :me_id
+                            AND me.conversation_id = c.id AND me.unread_count > 0), 0),
                 c.last_message_preview,
                 op.participant_type, op.participant_id,
                 CASE op.participant_type
