@@ -174,7 +174,8 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        run(&self.inner.readers, move |conn| f(conn)).await
+        let readers = &self.inner.readers;
+        run(|job| readers.send(job).is_ok(), f).await
     }
 
     /// Runs `f` inside a `BEGIN IMMEDIATE` transaction on the writer, which it may share with
@@ -219,29 +220,17 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        let (answer, result) = tokio::sync::oneshot::channel();
-        let span = tracing::Span::current();
-        let job: Job = Box::new(move |conn| {
-            let outcome = catch_unwind(AssertUnwindSafe(|| span.in_scope(|| f(conn))));
-            let _ = answer.send(outcome);
-        });
-        self.inner
-            .writer
-            .send(writer::WriteJob::Raw(job))
-            .map_err(|_| E::from(DbError::Cancelled))?;
-        match result.await {
-            Ok(Ok(out)) => out,
-            Ok(Err(panic)) => resume_unwind(panic),
-            Err(_) => Err(E::from(DbError::Cancelled)),
-        }
+        let writer = &self.inner.writer;
+        run(|job| writer.send(writer::WriteJob::Raw(job)).is_ok(), f).await
     }
 }
 
-/// Queues `f` for a connection thread and awaits its answer, keeping the caller's tracing span.
-/// A panic in `f` is caught on the connection thread (which keeps serving) and re-raised here.
-async fn run<T, E, F>(queue: &Sender<Job>, f: F) -> Result<T, E>
+/// Hands `f` to a connection thread through `queue` and awaits its answer, keeping the caller's
+/// tracing span. A panic in `f` is caught on the connection thread (which keeps serving) and
+/// re-raised here.
+async fn run<T, E, F>(queue: impl FnOnce(Job) -> bool, f: F) -> Result<T, E>
 where
-    F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
+    F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
     E: From<DbError> + Send + 'static,
 {
@@ -251,7 +240,9 @@ where
         let outcome = catch_unwind(AssertUnwindSafe(|| span.in_scope(|| f(conn))));
         let _ = answer.send(outcome);
     });
-    queue.send(job).map_err(|_| E::from(DbError::Cancelled))?;
+    if !queue(job) {
+        return Err(E::from(DbError::Cancelled));
+    }
     match result.await {
         Ok(Ok(out)) => out,
         Ok(Err(panic)) => resume_unwind(panic),
