@@ -100,7 +100,7 @@ pub fn seed(data_dir: &Path, out: &Path, sizes: Sizes) -> anyhow::Result<()> {
         let mut session = tx.prepare("INSERT INTO sessions (token_hash, kind, user_id, customer_id, expires_at) VALUES (?1, 'bearer', ?2, ?3, ?4)")?;
         let mut tokened = std::collections::HashSet::new();
         for id in 1..=sizes.conversations {
-            let (customer_id, store, _) = parties(sizes, id);
+            let (customer_id, store, staff_id) = parties(sizes, id);
             let last = now - Duration::minutes(sizes.conversations - id);
             conversation.execute(params![
                 id,
@@ -110,7 +110,7 @@ pub fn seed(data_dir: &Path, out: &Path, sizes: Sizes) -> anyhow::Result<()> {
                 per_conversation,
                 last - Duration::days(1)
             ])?;
-            participant.execute(params![id, "store", parties(sizes, id).2, store, 0])?;
+            participant.execute(params![id, "store", staff_id, store, 0])?;
             participant.execute(params![id, "customer", customer_id, store, 1])?;
             if tokened.insert(customer_id) {
                 let token = format!("bench-customer-{customer_id}");
