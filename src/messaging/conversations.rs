@@ -16,9 +16,10 @@ use crate::db::{time, time_opt};
 use crate::domain::{Actor, ConversationType, Page, ParticipantType};
 use crate::error::AppError;
 
-/// The columns of a [`ConversationSummary`] as seen by the participant `:me_type`/`:me_id`.
-fn summary_select() -> &'static str {
-    "SELECT c.id, c.conversation_type, c.subject, c.store_id, c.is_closed, c.closed_at, c.last_message_at,
+/// The columns of a [`ConversationSummary`] as seen by the participant `:me_type`/`:me_id`, and
+/// after them `extra` (empty, or a comma and more columns).
+fn summary_select(extra: &str) -> String {
+    format!("SELECT c.id, c.conversation_type, c.subject, c.store_id, c.is_closed, c.closed_at, c.last_message_at,
                 c.message_count, c.created_at,
                 coalesce((SELECT me.unread_count FROM conversation_participants me
                           WHERE me.participant_type = :me_type AND me.participant_id = :me_id
@@ -27,11 +28,11 @@ fn summary_select() -> &'static str {
                 op.participant_type, op.participant_id,
                 CASE op.participant_type
                      WHEN 'customer' THEN (SELECT full_name FROM customers WHERE id = op.participant_id)
-                     ELSE (SELECT full_name FROM users WHERE id = op.participant_id) END
+                     ELSE (SELECT full_name FROM users WHERE id = op.participant_id) END{extra}
          FROM conversations c
          LEFT JOIN conversation_participants op ON op.id = (
              SELECT min(p2.id) FROM conversation_participants p2
-             WHERE p2.conversation_id = c.id AND p2.participant_type <> :me_type)"
+             WHERE p2.conversation_id = c.id AND p2.participant_type <> :me_type)")
 }
 
 fn me_params(actor: &Actor) -> Params {
@@ -41,6 +42,9 @@ fn me_params(actor: &Actor) -> Params {
         (":me_id", Value::Integer(me_id)),
     ]
 }
+
+/// How many columns [`summary_row`] reads.
+const SUMMARY_COLUMNS: usize = 14;
 
 fn summary_row(r: &Row<'_>) -> rusqlite::Result<ConversationSummary> {
     let other = match (
@@ -75,7 +79,7 @@ pub fn summary(conn: &Connection, actor: &Actor, id: i64) -> Result<Conversation
     let mut params = me_params(actor);
     params.push((":id", Value::Integer(id)));
     let condition = visible(actor, &mut params);
-    let sql = format!("{} WHERE c.id = :id AND {condition}", summary_select());
+    let sql = format!("{} WHERE c.id = :id AND {condition}", summary_select(""));
     conn.prepare_cached(&sql)?
         .query_row(bind(&params).as_slice(), summary_row)
         .optional()?
@@ -113,6 +117,8 @@ struct ListQuery {
     count_params: Params,
     page_sql: String,
     page_params: Params,
+    /// The page's rows end with the total (then `count_sql` runs only past the last page).
+    total_in_page: bool,
 }
 
 fn list_query(actor: &Actor, filter: &ListFilter, page: Page) -> ListQuery {
@@ -128,20 +134,26 @@ fn list_query(actor: &Actor, filter: &ListFilter, page: Page) -> ListQuery {
         params.push((":closed", Value::Integer(closed.into())));
     }
     let search = filter.search.as_deref().and_then(fts_query);
-    if let Some(words) = &search {
-        conditions.push(format!("c.id IN ({SEARCH_HITS})"));
+    // A search's hits are gathered once per statement and read as `hits`.
+    let with_hits = if let Some(words) = &search {
+        conditions.push("c.id IN hits".into());
         params.extend(search_params(actor, words));
-    }
+        format!("WITH hits (id) AS MATERIALIZED ({SEARCH_HITS}) ")
+    } else {
+        String::new()
+    };
     let where_clause = conditions.join(" AND ");
+    // Where the scope is exactly what the caller may see (admins and staff, unfiltered), the
+    // number of hits is the total: the page carries it, and the index is searched once.
+    let total_in_page = search.is_some() && scope_is_visibility(actor, filter);
     let (count_sql, count_params) = match (counted_total(actor, filter), &search) {
         (Some(counted), _) => counted,
-        // The scope token is exactly what admins and staff may see: the hits are the answer.
-        (None, Some(words)) if scope_is_visibility(actor, filter) => (
-            format!("SELECT count(*) FROM ({SEARCH_HITS})"),
+        (None, Some(words)) if total_in_page => (
+            format!("{with_hits}SELECT count(*) FROM hits"),
             search_params(actor, words),
         ),
         _ => (
-            format!("SELECT count(*) FROM conversations c WHERE {where_clause}"),
+            format!("{with_hits}SELECT count(*) FROM conversations c WHERE {where_clause}"),
             params.clone(),
         ),
     };
@@ -149,46 +161,54 @@ fn list_query(actor: &Actor, filter: &ListFilter, page: Page) -> ListQuery {
     page_params.extend(me_params(actor));
     page_params.push((":limit", Value::Integer(page.limit.into())));
     page_params.push((":skip", Value::Integer(page.skip.into())));
+    let total_column = if total_in_page {
+        ", (SELECT count(*) FROM hits)"
+    } else {
+        ""
+    };
     ListQuery {
         count_sql,
         count_params,
         page_sql: format!(
-            "{} WHERE {where_clause} ORDER BY c.last_activity_at DESC, c.id DESC LIMIT :limit OFFSET :skip",
-            summary_select()
+            "{with_hits}{} WHERE {where_clause} ORDER BY c.last_activity_at DESC, c.id DESC LIMIT :limit OFFSET :skip",
+            summary_select(total_column)
         ),
         page_params,
+        total_in_page,
     }
 }
 
-/// The conversations a search finds (migration V11): those with a message or a subject that has
-/// every word, among those of the caller's scope token. A message's conversation is its rowid's
-/// high half, so no hit visits a table.
-const SEARCH_HITS: &str =
-    "SELECT rowid >> 32 FROM message_search WHERE message_search MATCH :message_q
-     UNION SELECT rowid FROM conversation_search WHERE conversation_search MATCH :subject_q";
+/// The conversations a search finds (migration V11): those with a live message or a subject that
+/// has every word, within the caller's scope, a rowid range of the index. A hit's conversation is
+/// read from its rowid, so no hit visits a table.
+const SEARCH_HITS: &str = "SELECT (rowid >> 20) & 134217727 FROM message_search
+     WHERE message_search MATCH :q AND rowid BETWEEN :scope_first AND :scope_last
+     UNION SELECT rowid & 134217727 FROM conversation_search
+     WHERE conversation_search MATCH :q AND rowid BETWEEN :scope_first AND :scope_last";
 
-/// The FTS5 queries of [`SEARCH_HITS`]: the words in the text column, within the actor's scope.
+/// The parameters of [`SEARCH_HITS`]: the words, and the rowid range of the actor's scope (0 for
+/// admins, the store for staff and customers, whom `visible` then narrows to their own).
 fn search_params(actor: &Actor, words: &str) -> Params {
+    const SCOPE_SHIFT: u32 = 47;
     let scope = match *actor {
-        Actor::Admin { .. } => "admin".to_string(),
-        // Customers see a subset of their store's scope; `visible` narrows it to their own.
-        Actor::Staff { store_id, .. } | Actor::Customer { store_id, .. } => {
-            format!("store{store_id}")
-        }
+        Actor::Admin { .. } => 0,
+        Actor::Staff { store_id, .. } | Actor::Customer { store_id, .. } => store_id,
+    };
+    // Stores beyond the index layout's 16 bits have nothing indexed: an empty range.
+    let (first, last) = if (0..=0xFFFF).contains(&scope) {
+        let first = scope << SCOPE_SHIFT;
+        (first, first | ((1 << SCOPE_SHIFT) - 1))
+    } else {
+        (1, 0)
     };
     vec![
-        (
-            ":message_q",
-            Value::Text(format!("content : ({words}) AND scope : {scope}")),
-        ),
-        (
-            ":subject_q",
-            Value::Text(format!("subject : ({words}) AND scope : {scope}")),
-        ),
+        (":q", Value::Text(words.to_string())),
+        (":scope_first", Value::Integer(first)),
+        (":scope_last", Value::Integer(last)),
     ]
 }
 
-/// Whether the scope token of [`search_params`] selects exactly what `visible` and the filter
+/// Whether the scope of [`search_params`] selects exactly what `visible` and the filter
 /// select: for admins and staff without type or state filters.
 fn scope_is_visibility(actor: &Actor, filter: &ListFilter) -> bool {
     !matches!(actor, Actor::Customer { .. })
@@ -227,13 +247,24 @@ pub fn list(
     page: Page,
 ) -> Result<ConversationList, AppError> {
     let query = list_query(actor, filter, page);
-    let total: i64 = conn
-        .prepare_cached(&query.count_sql)?
-        .query_row(bind(&query.count_params).as_slice(), |r| r.get(0))?;
+    let mut total_in_page = None;
     let conversations = conn
         .prepare_cached(&query.page_sql)?
-        .query_map(bind(&query.page_params).as_slice(), summary_row)?
+        .query_map(bind(&query.page_params).as_slice(), |r| {
+            if query.total_in_page {
+                total_in_page = Some(r.get(SUMMARY_COLUMNS)?);
+            }
+            summary_row(r)
+        })?
         .collect::<rusqlite::Result<_>>()?;
+    let total: i64 = match total_in_page {
+        Some(total) => total,
+        // An empty first page has nothing to count.
+        None if query.total_in_page && page.skip == 0 => 0,
+        None => conn
+            .prepare_cached(&query.count_sql)?
+            .query_row(bind(&query.count_params).as_slice(), |r| r.get(0))?,
+    };
     Ok(ConversationList {
         conversations,
         total,
@@ -639,6 +670,7 @@ mod tests {
                     && !l.contains("USING")
                     && !l.contains("VIRTUAL TABLE")
                     && !l.starts_with("SCAN (subquery")
+                    && *l != "SCAN hits"
             })
             .cloned()
             .collect()
@@ -866,6 +898,8 @@ mod tests {
              UPDATE conversations SET store_id = 2 WHERE id % 13 = 0 AND store_id = 1;
              UPDATE conversations SET conversation_type = 'admin_store' WHERE id % 17 = 0 AND store_id IS NOT NULL;
              UPDATE conversations SET subject = 'renamed delta' WHERE id % 19 = 0;
+             INSERT INTO messages (conversation_id, sender_type, sender_id, content)
+             SELECT id, 'store', 1, 'bravo later' FROM conversations WHERE id % 3 = 1;
              INSERT INTO message_search (message_search) VALUES ('integrity-check');
              INSERT INTO conversation_search (conversation_search) VALUES ('integrity-check');",
         )
@@ -934,6 +968,14 @@ mod tests {
                         .collect();
                     assert_eq!(ids, expected, "{actor:?} {query:?} closed={closed:?}");
                     assert_eq!(listed.total, expected.len() as i64, "{actor:?} {query:?}");
+                    // Past the last page the total is still counted.
+                    let beyond = Page {
+                        skip: 500,
+                        limit: 10,
+                    };
+                    let empty = list(&conn, actor, &filter, beyond).unwrap();
+                    assert!(empty.conversations.is_empty());
+                    assert_eq!(empty.total, expected.len() as i64, "{actor:?} {query:?}");
                     found_any += usize::from(!expected.is_empty());
                 }
             }
