@@ -46,6 +46,13 @@ pub fn seed(data_dir: &Path, out: &Path, sizes: Sizes) -> anyhow::Result<()> {
     let mut conn = rusqlite::Connection::open(data_dir.join(crate::db::DB_FILE))?;
     conn.pragma_update(None, "synchronous", "OFF")?;
     let tx = conn.transaction()?;
+    // Checked before the token files are opened, so a second run cannot empty them.
+    let stores: i64 = tx.query_row("SELECT count(*) FROM stores", [], |r| r.get(0))?;
+    anyhow::ensure!(
+        stores == 0,
+        "{} already holds data; bench-seed needs an empty data directory",
+        data_dir.display()
+    );
     let hash =
         crate::auth::password::hash_now("bench-password").map_err(|e| anyhow::anyhow!("{e}"))?;
     let now = Utc::now();

@@ -99,16 +99,17 @@ pub fn create(
 }
 
 /// Finds an unexpired session by token. One indexed lookup joined with the account and its store,
-/// so a disabled account or store is refused on the very next request.
+/// so a disabled account or store is refused on the very next request. It runs on every request,
+/// so it reads narrow covering indexes (migration V12), not the wide session and customer rows.
 pub fn lookup(conn: &Connection, token: &str) -> rusqlite::Result<Option<SessionRow>> {
     conn.prepare_cached(
         "SELECT s.id, s.kind, s.csrf_token,
                 u.id, u.role, u.store_id, u.is_active AND coalesce(su.is_active, 1),
                 c.id, c.store_id, c.is_active AND sc.is_active
-         FROM sessions s
+         FROM sessions s INDEXED BY ix_sessions_lookup
          LEFT JOIN users u ON u.id = s.user_id
          LEFT JOIN stores su ON su.id = u.store_id
-         LEFT JOIN customers c ON c.id = s.customer_id
+         LEFT JOIN customers c INDEXED BY ix_customers_access ON c.id = s.customer_id
          LEFT JOIN stores sc ON sc.id = c.store_id
          WHERE s.token_hash = ?1 AND s.expires_at > ?2",
     )?

@@ -6,7 +6,7 @@ use chrono::Utc;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::access::{Params, bind, counted, load_visible, visible};
+use super::access::{Params, bind, counted, load_visible, visible, visible_to_participant};
 use super::events::{Event, EventKind, EventParticipant};
 use super::messages::{self, insert_message, message_page};
 use super::{
@@ -282,10 +282,10 @@ pub fn total_unread(conn: &Connection, actor: &Actor) -> Result<i64, AppError> {
 
 fn unread_query(actor: &Actor) -> (String, Params) {
     let mut params = me_params(actor);
-    let condition = visible(actor, &mut params);
+    let condition = visible_to_participant(actor, &mut params);
     let sql = format!(
         "SELECT coalesce(sum(p.unread_count), 0) FROM conversation_participants p
-         JOIN conversations c ON c.id = p.conversation_id
+         JOIN conversations c INDEXED BY ix_conversations_access ON c.id = p.conversation_id
          WHERE p.participant_type = :me_type AND p.participant_id = :me_id AND p.unread_count > 0 AND {condition}"
     );
     (sql, params)
@@ -736,6 +736,70 @@ mod tests {
                 "unread {actor:?}: {lines:#?}"
             );
         }
+    }
+
+    #[test]
+    fn unread_totals_agree_with_summing_what_each_actor_may_see() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::db::open_and_migrate(&dir.path().join("p.db")).unwrap();
+        // Conversations of every type in two stores, one moved to the other store and one
+        // retyped after its participants joined: participation alone must not make them count.
+        conn.execute_batch(
+            "INSERT INTO stores (id, code, name) VALUES (1, 'a', 'A'), (2, 'b', 'B');
+             INSERT INTO conversations (id, conversation_type, subject, store_id) VALUES
+                 (1, 'store_customer', 's', 1), (2, 'store_customer', 's', 1),
+                 (3, 'store_customer', 's', 2), (4, 'admin_store', 's', 1),
+                 (5, 'admin_customer', 's', NULL), (6, 'store_customer', 's', 1),
+                 (7, 'store_customer', 's', 1);
+             INSERT INTO conversation_participants
+                 (conversation_id, participant_type, participant_id, unread_count) VALUES
+                 (1, 'customer', 10, 1), (1, 'store', 20, 2), (2, 'customer', 10, 4),
+                 (2, 'customer', 11, 8), (3, 'customer', 12, 16), (3, 'store', 21, 32),
+                 (4, 'store', 20, 64), (4, 'admin', 30, 128), (5, 'customer', 10, 256),
+                 (5, 'admin', 30, 512), (6, 'customer', 10, 1024), (6, 'store', 20, 2048),
+                 (7, 'customer', 10, 4096), (7, 'admin', 30, 8192);
+             UPDATE conversations SET store_id = 2 WHERE id = 6;
+             UPDATE conversations SET conversation_type = 'admin_customer', store_id = NULL
+                 WHERE id = 7;",
+        )
+        .unwrap();
+        let actors = [
+            Actor::Admin { user_id: 30 },
+            Actor::Staff {
+                user_id: 20,
+                store_id: 1,
+            },
+            Actor::Staff {
+                user_id: 21,
+                store_id: 2,
+            },
+            Actor::Customer {
+                customer_id: 10,
+                store_id: 1,
+            },
+            Actor::Customer {
+                customer_id: 12,
+                store_id: 2,
+            },
+        ];
+        let mut totals = Vec::new();
+        for actor in &actors {
+            let mut params = me_params(actor);
+            let sql = format!(
+                "SELECT coalesce(sum(p.unread_count), 0) FROM conversation_participants p
+                 JOIN conversations c ON c.id = p.conversation_id
+                 WHERE p.participant_type = :me_type AND p.participant_id = :me_id AND {}",
+                visible(actor, &mut params)
+            );
+            let expected: i64 = conn
+                .query_row(&sql, bind(&params).as_slice(), |r| r.get(0))
+                .unwrap();
+            assert_eq!(total_unread(&conn, actor).unwrap(), expected, "{actor:?}");
+            totals.push(expected);
+        }
+        // Admin: 4 and 7 (5 is admin_customer too); staff 20: 1 and 4, not 6 (moved away);
+        // customer 10: 1 and 2, not 5 or 7 (admin_customer) nor 6 (moved).
+        assert_eq!(totals, [128 + 512 + 8192, 2 + 64, 32, 1 + 4, 16]);
     }
 
     #[test]
