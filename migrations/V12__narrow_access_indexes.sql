@@ -19,3 +19,9 @@ CREATE INDEX ix_conversations_access ON conversations (id, conversation_type, st
 DROP INDEX ix_participants_participant;
 CREATE INDEX ix_participants_participant
     ON conversation_participants (participant_type, participant_id, conversation_id);
+
+-- A store's conversations newest first, with what its staff's inbox and searches filter on, so
+-- walking them reads no conversation row until a page's own rows.
+DROP INDEX ix_conversations_store_activity;
+CREATE INDEX ix_conversations_store_activity
+    ON conversations (store_id, last_activity_at, conversation_type, is_closed);

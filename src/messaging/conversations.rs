@@ -18,7 +18,7 @@ use crate::error::AppError;
 
 /// The columns of a [`ConversationSummary`] as seen by the participant `:me_type`/`:me_id`, and
 /// after them `extra` (empty, or a comma and more columns).
-fn summary_select(extra: &str) -> String {
+fn summary_select(from: &str) -> String {
     format!("SELECT c.id, c.conversation_type, c.subject, c.store_id, c.is_closed, c.closed_at, c.last_message_at,
                 c.message_count, c.created_at,
                 coalesce((SELECT me.unread_count FROM conversation_participants me
@@ -28,8 +28,8 @@ fn summary_select(extra: &str) -> String {
                 op.participant_type, op.participant_id,
                 CASE op.participant_type
                      WHEN 'customer' THEN (SELECT full_name FROM customers WHERE id = op.participant_id)
-                     ELSE (SELECT full_name FROM users WHERE id = op.participant_id) END{extra}
-         FROM conversations c
+                     ELSE (SELECT full_name FROM users WHERE id = op.participant_id) END
+         FROM {from}
          LEFT JOIN conversation_participants op ON op.id = (
              SELECT min(p2.id) FROM conversation_participants p2
              WHERE p2.conversation_id = c.id AND p2.participant_type <> :me_type)")
@@ -42,9 +42,6 @@ fn me_params(actor: &Actor) -> Params {
         (":me_id", Value::Integer(me_id)),
     ]
 }
-
-/// How many columns [`summary_row`] reads.
-const SUMMARY_COLUMNS: usize = 14;
 
 fn summary_row(r: &Row<'_>) -> rusqlite::Result<ConversationSummary> {
     let other = match (
@@ -79,7 +76,10 @@ pub fn summary(conn: &Connection, actor: &Actor, id: i64) -> Result<Conversation
     let mut params = me_params(actor);
     params.push((":id", Value::Integer(id)));
     let condition = visible(actor, &mut params);
-    let sql = format!("{} WHERE c.id = :id AND {condition}", summary_select(""));
+    let sql = format!(
+        "{} WHERE c.id = :id AND {condition}",
+        summary_select("conversations c")
+    );
     conn.prepare_cached(&sql)?
         .query_row(bind(&params).as_slice(), summary_row)
         .optional()?
@@ -111,17 +111,46 @@ pub fn fts_query(input: &str) -> Option<String> {
     (!terms.is_empty()).then(|| terms.join(" "))
 }
 
-/// The SQL of an inbox query: the count, the page, and their parameters.
+/// The SQL of an inbox page and of its total, with their parameters.
 struct ListQuery {
     count_sql: String,
     count_params: Params,
     page_sql: String,
     page_params: Params,
-    /// The page's rows end with the total (then `count_sql` runs only past the last page).
-    total_in_page: bool,
 }
 
-fn list_query(actor: &Actor, filter: &ListFilter, page: Page) -> ListQuery {
+/// How a search's page is chosen among its hits, which arrive as the JSON array `:hits`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SearchPlan {
+    /// Look up every hit and keep the newest: for hits that are few next to what the caller sees.
+    FromHits,
+    /// Walk the store's conversations newest first and keep those hit, until the page is full:
+    /// for hits common enough that the page fills long before the hits run out.
+    NewestFirst,
+}
+
+/// Chooses the cheaper [`SearchPlan`]: walking newest first passes about `visible / hits`
+/// conversations per row of the page, each an entry of a covering index read in order, while each
+/// hit looked up is a conversation row read from anywhere in the table, about four times the cost
+/// (measured at a million messages). Only a store's staff can walk (the activity index is per store; an admin's
+/// conversations span stores, and a customer's own few conversations drive their queries).
+fn search_plan(actor: &Actor, hits: usize, visible: i64, page: Page) -> SearchPlan {
+    let rows = i64::from(page.skip) + i64::from(page.limit);
+    let hits = i64::try_from(hits).unwrap_or(i64::MAX).max(1);
+    let walked = rows.saturating_mul(visible) / hits;
+    if matches!(actor, Actor::Staff { .. }) && walked < hits.saturating_mul(4) {
+        SearchPlan::NewestFirst
+    } else {
+        SearchPlan::FromHits
+    }
+}
+
+fn list_query(
+    actor: &Actor,
+    filter: &ListFilter,
+    page: Page,
+    search: Option<SearchPlan>,
+) -> ListQuery {
     let mut params = Params::new();
     let mut conditions = vec![visible(actor, &mut params).to_string()];
     if let Some(t) = filter.conversation_type {
@@ -133,27 +162,23 @@ fn list_query(actor: &Actor, filter: &ListFilter, page: Page) -> ListQuery {
         conditions.push("+c.is_closed = :closed".into());
         params.push((":closed", Value::Integer(closed.into())));
     }
-    let search = filter.search.as_deref().and_then(fts_query);
-    // A search's hits are gathered once per statement and read as `hits`.
-    let with_hits = if let Some(words) = &search {
-        conditions.push("c.id IN hits".into());
-        params.extend(search_params(actor, words));
-        format!("WITH hits (id) AS MATERIALIZED ({SEARCH_HITS}) ")
-    } else {
-        String::new()
-    };
+    let mut conversations = "conversations c";
+    if let Some(plan) = search {
+        // `+` leaves the hits as a filter where something else drives the query.
+        let drives = plan == SearchPlan::FromHits && !matches!(actor, Actor::Customer { .. });
+        let hit = if drives { "c.id" } else { "+c.id" };
+        conditions.push(format!("{hit} IN (SELECT value FROM json_each(:hits))"));
+        // Without statistics SQLite cannot tell few hits from many: the plan says which.
+        conversations = match plan {
+            SearchPlan::NewestFirst => "conversations c INDEXED BY ix_conversations_store_activity",
+            SearchPlan::FromHits => "conversations c NOT INDEXED",
+        };
+    }
     let where_clause = conditions.join(" AND ");
-    // Where the scope is exactly what the caller may see (admins and staff, unfiltered), the
-    // number of hits is the total: the page carries it, and the index is searched once.
-    let total_in_page = search.is_some() && scope_is_visibility(actor, filter);
-    let (count_sql, count_params) = match (counted_total(actor, filter), &search) {
-        (Some(counted), _) => counted,
-        (None, Some(words)) if total_in_page => (
-            format!("{with_hits}SELECT count(*) FROM hits"),
-            search_params(actor, words),
-        ),
+    let (count_sql, count_params) = match counted_total(actor, filter) {
+        Some(counted) if search.is_none() => counted,
         _ => (
-            format!("{with_hits}SELECT count(*) FROM conversations c WHERE {where_clause}"),
+            format!("SELECT count(*) FROM {conversations} WHERE {where_clause}"),
             params.clone(),
         ),
     };
@@ -161,29 +186,37 @@ fn list_query(actor: &Actor, filter: &ListFilter, page: Page) -> ListQuery {
     page_params.extend(me_params(actor));
     page_params.push((":limit", Value::Integer(page.limit.into())));
     page_params.push((":skip", Value::Integer(page.skip.into())));
-    let total_column = if total_in_page {
-        ", (SELECT count(*) FROM hits)"
+    let order = "ORDER BY c.last_activity_at DESC, c.id DESC LIMIT :limit OFFSET :skip";
+    let page_sql = if search.is_some() {
+        // The page is chosen from the candidates' ids and times alone, and only its rows read
+        // their summaries (SQLite computes a row's columns before it sorts).
+        format!(
+            "WITH page AS (SELECT c.id, c.last_activity_at FROM {conversations}
+                 WHERE {where_clause} {order})
+             {} ORDER BY page.last_activity_at DESC, page.id DESC",
+            summary_select("page JOIN conversations c ON c.id = page.id")
+        )
     } else {
-        ""
+        format!(
+            "{} WHERE {where_clause} {order}",
+            summary_select(conversations)
+        )
     };
     ListQuery {
         count_sql,
         count_params,
-        page_sql: format!(
-            "{with_hits}{} WHERE {where_clause} ORDER BY c.last_activity_at DESC, c.id DESC LIMIT :limit OFFSET :skip",
-            summary_select(total_column)
-        ),
+        page_sql,
         page_params,
-        total_in_page,
     }
 }
 
 /// The conversations a search finds (migration V11): those with a live message or a subject that
 /// has every word, within the caller's scope, a rowid range of the index. A hit's conversation is
-/// read from its rowid, so no hit visits a table.
+/// read from its rowid, so no hit visits a table. A conversation comes once per hit in it:
+/// [`search_hits`] keeps one.
 const SEARCH_HITS: &str = "SELECT (rowid >> 20) & 134217727 FROM message_search
      WHERE message_search MATCH :q AND rowid BETWEEN :scope_first AND :scope_last
-     UNION SELECT rowid & 134217727 FROM conversation_search
+     UNION ALL SELECT rowid & 134217727 FROM conversation_search
      WHERE conversation_search MATCH :q AND rowid BETWEEN :scope_first AND :scope_last";
 
 /// The parameters of [`SEARCH_HITS`]: the words, and the rowid range of the actor's scope (0 for
@@ -216,12 +249,10 @@ fn scope_is_visibility(actor: &Actor, filter: &ListFilter) -> bool {
         && filter.is_closed.is_none()
 }
 
-/// The inbox total from `conversation_counts`, where it can answer: no search, and an actor who
-/// sees whole stores (the count of a customer's few conversations is cheap anyway).
+/// How many conversations the caller sees through `filter`'s type and state (its search aside),
+/// from `conversation_counts`, where it can answer: for an actor who sees whole stores (the count
+/// of a customer's few conversations is cheap anyway).
 fn counted_total(actor: &Actor, filter: &ListFilter) -> Option<(String, Params)> {
-    if filter.search.as_deref().and_then(fts_query).is_some() {
-        return None;
-    }
     let mut params = Params::new();
     let mut conditions = vec![counted(actor, &mut params)?.to_string()];
     if let Some(t) = filter.conversation_type {
@@ -246,21 +277,52 @@ pub fn list(
     filter: &ListFilter,
     page: Page,
 ) -> Result<ConversationList, AppError> {
-    let query = list_query(actor, filter, page);
-    let mut total_in_page = None;
+    let Some(words) = filter.search.as_deref().and_then(fts_query) else {
+        let query = list_query(actor, filter, page, None);
+        return list_page(conn, actor, &query, None);
+    };
+    // The hits and the page are read from one snapshot.
+    let snapshot = conn.unchecked_transaction()?;
+    let hits = search_hits(conn, actor, &words)?;
+    if hits.is_empty() {
+        return Ok(ConversationList {
+            conversations: Vec::new(),
+            total: 0,
+            total_unread: total_unread(conn, actor)?,
+        });
+    }
+    let visible_total = match counted_total(actor, filter) {
+        Some((sql, params)) => conn
+            .prepare_cached(&sql)?
+            .query_row(bind(&params).as_slice(), |r| r.get(0))?,
+        None => 0,
+    };
+    let plan = search_plan(actor, hits.len(), visible_total, page);
+    let mut query = list_query(actor, filter, page, Some(plan));
+    let ids: Vec<String> = hits.iter().map(i64::to_string).collect();
+    let ids = Value::Text(format!("[{}]", ids.join(",")));
+    query.page_params.push((":hits", ids.clone()));
+    query.count_params.push((":hits", ids));
+    // Where the scope is exactly what the caller may see, every hit counts.
+    let total = scope_is_visibility(actor, filter).then_some(hits.len() as i64);
+    let list = list_page(conn, actor, &query, total)?;
+    snapshot.commit()?;
+    Ok(list)
+}
+
+/// Runs an inbox query: the page, then the total unless `total` is known.
+fn list_page(
+    conn: &Connection,
+    actor: &Actor,
+    query: &ListQuery,
+    total: Option<i64>,
+) -> Result<ConversationList, AppError> {
     let conversations = conn
         .prepare_cached(&query.page_sql)?
-        .query_map(bind(&query.page_params).as_slice(), |r| {
-            if query.total_in_page {
-                total_in_page = Some(r.get(SUMMARY_COLUMNS)?);
-            }
-            summary_row(r)
-        })?
+        .query_map(bind(&query.page_params).as_slice(), summary_row)?
         .collect::<rusqlite::Result<_>>()?;
-    let total: i64 = match total_in_page {
+    let total = match total {
         Some(total) => total,
-        // An empty first page has nothing to count.
-        None if query.total_in_page && page.skip == 0 => 0,
         None => conn
             .prepare_cached(&query.count_sql)?
             .query_row(bind(&query.count_params).as_slice(), |r| r.get(0))?,
@@ -270,6 +332,19 @@ pub fn list(
         total,
         total_unread: total_unread(conn, actor)?,
     })
+}
+
+/// The ids of the conversations a search finds within the caller's scope, ascending, each once.
+fn search_hits(conn: &Connection, actor: &Actor, words: &str) -> Result<Vec<i64>, AppError> {
+    let params = search_params(actor, words);
+    let mut hits = conn
+        .prepare_cached(SEARCH_HITS)?
+        .query_map(bind(&params).as_slice(), |r| r.get::<_, i64>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    // Message hits come in rowid order, so a conversation's are already together.
+    hits.sort_unstable();
+    hits.dedup();
+    Ok(hits)
 }
 
 /// The sum of the caller's unread counts over the conversations they may see (the header badge).
@@ -671,6 +746,7 @@ mod tests {
                     && !l.contains("VIRTUAL TABLE")
                     && !l.starts_with("SCAN (subquery")
                     && *l != "SCAN hits"
+                    && *l != "SCAN page"
             })
             .cloned()
             .collect()
@@ -706,26 +782,53 @@ mod tests {
         ];
         for actor in &actors {
             for filter in &filters {
-                let q = list_query(actor, filter, page);
-                for (sql, params) in [
-                    (&q.count_sql, &q.count_params),
-                    (&q.page_sql, &q.page_params),
-                ] {
-                    let lines = plan(&conn, sql, params);
-                    if std::env::var("SHOW_PLANS").is_ok() {
-                        eprintln!("{actor:?} {filter:?}\n{}", lines.join("\n"));
+                let plans = match (&filter.search, actor) {
+                    (None, _) => vec![None],
+                    (Some(_), Actor::Staff { .. }) => {
+                        vec![Some(SearchPlan::FromHits), Some(SearchPlan::NewestFirst)]
                     }
-                    assert!(
-                        full_scans(&lines).is_empty(),
-                        "{actor:?} {filter:?}: {lines:#?}"
-                    );
-                    if matches!(actor, Actor::Customer { .. }) {
-                        // A customer's inbox starts from their own participant rows, whatever
-                        // the size of the store.
+                    (Some(_), _) => vec![Some(SearchPlan::FromHits)],
+                };
+                for search in plans {
+                    let mut q = list_query(actor, filter, page, search);
+                    if search.is_some() {
+                        let hits = Value::Text("[1,2,3]".into());
+                        q.page_params.push((":hits", hits.clone()));
+                        q.count_params.push((":hits", hits));
+                    }
+                    for (sql, params) in [
+                        (&q.count_sql, &q.count_params),
+                        (&q.page_sql, &q.page_params),
+                    ] {
+                        let lines = plan(&conn, sql, params);
+                        if std::env::var("SHOW_PLANS").is_ok() {
+                            eprintln!("{actor:?} {filter:?} {search:?}\n{}", lines.join("\n"));
+                        }
                         assert!(
-                            lines[0].contains("INTEGER PRIMARY KEY"),
-                            "{filter:?}: {lines:#?}"
+                            full_scans(&lines).is_empty(),
+                            "{actor:?} {filter:?}: {lines:#?}"
                         );
+                        let first = lines
+                            .iter()
+                            .find(|l| l.starts_with("SEARCH ") || l.starts_with("SCAN "))
+                            .cloned()
+                            .unwrap_or_default();
+                        match (actor, search) {
+                            // A customer's inbox starts from their own participant rows,
+                            // whatever the size of the store; a search's few hits start from
+                            // the conversation ids.
+                            (Actor::Customer { .. }, _)
+                            | (Actor::Staff { .. }, Some(SearchPlan::FromHits)) => assert!(
+                                first.contains("rowid=?") || first.contains("(id=?"),
+                                "{actor:?} {filter:?}: {lines:#?}"
+                            ),
+                            // Many hits: the store's conversations, newest first.
+                            (_, Some(SearchPlan::NewestFirst)) => assert!(
+                                first.contains("ix_conversations_store_activity (store_id=?)"),
+                                "{filter:?}: {lines:#?}"
+                            ),
+                            _ => {}
+                        }
                     }
                 }
             }
@@ -892,17 +995,12 @@ mod tests {
             }
         }
         assert!(nonzero >= 10, "the data should make most counts non-zero");
-        // Customers and searches are counted over the conversations themselves.
+        // Customers' conversations are counted over the conversations themselves.
         let customer = Actor::Customer {
             customer_id: 1,
             store_id: 1,
         };
         assert!(counted_total(&customer, &ListFilter::default()).is_none());
-        let search = ListFilter {
-            search: Some("refund".into()),
-            ..Default::default()
-        };
-        assert!(counted_total(&actors[1], &search).is_none());
     }
 
     #[test]
@@ -989,6 +1087,7 @@ mod tests {
             limit: 100,
         };
         let mut found_any = 0;
+        let mut walked = 0;
         for actor in &actors {
             for query in ["alpha", "brav", "charlie delta", "delta"] {
                 for closed in [None, Some(false)] {
@@ -1041,6 +1140,37 @@ mod tests {
                     assert!(empty.conversations.is_empty());
                     assert_eq!(empty.total, expected.len() as i64, "{actor:?} {query:?}");
                     found_any += usize::from(!expected.is_empty());
+
+                    // Small pages, where common words make staff walk newest first: the pages
+                    // together hold the same conversations, in the same order as one page.
+                    let mut paged = Vec::new();
+                    for skip in (0..expected.len() + 3).step_by(3) {
+                        let page = Page {
+                            skip: skip as u32,
+                            limit: 3,
+                        };
+                        let part = list(&conn, actor, &filter, page).unwrap();
+                        assert_eq!(part.total, expected.len() as i64, "{actor:?} {query:?}");
+                        paged.extend(part.conversations.iter().map(|c| c.id));
+                        // Unfiltered, the hits are what the caller sees of the search.
+                        let visible: i64 = conn
+                            .query_row(
+                                &format!(
+                                    "SELECT count(*) FROM conversations c WHERE {}",
+                                    visible(actor, &mut Params::new())
+                                ),
+                                bind(&params).as_slice(),
+                                |r| r.get(0),
+                            )
+                            .unwrap();
+                        walked += usize::from(
+                            closed.is_none()
+                                && search_plan(actor, expected.len(), visible, page)
+                                    == SearchPlan::NewestFirst,
+                        );
+                    }
+                    let whole: Vec<i64> = listed.conversations.iter().map(|c| c.id).collect();
+                    assert_eq!(paged, whole, "{actor:?} {query:?} closed={closed:?}");
                 }
             }
         }
@@ -1048,6 +1178,7 @@ mod tests {
             found_any >= 24,
             "most searches should find something: {found_any}"
         );
+        assert!(walked > 0, "some pages should walk newest first");
     }
 
     #[test]
