@@ -68,18 +68,18 @@ struct ConversationFacts {
 }
 
 fn conversation_facts(conn: &Connection, id: i64) -> Result<ConversationFacts, AppError> {
-    Ok(conn.query_row(
-        "SELECT c.subject, c.store_id, coalesce(s.name, '') FROM conversations c
-         LEFT JOIN stores s ON s.id = c.store_id WHERE c.id = ?1",
-        [id],
-        |r| {
+    Ok(conn
+        .prepare_cached(
+            "SELECT c.subject, c.store_id, coalesce(s.name, '') FROM conversations c
+             LEFT JOIN stores s ON s.id = c.store_id WHERE c.id = ?1",
+        )?
+        .query_row([id], |r| {
             Ok(ConversationFacts {
                 subject: r.get(0)?,
                 store_id: r.get(1)?,
                 store_name: r.get(2)?,
             })
-        },
-    )?)
+        })?)
 }
 
 /// Where a participant reads a conversation in the web UI.

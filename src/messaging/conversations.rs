@@ -16,12 +16,14 @@ use crate::db::{time, time_opt};
 use crate::domain::{Actor, ConversationType, Page, ParticipantType};
 use crate::error::AppError;
 
-/// The columns of a [`ConversationSummary`] as seen by the participant `:me_type`/`:me_id`, and
-/// after them `extra` (empty, or a comma and more columns).
+/// The columns of a [`ConversationSummary`] as seen by the participant `:me_type`/`:me_id`, for
+/// the conversations `c` of `from`. The participant rows are read from covering indexes, so a row
+/// of an inbox reads its conversation and the other party's name and nothing else.
 fn summary_select(from: &str) -> String {
     format!("SELECT c.id, c.conversation_type, c.subject, c.store_id, c.is_closed, c.closed_at, c.last_message_at,
                 c.message_count, c.created_at,
-                coalesce((SELECT me.unread_count FROM conversation_participants me
+                coalesce((SELECT me.unread_count
+                          FROM conversation_participants me INDEXED BY ix_participants_unread
                           WHERE me.participant_type = :me_type AND me.participant_id = :me_id
                             AND me.conversation_id = c.id AND me.unread_count > 0), 0),
                 c.last_message_preview,
@@ -30,9 +32,10 @@ fn summary_select(from: &str) -> String {
                      WHEN 'customer' THEN (SELECT full_name FROM customers WHERE id = op.participant_id)
                      ELSE (SELECT full_name FROM users WHERE id = op.participant_id) END
          FROM {from}
-         LEFT JOIN conversation_participants op ON op.id = (
-             SELECT min(p2.id) FROM conversation_participants p2
-             WHERE p2.conversation_id = c.id AND p2.participant_type <> :me_type)")
+         LEFT JOIN conversation_participants op INDEXED BY sqlite_autoindex_conversation_participants_1
+             ON op.conversation_id = c.id AND op.id = (
+                 SELECT min(p2.id) FROM conversation_participants p2
+                 WHERE p2.conversation_id = c.id AND p2.participant_type <> :me_type)")
 }
 
 fn me_params(actor: &Actor) -> Params {

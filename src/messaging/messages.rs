@@ -15,18 +15,15 @@ use crate::error::AppError;
 
 /// The display name of the acting user or customer.
 pub fn actor_name(conn: &Connection, actor: &Actor) -> Result<String, AppError> {
-    let name = match *actor {
-        Actor::Admin { user_id } | Actor::Staff { user_id, .. } => conn.query_row(
-            "SELECT full_name FROM users WHERE id = ?1",
-            [user_id],
-            |r| r.get(0),
-        ),
-        Actor::Customer { customer_id, .. } => conn.query_row(
-            "SELECT full_name FROM customers WHERE id = ?1",
-            [customer_id],
-            |r| r.get(0),
-        ),
+    let (sql, id) = match *actor {
+        Actor::Admin { user_id } | Actor::Staff { user_id, .. } => {
+            ("SELECT full_name FROM users WHERE id = ?1", user_id)
+        }
+        Actor::Customer { customer_id, .. } => {
+            ("SELECT full_name FROM customers WHERE id = ?1", customer_id)
+        }
     };
+    let name = conn.prepare_cached(sql)?.query_row([id], |r| r.get(0));
     Ok(name.optional()?.unwrap_or_default())
 }
 
@@ -176,7 +173,8 @@ pub fn message_page(
     Ok((messages, has_more))
 }
 
-/// Fills in the attachments of `messages` (sorted by id) with one range query.
+/// Fills in the attachments of `messages` (sorted by id) with one range query. It starts from the
+/// attachments (`CROSS JOIN` keeps that order), so messages without any read nothing more.
 fn attach_files(
     conn: &Connection,
     actor: &Actor,
@@ -191,9 +189,8 @@ fn attach_files(
     let mut statement = conn.prepare_cached(
         "SELECT a.message_id, a.id, a.original_filename, a.file_size, a.mime_type, a.is_image, a.image_width,
                 a.image_height, a.thumbnail_path IS NOT NULL
-         FROM message_attachments a
-         WHERE a.message_id BETWEEN ?1 AND ?2
-           AND a.message_id IN (SELECT id FROM messages WHERE conversation_id = ?3 AND NOT is_deleted)
+         FROM message_attachments a CROSS JOIN messages m ON m.id = a.message_id
+         WHERE a.message_id BETWEEN ?1 AND ?2 AND m.conversation_id = ?3 AND NOT m.is_deleted
          ORDER BY a.id",
     )?;
     let rows = statement.query_map(params![low, high, conversation_id], |r| {
@@ -278,7 +275,7 @@ pub fn attachment_file(
     load_visible(conn, actor, conversation_id)?;
     conn.query_row(
         "SELECT a.file_path, a.original_filename, a.mime_type, a.thumbnail_path
-         FROM message_attachments a JOIN messages m ON m.id = a.message_id
+         FROM message_attachments a CROSS JOIN messages m ON m.id = a.message_id
          WHERE a.id = ?1 AND m.conversation_id = ?2 AND NOT m.is_deleted",
         [attachment_id, conversation_id],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
