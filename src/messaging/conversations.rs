@@ -135,8 +135,9 @@ enum SearchPlan {
 /// Chooses the cheaper [`SearchPlan`]: walking newest first passes about `visible / hits`
 /// conversations per row of the page, each an entry of a covering index read in order, while each
 /// hit looked up is a conversation row read from anywhere in the table, about four times the cost
-/// (measured at a million messages). Only a store's staff can walk (the activity index is per store; an admin's
-/// conversations span stores, and a customer's own few conversations drive their queries).
+/// (measured at a million messages). Only a store's staff can walk (the activity index is per
+/// store; an admin's conversations span stores, and a customer's own few conversations drive
+/// their queries).
 fn search_plan(actor: &Actor, hits: usize, visible: i64, page: Page) -> SearchPlan {
     let rows = i64::from(page.skip) + i64::from(page.limit);
     let hits = i64::try_from(hits).unwrap_or(i64::MAX).max(1);
