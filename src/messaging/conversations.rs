@@ -295,7 +295,9 @@ pub fn list(
             total_unread: total_unread(conn, actor)?,
         });
     }
-    let visible_total = match counted_total(actor, filter) {
+    // Only staff may walk (see `search_plan`): only they need what they see counted.
+    let counted = counted_total(actor, filter).filter(|_| matches!(actor, Actor::Staff { .. }));
+    let visible_total = match counted {
         Some((sql, params)) => conn
             .prepare_cached(&sql)?
             .query_row(bind(&params).as_slice(), |r| r.get(0))?,
