@@ -44,33 +44,32 @@ pub fn visible(actor: &Actor, params: &mut Params) -> &'static str {
     }
 }
 
-/// [`visible`] for a query driven by the actor's own participant rows (alias `p`, constrained to
-/// the actor): there a customer's participation is given by `p` itself, so only the store and
-/// type remain to check, without the participation subquery (which costs as much again as the
-/// rest of an unread count). Must select what `visible` selects: a unit test compares the two.
-pub fn visible_to_participant(actor: &Actor, params: &mut Params) -> &'static str {
+/// [`visible`] on rows that stand for groups of conversations by store and type (alias `g`, with
+/// `store_id` 0 for conversations without a store): `conversation_counts` and
+/// `participant_unread`. A customer sees only the conversations they take part in, which a group
+/// cannot tell: for them it holds only where the rows are already the customer's own
+/// (`participant_unread`); [`counted`] leaves them out. Must select what `visible` selects: unit
+/// tests compare the two for every actor.
+pub fn visible_groups(actor: &Actor, params: &mut Params) -> &'static str {
     match *actor {
-        Actor::Admin { .. } | Actor::Staff { .. } => visible(actor, params),
+        Actor::Admin { .. } => "g.conversation_type IN ('admin_store', 'admin_customer')",
+        Actor::Staff { store_id, .. } => {
+            params.push((":vis_store", Value::Integer(store_id)));
+            "g.store_id = :vis_store AND g.conversation_type IN ('store_customer', 'admin_store')"
+        }
         Actor::Customer { store_id, .. } => {
             params.push((":vis_store", Value::Integer(store_id)));
-            "c.store_id = :vis_store AND c.conversation_type = 'store_customer'"
+            "g.store_id = :vis_store AND g.conversation_type = 'store_customer'"
         }
     }
 }
 
-/// The condition of [`visible`] on `conversation_counts k` (one row per store, type and state),
-/// for actors who see whole stores; None for customers, whose visibility depends on participation.
-/// Must select exactly what `visible` selects: a unit test compares the two for every actor.
+/// [`visible_groups`] on `conversation_counts g` (one row per store, type and state), for actors
+/// who see whole stores; None for customers, whose visibility depends on participation.
 pub fn counted(actor: &Actor, params: &mut Params) -> Option<&'static str> {
-    match *actor {
-        Actor::Admin { .. } => Some("k.conversation_type IN ('admin_store', 'admin_customer')"),
-        Actor::Staff { store_id, .. } => {
-            params.push((":vis_store", Value::Integer(store_id)));
-            Some(
-                "k.store_id = :vis_store AND k.conversation_type IN ('store_customer', 'admin_store')",
-            )
-        }
+    match actor {
         Actor::Customer { .. } => None,
+        _ => Some(visible_groups(actor, params)),
     }
 }
 

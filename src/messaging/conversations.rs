@@ -6,7 +6,7 @@ use chrono::Utc;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::access::{Params, bind, counted, load_visible, visible, visible_to_participant};
+use super::access::{Params, bind, counted, load_visible, visible, visible_groups};
 use super::events::{Event, EventKind, EventParticipant};
 use super::messages::{self, insert_message, message_page};
 use super::{
@@ -260,15 +260,15 @@ fn counted_total(actor: &Actor, filter: &ListFilter) -> Option<(String, Params)>
     let mut params = Params::new();
     let mut conditions = vec![counted(actor, &mut params)?.to_string()];
     if let Some(t) = filter.conversation_type {
-        conditions.push("k.conversation_type = :type".into());
+        conditions.push("g.conversation_type = :type".into());
         params.push((":type", Value::Text(t.as_str().into())));
     }
     if let Some(closed) = filter.is_closed {
-        conditions.push("k.is_closed = :closed".into());
+        conditions.push("g.is_closed = :closed".into());
         params.push((":closed", Value::Integer(closed.into())));
     }
     let sql = format!(
-        "SELECT coalesce(sum(k.n), 0) FROM conversation_counts k WHERE {}",
+        "SELECT coalesce(sum(g.n), 0) FROM conversation_counts g WHERE {}",
         conditions.join(" AND ")
     );
     Some((sql, params))
@@ -363,11 +363,10 @@ pub fn total_unread(conn: &Connection, actor: &Actor) -> Result<i64, AppError> {
 
 fn unread_query(actor: &Actor) -> (String, Params) {
     let mut params = me_params(actor);
-    let condition = visible_to_participant(actor, &mut params);
+    let condition = visible_groups(actor, &mut params);
     let sql = format!(
-        "SELECT coalesce(sum(p.unread_count), 0) FROM conversation_participants p
-         JOIN conversations c INDEXED BY ix_conversations_access ON c.id = p.conversation_id
-         WHERE p.participant_type = :me_type AND p.participant_id = :me_id AND p.unread_count > 0 AND {condition}"
+        "SELECT coalesce(sum(g.n), 0) FROM participant_unread g
+         WHERE g.participant_type = :me_type AND g.participant_id = :me_id AND {condition}"
     );
     (sql, params)
 }
@@ -891,24 +890,74 @@ mod tests {
                 store_id: 2,
             },
         ];
-        let mut totals = Vec::new();
-        for actor in &actors {
-            let mut params = me_params(actor);
-            let sql = format!(
-                "SELECT coalesce(sum(p.unread_count), 0) FROM conversation_participants p
-                 JOIN conversations c ON c.id = p.conversation_id
-                 WHERE p.participant_type = :me_type AND p.participant_id = :me_id AND {}",
-                visible(actor, &mut params)
+        // Each actor's badge against summing their participant rows over `visible`, and the
+        // stored totals against adding them up again from the participant rows.
+        let check = |step: &str| -> Vec<i64> {
+            let mut totals = Vec::new();
+            for actor in &actors {
+                let mut params = me_params(actor);
+                let sql = format!(
+                    "SELECT coalesce(sum(p.unread_count), 0) FROM conversation_participants p
+                     JOIN conversations c ON c.id = p.conversation_id
+                     WHERE p.participant_type = :me_type AND p.participant_id = :me_id AND {}",
+                    visible(actor, &mut params)
+                );
+                let expected: i64 = conn
+                    .query_row(&sql, bind(&params).as_slice(), |r| r.get(0))
+                    .unwrap();
+                assert_eq!(
+                    total_unread(&conn, actor).unwrap(),
+                    expected,
+                    "{step}: {actor:?}"
+                );
+                totals.push(expected);
+            }
+            let groups = |sql: &str| -> Vec<(String, i64, i64, String, i64)> {
+                let mut statement = conn.prepare(sql).unwrap();
+                let rows = statement.query_map([], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                });
+                rows.unwrap().map(Result::unwrap).collect()
+            };
+            assert_eq!(
+                groups("SELECT * FROM participant_unread WHERE n <> 0 ORDER BY 1, 2, 3, 4"),
+                groups(
+                    "SELECT p.participant_type, p.participant_id, coalesce(c.store_id, 0),
+                            c.conversation_type, sum(p.unread_count)
+                     FROM conversation_participants p JOIN conversations c ON c.id = p.conversation_id
+                     WHERE p.unread_count > 0 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+                ),
+                "{step}"
             );
-            let expected: i64 = conn
-                .query_row(&sql, bind(&params).as_slice(), |r| r.get(0))
-                .unwrap();
-            assert_eq!(total_unread(&conn, actor).unwrap(), expected, "{actor:?}");
-            totals.push(expected);
-        }
+            totals
+        };
         // Admin: 4 and 7 (5 is admin_customer too); staff 20: 1 and 4, not 6 (moved away);
         // customer 10: 1 and 2, not 5 or 7 (admin_customer) nor 6 (moved).
-        assert_eq!(totals, [128 + 512 + 8192, 2 + 64, 32, 1 + 4, 16]);
+        assert_eq!(check("start"), [128 + 512 + 8192, 2 + 64, 32, 1 + 4, 16]);
+
+        // Whatever else changes a participant row or a conversation keeps the totals.
+        let steps = [
+            ("messages arrive", "UPDATE conversation_participants SET unread_count = unread_count + 3 WHERE participant_type <> 'customer'"),
+            ("conversations are read", "UPDATE conversation_participants SET unread_count = 0 WHERE conversation_id IN (1, 5)"),
+            ("a participant leaves", "DELETE FROM conversation_participants WHERE conversation_id = 3 AND participant_type = 'store'"),
+            ("a conversation is deleted", "DELETE FROM conversations WHERE id = 2"),
+            ("a conversation moves back", "UPDATE conversations SET store_id = 1 WHERE id = 6"),
+            ("a conversation is retyped", "UPDATE conversations SET conversation_type = 'store_customer', store_id = 2 WHERE id = 7"),
+            ("a row changes hands", "UPDATE conversation_participants SET participant_id = 11, conversation_id = 3 WHERE conversation_id = 7 AND participant_type = 'customer'"),
+            ("a conversation starts", "INSERT INTO conversations (id, conversation_type, subject, store_id) VALUES (8, 'admin_store', 's', 2);
+                 INSERT INTO conversation_participants (conversation_id, participant_type, participant_id, unread_count)
+                 VALUES (8, 'store', 21, 5), (8, 'admin', 30, 0)"),
+        ];
+        for (step, sql) in steps {
+            conn.execute_batch(sql).unwrap();
+            check(step);
+        }
+        assert_eq!(
+            check("end"),
+            [131, 67 + 2051, 5, 1024, 16],
+            "admin: 4 (5 read, 7 now store_customer); staff 20: 4 and 6 (back), 1 read; \
+             staff 21: 8 only (left 3); customer 10: 6 (back; 2 deleted, 7's row moved away)"
+        );
     }
 
     #[test]
