@@ -2,12 +2,14 @@
 //! their area and carry the typed [`Actor`]. A valid session of another role answers 403; no or a
 //! bad credential answers 401. Cookie sessions must send `X-CSRF-Token` on every state change.
 
-use std::future::Future;
+use std::future::{Future, Ready, ready};
+use std::marker::PhantomData;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::Method;
 use actix_web::{FromRequest, HttpRequest, web};
+use rusqlite::Connection;
 use subtle::ConstantTimeEq;
 
 use super::session::{self, SessionKind};
@@ -40,71 +42,115 @@ pub fn cookie_name(area: Area, secure: bool) -> &'static str {
     }
 }
 
-pub(crate) async fn authenticate(req: HttpRequest, area: Area) -> Result<Authenticated, AppError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("AppState missing")))?
-        .clone();
-    let (token, kind) = if let Some(value) =
-        req.headers().get(actix_web::http::header::AUTHORIZATION)
-    {
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty() && t.len() <= 128)
-            .ok_or(AppError::Unauthorized("malformed Authorization header"))?;
-        (token.to_string(), SessionKind::Bearer)
-    } else if let Some(cookie) = req.cookie(cookie_name(area, state.settings.secure_cookies())) {
-        (cookie.value().to_string(), SessionKind::Cookie)
-    } else {
-        return Err(AppError::Unauthorized("authentication required"));
-    };
+/// What a request presents to authenticate in `area`, read from its headers without touching the
+/// database: the session token, the channel it came through and, for a state change, the CSRF
+/// token it sent.
+#[derive(Debug, Clone)]
+pub struct Credential {
+    area: Area,
+    token: String,
+    kind: SessionKind,
+    /// Set for a cookie session's state-changing request: the `X-CSRF-Token` sent (maybe empty).
+    csrf_sent: Option<Vec<u8>>,
+}
 
-    let found = state
-        .db
-        .read(move |conn| session::lookup(conn, &token).map_err(AppError::from))
-        .await?;
-    // A token only works through the channel it was issued for.
-    let row = found
-        .filter(|s| s.kind == kind)
-        .ok_or(AppError::Unauthorized("invalid or expired session"))?;
-    let actor = row
-        .actor
-        .ok_or(AppError::Unauthorized("invalid or expired session"))?;
+impl Credential {
+    pub fn of(req: &HttpRequest, area: Area, secure_cookies: bool) -> Result<Self, AppError> {
+        let (token, kind) =
+            if let Some(value) = req.headers().get(actix_web::http::header::AUTHORIZATION) {
+                let token = value
+                    .to_str()
+                    .ok()
+                    .and_then(|v| v.strip_prefix("Bearer "))
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty() && t.len() <= 128)
+                    .ok_or(AppError::Unauthorized("malformed Authorization header"))?;
+                (token.to_string(), SessionKind::Bearer)
+            } else if let Some(cookie) = req.cookie(cookie_name(area, secure_cookies)) {
+                (cookie.value().to_string(), SessionKind::Cookie)
+            } else {
+                return Err(AppError::Unauthorized("authentication required"));
+            };
+        let state_changing = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+        let csrf_sent = (kind == SessionKind::Cookie && state_changing).then(|| {
+            req.headers()
+                .get(CSRF_HEADER)
+                .map(|v| v.as_bytes().to_vec())
+                .unwrap_or_default()
+        });
+        Ok(Credential {
+            area,
+            token,
+            kind,
+            csrf_sent,
+        })
+    }
 
-    if kind == SessionKind::Cookie
-        && !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
-    {
-        let sent = req
-            .headers()
-            .get(CSRF_HEADER)
-            .map(|v| v.as_bytes())
-            .unwrap_or_default();
-        let expected = row.csrf_token.as_deref().unwrap_or_default().as_bytes();
-        if expected.is_empty() || !bool::from(sent.ct_eq(expected)) {
-            return Err(AppError::CsrfFailed);
+    /// Checks the credential against the sessions `conn` sees: a live session of this channel,
+    /// whose account (and store) is active, allowed in this area, with the CSRF token matching
+    /// where one is needed.
+    pub fn check(&self, conn: &Connection) -> Result<Authenticated, AppError> {
+        let found = session::lookup(conn, &self.token)?;
+        // A token only works through the channel it was issued for.
+        let row = found
+            .filter(|s| s.kind == self.kind)
+            .ok_or(AppError::Unauthorized("invalid or expired session"))?;
+        let actor = row
+            .actor
+            .ok_or(AppError::Unauthorized("invalid or expired session"))?;
+        if let Some(sent) = &self.csrf_sent {
+            let expected = row.csrf_token.as_deref().unwrap_or_default().as_bytes();
+            if expected.is_empty() || !bool::from(sent.as_slice().ct_eq(expected)) {
+                return Err(AppError::CsrfFailed);
+            }
         }
+        let area_allows = matches!(
+            (self.area, actor),
+            (Area::Admin, Actor::Admin { .. })
+                | (Area::Vendor, Actor::Staff { .. })
+                | (Area::Shop, Actor::Customer { .. })
+        );
+        if !area_allows {
+            return Err(AppError::Forbidden(format!(
+                "this account may not use the {} API",
+                self.area.as_str()
+            )));
+        }
+        Ok(Authenticated {
+            actor,
+            session_id: row.id,
+            kind: self.kind,
+            csrf_token: row.csrf_token,
+        })
     }
-    let area_allows = matches!(
-        (area, actor),
-        (Area::Admin, Actor::Admin { .. })
-            | (Area::Vendor, Actor::Staff { .. })
-            | (Area::Shop, Actor::Customer { .. })
-    );
-    if !area_allows {
-        return Err(AppError::Forbidden(format!(
-            "this account may not use the {} API",
-            area.as_str()
-        )));
+}
+
+fn app_state(req: &HttpRequest) -> Result<&web::Data<AppState>, AppError> {
+    req.app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("AppState missing")))
+}
+
+pub(crate) async fn authenticate(req: HttpRequest, area: Area) -> Result<Authenticated, AppError> {
+    let state = app_state(&req)?;
+    let credential = Credential::of(&req, area, state.settings.secure_cookies())?;
+    state.db.read(move |conn| credential.check(conn)).await
+}
+
+/// An area's credential, not yet checked: for the busiest reads, which check it inside their own
+/// read ([`Credential::check`]) so a request takes one snapshot instead of two. A handler gets
+/// no actor without checking it.
+#[derive(Debug, Clone)]
+pub struct Unchecked<U>(pub Credential, PhantomData<U>);
+
+impl<U: AreaUser> FromRequest for Unchecked<U> {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let credential = app_state(req)
+            .and_then(|state| Credential::of(req, U::AREA, state.settings.secure_cookies()));
+        ready(credential.map(|c| Unchecked(c, PhantomData)))
     }
-    Ok(Authenticated {
-        actor,
-        session_id: row.id,
-        kind,
-        csrf_token: row.csrf_token,
-    })
 }
 
 /// What the per-area extractors have in common, so auth handlers can be written once.

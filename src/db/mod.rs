@@ -151,7 +151,7 @@ impl Db {
     }
 
     /// Runs a short read: in place on this thread's own connection if it has one, otherwise on
-    /// the pool.
+    /// the pool. Its statements see one snapshot ([`in_snapshot`]).
     pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
@@ -162,7 +162,7 @@ impl Db {
         let local =
             LOCAL_READERS.with_borrow(|readers| readers.iter().position(|(db, _)| *db == id));
         if let Some(index) = local {
-            return LOCAL_READERS.with_borrow(|readers| f(&readers[index].1));
+            return LOCAL_READERS.with_borrow(|readers| in_snapshot(&readers[index].1, f));
         }
         self.read_pooled(f).await
     }
@@ -175,7 +175,7 @@ impl Db {
         E: From<DbError> + Send + 'static,
     {
         let readers = &self.inner.readers;
-        run(|job| readers.send(job).is_ok(), f).await
+        run(|job| readers.send(job).is_ok(), |conn| in_snapshot(conn, f)).await
     }
 
     /// Runs `f` inside a `BEGIN IMMEDIATE` transaction on the writer, which it may share with
@@ -225,6 +225,35 @@ impl Db {
     }
 }
 
+/// Runs a read's statements in one read transaction: they see one snapshot (a page and its totals
+/// agree), and the connection takes and releases the WAL read lock once instead of once per
+/// statement (each a `fcntl` on the shared-memory file when no other connection of the process
+/// holds that lock). The transaction ends however `f` ends, a panic included, so a connection never
+/// keeps an old snapshot.
+fn in_snapshot<T, E, F>(conn: &Connection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&Connection) -> Result<T, E>,
+    E: From<DbError>,
+{
+    struct Snapshot<'c>(&'c Connection);
+    impl Drop for Snapshot<'_> {
+        fn drop(&mut self) {
+            // A read-only transaction has nothing to keep: ending it only releases the lock.
+            if !self.0.is_autocommit() {
+                let _ = self
+                    .0
+                    .prepare_cached("ROLLBACK")
+                    .and_then(|mut s| s.execute([]));
+            }
+        }
+    }
+    conn.prepare_cached("BEGIN")
+        .and_then(|mut begin| begin.execute([]))
+        .map_err(DbError::from)?;
+    let _snapshot = Snapshot(conn);
+    f(conn)
+}
+
 /// Hands `f` to a connection thread through `queue` and awaits its answer, keeping the caller's
 /// tracing span. A panic in `f` is caught on the connection thread (which keeps serving) and
 /// re-raised here.
@@ -253,6 +282,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures_util::FutureExt;
 
     fn count_stores(conn: &Connection) -> Result<(i64, std::thread::ThreadId), DbError> {
         let n = conn.query_row("SELECT count(*) FROM stores", [], |r| r.get(0))?;
@@ -290,6 +320,58 @@ mod tests {
             assert_ne!(pooled_on, here);
         }
         LOCAL_READERS.with_borrow(|readers| assert_eq!(readers.len(), 1));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_read_sees_one_snapshot_and_never_keeps_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join(DB_FILE), 1).unwrap();
+        db.attach_local_reader().unwrap();
+        let writer = db.clone();
+        let insert = move |code: &'static str| {
+            // The writer has its own thread: waiting here for its commit is fine.
+            let write = writer.write(move |tx| {
+                tx.execute("INSERT INTO stores (code, name) VALUES (?1, 'S')", [code])
+                    .map_err(DbError::from)
+            });
+            std::thread::scope(|s| {
+                let runtime = tokio::runtime::Builder::new_current_thread().build();
+                s.spawn(|| runtime.unwrap().block_on(write)).join().unwrap()
+            })
+            .unwrap();
+        };
+        for pooled in [false, true] {
+            let (before, after) = {
+                let insert = insert.clone();
+                let read = move |conn: &Connection| {
+                    let before = count_stores(conn)?.0;
+                    insert(if pooled { "p" } else { "l" });
+                    Ok::<_, DbError>((before, count_stores(conn)?.0))
+                };
+                if pooled {
+                    db.read_pooled(read).await.unwrap()
+                } else {
+                    db.read(read).await.unwrap()
+                }
+            };
+            assert_eq!(before, after, "a commit during a read is not seen by it");
+            let (now, _) = db.read(count_stores).await.unwrap();
+            assert_eq!(now, after + 1, "the next read sees it");
+        }
+        // A read that panics midway leaves no transaction open behind it.
+        let panicked = db.read(|conn| {
+            count_stores(conn)?;
+            if conn.is_autocommit() {
+                return Ok::<_, DbError>(());
+            }
+            panic!("a read that panics")
+        });
+        let caught = AssertUnwindSafe(panicked).catch_unwind().await;
+        assert!(caught.is_err());
+        insert("after");
+        let (now, _) = db.read(count_stores).await.unwrap();
+        assert_eq!(now, 3);
+        LOCAL_READERS.with_borrow(|readers| assert!(readers[0].1.is_autocommit()));
     }
 
     #[derive(Debug)]

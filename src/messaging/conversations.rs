@@ -274,7 +274,9 @@ fn counted_total(actor: &Actor, filter: &ListFilter) -> Option<(String, Params)>
     Some((sql, params))
 }
 
-/// The caller's inbox: newest activity first, filtered, paginated.
+/// The caller's inbox: newest activity first, filtered, paginated. Its statements (the hits, the
+/// page, the totals) agree when they run in one read transaction, as [`crate::db::Db::read`] runs
+/// them.
 pub fn list(
     conn: &Connection,
     actor: &Actor,
@@ -285,8 +287,6 @@ pub fn list(
         let query = list_query(actor, filter, page, None);
         return list_page(conn, actor, &query, None);
     };
-    // The hits and the page are read from one snapshot.
-    let snapshot = conn.unchecked_transaction()?;
     let hits = search_hits(conn, actor, &words)?;
     if hits.is_empty() {
         return Ok(ConversationList {
@@ -311,9 +311,7 @@ pub fn list(
     query.count_params.push((":hits", ids));
     // Where the scope is exactly what the caller may see, every hit counts.
     let total = scope_is_visibility(actor, filter).then_some(hits.len() as i64);
-    let list = list_page(conn, actor, &query, total)?;
-    snapshot.commit()?;
-    Ok(list)
+    list_page(conn, actor, &query, total)
 }
 
 /// Runs an inbox query: the page, then the total unless `total` is known.

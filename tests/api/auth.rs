@@ -527,3 +527,70 @@ async fn passwords_must_be_8_to_1024_characters() {
         "payload_too_large"
     );
 }
+
+/// The busiest reads (inbox, unread count, conversation detail) check the session inside their
+/// own read: they must refuse exactly like every other route.
+#[tokio::test]
+async fn the_reads_that_check_the_session_themselves_refuse_like_every_route() {
+    let app = spawn_app().await;
+    let m = app.marketplace().await;
+    let conversation = app.vendor_conversation(&m.a1, &m.ca, "Order").await;
+    let paths = |area: &str| {
+        [
+            format!("/api/v1/{area}/messages"),
+            format!("/api/v1/{area}/messages?search=order"),
+            format!("/api/v1/{area}/messages/unread-count"),
+            format!("/api/v1/{area}/messages/{conversation}"),
+        ]
+    };
+    for path in paths("vendor") {
+        assert_eq!(
+            app.get(&path, &m.a1.token).await.status(),
+            StatusCode::OK,
+            "{path}"
+        );
+        for token in [&m.admin.token, &m.ca.token] {
+            assert_error(app.get(&path, token).await, StatusCode::FORBIDDEN).await;
+        }
+        assert_error(
+            app.get(&path, "not-a-real-token").await,
+            StatusCode::UNAUTHORIZED,
+        )
+        .await;
+        let anonymous = app.client.get(app.url(&path)).send().await.unwrap();
+        assert_error(anonymous, StatusCode::UNAUTHORIZED).await;
+    }
+    for path in paths("shop") {
+        assert_eq!(
+            app.get(&path, &m.ca.token).await.status(),
+            StatusCode::OK,
+            "{path}"
+        );
+        assert_error(app.get(&path, &m.a1.token).await, StatusCode::FORBIDDEN).await;
+    }
+    // Another tenant's conversation is not found, and a disabled account is refused at once.
+    let other = format!("/api/v1/vendor/messages/{conversation}");
+    assert_error(app.get(&other, &m.b1.token).await, StatusCode::NOT_FOUND).await;
+    let r = app
+        .patch(
+            &format!("/api/v1/admin/stores/{}/users/{}", m.store_a, m.a1.id),
+            &m.admin.token,
+            json!({"is_active": false}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    for path in paths("vendor") {
+        assert_error(app.get(&path, &m.a1.token).await, StatusCode::UNAUTHORIZED).await;
+    }
+    let r = app
+        .patch(
+            &format!("/api/v1/admin/stores/{}", m.store_a),
+            &m.admin.token,
+            json!({"is_active": false}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    for path in paths("shop") {
+        assert_error(app.get(&path, &m.ca.token).await, StatusCode::UNAUTHORIZED).await;
+    }
+}
