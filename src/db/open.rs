@@ -163,7 +163,7 @@ pub fn open_and_migrate(path: &Path) -> Result<Connection, OpenError> {
 /// together they bound what the database can hold in memory.
 pub(super) const WORKER_READER_CACHE_KIB: i64 = 12 * 1024;
 pub(super) const POOLED_READER_CACHE_KIB: i64 = 2 * 1024;
-pub(super) const WRITER_CACHE_KIB: i64 = 8 * 1024;
+pub(super) const WRITER_CACHE_KIB: i64 = 16 * 1024;
 
 /// A connection for the checkpointer thread: it copies committed pages from the WAL into the
 /// database file, off the writer's path.

@@ -524,11 +524,21 @@ pub fn add_participant(
     id: i64,
     store_id: Option<i64>,
 ) -> Result<(), AppError> {
-    conn.prepare_cached(
-        "INSERT INTO conversation_participants (conversation_id, participant_type, participant_id, store_id)
-         VALUES (?1, ?2, ?3, ?4) ON CONFLICT (conversation_id, participant_type, participant_id) DO NOTHING",
-    )?
-    .execute(params![conversation_id, kind, id, store_id])?;
+    // Nearly always they are one already (every send asks): a look in the unique index costs a
+    // fraction of an insert that builds its row (defaults, checks) before it finds the conflict.
+    let joined = conn
+        .prepare_cached(
+            "SELECT 1 FROM conversation_participants
+             WHERE conversation_id = ?1 AND participant_type = ?2 AND participant_id = ?3",
+        )?
+        .exists(params![conversation_id, kind, id])?;
+    if !joined {
+        conn.prepare_cached(
+            "INSERT INTO conversation_participants (conversation_id, participant_type, participant_id, store_id)
+             VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![conversation_id, kind, id, store_id])?;
+    }
     Ok(())
 }
 
