@@ -191,11 +191,11 @@ async fn list<U: AreaUser>(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
+    // Checked inside the read, after the credential: a caller without one hears 401 first.
     let page = Page {
         skip: query.skip,
         limit: query.limit,
-    }
-    .checked()?;
+    };
     let filter = ListFilter {
         conversation_type: query.conversation_type,
         is_closed: query.is_closed,
@@ -204,7 +204,7 @@ async fn list<U: AreaUser>(
     let searching = filter.search.is_some();
     let run = move |conn: &rusqlite::Connection| {
         let actor = user.0.check(conn)?.actor;
-        conversations::list(conn, &actor, &filter, page)
+        conversations::list(conn, &actor, &filter, page.checked()?)
     };
     // A full-text search can take milliseconds: it goes to the pool, off this worker.
     let result = if searching {
@@ -340,13 +340,13 @@ async fn detail<U: AreaUser>(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let query = query.into_inner();
-    if !(1..=100).contains(&query.limit) {
-        return Err(AppError::validation("limit", "must be between 1 and 100"));
-    }
     let detail = state
         .db
         .read(move |conn| {
             let actor = user.0.check(conn)?.actor;
+            if !(1..=100).contains(&query.limit) {
+                return Err(AppError::validation("limit", "must be between 1 and 100"));
+            }
             conversations::detail(conn, &actor, id, query.limit, query.before)
         })
         .await?;

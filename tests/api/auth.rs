@@ -560,6 +560,18 @@ async fn the_reads_that_check_the_session_themselves_refuse_like_every_route() {
         let anonymous = app.client.get(app.url(&path)).send().await.unwrap();
         assert_error(anonymous, StatusCode::UNAUTHORIZED).await;
     }
+    // The credential is checked before the query: a bad token hears 401 even with a bad limit.
+    for path in [
+        "/api/v1/vendor/messages?limit=0".to_string(),
+        format!("/api/v1/vendor/messages/{conversation}?limit=0"),
+    ] {
+        assert_error(
+            app.get(&path, "not-a-real-token").await,
+            StatusCode::UNAUTHORIZED,
+        )
+        .await;
+        assert_error(app.get(&path, &m.a1.token).await, StatusCode::BAD_REQUEST).await;
+    }
     for path in paths("shop") {
         assert_eq!(
             app.get(&path, &m.ca.token).await.status(),
