@@ -266,6 +266,68 @@ mod tests {
         drop(open_and_migrate(&path).unwrap());
     }
 
+    #[test]
+    fn clustering_messages_keeps_them_their_attachments_and_their_search() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("p.db")).unwrap();
+        set_common_pragmas(&conn).unwrap();
+        embedded::migrations::runner()
+            .set_target(refinery::Target::Version(13))
+            .run(&mut conn)
+            .unwrap();
+        conn.execute_batch(
+            "INSERT INTO stores (id, code, name, tier) VALUES (1, 's', 'S', 'business');
+             INSERT INTO conversations (id, conversation_type, subject, store_id) VALUES
+                 (1, 'store_customer', 'first', 1), (2, 'store_customer', 'second', 1);
+             INSERT INTO messages (conversation_id, sender_type, sender_id, content) VALUES
+                 (1, 'customer', 1, 'alpha'), (2, 'customer', 1, 'bravo'), (1, 'store', 1, 'charlie');
+             INSERT INTO message_attachments (message_id, filename, original_filename, file_path, file_size, mime_type)
+                 VALUES (3, 'f', 'f.txt', 'uploads/f', 1, 'text/plain');",
+        )
+        .unwrap();
+        embedded::migrations::runner().run(&mut conn).unwrap();
+
+        let rows = |sql: &str| -> Vec<String> {
+            let mut statement = conn.prepare(sql).unwrap();
+            statement
+                .query_map([], |r| r.get::<_, String>(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        let messages =
+            "SELECT id || ':' || conversation_id || ':' || content FROM messages ORDER BY id";
+        assert_eq!(rows(messages), ["1:1:alpha", "2:2:bravo", "3:1:charlie"]);
+        let attachments = "SELECT id || ':' || message_id FROM message_attachments";
+        assert_eq!(rows(attachments), ["1:3"]);
+        let found =
+            "SELECT rowid & 1048575 FROM message_search WHERE message_search MATCH 'charlie'";
+        assert_eq!(rows(&format!("SELECT CAST(({found}) AS TEXT)")), ["1"]);
+        conn.execute_batch(
+            "INSERT INTO message_search (message_search) VALUES ('integrity-check');",
+        )
+        .unwrap();
+        // A new message continues the numbering, and a conversation still takes its messages and
+        // their attachments along when it goes.
+        let actor = crate::domain::Actor::Customer {
+            customer_id: 1,
+            store_id: 1,
+        };
+        let id =
+            crate::messaging::messages::insert_message(&conn, &actor, 2, "delta", false).unwrap();
+        assert_eq!(id, 4);
+        conn.execute("DELETE FROM conversations WHERE id = 1", [])
+            .unwrap();
+        assert_eq!(rows(messages), ["2:2:bravo", "4:2:delta"]);
+        assert!(rows(attachments).is_empty());
+        let violations: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(violations, 0);
+    }
+
     fn assert_refused_untouched(bytes: &[u8], expect: &str) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.db");

@@ -1107,8 +1107,8 @@ mod tests {
                     words[((id * n) % 3) as usize]
                 );
                 conn.execute(
-                    "INSERT INTO messages (conversation_id, sender_type, sender_id, content, is_system_message)
-                     VALUES (?1, 'store', 1, ?2, ?3)",
+                    "INSERT INTO messages (id, conversation_id, sender_type, sender_id, content, is_system_message)
+                     VALUES ((SELECT coalesce(max(id), 0) + 1 FROM messages), ?1, 'store', 1, ?2, ?3)",
                     params![id, content, n == 2 && id % 3 == 0],
                 )
                 .unwrap();
@@ -1123,8 +1123,10 @@ mod tests {
              UPDATE conversations SET store_id = 2 WHERE id % 13 = 0 AND store_id = 1;
              UPDATE conversations SET conversation_type = 'admin_store' WHERE id % 17 = 0 AND store_id IS NOT NULL;
              UPDATE conversations SET subject = 'renamed delta' WHERE id % 19 = 0;
-             INSERT INTO messages (conversation_id, sender_type, sender_id, content)
-             SELECT id, 'store', 1, 'bravo later' FROM conversations WHERE id % 3 = 1;
+             INSERT INTO messages (id, conversation_id, sender_type, sender_id, content)
+             SELECT (SELECT max(id) FROM messages) + row_number() OVER (ORDER BY id), id, 'store', 1,
+                    'bravo later'
+             FROM conversations WHERE id % 3 = 1;
              INSERT INTO message_search (message_search) VALUES ('integrity-check');
              INSERT INTO conversation_search (conversation_search) VALUES ('integrity-check');",
         )

@@ -38,10 +38,12 @@ pub fn insert_message(
 ) -> Result<i64, AppError> {
     let (me_type, me_id) = actor.participant();
     let now = Utc::now();
+    // Messages are keyed by conversation (migration V14), so the id is not a rowid: it is the next
+    // after the largest, read from the unique index. One writer runs every send, so none collide.
     let id: i64 = conn
         .prepare_cached(
-            "INSERT INTO messages (conversation_id, sender_type, sender_id, content, is_system_message, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id",
+            "INSERT INTO messages (id, conversation_id, sender_type, sender_id, content, is_system_message, created_at, updated_at)
+             VALUES ((SELECT coalesce(max(id), 0) + 1 FROM messages), ?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id",
         )?
         .query_row(params![conversation_id, me_type, me_id, content, is_system, now], |r| r.get(0))?;
     conn.prepare_cached(
@@ -152,6 +154,14 @@ fn get_message(
     Ok(message)
 }
 
+/// The `?3` messages of conversation `?1` before id `?2`, newest first: neighbours in the table,
+/// which is keyed by conversation (migration V14).
+fn page_sql() -> String {
+    format!(
+        "{MESSAGE_SELECT} WHERE m.conversation_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3"
+    )
+}
+
 /// One page of a thread: the `limit` messages before `before` (or the latest), oldest first.
 pub fn message_page(
     conn: &Connection,
@@ -161,10 +171,15 @@ pub fn message_page(
     before: Option<i64>,
 ) -> Result<(Vec<Message>, bool), AppError> {
     let mut messages: Vec<Message> = conn
-        .prepare_cached(&format!(
-            "{MESSAGE_SELECT} WHERE m.conversation_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3"
-        ))?
-        .query_map(params![conversation_id, before.unwrap_or(i64::MAX), i64::from(limit) + 1], message_row)?
+        .prepare_cached(&page_sql())?
+        .query_map(
+            params![
+                conversation_id,
+                before.unwrap_or(i64::MAX),
+                i64::from(limit) + 1
+            ],
+            message_row,
+        )?
         .collect::<rusqlite::Result<_>>()?;
     let has_more = messages.len() > limit as usize;
     messages.truncate(limit as usize);
@@ -173,27 +188,31 @@ pub fn message_page(
     Ok((messages, has_more))
 }
 
-/// Fills in the attachments of `messages` (sorted by id) with one range query. It starts from the
-/// attachments (`CROSS JOIN` keeps that order), so messages without any read nothing more.
+/// Fills in the attachments of `messages`, which were read from conversation `conversation_id`:
+/// each live message's are found by its id (a deleted message shows none), in one query.
 fn attach_files(
     conn: &Connection,
     actor: &Actor,
     conversation_id: i64,
     messages: &mut [Message],
 ) -> Result<(), AppError> {
-    let (Some(first), Some(last)) = (messages.first(), messages.last()) else {
+    let live: Vec<String> = messages
+        .iter()
+        .filter(|m| !m.is_deleted)
+        .map(|m| m.id.to_string())
+        .collect();
+    if live.is_empty() {
         return Ok(());
-    };
-    let (low, high) = (first.id.min(last.id), first.id.max(last.id));
+    }
     let base = api_base(actor);
     let mut statement = conn.prepare_cached(
         "SELECT a.message_id, a.id, a.original_filename, a.file_size, a.mime_type, a.is_image, a.image_width,
                 a.image_height, a.thumbnail_path IS NOT NULL
-         FROM message_attachments a CROSS JOIN messages m ON m.id = a.message_id
-         WHERE a.message_id BETWEEN ?1 AND ?2 AND m.conversation_id = ?3 AND NOT m.is_deleted
+         FROM message_attachments a
+         WHERE a.message_id IN (SELECT value FROM json_each(?1))
          ORDER BY a.id",
     )?;
-    let rows = statement.query_map(params![low, high, conversation_id], |r| {
+    let rows = statement.query_map([format!("[{}]", live.join(","))], |r| {
         let id: i64 = r.get(1)?;
         let download_url = format!("{base}/{conversation_id}/attachments/{id}");
         let has_thumbnail: bool = r.get(8)?;
@@ -282,4 +301,24 @@ pub fn attachment_file(
     )
     .optional()?
     .ok_or(AppError::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_thread_page_reads_its_conversation_by_the_table_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::db::open_and_migrate(&dir.path().join("p.db")).unwrap();
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", page_sql()))
+            .unwrap()
+            .query_map(params![1, 2, 3], |r| r.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let by_key = "SEARCH m USING PRIMARY KEY (conversation_id=? AND id<?)";
+        assert!(plan.iter().any(|l| l == by_key), "{plan:#?}");
+    }
 }
