@@ -29,6 +29,25 @@ pub use open::{OpenError, check_existing_file, open_and_migrate};
 
 pub const DB_FILE: &str = "parley.db";
 
+/// Indexes the messages queued for full-text search (migration V15) and empties the queue. Every
+/// transaction that writes messages runs it before it commits: the writer before each group
+/// commit, the seed and the tests that write messages directly. Entries left queued by a commit
+/// without it are indexed by the next transaction that runs it.
+pub fn index_queued_messages(conn: &Connection) -> rusqlite::Result<()> {
+    let queued: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM message_search_queue)")?
+        .query_row([], |r| r.get(0))?;
+    if queued {
+        conn.prepare_cached(
+            "INSERT INTO message_search (rowid, content) SELECT rowid, content FROM message_search_queue",
+        )?
+        .execute([])?;
+        conn.prepare_cached("DELETE FROM message_search_queue")?
+            .execute([])?;
+    }
+    Ok(())
+}
+
 /// Errors of the storage layer itself (not of the queries callers run).
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {

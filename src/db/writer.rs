@@ -141,11 +141,14 @@ fn run_batch(conn: &Connection, batch: Vec<TxJob>) {
         return;
     }
     let deliveries: Vec<Deliver> = batch.into_iter().map(|job| job(Ok(conn))).collect();
-    let committed = execute(conn, "COMMIT").map_err(|e| {
-        // A failed COMMIT can leave the transaction open; end it so the next batch starts clean.
-        let _ = execute(conn, "ROLLBACK");
-        e.to_string()
-    });
+    let committed = super::index_queued_messages(conn)
+        .and_then(|()| execute(conn, "COMMIT"))
+        .map_err(|e| {
+            // A failed indexing or COMMIT leaves the transaction open; end it so the next batch
+            // starts clean.
+            let _ = execute(conn, "ROLLBACK");
+            e.to_string()
+        });
     for deliver in deliveries {
         deliver(committed.clone());
     }

@@ -1113,9 +1113,14 @@ mod tests {
                 )
                 .unwrap();
             }
+            // The first half's messages are indexed, the second half's still queued, when
+            // the changes below come.
+            if id == 30 {
+                crate::db::index_queued_messages(&conn).unwrap();
+            }
         }
-        // Every change the index must follow: soft and hard deletes of messages, deleted
-        // conversations (their messages go by cascade), moved or retyped or renamed ones.
+        // Every change the index (and its queue) must follow: soft and hard deletes of messages,
+        // deleted conversations (their messages go by cascade), moved or retyped or renamed ones.
         conn.execute_batch(
             "UPDATE messages SET is_deleted = 1 WHERE id % 5 = 0;
              DELETE FROM messages WHERE id % 7 = 0;
@@ -1126,8 +1131,12 @@ mod tests {
              INSERT INTO messages (id, conversation_id, sender_type, sender_id, content)
              SELECT (SELECT max(id) FROM messages) + row_number() OVER (ORDER BY id), id, 'store', 1,
                     'bravo later'
-             FROM conversations WHERE id % 3 = 1;
-             INSERT INTO message_search (message_search) VALUES ('integrity-check');
+             FROM conversations WHERE id % 3 = 1;",
+        )
+        .unwrap();
+        crate::db::index_queued_messages(&conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO message_search (message_search) VALUES ('integrity-check');
              INSERT INTO conversation_search (conversation_search) VALUES ('integrity-check');",
         )
         .unwrap();

@@ -1,6 +1,7 @@
 //! Message use cases: send (with attachments), page through a thread, soft delete. Sending is one
 //! transaction: the message row, its attachment rows, the conversation's counters, and every other
-//! participant's unread count change together (the search index follows through triggers).
+//! participant's unread count change together (the search index follows through triggers, and
+//! takes the transaction's new messages in before it commits).
 
 use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, Row, params};
