@@ -96,15 +96,20 @@ pub fn conversation_url(
     }
 }
 
-/// The participant's unsubscribe token, created on first use.
+/// The participant's unsubscribe token, created on first use (only then is the row written).
 fn unsubscribe_token(conn: &Connection, participant_row: i64) -> Result<String, AppError> {
+    let existing: Option<String> = conn
+        .prepare_cached("SELECT unsubscribe_token FROM conversation_participants WHERE id = ?1")?
+        .query_row([participant_row], |r| r.get(0))?;
+    if let Some(token) = existing {
+        return Ok(token);
+    }
     let fresh = crate::auth::session::random_token();
-    Ok(conn
-        .prepare_cached(
-            "UPDATE conversation_participants SET unsubscribe_token = coalesce(unsubscribe_token, ?2)
-             WHERE id = ?1 RETURNING unsubscribe_token",
-        )?
-        .query_row(params![participant_row, fresh], |r| r.get(0))?)
+    conn.prepare_cached(
+        "UPDATE conversation_participants SET unsubscribe_token = ?2 WHERE id = ?1",
+    )?
+    .execute(params![participant_row, fresh])?;
+    Ok(fresh)
 }
 
 /// Queues a `new_message` email for every other participant who wants one and has not had one
@@ -307,4 +312,34 @@ pub fn unsubscribe_subject(conn: &Connection, token: &str) -> Result<String, App
     )
     .optional()?
     .ok_or(AppError::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_participant_keeps_one_unsubscribe_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::db::open_and_migrate(&dir.path().join("p.db")).unwrap();
+        conn.execute_batch(
+            "INSERT INTO stores (id, code, name) VALUES (1, 's', 'S');
+             INSERT INTO conversations (id, conversation_type, subject, store_id)
+                 VALUES (1, 'store_customer', 'hello', 1);
+             INSERT INTO conversation_participants (id, conversation_id, participant_type, participant_id, store_id)
+                 VALUES (7, 1, 'customer', 1, 1);",
+        )
+        .unwrap();
+        let first = unsubscribe_token(&conn, 7).unwrap();
+        assert!(first.len() >= 32, "{first}");
+        assert_eq!(unsubscribe_token(&conn, 7).unwrap(), first);
+        let stored: String = conn
+            .query_row(
+                "SELECT unsubscribe_token FROM conversation_participants WHERE id = 7",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(stored, first);
+    }
 }

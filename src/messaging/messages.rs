@@ -106,7 +106,16 @@ pub fn send(
             file.thumbnail_path,
         ])?;
     }
-    get_message(conn, actor, conversation_id, id)
+    let mut message = get_message(conn, conversation_id, id)?;
+    if !files.is_empty() {
+        attach_files(
+            conn,
+            actor,
+            conversation_id,
+            std::slice::from_mut(&mut message),
+        )?;
+    }
+    Ok(message)
 }
 
 const MESSAGE_SELECT: &str = "SELECT m.id, m.conversation_id, m.sender_type, m.sender_id,
@@ -133,26 +142,14 @@ fn message_row(r: &Row<'_>) -> rusqlite::Result<Message> {
     })
 }
 
-fn get_message(
-    conn: &Connection,
-    actor: &Actor,
-    conversation_id: i64,
-    id: i64,
-) -> Result<Message, AppError> {
-    let mut message = conn
-        .prepare_cached(&format!(
-            "{MESSAGE_SELECT} WHERE m.id = ?1 AND m.conversation_id = ?2"
-        ))?
-        .query_row([id, conversation_id], message_row)
-        .optional()?
-        .ok_or(AppError::NotFound)?;
-    attach_files(
-        conn,
-        actor,
-        conversation_id,
-        std::slice::from_mut(&mut message),
-    )?;
-    Ok(message)
+/// Message `id` of conversation `conversation_id`, its attachments not filled in.
+fn get_message(conn: &Connection, conversation_id: i64, id: i64) -> Result<Message, AppError> {
+    conn.prepare_cached(&format!(
+        "{MESSAGE_SELECT} WHERE m.id = ?1 AND m.conversation_id = ?2"
+    ))?
+    .query_row([id, conversation_id], message_row)
+    .optional()?
+    .ok_or(AppError::NotFound)
 }
 
 /// The `?3` messages of conversation `?1` before id `?2`, newest first: neighbours in the table,
