@@ -18,9 +18,10 @@ use crate::error::AppError;
 
 /// The columns of a [`ConversationSummary`] as seen by the participant `:me_type`/`:me_id`, for
 /// the conversations `c` of `from`. My unread count comes from a covering index; the other party
-/// is found in the unique (conversation, type, id) index and read by rowid (driving the join from
-/// that index instead would run the `min` subquery once per participant: measured slower).
-fn summary_select(from: &str) -> String {
+/// is the first participant on the other side, kept on the conversation row (migration V17):
+/// [`other_party`].
+fn summary_select(actor: &Actor, from: &str) -> String {
+    let (other_type, other_id) = other_party(actor.participant().0);
     format!("SELECT c.id, c.conversation_type, c.subject, c.store_id, c.is_closed, c.closed_at, c.last_message_at,
                 c.message_count, c.created_at,
                 coalesce((SELECT me.unread_count
@@ -28,14 +29,35 @@ fn summary_select(from: &str) -> String {
                           WHERE me.participant_type = :me_type AND me.participant_id = :me_id
                             AND me.conversation_id = c.id AND me.unread_count > 0), 0),
                 c.last_message_preview,
-                op.participant_type, op.participant_id,
-                CASE op.participant_type
-                     WHEN 'customer' THEN (SELECT full_name FROM customers WHERE id = op.participant_id)
-                     ELSE (SELECT full_name FROM users WHERE id = op.participant_id) END
-         FROM {from}
-         LEFT JOIN conversation_participants op ON op.id = (
-             SELECT min(p2.id) FROM conversation_participants p2
-             WHERE p2.conversation_id = c.id AND p2.participant_type <> :me_type)")
+                {other_type}, {other_id},
+                CASE {other_type}
+                     WHEN 'customer' THEN (SELECT full_name FROM customers WHERE id = {other_id})
+                     ELSE (SELECT full_name FROM users WHERE id = {other_id}) END
+         FROM {from}")
+}
+
+/// The type and id (SQL over conversation `c`) of the other party `me_type` sees: the first
+/// participant on the other side of the conversation's type. A conversation has participants of
+/// its type's two sides only (who may take part follows who may see it), so the other side is
+/// whichever of the two other types has one.
+fn other_party(me_type: ParticipantType) -> (&'static str, &'static str) {
+    match me_type {
+        ParticipantType::Admin => (
+            "CASE WHEN c.first_staff_id IS NOT NULL THEN 'store'
+                  WHEN c.first_customer_id IS NOT NULL THEN 'customer' END",
+            "coalesce(c.first_staff_id, c.first_customer_id)",
+        ),
+        ParticipantType::Store => (
+            "CASE WHEN c.first_customer_id IS NOT NULL THEN 'customer'
+                  WHEN c.first_admin_id IS NOT NULL THEN 'admin' END",
+            "coalesce(c.first_customer_id, c.first_admin_id)",
+        ),
+        ParticipantType::Customer => (
+            "CASE WHEN c.first_staff_id IS NOT NULL THEN 'store'
+                  WHEN c.first_admin_id IS NOT NULL THEN 'admin' END",
+            "coalesce(c.first_staff_id, c.first_admin_id)",
+        ),
+    }
 }
 
 fn me_params(actor: &Actor) -> Params {
@@ -81,7 +103,7 @@ pub fn summary(conn: &Connection, actor: &Actor, id: i64) -> Result<Conversation
     let condition = visible(actor, &mut params);
     let sql = format!(
         "{} WHERE c.id = :id AND {condition}",
-        summary_select("conversations c")
+        summary_select(actor, "conversations c")
     );
     conn.prepare_cached(&sql)?
         .query_row(bind(&params).as_slice(), summary_row)
@@ -198,12 +220,12 @@ fn list_query(
             "WITH page AS (SELECT c.id, c.last_activity_at FROM {conversations}
                  WHERE {where_clause} {order})
              {} ORDER BY page.last_activity_at DESC, page.id DESC",
-            summary_select("page JOIN conversations c ON c.id = page.id")
+            summary_select(actor, "page JOIN conversations c ON c.id = page.id")
         )
     } else {
         format!(
             "{} WHERE {where_clause} {order}",
-            summary_select(conversations)
+            summary_select(actor, conversations)
         )
     };
     ListQuery {
@@ -851,6 +873,124 @@ mod tests {
                 full_scans(&lines).is_empty(),
                 "unread {actor:?}: {lines:#?}"
             );
+        }
+    }
+
+    #[test]
+    fn an_inbox_row_shows_the_first_participant_on_the_other_side() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::db::open_and_migrate(&dir.path().join("p.db")).unwrap();
+        conn.execute_batch(
+            "INSERT INTO stores (id, code, name) VALUES (1, 'a', 'A');
+             INSERT INTO users (id, email, password_hash, full_name, role, store_id) VALUES
+                 (20, 's20@x.test', 'h', 'Staff 20', 'store', 1),
+                 (21, 's21@x.test', 'h', 'Staff 21', 'store', 1),
+                 (30, 'a30@x.test', 'h', 'Admin 30', 'admin', NULL),
+                 (31, 'a31@x.test', 'h', 'Admin 31', 'admin', NULL),
+                 (32, 'a32@x.test', 'h', 'Admin 32', 'admin', NULL);
+             INSERT INTO customers (id, store_id, email, full_name) VALUES
+                 (10, 1, 'c10@x.test', 'Customer 10'), (11, 1, 'c11@x.test', 'Customer 11');
+             INSERT INTO conversations (id, conversation_type, subject, store_id) VALUES
+                 (1, 'store_customer', 's', 1), (2, 'store_customer', 's', 1),
+                 (3, 'admin_store', 's', 1), (4, 'admin_customer', 's', NULL),
+                 (5, 'store_customer', 's', 1);
+             INSERT INTO conversation_participants (conversation_id, participant_type, participant_id)
+             VALUES (1, 'customer', 10), (1, 'store', 20), (1, 'store', 21), (2, 'store', 21),
+                    (3, 'store', 20), (3, 'admin', 30), (3, 'admin', 31), (4, 'admin', 31),
+                    (4, 'customer', 11), (5, 'customer', 11), (5, 'store', 20);",
+        )
+        .unwrap();
+        let actors = [
+            Actor::Admin { user_id: 30 },
+            Actor::Staff {
+                user_id: 20,
+                store_id: 1,
+            },
+            Actor::Customer {
+                customer_id: 10,
+                store_id: 1,
+            },
+            Actor::Customer {
+                customer_id: 11,
+                store_id: 1,
+            },
+        ];
+        // Each row's other party against the definition (the earliest participant of another
+        // type), and the stored columns against computing them again.
+        let check = |step: &str| {
+            for actor in &actors {
+                let (me_type, _) = actor.participant();
+                let list = list(
+                    &conn,
+                    actor,
+                    &ListFilter::default(),
+                    Page { skip: 0, limit: 50 },
+                )
+                .unwrap();
+                for row in &list.conversations {
+                    let expected: Option<(ParticipantType, i64, String)> = conn
+                        .query_row(
+                            "SELECT p.participant_type, p.participant_id,
+                                    coalesce(u.full_name, c.full_name)
+                             FROM conversation_participants p
+                             LEFT JOIN users u ON p.participant_type <> 'customer' AND u.id = p.participant_id
+                             LEFT JOIN customers c ON p.participant_type = 'customer' AND c.id = p.participant_id
+                             WHERE p.conversation_id = ?1 AND p.participant_type <> ?2
+                             ORDER BY p.id LIMIT 1",
+                            params![row.id, me_type],
+                            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                        )
+                        .optional()
+                        .unwrap();
+                    let shown = row
+                        .other_participant
+                        .as_ref()
+                        .map(|o| (o.participant_type, o.id, o.name.clone()));
+                    assert_eq!(shown, expected, "{step}: {actor:?} conversation {}", row.id);
+                }
+            }
+            let stale: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM conversations c
+                     JOIN conversation_first_parties f ON f.conversation_id = c.id
+                     WHERE c.first_admin_id IS NOT f.admin_id OR c.first_staff_id IS NOT f.staff_id
+                        OR c.first_customer_id IS NOT f.customer_id",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(stale, 0, "{step}");
+        };
+        check("joined");
+        let changes = [
+            (
+                "the first staff member leaves",
+                "DELETE FROM conversation_participants WHERE conversation_id = 1 AND participant_id = 20",
+            ),
+            (
+                "a customer joins a conversation without one",
+                "INSERT INTO conversation_participants (conversation_id, participant_type, participant_id) VALUES (2, 'customer', 10)",
+            ),
+            (
+                "a participant moves to another conversation",
+                "UPDATE conversation_participants SET conversation_id = 2 WHERE conversation_id = 5 AND participant_type = 'customer'",
+            ),
+            (
+                "a participant is replaced",
+                "UPDATE conversation_participants SET participant_id = 32 WHERE conversation_id = 3 AND participant_id = 30",
+            ),
+            (
+                "the last admin leaves",
+                "DELETE FROM conversation_participants WHERE conversation_id = 4 AND participant_type = 'admin'",
+            ),
+            (
+                "a conversation goes",
+                "DELETE FROM conversations WHERE id = 3",
+            ),
+        ];
+        for (step, sql) in changes {
+            conn.execute(sql, []).unwrap();
+            check(step);
         }
     }
 
