@@ -284,7 +284,7 @@ pub fn raw_send_rate(data_dir: &Path, count: i64) -> anyhow::Result<f64> {
         let id = n % conversations + 1;
         let now = Utc::now();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        tx.prepare_cached("INSERT INTO messages (id, conversation_id, sender_type, sender_id, content, created_at, updated_at) VALUES ((SELECT max(id) + 1 FROM messages), ?1, 'customer', 1, 'raw baseline message', ?2, ?2)")?
+        tx.prepare_cached("INSERT INTO messages (id, conversation_id, sender_type, sender_id, content, created_at, updated_at) VALUES ((SELECT coalesce(max(id), 0) + 1 FROM messages), ?1, 'customer', 1, 'raw baseline message', ?2, ?2)")?
             .execute(params![id, now])?;
         tx.prepare_cached("UPDATE conversations SET message_count = message_count + 1, last_message_at = ?2, last_activity_at = ?2, updated_at = ?2, last_message_preview = 'raw baseline message' WHERE id = ?1")?
             .execute(params![id, now])?;
