@@ -541,7 +541,20 @@ async fn attachments_are_only_served_to_those_who_may_see_the_conversation() {
             .await;
         assert_error(r, StatusCode::NOT_FOUND).await;
     }
-    // A deleted message takes its files out of reach.
+    // The thread lists the files of a live message only; a deleted message takes its files out of
+    // reach.
+    let thread_files = |detail: Value| -> usize {
+        let messages = detail["messages"].as_array().unwrap();
+        let message = messages.iter().find(|x| x["id"] == message_id).unwrap();
+        message["attachments"].as_array().unwrap().len()
+    };
+    let detail: Value = app
+        .get(&format!("/api/v1/shop/messages/{id}"), &m.ca.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(thread_files(detail), 1);
     app.delete(
         &format!("/api/v1/shop/messages/{id}/messages/{message_id}"),
         &m.ca.token,
@@ -554,6 +567,13 @@ async fn attachments_are_only_served_to_those_who_may_see_the_conversation() {
         )
         .await;
     assert_error(r, StatusCode::NOT_FOUND).await;
+    let detail: Value = app
+        .get(&format!("/api/v1/shop/messages/{id}"), &m.ca.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(thread_files(detail), 0);
 }
 
 #[tokio::test]
