@@ -543,18 +543,7 @@ async fn attachments_are_only_served_to_those_who_may_see_the_conversation() {
     }
     // The thread lists the files of a live message only; a deleted message takes its files out of
     // reach.
-    let thread_files = |detail: Value| -> usize {
-        let messages = detail["messages"].as_array().unwrap();
-        let message = messages.iter().find(|x| x["id"] == message_id).unwrap();
-        message["attachments"].as_array().unwrap().len()
-    };
-    let detail: Value = app
-        .get(&format!("/api/v1/shop/messages/{id}"), &m.ca.token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(thread_files(detail), 1);
+    assert_eq!(thread_files(&app, &m.ca.token, id, message_id).await, 1);
     app.delete(
         &format!("/api/v1/shop/messages/{id}/messages/{message_id}"),
         &m.ca.token,
@@ -567,13 +556,20 @@ async fn attachments_are_only_served_to_those_who_may_see_the_conversation() {
         )
         .await;
     assert_error(r, StatusCode::NOT_FOUND).await;
+    assert_eq!(thread_files(&app, &m.ca.token, id, message_id).await, 0);
+}
+
+/// How many files the customer's thread lists for one of its messages.
+async fn thread_files(app: &TestApp, token: &str, conversation: i64, message: i64) -> usize {
     let detail: Value = app
-        .get(&format!("/api/v1/shop/messages/{id}"), &m.ca.token)
+        .get(&format!("/api/v1/shop/messages/{conversation}"), token)
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(thread_files(detail), 0);
+    let messages = detail["messages"].as_array().unwrap();
+    let listed = messages.iter().find(|x| x["id"] == message).unwrap();
+    listed["attachments"].as_array().unwrap().len()
 }
 
 #[tokio::test]
