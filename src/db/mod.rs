@@ -141,11 +141,17 @@ impl Db {
         let readers = (0..read_connections)
             .map(|_| open::open_reader(path, open::POOLED_READER_CACHE_KIB))
             .collect::<Result<Vec<_>, _>>()?;
+        let writer = writer::start(writer)?;
+        let checkpointer = writer::start_checkpointer(
+            open::open_checkpointer(path)?,
+            writer.clone(),
+            writer::RESTART_PAGES,
+        )?;
         Ok(Db {
             inner: Arc::new(Inner {
                 id: NEXT_DB_ID.fetch_add(1, Ordering::Relaxed),
-                writer: writer::start(writer)?,
-                _checkpointer: writer::start_checkpointer(open::open_checkpointer(path)?)?,
+                writer,
+                _checkpointer: checkpointer,
                 readers: serve(readers, "parley-db-read")?,
                 path: path.to_path_buf(),
             }),

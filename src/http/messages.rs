@@ -436,7 +436,10 @@ async fn send<U: AreaUser>(
     }
 
     let data_dir = state.settings.data_dir().to_path_buf();
-    let stored = {
+    // Files go to disk on a blocking thread; a message without any needs no trip there.
+    let stored = if uploads.is_empty() {
+        Vec::new()
+    } else {
         let data_dir = data_dir.clone();
         tokio::task::spawn_blocking(move || store_all(&data_dir, conversation_id, uploads))
             .await
@@ -480,9 +483,11 @@ async fn send<U: AreaUser>(
         }
         Err(e) => {
             // The rows did not commit: take the files away again.
-            tokio::task::spawn_blocking(move || attachments::remove(&data_dir, &stored))
-                .await
-                .ok();
+            if !stored.is_empty() {
+                tokio::task::spawn_blocking(move || attachments::remove(&data_dir, &stored))
+                    .await
+                    .ok();
+            }
             Err(e)
         }
     }
