@@ -13,6 +13,7 @@
 
 pub mod backup;
 mod open;
+mod timestamp;
 mod writer;
 
 use std::cell::RefCell;
@@ -21,11 +22,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use chrono::{DateTime, Utc};
 use crossbeam_channel::{Sender, unbounded};
 use rusqlite::Connection;
 
 pub use open::{OpenError, check_existing_file, open_and_migrate};
+pub use timestamp::{Timestamp, timestamp, timestamp_opt};
 
 pub const DB_FILE: &str = "parley.db";
 
@@ -102,30 +103,6 @@ fn serve(connections: Vec<Connection>, name: &str) -> Result<Sender<Job>, OpenEr
             })?;
     }
     Ok(sender)
-}
-
-/// Reads stored time `i` of a row. Times are stored as RFC 3339 text (with a space or a `T`), which
-/// chrono's RFC 3339 parser reads several times faster than the strftime pattern rusqlite's own
-/// conversion uses; anything else falls back to that conversion. Used where many rows are read.
-pub fn time(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<DateTime<Utc>> {
-    time_opt(r, i)?.ok_or(rusqlite::Error::InvalidColumnType(
-        i,
-        "time".into(),
-        rusqlite::types::Type::Null,
-    ))
-}
-
-/// [`time`] for a column that may be NULL.
-pub fn time_opt(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
-    if let rusqlite::types::ValueRef::Text(text) = r.get_ref(i)? {
-        let parsed = std::str::from_utf8(text)
-            .ok()
-            .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
-        if let Some(time) = parsed {
-            return Ok(Some(time.with_timezone(&Utc)));
-        }
-    }
-    r.get(i)
 }
 
 impl Db {

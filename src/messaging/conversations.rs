@@ -12,7 +12,7 @@ use super::messages::{self, insert_message, message_page};
 use super::{
     ConversationDetail, ConversationSummary, OtherParticipant, Participant, Preferences, Recipient,
 };
-use crate::db::{time, time_opt};
+use crate::db::{timestamp, timestamp_opt};
 use crate::domain::{Actor, ConversationType, Page, ParticipantType};
 use crate::error::AppError;
 
@@ -86,10 +86,10 @@ fn summary_row(r: &Row<'_>) -> rusqlite::Result<ConversationSummary> {
         subject: r.get(2)?,
         store_id: r.get(3)?,
         is_closed: r.get(4)?,
-        closed_at: time_opt(r, 5)?,
-        last_message_at: time_opt(r, 6)?,
+        closed_at: timestamp_opt(r, 5)?,
+        last_message_at: timestamp_opt(r, 6)?,
         message_count: r.get(7)?,
-        created_at: time(r, 8)?,
+        created_at: timestamp(r, 8)?,
         unread_count: r.get(9)?,
         last_message_preview: r.get(10)?,
         other_participant: other,
@@ -407,7 +407,7 @@ pub fn participants(conn: &Connection, conversation_id: i64) -> Result<Vec<Parti
                 participant_id: r.get(1)?,
                 name: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
                 unread_count: r.get(3)?,
-                last_read_at: time_opt(r, 4)?,
+                last_read_at: timestamp_opt(r, 4)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;

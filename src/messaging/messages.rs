@@ -10,7 +10,7 @@ use super::access::{api_base, load_visible};
 use super::conversations::{add_participant, participant_store};
 use super::{Attachment, Message, PREVIEW_CHARS};
 use crate::attachments::StoredFile;
-use crate::db::time;
+use crate::db::timestamp;
 use crate::domain::{Actor, ParticipantType};
 use crate::error::AppError;
 
@@ -137,7 +137,7 @@ fn message_row(r: &Row<'_>) -> rusqlite::Result<Message> {
         content: if is_deleted { String::new() } else { r.get(5)? },
         is_system_message: r.get(6)?,
         is_deleted,
-        created_at: time(r, 8)?,
+        created_at: timestamp(r, 8)?,
         attachments: Vec::new(),
     })
 }

@@ -7,7 +7,7 @@ pub mod conversations;
 pub mod events;
 pub mod messages;
 
-use chrono::{DateTime, Utc};
+use crate::db::Timestamp;
 use serde::Serialize;
 
 use crate::domain::{ConversationType, ParticipantType};
@@ -35,13 +35,13 @@ pub struct ConversationSummary {
     pub subject: String,
     pub store_id: Option<i64>,
     pub is_closed: bool,
-    pub closed_at: Option<DateTime<Utc>>,
-    pub last_message_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<Timestamp>,
+    pub last_message_at: Option<Timestamp>,
     pub message_count: i64,
     pub unread_count: i64,
     pub other_participant: Option<OtherParticipant>,
     pub last_message_preview: Option<String>,
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -50,7 +50,7 @@ pub struct Participant {
     pub participant_id: i64,
     pub name: String,
     pub unread_count: i64,
-    pub last_read_at: Option<DateTime<Utc>>,
+    pub last_read_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -86,7 +86,7 @@ pub struct Message {
     pub content: String,
     pub is_system_message: bool,
     pub is_deleted: bool,
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
     pub attachments: Vec<Attachment>,
 }
 
