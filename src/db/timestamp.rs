@@ -130,7 +130,10 @@ mod tests {
             let time = second + chrono::Duration::nanoseconds(nanos);
             // Stored the way every write stores a time: rusqlite's conversion.
             let stored: String = conn.query_row("SELECT ?1", [time], |r| r.get(0)).unwrap();
-            assert!(rewrite(stored.as_bytes()).is_some(), "{stored} is rewritten");
+            assert!(
+                rewrite(stored.as_bytes()).is_some(),
+                "{stored} is rewritten"
+            );
             let read = conn
                 .query_row("SELECT ?1", [&stored], |r| timestamp(r, 0))
                 .unwrap();

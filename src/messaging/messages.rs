@@ -16,13 +16,21 @@ use crate::error::AppError;
 
 /// The display name of the acting user or customer.
 pub fn actor_name(conn: &Connection, actor: &Actor) -> Result<String, AppError> {
-    let (sql, id) = match *actor {
-        Actor::Admin { user_id } | Actor::Staff { user_id, .. } => {
-            ("SELECT full_name FROM users WHERE id = ?1", user_id)
+    let (participant_type, id) = actor.participant();
+    participant_name(conn, participant_type, id)
+}
+
+/// The display name of a participant (empty if the account is gone).
+fn participant_name(
+    conn: &Connection,
+    participant_type: ParticipantType,
+    id: i64,
+) -> Result<String, AppError> {
+    let sql = match participant_type {
+        ParticipantType::Admin | ParticipantType::Store => {
+            "SELECT full_name FROM users WHERE id = ?1"
         }
-        Actor::Customer { customer_id, .. } => {
-            ("SELECT full_name FROM customers WHERE id = ?1", customer_id)
-        }
+        ParticipantType::Customer => "SELECT full_name FROM customers WHERE id = ?1",
     };
     let name = conn.prepare_cached(sql)?.query_row([id], |r| r.get(0));
     Ok(name.optional()?.unwrap_or_default())
@@ -153,12 +161,11 @@ fn get_message(conn: &Connection, conversation_id: i64, id: i64) -> Result<Messa
 }
 
 /// The `?3` messages of conversation `?1` before id `?2`, newest first: neighbours in the table,
-/// which is keyed by conversation (migration V14).
-fn page_sql() -> String {
-    format!(
-        "{MESSAGE_SELECT} WHERE m.conversation_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3"
-    )
-}
+/// which is keyed by conversation (migration V14). Their senders are named afterwards
+/// ([`name_senders`]), each once: a thread has two or three.
+const PAGE_SQL: &str = "SELECT m.id, m.conversation_id, m.sender_type, m.sender_id, NULL,
+        m.content, m.is_system_message, m.is_deleted, m.created_at
+    FROM messages m WHERE m.conversation_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3";
 
 /// One page of a thread: the `limit` messages before `before` (or the latest), oldest first.
 pub fn message_page(
@@ -169,7 +176,7 @@ pub fn message_page(
     before: Option<i64>,
 ) -> Result<(Vec<Message>, bool), AppError> {
     let mut messages: Vec<Message> = conn
-        .prepare_cached(&page_sql())?
+        .prepare_cached(PAGE_SQL)?
         .query_map(
             params![
                 conversation_id,
@@ -182,8 +189,27 @@ pub fn message_page(
     let has_more = messages.len() > limit as usize;
     messages.truncate(limit as usize);
     messages.reverse();
+    name_senders(conn, &mut messages)?;
     attach_files(conn, actor, conversation_id, &mut messages)?;
     Ok((messages, has_more))
+}
+
+/// Fills in the senders' names, looking each sender up once.
+fn name_senders(conn: &Connection, messages: &mut [Message]) -> Result<(), AppError> {
+    let mut names: Vec<((ParticipantType, i64), String)> = Vec::new();
+    for message in messages {
+        let sender = (message.sender_type, message.sender_id);
+        let name = match names.iter().find(|(known, _)| *known == sender) {
+            Some((_, name)) => name.clone(),
+            None => {
+                let name = participant_name(conn, sender.0, sender.1)?;
+                names.push((sender, name.clone()));
+                name
+            }
+        };
+        message.sender_name = name;
+    }
+    Ok(())
 }
 
 /// Fills in the attachments of `messages`, which were read from conversation `conversation_id`:
@@ -310,7 +336,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let conn = crate::db::open_and_migrate(&dir.path().join("p.db")).unwrap();
         let plan: Vec<String> = conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {}", page_sql()))
+            .prepare(&format!("EXPLAIN QUERY PLAN {PAGE_SQL}"))
             .unwrap()
             .query_map(params![1, 2, 3], |r| r.get(3))
             .unwrap()

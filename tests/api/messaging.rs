@@ -43,6 +43,22 @@ async fn a_vendor_starts_a_conversation_and_unread_counts_follow_each_message() 
     let message = json_of(r).await;
     assert_eq!(message["sender_type"], "customer");
     assert_eq!(message["sender_name"], "Customer");
+    let thread = json_of(
+        app.get(&format!("/api/v1/vendor/messages/{id}"), &m.a1.token)
+            .await,
+    )
+    .await;
+    let senders: Vec<&str> = thread["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["sender_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        senders,
+        ["Staff", "Customer"],
+        "each message names its sender"
+    );
     let count = json_of(
         app.get("/api/v1/vendor/messages/unread-count", &m.a1.token)
             .await,
