@@ -126,46 +126,49 @@ pub fn send(
     Ok(message)
 }
 
-const MESSAGE_SELECT: &str = "SELECT m.id, m.conversation_id, m.sender_type, m.sender_id,
-        CASE m.sender_type
-             WHEN 'customer' THEN (SELECT full_name FROM customers WHERE id = m.sender_id)
-             ELSE (SELECT full_name FROM users WHERE id = m.sender_id) END,
-        m.content, m.is_system_message, m.is_deleted, m.created_at
+/// A message's row; its sender is named afterwards ([`name_senders`]), each sender once.
+const MESSAGE_SELECT: &str =
+    "SELECT m.id, m.conversation_id, m.sender_type, m.sender_id, m.content,
+        m.is_system_message, m.is_deleted, m.created_at
     FROM messages m";
 
 fn message_row(r: &Row<'_>) -> rusqlite::Result<Message> {
-    let is_deleted: bool = r.get(7)?;
+    let is_deleted: bool = r.get(6)?;
     Ok(Message {
         id: r.get(0)?,
         conversation_id: r.get(1)?,
         sender_type: r.get(2)?,
         sender_id: r.get(3)?,
-        sender_name: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+        sender_name: String::new(),
         // A deleted message stays in the thread, its content hidden.
-        content: if is_deleted { String::new() } else { r.get(5)? },
-        is_system_message: r.get(6)?,
+        content: if is_deleted { String::new() } else { r.get(4)? },
+        is_system_message: r.get(5)?,
         is_deleted,
-        created_at: timestamp(r, 8)?,
+        created_at: timestamp(r, 7)?,
         attachments: Vec::new(),
     })
 }
 
 /// Message `id` of conversation `conversation_id`, its attachments not filled in.
 fn get_message(conn: &Connection, conversation_id: i64, id: i64) -> Result<Message, AppError> {
-    conn.prepare_cached(&format!(
-        "{MESSAGE_SELECT} WHERE m.id = ?1 AND m.conversation_id = ?2"
-    ))?
-    .query_row([id, conversation_id], message_row)
-    .optional()?
-    .ok_or(AppError::NotFound)
+    let mut message = conn
+        .prepare_cached(&format!(
+            "{MESSAGE_SELECT} WHERE m.id = ?1 AND m.conversation_id = ?2"
+        ))?
+        .query_row([id, conversation_id], message_row)
+        .optional()?
+        .ok_or(AppError::NotFound)?;
+    name_senders(conn, std::slice::from_mut(&mut message))?;
+    Ok(message)
 }
 
 /// The `?3` messages of conversation `?1` before id `?2`, newest first: neighbours in the table,
-/// which is keyed by conversation (migration V14). Their senders are named afterwards
-/// ([`name_senders`]), each once: a thread has two or three.
-const PAGE_SQL: &str = "SELECT m.id, m.conversation_id, m.sender_type, m.sender_id, NULL,
-        m.content, m.is_system_message, m.is_deleted, m.created_at
-    FROM messages m WHERE m.conversation_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3";
+/// which is keyed by conversation (migration V14).
+fn page_sql() -> String {
+    format!(
+        "{MESSAGE_SELECT} WHERE m.conversation_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3"
+    )
+}
 
 /// One page of a thread: the `limit` messages before `before` (or the latest), oldest first.
 pub fn message_page(
@@ -176,7 +179,7 @@ pub fn message_page(
     before: Option<i64>,
 ) -> Result<(Vec<Message>, bool), AppError> {
     let mut messages: Vec<Message> = conn
-        .prepare_cached(PAGE_SQL)?
+        .prepare_cached(&page_sql())?
         .query_map(
             params![
                 conversation_id,
@@ -336,7 +339,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let conn = crate::db::open_and_migrate(&dir.path().join("p.db")).unwrap();
         let plan: Vec<String> = conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {PAGE_SQL}"))
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", page_sql()))
             .unwrap()
             .query_map(params![1, 2, 3], |r| r.get(3))
             .unwrap()
