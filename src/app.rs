@@ -43,6 +43,16 @@ pub struct AppState {
     pub sns_certificates: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
+impl AppState {
+    /// What the messaging use cases need.
+    pub fn messaging(&self) -> crate::messaging::Context {
+        crate::messaging::Context {
+            db: self.db.clone(),
+            settings: self.settings.clone(),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct StopHandle {
     server: actix_web::dev::ServerHandle,
@@ -71,7 +81,11 @@ pub fn open_data_dir(settings: &Settings) -> anyhow::Result<(Db, SecretKey)> {
             settings.data_dir().display()
         )
     })?;
-    let db = Db::open(&settings.db_path(), settings.storage.read_connections)?;
+    let db = Db::open(
+        &settings.db_path(),
+        settings.storage.read_connections,
+        crate::messaging::search::index_queued_messages,
+    )?;
     let temp = crate::attachments::temp_dir(settings.data_dir());
     std::fs::create_dir_all(&temp).with_context(|| format!("while creating {}", temp.display()))?;
     let conn = rusqlite::Connection::open(settings.db_path())?;

@@ -166,7 +166,7 @@ pub fn seed(data_dir: &Path, out: &Path, sizes: Sizes) -> anyhow::Result<()> {
                 }
             }
             // Round by round, so the next round reuses the queue's pages.
-            crate::db::index_queued_messages(&tx)?;
+            crate::messaging::search::index_queued_messages(&tx)?;
         }
     }
     tx.commit()?;
@@ -290,7 +290,7 @@ pub fn raw_send_rate(data_dir: &Path, count: i64) -> anyhow::Result<f64> {
             .execute(params![id, now])?;
         tx.prepare_cached("UPDATE conversation_participants SET unread_count = unread_count + 1 WHERE conversation_id = ?1 AND participant_type <> 'customer'")?
             .execute([id])?;
-        crate::db::index_queued_messages(&tx)?;
+        crate::messaging::search::index_queued_messages(&tx)?;
         tx.commit()?;
     }
     Ok(count as f64 / started.elapsed().as_secs_f64())

@@ -97,7 +97,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { demo: true } | Command::Demo => {
             let bind_ip = settings.server.bind.ip();
             let application = app::Application::build(settings).await?;
-            let seeded = crate::demo::seed(&application.state()).await?;
+            let seeded = crate::demo::seed(&application.state().messaging()).await?;
             if !seeded {
                 println!(
                     "(the data directory already had stores; the demo data was not added again)"

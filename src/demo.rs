@@ -9,15 +9,14 @@ use chrono::Duration;
 use rusqlite::params;
 
 use crate::accounts::{self, NewCustomer, NewUser};
-use crate::app::AppState;
 use crate::attachments::{self, Upload};
 use crate::auth::password::hash_now;
 use crate::domain::{Actor, ConversationType, ParticipantType, Tier};
 use crate::email::notify;
 use crate::email::templates::{self, OverrideFields};
 use crate::error::AppError;
-use crate::messaging::conversations::{self, NewConversation};
-use crate::messaging::messages;
+use crate::messaging::Context;
+use crate::messaging::service::{self, StartConversation};
 
 pub const PASSWORD: &str = "parley-demo";
 
@@ -72,8 +71,8 @@ pub const LOGINS: &[DemoLogin] = &[
 ];
 
 /// Fills an empty database with the demo; returns false when there was data already.
-pub async fn seed(state: &AppState) -> Result<bool, AppError> {
-    let has_stores = state
+pub async fn seed(ctx: &Context) -> Result<bool, AppError> {
+    let has_stores = ctx
         .db
         .read(|conn| {
             Ok::<_, AppError>(
@@ -87,8 +86,7 @@ pub async fn seed(state: &AppState) -> Result<bool, AppError> {
     let hash = tokio::task::spawn_blocking(|| hash_now(PASSWORD))
         .await
         .map_err(AppError::internal)??;
-    let settings = state.settings.clone();
-    let ids = state
+    let ids = ctx
         .db
         .write(move |tx| {
             let admin = accounts::upsert_admin(tx, "admin@demo.parley.test", &hash, "Ada Admin")?;
@@ -222,89 +220,47 @@ pub async fn seed(state: &AppState) -> Result<bool, AppError> {
             )],
         ),
     ];
+    // Every conversation and message goes through the use cases, as a user's would.
     let mut first = None;
     for (starter, kind, subject, recipient_type, recipient_id, thread) in threads {
-        let settings = settings.clone();
-        let id = state
-            .db
-            .write(move |tx| {
-                let id = conversations::create(
-                    tx,
-                    &starter,
-                    &NewConversation {
-                        conversation_type: kind,
-                        subject: subject.to_string(),
-                        recipient_type,
-                        recipient_id,
-                        store_id: None,
-                        initial_message: None,
-                    },
-                )?;
-                for (sender, text) in &thread {
-                    let message = messages::send(tx, sender, id, text, &[])?;
-                    notify::new_message(tx, &settings, id, sender, &message.sender_name, text)?;
-                }
-                Ok::<_, AppError>(id)
-            })
-            .await?;
+        let start = StartConversation {
+            conversation_type: kind,
+            subject: subject.to_string(),
+            recipient_type,
+            recipient_id,
+            store_id: None,
+            initial_message: None,
+        };
+        let id = service::start_conversation(ctx, starter, start)
+            .await?
+            .value
+            .summary
+            .id;
+        for (sender, text) in thread {
+            let _ = service::send_message(ctx, sender, id, text, Vec::new()).await?;
+        }
         first.get_or_insert(id);
     }
 
-    // Attachments on the first thread: a photo and a spreadsheet, stored like any upload.
+    // Attachments on the first thread: a photo and a spreadsheet, uploaded like any other.
     let conversation = first.unwrap_or_default();
-    let data_dir = state.settings.data_dir().to_path_buf();
-    let files =
-        tokio::task::spawn_blocking(move || -> Result<Vec<attachments::StoredFile>, AppError> {
-            let image = image::RgbImage::from_fn(480, 320, |x, y| {
-                image::Rgb([(x / 2) as u8, (y / 2) as u8, 180])
-            });
-            let mut png = std::io::Cursor::new(Vec::new());
-            image
-                .write_to(&mut png, image::ImageFormat::Png)
-                .map_err(AppError::internal)?;
-            let csv = b"item,quantity,price\npendant lamp,1,129.00\nE27 LED bulb,1,6.50\n".to_vec();
-            let mut stored = Vec::new();
-            for (name, bytes) in [
-                ("lamp-photo.png", png.into_inner()),
-                ("invoice-1042.csv", csv),
-            ] {
-                let mut temp = tempfile::NamedTempFile::new_in(attachments::temp_dir(&data_dir))
-                    .map_err(AppError::internal)?;
-                temp.write_all(&bytes).map_err(AppError::internal)?;
-                let head = bytes[..bytes.len().min(attachments::SNIFF_BYTES)].to_vec();
-                stored.push(attachments::store(
-                    &data_dir,
-                    conversation,
-                    Upload {
-                        temp,
-                        original_filename: name.into(),
-                        size: bytes.len() as u64,
-                        head,
-                    },
-                )?);
-            }
-            Ok(stored)
-        })
-        .await
-        .map_err(AppError::internal)??;
-    state
-        .db
+    let uploads = demo_uploads(ctx.settings.data_dir())?;
+    let note = "Here is a photo of the packed lamp and your invoice.";
+    let _ = service::send_message(ctx, s(anna, lumen), conversation, note, uploads).await?;
+    // A closed thread.
+    let start = StartConversation {
+        conversation_type: ConversationType::StoreCustomer,
+        subject: "Delivery window".into(),
+        recipient_type: ParticipantType::Customer,
+        recipient_id: emil,
+        store_id: None,
+        initial_message: Some("We deliver between 8 and 12. All set!".into()),
+    };
+    let closed = service::start_conversation(ctx, s(gita, green), start).await?;
+    let _ = service::close_conversation(ctx, s(gita, green), closed.value.summary.id).await?;
+    // Email log entries in each state, for the log pages.
+    ctx.db
         .write(move |tx| {
-            messages::send(tx, &s(anna, lumen), conversation, "Here is a photo of the packed lamp and your invoice.", &files)?;
-            // A closed thread, and email log entries in each state for the log pages.
-            let closed = conversations::create(
-                tx,
-                &s(gita, green),
-                &NewConversation {
-                    conversation_type: ConversationType::StoreCustomer,
-                    subject: "Delivery window".into(),
-                    recipient_type: ParticipantType::Customer,
-                    recipient_id: emil,
-                    store_id: None,
-                    initial_message: Some("We deliver between 8 and 12. All set!".into()),
-                },
-            )?;
-            conversations::set_closed(tx, &s(gita, green), closed, true)?;
             for (status, error) in [("sent", None), ("delivered", None), ("failed", Some("550 5.1.1 mailbox unavailable"))] {
                 tx.execute(
                     "INSERT INTO email_logs (template_code, recipient_email, recipient_name, subject, body_text, from_email,
@@ -333,4 +289,32 @@ pub fn describe(base_url: &str) -> String {
         out.push_str(&format!("  {:<6} {}{store}\n", login.area, login.email));
     }
     out
+}
+
+/// A photo and a spreadsheet, as if just received from a browser.
+fn demo_uploads(data_dir: &std::path::Path) -> Result<Vec<Upload>, AppError> {
+    let image = image::RgbImage::from_fn(480, 320, |x, y| {
+        image::Rgb([(x / 2) as u8, (y / 2) as u8, 180])
+    });
+    let mut png = std::io::Cursor::new(Vec::new());
+    image
+        .write_to(&mut png, image::ImageFormat::Png)
+        .map_err(AppError::internal)?;
+    let csv = b"item,quantity,price\npendant lamp,1,129.00\nE27 LED bulb,1,6.50\n".to_vec();
+    let mut uploads = Vec::new();
+    for (name, bytes) in [
+        ("lamp-photo.png", png.into_inner()),
+        ("invoice-1042.csv", csv),
+    ] {
+        let mut temp = tempfile::NamedTempFile::new_in(attachments::temp_dir(data_dir))
+            .map_err(AppError::internal)?;
+        temp.write_all(&bytes).map_err(AppError::internal)?;
+        uploads.push(Upload {
+            temp,
+            original_filename: name.into(),
+            size: bytes.len() as u64,
+            head: bytes[..bytes.len().min(attachments::SNIFF_BYTES)].to_vec(),
+        });
+    }
+    Ok(uploads)
 }

@@ -6,8 +6,6 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::AppError;
-
 /// Who is making a request. Every service takes one, and every query filters by it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Actor {
@@ -130,6 +128,23 @@ impl Actor {
     }
 }
 
+/// A value that failed its check: the field it came in and why, in words for the caller.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {why}")]
+pub struct Invalid {
+    pub field: String,
+    pub why: String,
+}
+
+impl Invalid {
+    pub fn new(field: &str, why: impl fmt::Display) -> Invalid {
+        Invalid {
+            field: field.to_string(),
+            why: why.to_string(),
+        }
+    }
+}
+
 /// Characters that reorder or hide text: bidi overrides and zero-width characters.
 fn is_deceptive(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}'..='\u{200F}' | '\u{2060}' | '\u{FEFF}')
@@ -137,25 +152,25 @@ fn is_deceptive(c: char) -> bool {
 
 /// A single-line value (name, subject): trimmed, 1..=max characters, no control characters (so no
 /// CR/LF can reach an email header), no bidi overrides or zero-width characters.
-pub fn clean_line(field: &str, value: &str, max: usize) -> Result<String, AppError> {
+pub fn clean_line(field: &str, value: &str, max: usize) -> Result<String, Invalid> {
     let value = value.trim();
     if value.is_empty() {
-        return Err(AppError::validation(field, "must not be empty"));
+        return Err(Invalid::new(field, "must not be empty"));
     }
     if value.chars().count() > max {
-        return Err(AppError::validation(
+        return Err(Invalid::new(
             field,
             format!("must be at most {max} characters"),
         ));
     }
     if value.chars().any(|c| c.is_control()) {
-        return Err(AppError::validation(
+        return Err(Invalid::new(
             field,
             "must not contain control characters or line breaks",
         ));
     }
     if value.chars().any(is_deceptive) {
-        return Err(AppError::validation(
+        return Err(Invalid::new(
             field,
             "must not contain invisible or direction-changing characters",
         ));
@@ -165,11 +180,11 @@ pub fn clean_line(field: &str, value: &str, max: usize) -> Result<String, AppErr
 
 /// Multi-line text (a message body): line endings become `\n`; tabs and newlines are the only
 /// control characters allowed; bidi overrides are refused.
-pub fn clean_text(field: &str, value: &str, max: usize) -> Result<String, AppError> {
+pub fn clean_text(field: &str, value: &str, max: usize) -> Result<String, Invalid> {
     let value = value.replace("\r\n", "\n").replace('\r', "\n");
     let trimmed = value.trim();
     if trimmed.chars().count() > max {
-        return Err(AppError::validation(
+        return Err(Invalid::new(
             field,
             format!("must be at most {max} characters"),
         ));
@@ -178,16 +193,13 @@ pub fn clean_text(field: &str, value: &str, max: usize) -> Result<String, AppErr
         .chars()
         .any(|c| c.is_control() && c != '\n' && c != '\t')
     {
-        return Err(AppError::validation(
-            field,
-            "must not contain control characters",
-        ));
+        return Err(Invalid::new(field, "must not contain control characters"));
     }
     if trimmed
         .chars()
         .any(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
     {
-        return Err(AppError::validation(
+        return Err(Invalid::new(
             field,
             "must not contain direction-changing characters",
         ));
@@ -197,9 +209,9 @@ pub fn clean_text(field: &str, value: &str, max: usize) -> Result<String, AppErr
 
 /// An email address, checked strictly enough that it is safe in a header and plausible to send
 /// to: `local@domain.tld`, ASCII, at most 254 characters.
-pub fn clean_email(field: &str, value: &str) -> Result<String, AppError> {
+pub fn clean_email(field: &str, value: &str) -> Result<String, Invalid> {
     let value = value.trim();
-    let bad = || AppError::validation(field, "must be a valid email address");
+    let bad = || Invalid::new(field, "must be a valid email address");
     if value.len() > 254 || !value.is_ascii() {
         return Err(bad());
     }
@@ -229,7 +241,7 @@ pub fn clean_email(field: &str, value: &str) -> Result<String, AppError> {
 }
 
 /// A language code such as `en`, `de` or `pt-BR`.
-pub fn clean_language(field: &str, value: &str) -> Result<String, AppError> {
+pub fn clean_language(field: &str, value: &str) -> Result<String, Invalid> {
     let bytes = value.as_bytes();
     let ok = match bytes.len() {
         2 => bytes.iter().all(u8::is_ascii_lowercase),
@@ -243,7 +255,7 @@ pub fn clean_language(field: &str, value: &str) -> Result<String, AppError> {
     if ok {
         Ok(value.to_string())
     } else {
-        Err(AppError::validation(
+        Err(Invalid::new(
             field,
             "must be a language code such as \"en\" or \"pt-BR\"",
         ))
@@ -251,7 +263,7 @@ pub fn clean_language(field: &str, value: &str) -> Result<String, AppError> {
 }
 
 /// A store code: a lowercase slug of 1..=64 characters.
-pub fn clean_store_code(value: &str) -> Result<String, AppError> {
+pub fn clean_store_code(value: &str) -> Result<String, Invalid> {
     let ok = (1..=64).contains(&value.len())
         && value
             .bytes()
@@ -261,7 +273,7 @@ pub fn clean_store_code(value: &str) -> Result<String, AppError> {
     if ok {
         Ok(value.to_string())
     } else {
-        Err(AppError::validation(
+        Err(Invalid::new(
             "code",
             "must be 1 to 64 lowercase letters, digits or dashes, not starting or ending with a dash",
         ))
@@ -271,19 +283,16 @@ pub fn clean_store_code(value: &str) -> Result<String, AppError> {
 pub const PASSWORD_MIN: usize = 8;
 pub const PASSWORD_MAX: usize = 1024;
 
-pub fn check_password(field: &str, value: &str) -> Result<(), AppError> {
+pub fn check_password(field: &str, value: &str) -> Result<(), Invalid> {
     let n = value.chars().count();
     if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&n) {
-        return Err(AppError::validation(
+        return Err(Invalid::new(
             field,
             format!("must be {PASSWORD_MIN} to {PASSWORD_MAX} characters"),
         ));
     }
     if value.contains('\0') {
-        return Err(AppError::validation(
-            field,
-            "must not contain NUL characters",
-        ));
+        return Err(Invalid::new(field, "must not contain NUL characters"));
     }
     Ok(())
 }
@@ -302,9 +311,9 @@ fn default_limit() -> u32 {
 }
 
 impl Page {
-    pub fn checked(self) -> Result<Page, AppError> {
+    pub fn checked(self) -> Result<Page, Invalid> {
         if !(1..=100).contains(&self.limit) {
-            return Err(AppError::validation("limit", "must be between 1 and 100"));
+            return Err(Invalid::new("limit", "must be between 1 and 100"));
         }
         Ok(self)
     }

@@ -7,7 +7,10 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, error as actix_error, web};
 use serde::Serialize;
 
+use crate::attachments::AttachmentError;
 use crate::db::DbError;
+use crate::domain::Invalid;
+use crate::messaging::MessagingError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -39,6 +42,9 @@ pub enum AppError {
     RateLimited { retry_after_secs: u64 },
     #[error("the server is busy; retry shortly")]
     Overloaded,
+    /// The disk is full: nothing was kept, reads still work.
+    #[error("{0}")]
+    InsufficientStorage(String),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -73,6 +79,7 @@ impl AppError {
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::Overloaded => "overloaded",
+            AppError::InsufficientStorage(_) => "insufficient_storage",
             AppError::Internal(_) => "internal_error",
         }
     }
@@ -80,13 +87,56 @@ impl AppError {
 
 impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
+        if e.is_disk_full() {
+            return AppError::InsufficientStorage(
+                "the server has no space left to store this; try again later".into(),
+            );
+        }
         AppError::Internal(e.into())
     }
 }
 
 impl From<rusqlite::Error> for AppError {
     fn from(e: rusqlite::Error) -> Self {
-        AppError::Internal(e.into())
+        DbError::Sqlite(e).into()
+    }
+}
+
+impl From<Invalid> for AppError {
+    fn from(e: Invalid) -> Self {
+        AppError::Validation(e.to_string())
+    }
+}
+
+impl From<AttachmentError> for AppError {
+    fn from(e: AttachmentError) -> Self {
+        match e {
+            AttachmentError::NotAllowed(why) => AppError::UnsupportedMediaType(why),
+            AttachmentError::TooLarge(why) => AppError::PayloadTooLarge(why),
+            AttachmentError::NoSpace => AppError::InsufficientStorage(e.to_string()),
+            AttachmentError::Io(_) => AppError::Internal(e.into()),
+        }
+    }
+}
+
+impl From<MessagingError> for AppError {
+    fn from(e: MessagingError) -> Self {
+        use MessagingError as M;
+        match e {
+            M::NotFound => AppError::NotFound,
+            M::Forbidden(why) => AppError::Forbidden(why.into()),
+            M::Closed | M::AlreadyClosed => {
+                AppError::conflict("conversation_closed", e.to_string())
+            }
+            M::NotClosed => AppError::conflict("conversation_open", e.to_string()),
+            M::RecipientNotFound => AppError::BadRequest {
+                code: "recipient_not_found",
+                message: e.to_string(),
+            },
+            M::Invalid(invalid) => invalid.into(),
+            M::Attachment(e) => e.into(),
+            M::Db(e) => e.into(),
+        }
     }
 }
 
@@ -115,6 +165,7 @@ impl ResponseError for AppError {
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -179,19 +230,6 @@ pub fn query_error(err: actix_error::QueryPayloadError, _req: &HttpRequest) -> a
 pub fn path_error(_err: actix_error::PathError, _req: &HttpRequest) -> actix_web::Error {
     // A path segment that does not parse (e.g. a non-numeric id) names nothing that exists.
     AppError::NotFound.into()
-}
-
-pub fn payload_error(err: actix_error::PayloadError, _req: &HttpRequest) -> actix_web::Error {
-    match err {
-        actix_error::PayloadError::Overflow => {
-            AppError::PayloadTooLarge("the request body is too large".into())
-        }
-        other => AppError::BadRequest {
-            code: "invalid_body",
-            message: other.to_string(),
-        },
-    }
-    .into()
 }
 
 /// Extractor configuration shared by every route.

@@ -75,10 +75,11 @@ pub fn set(conn: &Connection, key: &str, value: &str) -> Result<Setting, AppErro
 }
 
 /// The attachment size limit in bytes.
-pub fn attachment_max_bytes(conn: &Connection) -> Result<u64, AppError> {
-    let mb: u64 = get(conn, ATTACHMENT_MAX_SIZE_MB)?
-        .value
-        .parse()
-        .unwrap_or(10);
+pub fn attachment_max_bytes(conn: &Connection) -> rusqlite::Result<u64> {
+    let stored: Option<String> = conn
+        .prepare_cached("SELECT value FROM platform_settings WHERE key = ?1")?
+        .query_row([ATTACHMENT_MAX_SIZE_MB], |r| r.get(0))
+        .optional()?;
+    let mb: u64 = stored.and_then(|v| v.parse().ok()).unwrap_or(10);
     Ok(mb * 1024 * 1024)
 }

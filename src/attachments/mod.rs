@@ -3,14 +3,46 @@
 //! `uploads/messages/YYYY/MM/<conversation_id>/<uuid>.<ext>`; images get their size and a
 //! thumbnail, and decompression bombs are refused from the header before decoding.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::{Datelike, Utc};
 use image::{ImageFormat, ImageReader, Limits};
 use tempfile::NamedTempFile;
 
-use crate::error::AppError;
+/// What can go wrong with an attachment, in the caller's terms.
+#[derive(Debug, thiserror::Error)]
+pub enum AttachmentError {
+    /// The type, decided from the bytes, is not on the allowlist (or the image is unreadable).
+    #[error("{0}")]
+    NotAllowed(String),
+    #[error("{0}")]
+    TooLarge(String),
+    /// The data directory's file system is full: nothing was kept.
+    #[error("the server has no space left to store files; try again later")]
+    NoSpace,
+    #[error("attachment storage: {0}")]
+    Io(#[source] std::io::Error),
+}
+
+impl From<std::io::Error> for AttachmentError {
+    fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::StorageFull {
+            AttachmentError::NoSpace
+        } else {
+            AttachmentError::Io(e)
+        }
+    }
+}
+
+impl From<image::ImageError> for AttachmentError {
+    fn from(e: image::ImageError) -> Self {
+        match e {
+            image::ImageError::IoError(io) => io.into(),
+            other => AttachmentError::Io(std::io::Error::other(other)),
+        }
+    }
+}
 
 /// Files per message.
 pub const MAX_FILES: usize = 10;
@@ -79,9 +111,9 @@ pub fn temp_dir(data_dir: &Path) -> PathBuf {
 /// Decides the type from the content: magic bytes first; text (valid UTF-8 without control
 /// characters other than tab and line breaks) when no signature matches. The client's name only
 /// chooses between plain text and CSV for text.
-pub fn sniff(upload: &Upload) -> Result<(&'static str, &'static str), AppError> {
+pub fn sniff(upload: &Upload) -> Result<(&'static str, &'static str), AttachmentError> {
     let refused = || {
-        AppError::UnsupportedMediaType(format!(
+        AttachmentError::NotAllowed(format!(
             "{}: this file type is not allowed (images, PDF, Office documents, ZIP, plain text and CSV are)",
             upload.original_filename
         ))
@@ -124,11 +156,9 @@ fn looks_like_markup(head: &[u8]) -> bool {
         .any(|tag| start.contains(tag))
 }
 
-fn is_plain_text(path: &Path) -> Result<bool, AppError> {
+fn is_plain_text(path: &Path) -> Result<bool, AttachmentError> {
     let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_to_end(&mut bytes))
-        .map_err(AppError::internal)?;
+    std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut bytes))?;
     let Ok(text) = std::str::from_utf8(&bytes) else {
         return Ok(false);
     };
@@ -161,7 +191,7 @@ pub fn store(
     data_dir: &Path,
     conversation_id: i64,
     upload: Upload,
-) -> Result<StoredFile, AppError> {
+) -> Result<StoredFile, AttachmentError> {
     let (mime_type, ext) = sniff(&upload)?;
     let is_image = mime_type.starts_with("image/");
     let now = Utc::now();
@@ -171,7 +201,7 @@ pub fn store(
         now.month()
     );
     let dir = data_dir.join(&relative_dir);
-    std::fs::create_dir_all(&dir).map_err(AppError::internal)?;
+    std::fs::create_dir_all(&dir)?;
     let stem = uuid::Uuid::now_v7().simple().to_string();
     let filename = format!("{stem}.{ext}");
 
@@ -192,48 +222,39 @@ pub fn store(
         stored.image_height = Some(height.into());
         stored.thumbnail_path = Some(format!("{relative_dir}/{thumbnail}"));
     }
-    upload
+    let placed = upload
         .temp
         .as_file()
         .sync_all()
-        .map_err(AppError::internal)?;
-    if let Err(e) = upload.temp.persist(data_dir.join(&stored.file_path)) {
+        .map_err(AttachmentError::from)
+        .and_then(|()| {
+            upload
+                .temp
+                .persist(data_dir.join(&stored.file_path))
+                .map_err(|e| e.error.into())
+        });
+    if let Err(e) = placed {
         remove(data_dir, std::slice::from_ref(&stored));
-        return Err(AppError::internal(e.error));
+        return Err(e);
     }
     Ok(stored)
 }
 
 /// Reads the image size from the header (refusing bombs before decoding), then writes a PNG
 /// thumbnail next to where the file will go. Returns (width, height, thumbnail file name).
-fn thumbnail(source: &Path, dir: &Path, stem: &str) -> Result<(u32, u32, String), AppError> {
+fn thumbnail(source: &Path, dir: &Path, stem: &str) -> Result<(u32, u32, String), AttachmentError> {
     let unreadable = |e: &dyn std::fmt::Display| {
-        AppError::UnsupportedMediaType(format!("the image could not be read: {e}"))
-    };
-    let reader = || -> Result<ImageReader<std::io::BufReader<std::fs::File>>, AppError> {
-        let mut reader = ImageReader::open(source)
-            .map_err(AppError::internal)?
-            .with_guessed_format()
-            .map_err(AppError::internal)?;
-        let mut limits = Limits::default();
-        limits.max_image_width = Some(30_000);
-        limits.max_image_height = Some(30_000);
-        limits.max_alloc = Some(512 * 1024 * 1024);
-        reader.limits(limits);
-        Ok(reader)
+        AttachmentError::NotAllowed(format!("the image could not be read: {e}"))
     };
     let too_big = |width: u32, height: u32| {
-        AppError::PayloadTooLarge(format!(
+        AttachmentError::TooLarge(format!(
             "the image is {width}×{height} pixels; at most {} megapixels are accepted",
             MAX_PIXELS / 1_000_000
         ))
     };
     // The size comes from the header alone (no pixel buffer is allocated for it, so no
     // allocation limit applies); nothing is decoded before it passes.
-    let mut header_reader = ImageReader::open(source)
-        .map_err(AppError::internal)?
-        .with_guessed_format()
-        .map_err(AppError::internal)?;
+    let mut header_reader = ImageReader::open(source)?.with_guessed_format()?;
     header_reader.no_limits();
     let (width, height) = header_reader
         .into_dimensions()
@@ -241,23 +262,81 @@ fn thumbnail(source: &Path, dir: &Path, stem: &str) -> Result<(u32, u32, String)
     if u64::from(width) * u64::from(height) > MAX_PIXELS {
         return Err(too_big(width, height));
     }
-    let image = reader()?.decode().map_err(|e| match e {
-        image::ImageError::Limits(_) => too_big(width, height),
-        other => unreadable(&other),
-    })?;
+    let mut reader = ImageReader::open(source)?.with_guessed_format()?;
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(30_000);
+    limits.max_image_height = Some(30_000);
+    limits.max_alloc = Some(512 * 1024 * 1024);
+    reader.limits(limits);
+    let image = {
+        // A decoded image holds up to 4 bytes a pixel (160 MB at the limit): few at a time.
+        let _turn = decode_gate().enter();
+        reader.decode().map_err(|e| match e {
+            image::ImageError::Limits(_) => too_big(width, height),
+            other => unreadable(&other),
+        })?
+    };
     let thumb = image.thumbnail(THUMBNAIL_EDGE, THUMBNAIL_EDGE);
+    drop(image);
+    // Encoded in memory (a few hundred KB at most), so every write error surfaces below.
+    let mut png = std::io::Cursor::new(Vec::new());
+    thumb.write_to(&mut png, ImageFormat::Png)?;
     let name = format!("{stem}_thumb.png");
-    let mut temp = NamedTempFile::new_in(dir).map_err(AppError::internal)?;
-    thumb
-        .write_to(
-            &mut std::io::BufWriter::new(temp.as_file_mut()),
-            ImageFormat::Png,
-        )
-        .map_err(AppError::internal)?;
-    temp.as_file().sync_all().map_err(AppError::internal)?;
-    temp.persist(dir.join(&name))
-        .map_err(|e| AppError::internal(e.error))?;
+    let mut temp = NamedTempFile::new_in(dir)?;
+    temp.write_all(png.get_ref())?;
+    temp.as_file().sync_all()?;
+    temp.persist(dir.join(&name)).map_err(|e| e.error)?;
     Ok((width, height, name))
+}
+
+/// How many images may be decoded at once: half the CPUs, at least one. Each decode holds the
+/// whole pixel buffer, so this bounds what a burst of large uploads adds to the server's memory.
+pub fn decode_slots() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().div_ceil(2))
+}
+
+fn decode_gate() -> &'static Gate {
+    static GATE: std::sync::OnceLock<Gate> = std::sync::OnceLock::new();
+    GATE.get_or_init(|| Gate::new(decode_slots()))
+}
+
+/// A counting gate for blocking threads: a channel holding one token per slot. [`Gate::enter`]
+/// takes a token (waiting for one if none is left); dropping the [`Turn`] gives it back.
+pub struct Gate {
+    give: crossbeam_channel::Sender<()>,
+    take: crossbeam_channel::Receiver<()>,
+    slots: usize,
+}
+
+/// A thread's turn inside a [`Gate`]; leaving is dropping it.
+pub struct Turn<'g>(&'g Gate);
+
+impl Gate {
+    pub fn new(slots: usize) -> Gate {
+        let slots = slots.max(1);
+        let (give, take) = crossbeam_channel::bounded(slots);
+        for _ in 0..slots {
+            let _ = give.send(());
+        }
+        Gate { give, take, slots }
+    }
+
+    pub fn enter(&self) -> Turn<'_> {
+        // The gate owns both ends, so the channel never disconnects.
+        let _ = self.take.recv();
+        Turn(self)
+    }
+
+    /// How many threads are inside now.
+    pub fn inside(&self) -> usize {
+        self.slots - self.take.len()
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.give.send(());
+    }
 }
 
 /// Removes stored files (and thumbnails) whose rows did not commit.
@@ -285,5 +364,44 @@ mod tests {
         assert_eq!(display_name("a\0b", "txt"), "ab");
         assert_eq!(display_name("..", "zip"), "attachment.zip");
         assert_eq!(display_name(&"x".repeat(300), "txt").chars().count(), 255);
+    }
+
+    #[test]
+    fn the_gate_lets_in_at_most_its_slots() {
+        let gate = std::sync::Arc::new(Gate::new(2));
+        let most = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (gate, most) = (gate.clone(), most.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..50 {
+                        let _turn = gate.enter();
+                        most.fetch_max(gate.inside(), std::sync::atomic::Ordering::SeqCst);
+                        std::thread::yield_now();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert!((1..=2).contains(&most.load(std::sync::atomic::Ordering::SeqCst)));
+        assert_eq!(gate.inside(), 0);
+        let (_a, _b) = (gate.enter(), gate.enter());
+        assert_eq!(gate.inside(), 2);
+    }
+
+    #[test]
+    fn a_full_disk_is_its_own_error() {
+        let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
+        assert!(matches!(
+            AttachmentError::from(full),
+            AttachmentError::NoSpace
+        ));
+        let other = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert!(matches!(
+            AttachmentError::from(other),
+            AttachmentError::Io(_)
+        ));
     }
 }

@@ -30,24 +30,9 @@ pub use timestamp::{Timestamp, timestamp, timestamp_opt};
 
 pub const DB_FILE: &str = "parley.db";
 
-/// Indexes the messages queued for full-text search (migration V15) and empties the queue. Every
-/// transaction that writes messages runs it before it commits: the writer before each group
-/// commit, the seed and the tests that write messages directly. Entries left queued by a commit
-/// without it are indexed by the next transaction that runs it.
-pub fn index_queued_messages(conn: &Connection) -> rusqlite::Result<()> {
-    let queued: bool = conn
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM message_search_queue)")?
-        .query_row([], |r| r.get(0))?;
-    if queued {
-        conn.prepare_cached(
-            "INSERT INTO message_search (rowid, content) SELECT rowid, content FROM message_search_queue",
-        )?
-        .execute([])?;
-        conn.prepare_cached("DELETE FROM message_search_queue")?
-            .execute([])?;
-    }
-    Ok(())
-}
+/// Work the writer does in every transaction just before it commits (the owner of the search
+/// index folds the transaction's new messages in: `messaging::search::index_queued_messages`).
+pub type BeforeCommit = fn(&Connection) -> rusqlite::Result<()>;
 
 /// Errors of the storage layer itself (not of the queries callers run).
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +44,17 @@ pub enum DbError {
     /// The shared transaction of a group of writes could not begin or commit.
     #[error("transaction: {0}")]
     Transaction(String),
+}
+
+impl DbError {
+    /// Did SQLite fail for lack of disk space (the file, its WAL or a temporary file)?
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            DbError::Sqlite(e) => e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull),
+            DbError::Transaction(reason) => reason.contains("database or disk is full"),
+            DbError::Cancelled => false,
+        }
+    }
 }
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
@@ -107,7 +103,11 @@ fn serve(connections: Vec<Connection>, name: &str) -> Result<Sender<Job>, OpenEr
 
 impl Db {
     /// Opens (creating if needed) and migrates the database, then starts the connection threads.
-    pub fn open(path: &Path, read_connections: usize) -> Result<Db, OpenError> {
+    pub fn open(
+        path: &Path,
+        read_connections: usize,
+        before_commit: BeforeCommit,
+    ) -> Result<Db, OpenError> {
         let writer = open_and_migrate(path)?;
         writer
             .pragma_update(None, "cache_size", -open::WRITER_CACHE_KIB)
@@ -118,7 +118,7 @@ impl Db {
         let readers = (0..read_connections)
             .map(|_| open::open_reader(path, open::POOLED_READER_CACHE_KIB))
             .collect::<Result<Vec<_>, _>>()?;
-        let writer = writer::start(writer)?;
+        let writer = writer::start(writer, before_commit)?;
         let checkpointer = writer::start_checkpointer(
             open::open_checkpointer(path)?,
             writer.clone(),
@@ -214,17 +214,6 @@ impl Db {
             Err(_) => Err(E::from(DbError::Cancelled)),
         }
     }
-
-    /// Runs `f` on the writer connection outside any transaction (for `VACUUM INTO` and pragmas).
-    pub async fn with_writer<T, E, F>(&self, f: F) -> Result<T, E>
-    where
-        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
-        T: Send + 'static,
-        E: From<DbError> + Send + 'static,
-    {
-        let writer = &self.inner.writer;
-        run(|job| writer.send(writer::WriteJob::Raw(job)).is_ok(), f).await
-    }
 }
 
 /// Runs a read's statements in one read transaction: they see one snapshot (a page and its totals
@@ -294,7 +283,7 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn reads_run_here_once_the_thread_has_a_reader_and_see_every_commit() {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join(DB_FILE), 1).unwrap();
+        let db = Db::open(&dir.path().join(DB_FILE), 1, |_| Ok(())).unwrap();
         let here = std::thread::current().id();
 
         let (_, pooled_on) = db.read(count_stores).await.unwrap();
@@ -327,7 +316,7 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn a_read_sees_one_snapshot_and_never_keeps_it() {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join(DB_FILE), 1).unwrap();
+        let db = Db::open(&dir.path().join(DB_FILE), 1, |_| Ok(())).unwrap();
         db.attach_local_reader().unwrap();
         let writer = db.clone();
         let insert = move |code: &'static str| {
@@ -393,7 +382,7 @@ mod tests {
     async fn writes_queued_behind_a_busy_writer_share_its_next_commit_and_a_failed_one_leaves_no_trace()
      {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join(DB_FILE), 1).unwrap();
+        let db = Db::open(&dir.path().join(DB_FILE), 1, |_| Ok(())).unwrap();
         // Holds the writer while the others queue up behind it, so they share one transaction.
         let (release, hold) = std::sync::mpsc::channel::<()>();
         let blocker = {

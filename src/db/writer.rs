@@ -55,7 +55,10 @@ const CHECKPOINT_BUSY: Duration = Duration::from_millis(10);
 /// How long it waits after a pass that found nothing new.
 const CHECKPOINT_IDLE: Duration = Duration::from_millis(200);
 
-pub(super) fn start(conn: Connection) -> Result<Sender<WriteJob>, OpenError> {
+pub(super) fn start(
+    conn: Connection,
+    before_commit: super::BeforeCommit,
+) -> Result<Sender<WriteJob>, OpenError> {
     conn.pragma_update(None, "wal_autocheckpoint", WRITER_FALLBACK_CHECKPOINT_PAGES)
         .map_err(|source| OpenError::Sqlite {
             path: PathBuf::from(conn.path().unwrap_or_default()),
@@ -64,7 +67,7 @@ pub(super) fn start(conn: Connection) -> Result<Sender<WriteJob>, OpenError> {
     let (sender, receiver) = unbounded::<WriteJob>();
     std::thread::Builder::new()
         .name("parley-db-write".into())
-        .spawn(move || serve(conn, receiver))
+        .spawn(move || serve(conn, receiver, before_commit))
         .map_err(|e| OpenError::Io {
             path: PathBuf::from("parley-db-write"),
             source: e,
@@ -165,7 +168,7 @@ pub(super) fn start_checkpointer(
     Ok(stop)
 }
 
-fn serve(mut conn: Connection, jobs: Receiver<WriteJob>) {
+fn serve(mut conn: Connection, jobs: Receiver<WriteJob>, before_commit: super::BeforeCommit) {
     let mut next: Option<WriteJob> = None;
     loop {
         let job = match next.take() {
@@ -189,13 +192,13 @@ fn serve(mut conn: Connection, jobs: Receiver<WriteJob>) {
                         Err(_) => break,
                     }
                 }
-                run_batch(&conn, batch);
+                run_batch(&conn, batch, before_commit);
             }
         }
     }
 }
 
-fn run_batch(conn: &Connection, batch: Vec<TxJob>) {
+fn run_batch(conn: &Connection, batch: Vec<TxJob>, before_commit: super::BeforeCommit) {
     if let Err(e) = execute(conn, "BEGIN IMMEDIATE") {
         let reason = e.to_string();
         for job in batch {
@@ -204,7 +207,7 @@ fn run_batch(conn: &Connection, batch: Vec<TxJob>) {
         return;
     }
     let deliveries: Vec<Deliver> = batch.into_iter().map(|job| job(Ok(conn))).collect();
-    let committed = super::index_queued_messages(conn)
+    let committed = before_commit(conn)
         .and_then(|()| execute(conn, "COMMIT"))
         .map_err(|e| {
             // A failed indexing or COMMIT leaves the transaction open; end it so the next batch
@@ -257,7 +260,7 @@ mod tests {
         let conn = open_and_migrate(&path).unwrap();
         conn.execute_batch("CREATE TABLE filler (data BLOB NOT NULL)")
             .unwrap();
-        let writer = start(conn).unwrap();
+        let writer = start(conn, |_| Ok(())).unwrap();
         let restart_pages = 200;
         let _checkpointer = start_checkpointer(
             open_checkpointer(&path).unwrap(),

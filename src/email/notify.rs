@@ -31,7 +31,7 @@ fn recipients(
     conn: &Connection,
     conversation_id: i64,
     actor: &Actor,
-) -> Result<Vec<Recipient>, AppError> {
+) -> rusqlite::Result<Vec<Recipient>> {
     let (me_type, me_id) = actor.participant();
     let rows = conn
         .prepare_cached(
@@ -67,19 +67,18 @@ struct ConversationFacts {
     store_name: String,
 }
 
-fn conversation_facts(conn: &Connection, id: i64) -> Result<ConversationFacts, AppError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT c.subject, c.store_id, coalesce(s.name, '') FROM conversations c
+fn conversation_facts(conn: &Connection, id: i64) -> rusqlite::Result<ConversationFacts> {
+    conn.prepare_cached(
+        "SELECT c.subject, c.store_id, coalesce(s.name, '') FROM conversations c
              LEFT JOIN stores s ON s.id = c.store_id WHERE c.id = ?1",
-        )?
-        .query_row([id], |r| {
-            Ok(ConversationFacts {
-                subject: r.get(0)?,
-                store_id: r.get(1)?,
-                store_name: r.get(2)?,
-            })
-        })?)
+    )?
+    .query_row([id], |r| {
+        Ok(ConversationFacts {
+            subject: r.get(0)?,
+            store_id: r.get(1)?,
+            store_name: r.get(2)?,
+        })
+    })
 }
 
 /// Where a participant reads a conversation in the web UI.
@@ -97,7 +96,7 @@ pub fn conversation_url(
 }
 
 /// The participant's unsubscribe token, created on first use (only then is the row written).
-fn unsubscribe_token(conn: &Connection, participant_row: i64) -> Result<String, AppError> {
+fn unsubscribe_token(conn: &Connection, participant_row: i64) -> rusqlite::Result<String> {
     let existing: Option<String> = conn
         .prepare_cached("SELECT unsubscribe_token FROM conversation_participants WHERE id = ?1")?
         .query_row([participant_row], |r| r.get(0))?;
@@ -121,7 +120,7 @@ pub fn new_message(
     sender: &Actor,
     sender_name: &str,
     preview: &str,
-) -> Result<usize, AppError> {
+) -> rusqlite::Result<usize> {
     let facts = conversation_facts(conn, conversation_id)?;
     let window_start =
         Utc::now() - Duration::seconds(settings.email.notification_window_seconds as i64);
@@ -185,7 +184,7 @@ pub fn conversation_closed(
     conversation_id: i64,
     closer: &Actor,
     closer_name: &str,
-) -> Result<usize, AppError> {
+) -> rusqlite::Result<usize> {
     let facts = conversation_facts(conn, conversation_id)?;
     let mut queued = 0;
     for r in recipients(conn, conversation_id, closer)? {
@@ -225,7 +224,7 @@ pub fn signup_welcome(
     settings: &Settings,
     customer: &crate::accounts::Customer,
     store: &crate::accounts::Store,
-) -> Result<(), AppError> {
+) -> rusqlite::Result<()> {
     let base = settings.server.public_url.trim_end_matches('/');
     outbox::enqueue(
         conn,

@@ -40,7 +40,7 @@ pub fn is_suppressed(
     conn: &Connection,
     store_id: Option<i64>,
     email: &str,
-) -> Result<bool, AppError> {
+) -> rusqlite::Result<bool> {
     Ok(conn
         .prepare_cached("SELECT 1 FROM email_suppressions WHERE email = ?1 AND (store_id IS ?2 OR store_id IS NULL)")?
         .query_row(params![email, store_id], |_| Ok(()))
@@ -53,7 +53,7 @@ pub fn suppress(
     store_id: Option<i64>,
     email: &str,
     reason: &str,
-) -> Result<(), AppError> {
+) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO email_suppressions (store_id, email, reason) VALUES (?1, ?2, ?3)
          ON CONFLICT DO NOTHING",
@@ -67,7 +67,7 @@ pub fn enqueue(
     conn: &Connection,
     settings: &EmailSettings,
     email: &NewEmail<'_>,
-) -> Result<Option<i64>, AppError> {
+) -> rusqlite::Result<Option<i64>> {
     if is_suppressed(conn, email.store_id, email.recipient_email)? {
         return Ok(None);
     }

@@ -151,13 +151,13 @@ pub async fn update_settings(
         ));
     }
     optional(body.reply_to_email, &mut s.reply_to_email, |v| {
-        domain::clean_email("reply_to_email", v)
+        Ok(domain::clean_email("reply_to_email", v)?)
     })?;
     optional(body.signature_text, &mut s.signature_text, |v| {
-        domain::clean_text("signature_text", v, 2000)
+        Ok(domain::clean_text("signature_text", v, 2000)?)
     })?;
     optional(body.signature_html, &mut s.signature_html, |v| {
-        domain::clean_text("signature_html", v, 10_000)
+        Ok(domain::clean_text("signature_html", v, 10_000)?)
     })?;
     if let Some(provider) = body.provider {
         let tier = s.tier.ok_or(AppError::NotFound)?;
@@ -176,7 +176,7 @@ pub async fn update_settings(
         s.smtp_port = Some(port);
     }
     changed |= optional(body.smtp_username, &mut s.smtp_username, |v| {
-        domain::clean_line("smtp_username", v, 255)
+        Ok(domain::clean_line("smtp_username", v, 255)?)
     })?;
     changed |= secret(
         &state,

@@ -14,7 +14,7 @@ use crate::auth::extract::{AreaUser, Authenticated, authenticate};
 use crate::auth::session::SessionKind;
 use crate::domain::{Area, Page};
 use crate::error::AppError;
-use crate::messaging::conversations::{self, ListFilter};
+use crate::messaging::inbox::{self, ListFilter};
 use crate::messaging::{ConversationDetail, ConversationSummary, Message};
 
 #[derive(RustEmbed)]
@@ -264,8 +264,8 @@ pub async fn chrome(
         .db
         .read(move |conn| {
             Ok::<_, AppError>((
-                crate::messaging::messages::actor_name(conn, &actor)?,
-                conversations::total_unread(conn, &actor)?,
+                crate::messaging::participants::actor_name(conn, &actor)?,
+                inbox::total_unread(conn, &actor)?,
             ))
         })
         .await?;
@@ -427,9 +427,9 @@ async fn messages_page(
     let (list, detail, (muted, email_off)) = state
         .db
         .read(move |conn| {
-            let list = conversations::list(conn, &actor, &filter, Page { skip: 0, limit: 50 })?;
+            let list = inbox::list(conn, &actor, &filter, Page { skip: 0, limit: 50 })?;
             let detail: Option<ConversationDetail> = match selected {
-                Some(id) => Some(conversations::detail(conn, &actor, id, 50, None)?),
+                Some(id) => Some(inbox::detail(conn, &actor, id, 50, None)?),
                 None => None,
             };
             let (me_type, me_id) = actor.participant();

@@ -5,8 +5,8 @@
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, ToSql};
 
+use super::error::MessagingError;
 use crate::domain::{Actor, ConversationType};
-use crate::error::AppError;
 
 /// Named SQL parameters built at run time.
 pub type Params = Vec<(&'static str, Value)>;
@@ -87,7 +87,7 @@ pub fn load_visible(
     conn: &Connection,
     actor: &Actor,
     id: i64,
-) -> Result<ConversationRow, AppError> {
+) -> Result<ConversationRow, MessagingError> {
     let mut params: Params = vec![(":id", Value::Integer(id))];
     let condition = visible(actor, &mut params);
     let sql = format!(
@@ -104,7 +104,7 @@ pub fn load_visible(
             })
         })
         .optional()?
-        .ok_or(AppError::NotFound)
+        .ok_or(MessagingError::NotFound)
 }
 
 /// The API area (and so the URL prefix) an actor works in.

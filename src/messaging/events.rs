@@ -5,10 +5,11 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use rusqlite::Connection;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use crate::domain::{ConversationType, ParticipantType};
+use crate::domain::{Actor, ConversationType, ParticipantType};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -41,6 +42,43 @@ pub struct Event {
 }
 
 impl Event {
+    /// The event describing a change to conversation `id`, with its store and participants (read
+    /// in the same transaction as the change, so the audience is exact).
+    pub fn load(
+        conn: &Connection,
+        id: i64,
+        kind: EventKind,
+        actor: &Actor,
+        message_id: Option<i64>,
+    ) -> rusqlite::Result<Event> {
+        let (conversation_type, store_id): (ConversationType, Option<i64>) = conn
+            .prepare_cached("SELECT conversation_type, store_id FROM conversations WHERE id = ?1")?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let participants = conn
+        .prepare_cached("SELECT participant_type, participant_id FROM conversation_participants WHERE conversation_id = ?1")?
+        .query_map([id], |r| {
+            Ok(EventParticipant {
+                participant_type: r.get(0)?,
+                id: r.get(1)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+        let (participant_type, me) = actor.participant();
+        Ok(Event {
+            kind,
+            conversation_id: id,
+            conversation_type,
+            store_id,
+            participants,
+            actor: EventParticipant {
+                participant_type,
+                id: me,
+            },
+            message_id,
+            at: Utc::now(),
+        })
+    }
+
     /// May `actor` see this event? The same rule as conversation visibility (access.rs).
     pub fn visible_to(&self, actor: &crate::domain::Actor) -> bool {
         use crate::domain::{Actor, ConversationType as T};

@@ -7,34 +7,12 @@ use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::access::{api_base, load_visible};
-use super::conversations::{add_participant, participant_store};
+use super::error::MessagingError;
+use super::participants::{add_participant, participant_name, participant_store};
 use super::{Attachment, Message, PREVIEW_CHARS};
 use crate::attachments::StoredFile;
 use crate::db::timestamp;
 use crate::domain::{Actor, ParticipantType};
-use crate::error::AppError;
-
-/// The display name of the acting user or customer.
-pub fn actor_name(conn: &Connection, actor: &Actor) -> Result<String, AppError> {
-    let (participant_type, id) = actor.participant();
-    participant_name(conn, participant_type, id)
-}
-
-/// The display name of a participant (empty if the account is gone).
-fn participant_name(
-    conn: &Connection,
-    participant_type: ParticipantType,
-    id: i64,
-) -> Result<String, AppError> {
-    let sql = match participant_type {
-        ParticipantType::Admin | ParticipantType::Store => {
-            "SELECT full_name FROM users WHERE id = ?1"
-        }
-        ParticipantType::Customer => "SELECT full_name FROM customers WHERE id = ?1",
-    };
-    let name = conn.prepare_cached(sql)?.query_row([id], |r| r.get(0));
-    Ok(name.optional()?.unwrap_or_default())
-}
 
 /// Inserts a message from `actor` and updates the counters. A user message raises every other
 /// participant's unread count by one; a system message (close/reopen) raises none.
@@ -44,7 +22,7 @@ pub fn insert_message(
     conversation_id: i64,
     content: &str,
     is_system: bool,
-) -> Result<i64, AppError> {
+) -> Result<i64, MessagingError> {
     let (me_type, me_id) = actor.participant();
     let now = Utc::now();
     // Messages are keyed by conversation (migration V14), so the id is not a rowid: it is the next
@@ -70,21 +48,18 @@ pub fn insert_message(
     Ok(id)
 }
 
-/// Sends a message (with already stored files) to a conversation the actor may see and that is
+/// Appends a message (with already stored files) to a conversation the actor may see and that is
 /// open; the sender joins the participants if they were not one yet.
-pub fn send(
+pub fn append(
     conn: &Connection,
     actor: &Actor,
     conversation_id: i64,
     content: &str,
     files: &[StoredFile],
-) -> Result<Message, AppError> {
+) -> Result<Message, MessagingError> {
     let row = load_visible(conn, actor, conversation_id)?;
     if row.is_closed {
-        return Err(AppError::conflict(
-            "conversation_closed",
-            "the conversation is closed",
-        ));
+        return Err(MessagingError::Closed);
     }
     let (me_type, me_id) = actor.participant();
     add_participant(
@@ -150,14 +125,18 @@ fn message_row(r: &Row<'_>) -> rusqlite::Result<Message> {
 }
 
 /// Message `id` of conversation `conversation_id`, its attachments not filled in.
-fn get_message(conn: &Connection, conversation_id: i64, id: i64) -> Result<Message, AppError> {
+fn get_message(
+    conn: &Connection,
+    conversation_id: i64,
+    id: i64,
+) -> Result<Message, MessagingError> {
     let mut message = conn
         .prepare_cached(&format!(
             "{MESSAGE_SELECT} WHERE m.id = ?1 AND m.conversation_id = ?2"
         ))?
         .query_row([id, conversation_id], message_row)
         .optional()?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(MessagingError::NotFound)?;
     name_senders(conn, std::slice::from_mut(&mut message))?;
     Ok(message)
 }
@@ -177,7 +156,7 @@ pub fn message_page(
     conversation_id: i64,
     limit: u32,
     before: Option<i64>,
-) -> Result<(Vec<Message>, bool), AppError> {
+) -> Result<(Vec<Message>, bool), MessagingError> {
     let mut messages: Vec<Message> = conn
         .prepare_cached(&page_sql())?
         .query_map(
@@ -198,7 +177,7 @@ pub fn message_page(
 }
 
 /// Fills in the senders' names, looking each sender up once.
-fn name_senders(conn: &Connection, messages: &mut [Message]) -> Result<(), AppError> {
+fn name_senders(conn: &Connection, messages: &mut [Message]) -> Result<(), MessagingError> {
     let mut names: Vec<((ParticipantType, i64), String)> = Vec::new();
     for message in messages {
         let sender = (message.sender_type, message.sender_id);
@@ -222,7 +201,7 @@ fn attach_files(
     actor: &Actor,
     conversation_id: i64,
     messages: &mut [Message],
-) -> Result<(), AppError> {
+) -> Result<(), MessagingError> {
     let live: Vec<String> = messages
         .iter()
         .filter(|m| !m.is_deleted)
@@ -273,7 +252,7 @@ pub fn delete(
     actor: &Actor,
     conversation_id: i64,
     message_id: i64,
-) -> Result<(), AppError> {
+) -> Result<(), MessagingError> {
     load_visible(conn, actor, conversation_id)?;
     let (sender_type, sender_id, is_system): (ParticipantType, i64, bool) = conn
         .query_row(
@@ -282,17 +261,17 @@ pub fn delete(
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(MessagingError::NotFound)?;
     if is_system {
-        return Err(AppError::Forbidden(
-            "system messages cannot be deleted".into(),
+        return Err(MessagingError::Forbidden(
+            "system messages cannot be deleted",
         ));
     }
     let (me_type, me_id) = actor.participant();
     let own = sender_type == me_type && sender_id == me_id;
     if !own && !matches!(actor, Actor::Admin { .. }) {
-        return Err(AppError::Forbidden(
-            "you can delete only your own messages".into(),
+        return Err(MessagingError::Forbidden(
+            "you can delete only your own messages",
         ));
     }
     let now = Utc::now();
@@ -317,7 +296,7 @@ pub fn attachment_file(
     actor: &Actor,
     conversation_id: i64,
     attachment_id: i64,
-) -> Result<(String, String, String, Option<String>), AppError> {
+) -> Result<(String, String, String, Option<String>), MessagingError> {
     load_visible(conn, actor, conversation_id)?;
     conn.query_row(
         "SELECT a.file_path, a.original_filename, a.mime_type, a.thumbnail_path
@@ -327,7 +306,7 @@ pub fn attachment_file(
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
     )
     .optional()?
-    .ok_or(AppError::NotFound)
+    .ok_or(MessagingError::NotFound)
 }
 
 #[cfg(test)]

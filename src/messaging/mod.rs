@@ -1,18 +1,29 @@
-//! Conversations between admins, store staff and customers (seed: MessagingService): who may see
-//! and do what, and the one-transaction use cases that keep counters, unread counts and the search
-//! index in step with the rows.
+//! Conversations between admins, store staff and customers (seed: MessagingService).
+//!
+//! - `service`: the use cases, one function each, called by HTTP, the CLI, the demo and tests;
+//! - `commands`, `messages`, `participants`: their SQL, inside the caller's transaction;
+//! - `inbox`, `search`: the reads (lists, badge, thread view, full-text search);
+//! - `access`: who may see which conversation, one rule per kind of actor;
+//! - `events`: what changed, for the live views.
 
 pub mod access;
-pub mod conversations;
+pub mod commands;
+mod error;
 pub mod events;
+pub mod inbox;
 pub mod messages;
+pub mod participants;
+pub mod search;
+pub mod service;
 
 use crate::db::Timestamp;
 use serde::Serialize;
 
 use crate::domain::{ConversationType, ParticipantType};
 
+pub use error::MessagingError;
 pub use events::{Event, EventBus, EventKind};
+pub use service::{Context, Outcome};
 
 pub const SUBJECT_MAX: usize = 500;
 pub const CONTENT_MAX: usize = 10_000;

@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{Party, TestApp, spawn_app_with};
+use crate::helpers::{Party, TestApp, spawn_app, spawn_app_with};
 
 /// An open event stream and what it has delivered so far.
 struct Stream {
@@ -103,4 +103,36 @@ async fn logging_out_ends_the_stream() {
     }
     assert!(ended, "the stream outlived its session: {}", stream.text);
     assert!(stream.text.contains("event: end"));
+}
+
+#[tokio::test]
+async fn reading_what_is_already_read_changes_nothing_and_publishes_nothing() {
+    let app = spawn_app().await;
+    let m = app.marketplace().await;
+    let id = app.vendor_conversation(&m.a1, &m.ca, "Quiet").await;
+    let read = format!("/api/v1/shop/messages/{id}/read");
+    let first = app.put(&read, &m.ca.token, json!({})).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let read_at = "SELECT CAST(unixepoch(last_read_at, 'subsec') * 1000 AS INTEGER) FROM conversation_participants
+                   WHERE conversation_id = ?1 AND participant_type = 'customer'";
+    let stamped = app.query_i64(read_at, vec![id]).await;
+
+    let mut events = app.state.events.subscribe();
+    for _ in 0..3 {
+        let again = app.put(&read, &m.ca.token, json!({})).await;
+        assert_eq!(again.status(), StatusCode::OK);
+        let body: serde_json::Value = again.json().await.unwrap();
+        assert_eq!(body, json!({"unread_count": 0, "total_unread": 0}));
+    }
+    assert_eq!(app.query_i64(read_at, vec![id]).await, stamped);
+    // A later change is the first event anyone hears: the repeated reads published nothing.
+    app.send_message("vendor", &m.a1, id, "marker").await;
+    let next = events.recv().await.unwrap();
+    assert_eq!(next.kind, parley::messaging::EventKind::MessageSent);
+
+    // Something unread makes the next read count again.
+    let read_again = app.put(&read, &m.ca.token, json!({})).await;
+    assert_eq!(read_again.status(), StatusCode::OK);
+    let next = events.recv().await.unwrap();
+    assert_eq!(next.kind, parley::messaging::EventKind::ConversationRead);
 }

@@ -1,0 +1,266 @@
+//! Conversation handlers: the inbox, the badge, recipients, one thread, and the commands on a
+//! conversation (create, close, reopen, read, preferences, delete a message).
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppState;
+use crate::auth::extract::{AreaUser, Unchecked};
+use crate::domain::{ConversationType, Page, ParticipantType};
+use crate::error::AppError;
+use crate::messaging::inbox::{self, ListFilter};
+use crate::messaging::service::{self, StartConversation};
+use crate::messaging::{ConversationSummary, participants};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ListQuery {
+    conversation_type: Option<ConversationType>,
+    is_closed: Option<bool>,
+    search: Option<String>,
+    #[serde(default)]
+    skip: u32,
+    #[serde(default = "default_limit")]
+    limit: u32,
+}
+
+fn default_limit() -> u32 {
+    20
+}
+
+/// The answers of the busiest routes, typed so they serialize straight to JSON.
+#[derive(Serialize)]
+struct ListAnswer {
+    conversations: Vec<ConversationSummary>,
+    total: i64,
+    total_unread: i64,
+    skip: u32,
+    limit: u32,
+}
+
+#[derive(Serialize)]
+struct UnreadAnswer {
+    total_unread: i64,
+}
+
+/// Search terms longer than this are not a search anyone typed.
+const SEARCH_MAX_BYTES: usize = 200;
+
+pub(super) async fn list<U: AreaUser>(
+    state: web::Data<AppState>,
+    user: Unchecked<U>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let ListQuery {
+        conversation_type,
+        is_closed,
+        search,
+        skip,
+        limit,
+    } = query.into_inner();
+    let page = Page { skip, limit };
+    let filter = ListFilter {
+        conversation_type,
+        is_closed,
+        search: search.filter(|s| s.len() <= SEARCH_MAX_BYTES),
+    };
+    let searching = filter.search.is_some();
+    // The session is checked inside the read, before the limit: no credential hears 401 first.
+    let run = move |conn: &rusqlite::Connection| {
+        let actor = user.0.check(conn)?.actor;
+        Ok::<_, AppError>(inbox::list(conn, &actor, &filter, page.checked()?)?)
+    };
+    // A full-text search can take milliseconds: it goes to the pool, off this worker.
+    let list = if searching {
+        state.db.read_pooled(run).await?
+    } else {
+        state.db.read(run).await?
+    };
+    Ok(HttpResponse::Ok().json(ListAnswer {
+        conversations: list.conversations,
+        total: list.total,
+        total_unread: list.total_unread,
+        skip: page.skip,
+        limit: page.limit,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CreateRequest {
+    conversation_type: ConversationType,
+    subject: String,
+    recipient_type: ParticipantType,
+    recipient_id: i64,
+    store_id: Option<i64>,
+    initial_message: Option<String>,
+}
+
+pub(super) async fn create<U: AreaUser>(
+    state: web::Data<AppState>,
+    user: U,
+    body: web::Json<CreateRequest>,
+) -> Result<HttpResponse, AppError> {
+    let body = body.into_inner();
+    let start = StartConversation {
+        conversation_type: body.conversation_type,
+        subject: body.subject,
+        recipient_type: body.recipient_type,
+        recipient_id: body.recipient_id,
+        store_id: body.store_id,
+        initial_message: body.initial_message,
+    };
+    let detail = service::start_conversation(&state.messaging(), user.auth().actor, start)
+        .await?
+        .publish(&state.events);
+    Ok(HttpResponse::Created().json(detail))
+}
+
+pub(super) async fn unread_count<U: AreaUser>(
+    state: web::Data<AppState>,
+    user: Unchecked<U>,
+) -> Result<HttpResponse, AppError> {
+    let total_unread = state
+        .db
+        .read(move |conn| {
+            let actor = user.0.check(conn)?.actor;
+            Ok::<_, AppError>(inbox::total_unread(conn, &actor)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(UnreadAnswer { total_unread }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RecipientsQuery {
+    recipient_type: ParticipantType,
+    search: Option<String>,
+    #[serde(default)]
+    skip: u32,
+    #[serde(default = "default_limit")]
+    limit: u32,
+}
+
+pub(super) async fn recipients<U: AreaUser>(
+    state: web::Data<AppState>,
+    user: U,
+    query: web::Query<RecipientsQuery>,
+) -> Result<HttpResponse, AppError> {
+    let actor = user.auth().actor;
+    let query = query.into_inner();
+    let page = Page {
+        skip: query.skip,
+        limit: query.limit,
+    }
+    .checked()?;
+    let search = query.search.filter(|s| s.len() <= SEARCH_MAX_BYTES);
+    // Name search is a LIKE over a store's accounts: the pool, off this worker.
+    let (recipients, total) = state
+        .db
+        .read_pooled(move |conn| {
+            participants::recipients(conn, &actor, query.recipient_type, search.as_deref(), page)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "recipients": recipients, "total": total })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DetailQuery {
+    #[serde(default = "default_thread_page")]
+    limit: u32,
+    before: Option<i64>,
+}
+
+fn default_thread_page() -> u32 {
+    50
+}
+
+pub(super) async fn detail<U: AreaUser>(
+    state: web::Data<AppState>,
+    user: Unchecked<U>,
+    path: web::Path<i64>,
+    query: web::Query<DetailQuery>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let DetailQuery { limit, before } = query.into_inner();
+    let detail = state
+        .db
+        .read(move |conn| {
+            let actor = user.0.check(conn)?.actor;
+            let page = Page { skip: 0, limit }.checked()?;
+            Ok::<_, AppError>(inbox::detail(conn, &actor, id, page.limit, before)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(detail))
+}
+
+pub(super) async fn close<U: AreaUser>(
+    state: web::Data<AppState>,
+    user: U,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let summary = service::close_conversation(&state.messaging(), user.auth().actor, *path)
+        .await?
+        .publish(&state.events);
+    Ok(HttpResponse::Ok().json(summary))
+}
+
+pub(super) async fn reopen<U: AreaUser>(
+    state: web::Data<AppState>,
+    user: U,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let summary = service::reopen_conversation(&state.messaging(), user.auth().actor, *path)
+        .await?
+        .publish(&state.events);
+    Ok(HttpResponse::Ok().json(summary))
+}
+
+pub(super) async fn read<U: AreaUser>(
+    state: web::Data<AppState>,
+    user: U,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let total_unread = service::mark_read(&state.messaging(), user.auth().actor, *path)
+        .await?
+        .publish(&state.events);
+    Ok(HttpResponse::Ok()
+        .json(serde_json::json!({ "unread_count": 0, "total_unread": total_unread })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PreferencesRequest {
+    email_notifications: Option<bool>,
+    muted: Option<bool>,
+}
+
+pub(super) async fn preferences<U: AreaUser>(
+    state: web::Data<AppState>,
+    user: U,
+    path: web::Path<i64>,
+    body: web::Json<PreferencesRequest>,
+) -> Result<HttpResponse, AppError> {
+    let PreferencesRequest {
+        email_notifications,
+        muted,
+    } = body.into_inner();
+    let actor = user.auth().actor;
+    let preferences =
+        service::set_preferences(&state.messaging(), actor, *path, email_notifications, muted)
+            .await?;
+    Ok(HttpResponse::Ok().json(preferences))
+}
+
+pub(super) async fn delete_message<U: AreaUser>(
+    state: web::Data<AppState>,
+    user: U,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, message_id) = path.into_inner();
+    service::delete_message(&state.messaging(), user.auth().actor, id, message_id)
+        .await?
+        .publish(&state.events);
+    Ok(HttpResponse::NoContent().finish())
+}

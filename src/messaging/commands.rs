@@ -1,0 +1,218 @@
+//! The conversation commands as SQL, each inside the caller's transaction: start one, close or
+//! reopen it, mark it read, set a participant's preferences. The use cases in `service.rs` wrap
+//! them with their notifications and events.
+
+use chrono::Utc;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::Preferences;
+use super::access::load_visible;
+use super::error::MessagingError;
+use super::inbox::total_unread;
+use super::messages::insert_message;
+use super::participants::{actor_name, add_participant, participant_store};
+use crate::domain::{Actor, ConversationType, Invalid, ParticipantType};
+
+pub struct NewConversation {
+    pub conversation_type: ConversationType,
+    pub subject: String,
+    pub recipient_type: ParticipantType,
+    pub recipient_id: i64,
+    pub store_id: Option<i64>,
+    pub initial_message: Option<String>,
+}
+
+/// What the rights rules allow: admins open `admin_store` (to a staff user) and `admin_customer`
+/// (to a customer); staff open `store_customer` with their own store's customers; customers open
+/// nothing. The recipient must exist, be active, and (for staff) belong to their store.
+pub fn create(
+    conn: &Connection,
+    actor: &Actor,
+    new: &NewConversation,
+) -> Result<i64, MessagingError> {
+    use ConversationType as T;
+    use ParticipantType as P;
+    let allowed = match (actor, new.conversation_type) {
+        (Actor::Customer { .. }, _) => Err("customers cannot start conversations"),
+        (Actor::Admin { .. }, T::StoreCustomer) => {
+            Err("store_customer conversations are started by the store")
+        }
+        (Actor::Staff { .. }, T::AdminStore | T::AdminCustomer) => {
+            Err("conversations with the platform are started by an admin")
+        }
+        _ => Ok(()),
+    };
+    allowed.map_err(MessagingError::Forbidden)?;
+    let expected = match new.conversation_type {
+        T::AdminStore => P::Store,
+        T::StoreCustomer | T::AdminCustomer => P::Customer,
+    };
+    if new.recipient_type != expected {
+        return Err(Invalid::new(
+            "recipient_type",
+            format!(
+                "must be \"{expected}\" for a {} conversation",
+                new.conversation_type
+            ),
+        )
+        .into());
+    }
+
+    let recipient_store = recipient_store(conn, new.recipient_type, new.recipient_id)?;
+    let store_id = match *actor {
+        Actor::Staff { store_id, .. } if recipient_store != store_id => None,
+        _ => Some(recipient_store),
+    }
+    .filter(|s| new.store_id.is_none_or(|given| given == *s))
+    .ok_or(MessagingError::RecipientNotFound)?;
+
+    let now = Utc::now();
+    let id: i64 = conn.query_row(
+        "INSERT INTO conversations (conversation_type, subject, store_id, last_activity_at, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?4, ?4) RETURNING id",
+        params![new.conversation_type, new.subject, store_id, now],
+        |r| r.get(0),
+    )?;
+    let (me_type, me_id) = actor.participant();
+    let creator_store = if me_type == P::Admin {
+        None
+    } else {
+        Some(store_id)
+    };
+    add_participant(conn, id, me_type, me_id, creator_store)?;
+    add_participant(
+        conn,
+        id,
+        new.recipient_type,
+        new.recipient_id,
+        Some(store_id),
+    )?;
+    if let Some(content) = &new.initial_message {
+        insert_message(conn, actor, id, content, false)?;
+    }
+    Ok(id)
+}
+
+/// The store of an active recipient, or `recipient_not_found`.
+fn recipient_store(
+    conn: &Connection,
+    kind: ParticipantType,
+    id: i64,
+) -> Result<i64, MessagingError> {
+    let sql = match kind {
+        ParticipantType::Store => {
+            "SELECT u.store_id FROM users u JOIN stores s ON s.id = u.store_id
+             WHERE u.id = ?1 AND u.role = 'store' AND u.is_active AND s.is_active"
+        }
+        ParticipantType::Customer => {
+            "SELECT c.store_id FROM customers c JOIN stores s ON s.id = c.store_id
+             WHERE c.id = ?1 AND c.is_active AND s.is_active"
+        }
+        ParticipantType::Admin => {
+            return Err(Invalid::new("recipient_type", "must be store or customer").into());
+        }
+    };
+    conn.query_row(sql, [id], |r| r.get(0))
+        .optional()?
+        .ok_or(MessagingError::RecipientNotFound)
+}
+
+/// Closes or reopens a conversation and leaves a system message saying who did it.
+pub fn set_closed(
+    conn: &Connection,
+    actor: &Actor,
+    id: i64,
+    close: bool,
+) -> Result<(), MessagingError> {
+    if matches!(actor, Actor::Customer { .. }) {
+        return Err(MessagingError::Forbidden(
+            "customers cannot close or reopen conversations",
+        ));
+    }
+    let row = load_visible(conn, actor, id)?;
+    match (close, row.is_closed) {
+        (true, true) => return Err(MessagingError::AlreadyClosed),
+        (false, false) => return Err(MessagingError::NotClosed),
+        _ => {}
+    }
+    let (me_type, me_id) = actor.participant();
+    let now = Utc::now();
+    if close {
+        conn.execute(
+            "UPDATE conversations SET is_closed = 1, closed_at = ?2, closed_by_type = ?3, closed_by_id = ?4,
+                    updated_at = ?2 WHERE id = ?1",
+            params![id, now, me_type, me_id],
+        )?;
+    } else {
+        conn.execute(
+            "UPDATE conversations SET is_closed = 0, closed_at = NULL, closed_by_type = NULL, closed_by_id = NULL,
+                    updated_at = ?2 WHERE id = ?1",
+            params![id, now],
+        )?;
+    }
+    let name = actor_name(conn, actor)?;
+    let text = if close {
+        format!("Conversation closed by {name}")
+    } else {
+        format!("Conversation reopened by {name}")
+    };
+    insert_message(conn, actor, id, &text, true)?;
+    Ok(())
+}
+
+/// What marking a conversation read did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadOutcome {
+    /// False when nothing was unread: then nothing changed, and nobody needs to hear of it.
+    pub changed: bool,
+    /// The caller's unread total afterwards.
+    pub total_unread: i64,
+}
+
+/// Sets the caller's unread count to 0 and their `last_read_at` to now, if anything was unread.
+/// Reading what is already read writes nothing, so an open thread that answers every event with
+/// a read cannot keep the others busy.
+pub fn mark_read(conn: &Connection, actor: &Actor, id: i64) -> Result<ReadOutcome, MessagingError> {
+    load_visible(conn, actor, id)?;
+    let (me_type, me_id) = actor.participant();
+    let changed = conn
+        .prepare_cached(
+            "UPDATE conversation_participants SET unread_count = 0, last_read_at = ?4, updated_at = ?4
+             WHERE conversation_id = ?1 AND participant_type = ?2 AND participant_id = ?3
+               AND unread_count > 0",
+        )?
+        .execute(params![id, me_type, me_id, Utc::now()])?
+        > 0;
+    Ok(ReadOutcome {
+        changed,
+        total_unread: total_unread(conn, actor)?,
+    })
+}
+
+/// Updates the caller's notification preferences, joining the conversation if needed.
+pub fn set_preferences(
+    conn: &Connection,
+    actor: &Actor,
+    id: i64,
+    email_notifications: Option<bool>,
+    muted: Option<bool>,
+) -> Result<Preferences, MessagingError> {
+    let row = load_visible(conn, actor, id)?;
+    let (me_type, me_id) = actor.participant();
+    add_participant(conn, id, me_type, me_id, participant_store(actor, &row))?;
+    conn.query_row(
+        "UPDATE conversation_participants
+            SET email_notifications = coalesce(?4, email_notifications), muted = coalesce(?5, muted), updated_at = ?6
+          WHERE conversation_id = ?1 AND participant_type = ?2 AND participant_id = ?3
+          RETURNING email_notifications, muted",
+        params![id, me_type, me_id, email_notifications, muted, Utc::now()],
+        |r| {
+            Ok(Preferences {
+                conversation_id: id,
+                email_notifications: r.get(0)?,
+                muted: r.get(1)?,
+            })
+        },
+    )
+    .map_err(MessagingError::from)
+}

@@ -1,0 +1,36 @@
+//! What the messaging use cases refuse, in their own terms; `error.rs` at the HTTP edge gives each
+//! a status and a stable code.
+
+use crate::attachments::AttachmentError;
+use crate::db::DbError;
+use crate::domain::Invalid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MessagingError {
+    /// Missing, or not visible to the actor: the two are never told apart.
+    #[error("not found")]
+    NotFound,
+    /// The actor sees the conversation (or the area) but their role may not do this.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("the conversation is closed")]
+    Closed,
+    #[error("the conversation is already closed")]
+    AlreadyClosed,
+    #[error("the conversation is not closed")]
+    NotClosed,
+    #[error("recipient_id: no such recipient in this store")]
+    RecipientNotFound,
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error(transparent)]
+    Attachment(#[from] AttachmentError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<rusqlite::Error> for MessagingError {
+    fn from(e: rusqlite::Error) -> Self {
+        MessagingError::Db(DbError::Sqlite(e))
+    }
+}

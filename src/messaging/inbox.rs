@@ -1,0 +1,330 @@
+//! The inbox: a conversation as one line from its viewer's side, the filtered and searched list
+//! of them, the unread badge, and the whole view of one conversation. Reads only: every function
+//! runs on a read connection and changes nothing.
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, Row};
+
+use super::access::{Params, bind, counted, visible, visible_groups};
+use super::error::MessagingError;
+use super::search::{self, SearchPlan};
+use super::{ConversationDetail, ConversationSummary, OtherParticipant, messages, participants};
+use crate::db::{timestamp, timestamp_opt};
+use crate::domain::{Actor, ConversationType, Page, ParticipantType};
+
+/// The columns of a [`ConversationSummary`] as seen by the participant `:me_type`/`:me_id`, for
+/// the conversations `c` of `from`. My unread count comes from a covering index; the other party
+/// is the first participant on the other side, kept on the conversation row (migration V17):
+/// [`other_party`].
+fn summary_select(actor: &Actor, from: &str) -> String {
+    let (other_type, other_id) = other_party(actor.participant().0);
+    format!("SELECT c.id, c.conversation_type, c.subject, c.store_id, c.is_closed, c.closed_at, c.last_message_at,
+                c.message_count, c.created_at,
+                coalesce((SELECT me.unread_count
+                          FROM conversation_participants me INDEXED BY ix_participants_unread
+                          WHERE me.participant_type = :me_type AND me.participant_id = :me_id
+                            AND me.conversation_id = c.id AND me.unread_count > 0), 0),
+                c.last_message_preview,
+                {other_type}, {other_id},
+                CASE {other_type}
+                     WHEN 'customer' THEN (SELECT full_name FROM customers WHERE id = {other_id})
+                     ELSE (SELECT full_name FROM users WHERE id = {other_id}) END
+         FROM {from}")
+}
+
+/// The type and id (SQL over conversation `c`) of the other party `me_type` sees: the first
+/// participant on the other side of the conversation's type. A conversation has participants of
+/// its type's two sides only (who may take part follows who may see it), so the other side is
+/// whichever of the two other types has one.
+fn other_party(me_type: ParticipantType) -> (&'static str, &'static str) {
+    match me_type {
+        ParticipantType::Admin => (
+            "CASE WHEN c.first_staff_id IS NOT NULL THEN 'store'
+                  WHEN c.first_customer_id IS NOT NULL THEN 'customer' END",
+            "coalesce(c.first_staff_id, c.first_customer_id)",
+        ),
+        ParticipantType::Store => (
+            "CASE WHEN c.first_customer_id IS NOT NULL THEN 'customer'
+                  WHEN c.first_admin_id IS NOT NULL THEN 'admin' END",
+            "coalesce(c.first_customer_id, c.first_admin_id)",
+        ),
+        ParticipantType::Customer => (
+            "CASE WHEN c.first_staff_id IS NOT NULL THEN 'store'
+                  WHEN c.first_admin_id IS NOT NULL THEN 'admin' END",
+            "coalesce(c.first_staff_id, c.first_admin_id)",
+        ),
+    }
+}
+
+fn me_params(actor: &Actor) -> Params {
+    let (me_type, me_id) = actor.participant();
+    vec![
+        (":me_type", Value::Text(me_type.as_str().to_string())),
+        (":me_id", Value::Integer(me_id)),
+    ]
+}
+
+fn summary_row(r: &Row<'_>) -> rusqlite::Result<ConversationSummary> {
+    let other = match (
+        r.get::<_, Option<ParticipantType>>(11)?,
+        r.get::<_, Option<i64>>(12)?,
+    ) {
+        (Some(participant_type), Some(id)) => Some(OtherParticipant {
+            participant_type,
+            id,
+            name: r.get::<_, Option<String>>(13)?.unwrap_or_default(),
+        }),
+        _ => None,
+    };
+    Ok(ConversationSummary {
+        id: r.get(0)?,
+        conversation_type: r.get(1)?,
+        subject: r.get(2)?,
+        store_id: r.get(3)?,
+        is_closed: r.get(4)?,
+        closed_at: timestamp_opt(r, 5)?,
+        last_message_at: timestamp_opt(r, 6)?,
+        message_count: r.get(7)?,
+        created_at: timestamp(r, 8)?,
+        unread_count: r.get(9)?,
+        last_message_preview: r.get(10)?,
+        other_participant: other,
+    })
+}
+
+/// One conversation's summary, if `actor` may see it.
+pub fn summary(
+    conn: &Connection,
+    actor: &Actor,
+    id: i64,
+) -> Result<ConversationSummary, MessagingError> {
+    let mut params = me_params(actor);
+    params.push((":id", Value::Integer(id)));
+    let condition = visible(actor, &mut params);
+    let sql = format!(
+        "{} WHERE c.id = :id AND {condition}",
+        summary_select(actor, "conversations c")
+    );
+    conn.prepare_cached(&sql)?
+        .query_row(bind(&params).as_slice(), summary_row)
+        .optional()?
+        .ok_or(MessagingError::NotFound)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ListFilter {
+    pub conversation_type: Option<ConversationType>,
+    pub is_closed: Option<bool>,
+    pub search: Option<String>,
+}
+
+pub struct ConversationList {
+    pub conversations: Vec<ConversationSummary>,
+    pub total: i64,
+    pub total_unread: i64,
+}
+/// The SQL of an inbox page and of its total, with their parameters.
+struct ListQuery {
+    count_sql: String,
+    count_params: Params,
+    page_sql: String,
+    page_params: Params,
+}
+
+fn list_query(
+    actor: &Actor,
+    filter: &ListFilter,
+    page: Page,
+    search: Option<SearchPlan>,
+) -> ListQuery {
+    let mut params = Params::new();
+    let mut conditions = vec![visible(actor, &mut params).to_string()];
+    if let Some(t) = filter.conversation_type {
+        // Filters narrow what visibility selected; `+` keeps them from steering index choice.
+        conditions.push("+c.conversation_type = :type".into());
+        params.push((":type", Value::Text(t.as_str().into())));
+    }
+    if let Some(closed) = filter.is_closed {
+        conditions.push("+c.is_closed = :closed".into());
+        params.push((":closed", Value::Integer(closed.into())));
+    }
+    let mut conversations = "conversations c";
+    if let Some(plan) = search {
+        // `+` leaves the hits as a filter where something else drives the query.
+        let drives = plan == SearchPlan::FromHits && !matches!(actor, Actor::Customer { .. });
+        let hit = if drives { "c.id" } else { "+c.id" };
+        conditions.push(format!("{hit} IN (SELECT value FROM json_each(:hits))"));
+        // Without statistics SQLite cannot tell few hits from many: the plan says which.
+        conversations = match plan {
+            SearchPlan::NewestFirst => "conversations c INDEXED BY ix_conversations_store_activity",
+            SearchPlan::FromHits => "conversations c NOT INDEXED",
+        };
+    }
+    let where_clause = conditions.join(" AND ");
+    let (count_sql, count_params) = match counted_total(actor, filter) {
+        Some(counted) if search.is_none() => counted,
+        _ => (
+            format!("SELECT count(*) FROM {conversations} WHERE {where_clause}"),
+            params.clone(),
+        ),
+    };
+    let mut page_params = params;
+    page_params.extend(me_params(actor));
+    page_params.push((":limit", Value::Integer(page.limit.into())));
+    page_params.push((":skip", Value::Integer(page.skip.into())));
+    let order = "ORDER BY c.last_activity_at DESC, c.id DESC LIMIT :limit OFFSET :skip";
+    let page_sql = if search.is_some() {
+        // The page is chosen from the candidates' ids and times alone, and only its rows read
+        // their summaries (SQLite computes a row's columns before it sorts).
+        format!(
+            "WITH page AS (SELECT c.id, c.last_activity_at FROM {conversations}
+                 WHERE {where_clause} {order})
+             {} ORDER BY page.last_activity_at DESC, page.id DESC",
+            summary_select(actor, "page JOIN conversations c ON c.id = page.id")
+        )
+    } else {
+        format!(
+            "{} WHERE {where_clause} {order}",
+            summary_select(actor, conversations)
+        )
+    };
+    ListQuery {
+        count_sql,
+        count_params,
+        page_sql,
+        page_params,
+    }
+}
+
+/// Whether the scope of [`search::params`] selects exactly what `visible` and the filter
+/// select: for admins and staff without type or state filters.
+fn scope_is_visibility(actor: &Actor, filter: &ListFilter) -> bool {
+    !matches!(actor, Actor::Customer { .. })
+        && filter.conversation_type.is_none()
+        && filter.is_closed.is_none()
+}
+
+/// How many conversations the caller sees through `filter`'s type and state (its search aside),
+/// from `conversation_counts`, where it can answer: for an actor who sees whole stores (the count
+/// of a customer's few conversations is cheap anyway).
+fn counted_total(actor: &Actor, filter: &ListFilter) -> Option<(String, Params)> {
+    let mut params = Params::new();
+    let mut conditions = vec![counted(actor, &mut params)?.to_string()];
+    if let Some(t) = filter.conversation_type {
+        conditions.push("g.conversation_type = :type".into());
+        params.push((":type", Value::Text(t.as_str().into())));
+    }
+    if let Some(closed) = filter.is_closed {
+        conditions.push("g.is_closed = :closed".into());
+        params.push((":closed", Value::Integer(closed.into())));
+    }
+    let sql = format!(
+        "SELECT coalesce(sum(g.n), 0) FROM conversation_counts g WHERE {}",
+        conditions.join(" AND ")
+    );
+    Some((sql, params))
+}
+
+/// The caller's inbox: newest activity first, filtered, paginated. Its statements (the hits, the
+/// page, the totals) agree when they run in one read transaction, as [`crate::db::Db::read`] runs
+/// them.
+pub fn list(
+    conn: &Connection,
+    actor: &Actor,
+    filter: &ListFilter,
+    page: Page,
+) -> Result<ConversationList, MessagingError> {
+    let Some(words) = filter.search.as_deref().and_then(search::fts_query) else {
+        let query = list_query(actor, filter, page, None);
+        return list_page(conn, actor, &query, None);
+    };
+    let hits = search::hits(conn, actor, &words)?;
+    if hits.is_empty() {
+        return Ok(ConversationList {
+            conversations: Vec::new(),
+            total: 0,
+            total_unread: total_unread(conn, actor)?,
+        });
+    }
+    // Only staff may walk (see `search_plan`): only they need what they see counted.
+    let counted = counted_total(actor, filter).filter(|_| matches!(actor, Actor::Staff { .. }));
+    let visible_total = match counted {
+        Some((sql, params)) => conn
+            .prepare_cached(&sql)?
+            .query_row(bind(&params).as_slice(), |r| r.get(0))?,
+        None => 0,
+    };
+    let plan = search::plan(actor, hits.len(), visible_total, page);
+    let mut query = list_query(actor, filter, page, Some(plan));
+    let ids: Vec<String> = hits.iter().map(i64::to_string).collect();
+    let ids = Value::Text(format!("[{}]", ids.join(",")));
+    query.page_params.push((":hits", ids.clone()));
+    query.count_params.push((":hits", ids));
+    // Where the scope is exactly what the caller may see, every hit counts.
+    let total = scope_is_visibility(actor, filter).then_some(hits.len() as i64);
+    list_page(conn, actor, &query, total)
+}
+
+/// Runs an inbox query: the page, then the total unless `total` is known.
+fn list_page(
+    conn: &Connection,
+    actor: &Actor,
+    query: &ListQuery,
+    total: Option<i64>,
+) -> Result<ConversationList, MessagingError> {
+    let conversations = conn
+        .prepare_cached(&query.page_sql)?
+        .query_map(bind(&query.page_params).as_slice(), summary_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    let total = match total {
+        Some(total) => total,
+        None => conn
+            .prepare_cached(&query.count_sql)?
+            .query_row(bind(&query.count_params).as_slice(), |r| r.get(0))?,
+    };
+    Ok(ConversationList {
+        conversations,
+        total,
+        total_unread: total_unread(conn, actor)?,
+    })
+}
+/// The sum of the caller's unread counts over the conversations they may see (the header badge).
+pub fn total_unread(conn: &Connection, actor: &Actor) -> Result<i64, MessagingError> {
+    let (sql, params) = unread_query(actor);
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(bind(&params).as_slice(), |r| r.get(0))?)
+}
+
+fn unread_query(actor: &Actor) -> (String, Params) {
+    let mut params = me_params(actor);
+    let condition = visible_groups(actor, &mut params);
+    let sql = format!(
+        "SELECT coalesce(sum(g.n), 0) FROM participant_unread g
+         WHERE g.participant_type = :me_type AND g.participant_id = :me_id AND {condition}"
+    );
+    (sql, params)
+}
+
+/// The whole view of one conversation: summary, participants, and one page of messages
+/// (oldest→newest within the page, older pages through `before`). No side effects.
+pub fn detail(
+    conn: &Connection,
+    actor: &Actor,
+    id: i64,
+    limit: u32,
+    before: Option<i64>,
+) -> Result<ConversationDetail, MessagingError> {
+    let summary = summary(conn, actor, id)?;
+    let participants = participants::participants(conn, id)?;
+    let (messages, has_more) = messages::message_page(conn, actor, id, limit, before)?;
+    Ok(ConversationDetail {
+        summary,
+        participants,
+        messages,
+        has_more,
+    })
+}
+
+#[cfg(test)]
+mod tests;

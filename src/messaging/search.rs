@@ -1,0 +1,155 @@
+//! Full-text search over subjects and message text (SQLite FTS5, kept by the triggers of
+//! migrations V11 and V15, and fed at commit by [`index_queued_messages`]). The index is laid out by
+//! who may see what: a rowid is `scope | conversation | message number`, so a search reads only the
+//! caller's range and learns each hit's conversation from its rowid, never visiting a table.
+//!
+//! Rowid layout (the migrations write the same numbers):
+//!
+//! | bits    | holds                                                           |
+//! |---------|-----------------------------------------------------------------|
+//! | 47..=62 | scope: the store id, or 0 for conversations only admins see      |
+//! | 20..=46 | conversation id (in `conversation_search`: bits 0..=26 instead) |
+//! | 0..=19  | the message's number within its conversation (`messages.search_key`) |
+
+use rusqlite::Connection;
+use rusqlite::types::Value;
+
+use super::access::{Params, bind};
+use super::error::MessagingError;
+use crate::domain::{Actor, Page};
+
+/// Bits of a message's number within its conversation: its first 1,048,576 messages are indexed.
+pub(crate) const MESSAGE_BITS: u32 = 20;
+/// Bits of a conversation id: ids below 134,217,728 are indexed.
+pub(crate) const CONVERSATION_BITS: u32 = 27;
+/// Where the scope starts; scopes (store ids) up to 65,535 are indexed.
+pub(crate) const SCOPE_SHIFT: u32 = MESSAGE_BITS + CONVERSATION_BITS;
+pub(crate) const MAX_SCOPE: i64 = 0xFFFF;
+const CONVERSATION_MASK: i64 = (1 << CONVERSATION_BITS) - 1;
+// The largest scope still gives a positive rowid.
+const _: () = assert!(MAX_SCOPE < 1 << (63 - SCOPE_SHIFT));
+
+/// Indexes the messages queued for full-text search (migration V15) and empties the queue. Every
+/// transaction that writes messages runs it before it commits: the writer before each group
+/// commit, the seed and the tests that write messages directly. Entries left queued by a commit
+/// without it are indexed by the next transaction that runs it.
+pub fn index_queued_messages(conn: &Connection) -> rusqlite::Result<()> {
+    let queued: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM message_search_queue)")?
+        .query_row([], |r| r.get(0))?;
+    if queued {
+        conn.prepare_cached(
+            "INSERT INTO message_search (rowid, content) SELECT rowid, content FROM message_search_queue",
+        )?
+        .execute([])?;
+        conn.prepare_cached("DELETE FROM message_search_queue")?
+            .execute([])?;
+    }
+    Ok(())
+}
+
+/// Turns what a person typed into an FTS5 query that cannot be a syntax error: every word is
+/// quoted and matched as a prefix, all words must match. None when nothing searchable remains.
+pub fn fts_query(input: &str) -> Option<String> {
+    let terms: Vec<String> = input
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .take(10)
+        .map(|t| format!("\"{}\"*", t.chars().take(64).collect::<String>()))
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" "))
+}
+
+/// How a search's page is chosen among its hits, which arrive as the JSON array `:hits`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SearchPlan {
+    /// Look up every hit and keep the newest: for hits that are few next to what the caller sees.
+    FromHits,
+    /// Walk the store's conversations newest first and keep those hit, until the page is full:
+    /// for hits common enough that the page fills long before the hits run out.
+    NewestFirst,
+}
+
+/// Chooses the cheaper [`SearchPlan`]: walking newest first passes about `visible / hits`
+/// conversations per row of the page, each an entry of a covering index read in order, while each
+/// hit looked up is a conversation row read from anywhere in the table, about four times the cost
+/// (measured at a million messages). Only a store's staff can walk (the activity index is per
+/// store; an admin's conversations span stores, and a customer's own few conversations drive
+/// their queries).
+pub(crate) fn plan(actor: &Actor, hits: usize, visible: i64, page: Page) -> SearchPlan {
+    let rows = i64::from(page.skip) + i64::from(page.limit);
+    let hits = i64::try_from(hits).unwrap_or(i64::MAX).max(1);
+    let walked = rows.saturating_mul(visible) / hits;
+    if matches!(actor, Actor::Staff { .. }) && walked < hits.saturating_mul(4) {
+        SearchPlan::NewestFirst
+    } else {
+        SearchPlan::FromHits
+    }
+}
+
+/// The conversations a search finds (migration V11): those with a live message or a subject that
+/// has every word, within the caller's scope, a rowid range of the index. A conversation comes
+/// once per hit in it: [`hits`] keeps one.
+fn hits_sql() -> &'static str {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT (rowid >> {MESSAGE_BITS}) & {CONVERSATION_MASK} FROM message_search
+             WHERE message_search MATCH :q AND rowid BETWEEN :scope_first AND :scope_last
+             UNION ALL SELECT rowid & {CONVERSATION_MASK} FROM conversation_search
+             WHERE conversation_search MATCH :q AND rowid BETWEEN :scope_first AND :scope_last"
+        )
+    });
+    &SQL
+}
+
+/// The parameters of [`hits_sql`]: the words, and the rowid range of the actor's scope (0 for
+/// admins, the store for staff and customers, whom visibility then narrows to their own).
+pub(crate) fn params(actor: &Actor, words: &str) -> Params {
+    let scope = match *actor {
+        Actor::Admin { .. } => 0,
+        Actor::Staff { store_id, .. } | Actor::Customer { store_id, .. } => store_id,
+    };
+    // Stores beyond the layout's scope bits have nothing indexed: an empty range.
+    let (first, last) = if (0..=MAX_SCOPE).contains(&scope) {
+        let first = scope << SCOPE_SHIFT;
+        (first, first | ((1 << SCOPE_SHIFT) - 1))
+    } else {
+        (1, 0)
+    };
+    vec![
+        (":q", Value::Text(words.to_string())),
+        (":scope_first", Value::Integer(first)),
+        (":scope_last", Value::Integer(last)),
+    ]
+}
+
+/// The ids of the conversations a search finds within the caller's scope, ascending, each once.
+pub(crate) fn hits(
+    conn: &Connection,
+    actor: &Actor,
+    words: &str,
+) -> Result<Vec<i64>, MessagingError> {
+    let params = params(actor, words);
+    let mut hits = conn
+        .prepare_cached(hits_sql())?
+        .query_map(bind(&params).as_slice(), |r| r.get::<_, i64>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    // Message hits come in rowid order, so a conversation's are already together.
+    hits.sort_unstable();
+    hits.dedup();
+    Ok(hits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rowid_layout_matches_the_migrations_numbers() {
+        // V11 writes `(store_id << 47) | (conversation_id << 20) | n` with the limits below.
+        assert_eq!(SCOPE_SHIFT, 47);
+        assert_eq!(1_i64 << MESSAGE_BITS, 1_048_576);
+        assert_eq!(CONVERSATION_MASK, 134_217_727);
+        assert!(hits_sql().contains("(rowid >> 20) & 134217727"));
+    }
+}

@@ -1,0 +1,325 @@
+//! The messaging use cases, one function each: start a conversation, send a message (files
+//! included), close, reopen, mark read, set preferences, delete a message. Each takes the actor,
+//! plain data and a [`Context`]; owns its transaction, the notifications it queues in it and the
+//! files it must take away again if the commit fails; and returns its result with the events to
+//! publish once committed. HTTP handlers, the CLI, the demo seeder and the tests all call these.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tracing::instrument;
+
+use super::commands::{self, NewConversation};
+use super::error::MessagingError;
+use super::events::{Event, EventBus, EventKind};
+use super::participants::actor_name;
+use super::{
+    CONTENT_MAX, ConversationDetail, ConversationSummary, Message, Preferences, SUBJECT_MAX,
+    access, inbox, messages,
+};
+use crate::attachments::{self, StoredFile, Upload};
+use crate::config::Settings;
+use crate::db::Db;
+use crate::domain::{self, Actor, ConversationType, Invalid, ParticipantType};
+use crate::email::notify;
+use crate::platform;
+
+/// What the use cases need of the running appliance.
+#[derive(Clone)]
+pub struct Context {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+}
+
+/// A use case's result and the events it caused, to publish once it has committed.
+#[must_use]
+pub struct Outcome<T> {
+    pub value: T,
+    pub events: Vec<Event>,
+}
+
+impl<T> Outcome<T> {
+    fn new(value: T, event: Option<Event>) -> Outcome<T> {
+        Outcome {
+            value,
+            events: event.into_iter().collect(),
+        }
+    }
+
+    /// Publishes the events to the live views and hands back the result.
+    pub fn publish(self, bus: &EventBus) -> T {
+        for event in self.events {
+            bus.publish(event);
+        }
+        self.value
+    }
+}
+
+/// A new conversation as the caller asked for it, not yet checked.
+#[derive(Debug, Clone)]
+pub struct StartConversation {
+    pub conversation_type: ConversationType,
+    pub subject: String,
+    pub recipient_type: ParticipantType,
+    pub recipient_id: i64,
+    pub store_id: Option<i64>,
+    pub initial_message: Option<String>,
+}
+
+/// The messages a thread view shows with a new conversation.
+const FIRST_PAGE: u32 = 50;
+/// How much of a message a notification quotes.
+const NOTIFICATION_PREVIEW_CHARS: usize = 200;
+
+/// Starts a conversation (with its first message, if any, and that message's notifications).
+#[instrument(skip_all)]
+pub async fn start_conversation(
+    ctx: &Context,
+    actor: Actor,
+    start: StartConversation,
+) -> Result<Outcome<ConversationDetail>, MessagingError> {
+    let new = NewConversation {
+        conversation_type: start.conversation_type,
+        subject: domain::clean_line("subject", &start.subject, SUBJECT_MAX)?,
+        recipient_type: start.recipient_type,
+        recipient_id: start.recipient_id,
+        store_id: start.store_id,
+        initial_message: start
+            .initial_message
+            .map(|m| domain::clean_text("initial_message", &m, CONTENT_MAX))
+            .transpose()?
+            .filter(|m| !m.is_empty()),
+    };
+    let settings = ctx.settings.clone();
+    let (detail, event) = ctx
+        .db
+        .write(move |tx| {
+            let id = commands::create(tx, &actor, &new)?;
+            if let Some(first) = &new.initial_message {
+                let name = actor_name(tx, &actor)?;
+                let preview = quote(first, 0);
+                notify::new_message(tx, &settings, id, &actor, &name, &preview)?;
+            }
+            let event = Event::load(tx, id, EventKind::ConversationCreated, &actor, None)?;
+            let detail = inbox::detail(tx, &actor, id, FIRST_PAGE, None)?;
+            Ok::<_, MessagingError>((detail, event))
+        })
+        .await?;
+    tracing::info!(conversation_id = detail.summary.id, "conversation created");
+    Ok(Outcome::new(detail, Some(event)))
+}
+
+/// Checks that `actor` may send to conversation `id` now, before any upload is read, and answers
+/// the largest file accepted (in bytes).
+pub async fn check_send(ctx: &Context, actor: Actor, id: i64) -> Result<u64, MessagingError> {
+    ctx.db
+        .read(move |conn| {
+            if access::load_visible(conn, &actor, id)?.is_closed {
+                return Err(MessagingError::Closed);
+            }
+            Ok(platform::attachment_max_bytes(conn)?)
+        })
+        .await
+}
+
+/// Sends a message with its files: the files are checked and stored under their final names,
+/// then the message, its attachment rows and its notifications commit together; if the commit
+/// fails, the files are removed again.
+#[instrument(skip_all, fields(conversation_id = id))]
+pub async fn send_message(
+    ctx: &Context,
+    actor: Actor,
+    id: i64,
+    content: &str,
+    uploads: Vec<Upload>,
+) -> Result<Outcome<Message>, MessagingError> {
+    let content = domain::clean_text("content", content, CONTENT_MAX)?;
+    if content.is_empty() && uploads.is_empty() {
+        return Err(Invalid::new("content", "must not be empty without attachments").into());
+    }
+    let data_dir = ctx.settings.data_dir().to_path_buf();
+    // Files go to disk on a blocking thread; a message without any needs no trip there.
+    let stored = if uploads.is_empty() {
+        Vec::new()
+    } else {
+        let data_dir = data_dir.clone();
+        tokio::task::spawn_blocking(move || store_all(&data_dir, id, uploads))
+            .await
+            .map_err(|e| attachments::AttachmentError::Io(std::io::Error::other(e)))??
+    };
+    let files = stored.clone();
+    let settings = ctx.settings.clone();
+    let committed = ctx
+        .db
+        .write(move |tx| {
+            let message = messages::append(tx, &actor, id, &content, &files)?;
+            let preview = quote(&message.content, message.attachments.len());
+            notify::new_message(tx, &settings, id, &actor, &message.sender_name, &preview)?;
+            let event = Event::load(tx, id, EventKind::MessageSent, &actor, Some(message.id))?;
+            Ok::<_, MessagingError>((message, event))
+        })
+        .await;
+    match committed {
+        Ok((message, event)) => {
+            tracing::info!(
+                message_id = message.id,
+                files = stored.len(),
+                "message sent"
+            );
+            Ok(Outcome::new(message, Some(event)))
+        }
+        Err(e) => {
+            remove_uncommitted(data_dir, stored).await;
+            Err(e)
+        }
+    }
+}
+
+/// Stores every upload, or none: a failure removes the ones already placed.
+fn store_all(
+    data_dir: &std::path::Path,
+    conversation_id: i64,
+    uploads: Vec<Upload>,
+) -> Result<Vec<StoredFile>, attachments::AttachmentError> {
+    let mut stored = Vec::with_capacity(uploads.len());
+    for upload in uploads {
+        match attachments::store(data_dir, conversation_id, upload) {
+            Ok(file) => stored.push(file),
+            Err(e) => {
+                attachments::remove(data_dir, &stored);
+                return Err(e);
+            }
+        }
+    }
+    Ok(stored)
+}
+
+/// The rows of these files did not commit: the files go too.
+async fn remove_uncommitted(data_dir: PathBuf, stored: Vec<StoredFile>) {
+    if !stored.is_empty() {
+        let _ = tokio::task::spawn_blocking(move || attachments::remove(&data_dir, &stored)).await;
+    }
+}
+
+/// The text a notification quotes: the start of the message, or what it carries.
+fn quote(content: &str, attachments: usize) -> String {
+    let text: String = content.chars().take(NOTIFICATION_PREVIEW_CHARS).collect();
+    match (text.is_empty(), attachments) {
+        (false, _) if content.chars().count() > NOTIFICATION_PREVIEW_CHARS => format!("{text}…"),
+        (false, _) => text,
+        (true, 1) => "[1 attachment]".to_string(),
+        (true, n) => format!("[{n} attachments]"),
+    }
+}
+
+/// Closes a conversation: a system message says who did, the others get an email.
+pub async fn close_conversation(
+    ctx: &Context,
+    actor: Actor,
+    id: i64,
+) -> Result<Outcome<ConversationSummary>, MessagingError> {
+    set_closed(ctx, actor, id, true).await
+}
+
+/// Reopens a closed conversation, with a system message saying who did.
+pub async fn reopen_conversation(
+    ctx: &Context,
+    actor: Actor,
+    id: i64,
+) -> Result<Outcome<ConversationSummary>, MessagingError> {
+    set_closed(ctx, actor, id, false).await
+}
+
+#[instrument(skip_all, fields(conversation_id = id))]
+async fn set_closed(
+    ctx: &Context,
+    actor: Actor,
+    id: i64,
+    close: bool,
+) -> Result<Outcome<ConversationSummary>, MessagingError> {
+    let settings = ctx.settings.clone();
+    let (summary, event) = ctx
+        .db
+        .write(move |tx| {
+            commands::set_closed(tx, &actor, id, close)?;
+            let kind = if close {
+                let name = actor_name(tx, &actor)?;
+                notify::conversation_closed(tx, &settings, id, &actor, &name)?;
+                EventKind::ConversationClosed
+            } else {
+                EventKind::ConversationReopened
+            };
+            let event = Event::load(tx, id, kind, &actor, None)?;
+            Ok::<_, MessagingError>((inbox::summary(tx, &actor, id)?, event))
+        })
+        .await?;
+    Ok(Outcome::new(summary, Some(event)))
+}
+
+/// Marks a conversation read for the caller and answers their new unread total. Reading what was
+/// already read changes nothing and publishes nothing.
+pub async fn mark_read(
+    ctx: &Context,
+    actor: Actor,
+    id: i64,
+) -> Result<Outcome<i64>, MessagingError> {
+    ctx.db
+        .write(move |tx| {
+            let read = commands::mark_read(tx, &actor, id)?;
+            let event = read
+                .changed
+                .then(|| Event::load(tx, id, EventKind::ConversationRead, &actor, None))
+                .transpose()?;
+            Ok(Outcome::new(read.total_unread, event))
+        })
+        .await
+}
+
+/// Changes the caller's notification preferences for one conversation.
+pub async fn set_preferences(
+    ctx: &Context,
+    actor: Actor,
+    id: i64,
+    email_notifications: Option<bool>,
+    muted: Option<bool>,
+) -> Result<Preferences, MessagingError> {
+    ctx.db
+        .write(move |tx| commands::set_preferences(tx, &actor, id, email_notifications, muted))
+        .await
+}
+
+/// Soft-deletes a message: its author may, and so may an admin.
+pub async fn delete_message(
+    ctx: &Context,
+    actor: Actor,
+    id: i64,
+    message_id: i64,
+) -> Result<Outcome<()>, MessagingError> {
+    let event = ctx
+        .db
+        .write(move |tx| {
+            messages::delete(tx, &actor, id, message_id)?;
+            Ok::<_, MessagingError>(Event::load(
+                tx,
+                id,
+                EventKind::MessageDeleted,
+                &actor,
+                Some(message_id),
+            )?)
+        })
+        .await?;
+    Ok(Outcome::new((), Some(event)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_notification_quotes_the_start_or_names_the_files() {
+        assert_eq!(quote("hello", 0), "hello");
+        assert_eq!(quote(&"x".repeat(201), 0), format!("{}…", "x".repeat(200)));
+        assert_eq!(quote("", 1), "[1 attachment]");
+        assert_eq!(quote("", 3), "[3 attachments]");
+    }
+}
