@@ -114,7 +114,8 @@ async function refreshThread() {
     if (!seen.has(String(m.id))) thread.append(renderMessage(m));
   }
   thread.scrollTop = thread.scrollHeight;
-  await call(`${api}/${conversationId}/read`, { method: 'PUT' });
+  // Only what is unread is marked read: a read of nothing would be one more event for everyone.
+  if (detail.unread_count > 0) await call(`${api}/${conversationId}/read`, { method: 'PUT' });
 }
 
 async function refreshList() {
@@ -131,10 +132,29 @@ async function refreshList() {
   }));
 }
 
-async function refreshAll() {
-  await Promise.all([refreshThread(), refreshList()]);
-  await refreshBadge();
+// Events come in bursts (a message is also a read, an unread change, a list change): the page
+// refreshes once per burst, never two refreshes at a time, and once more if events came meanwhile.
+const stale = { thread: false, list: false };
+let refreshTimer = null;
+let refreshing = false;
+function refreshSoon({ thread: threadToo = false } = {}) {
+  stale.list = true;
+  stale.thread ||= threadToo;
+  if (!refreshTimer && !refreshing) refreshTimer = setTimeout(runRefresh, 150);
 }
+async function runRefresh() {
+  refreshTimer = null;
+  refreshing = true;
+  const todo = { ...stale };
+  stale.thread = stale.list = false;
+  try {
+    await Promise.all([todo.thread ? refreshThread() : null, todo.list ? refreshList() : null]);
+    await refreshBadge();
+  } catch (_) { /* the next event or the poller tries again */ }
+  refreshing = false;
+  if (stale.thread || stale.list) refreshTimer = setTimeout(runRefresh, 150);
+}
+const refreshAll = () => refreshSoon({ thread: true });
 
 if (composer) {
   const textarea = composer.querySelector('textarea');
@@ -181,17 +201,30 @@ document.getElementById('logout')?.addEventListener('click', async () => {
 // Live updates: the event stream, or polling every 30 s while it is down.
 let poller = null;
 function startPolling() {
-  if (!poller) poller = setInterval(() => refreshAll().catch(() => {}), 30000);
+  if (!poller) poller = setInterval(refreshAll, 30000);
 }
+let source = null;
 function connect() {
-  const source = new EventSource(`${api}/stream`);
+  source = new EventSource(`${api}/stream`);
   source.onopen = () => { clearInterval(poller); poller = null; };
-  for (const kind of ['message_sent', 'message_deleted', 'conversation_created', 'conversation_read', 'conversation_closed', 'conversation_reopened', 'resync']) {
-    source.addEventListener(kind, () => refreshAll().catch(() => {}));
+  for (const kind of ['message_sent', 'message_deleted', 'conversation_created', 'conversation_closed', 'conversation_reopened']) {
+    source.addEventListener(kind, (event) => {
+      const changed = JSON.parse(event.data || '{}').conversation_id;
+      refreshSoon({ thread: changed === conversationId });
+    });
   }
+  // A read changes unread counts, never the thread: the list and the badge are enough.
+  source.addEventListener('conversation_read', () => refreshSoon());
+  source.addEventListener('resync', refreshAll);
   source.addEventListener('end', () => { source.close(); location.href = `/${area}/login`; });
   source.onerror = () => { startPolling(); };
 }
+// A page kept in the back/forward cache must not hold its stream open (browsers allow six
+// connections per server); it reconnects, and catches up, when it is shown again.
+window.addEventListener('pagehide', () => { source?.close(); clearInterval(poller); poller = null; });
+window.addEventListener('pageshow', (event) => {
+  if (event.persisted) { connect(); refreshAll(); }
+});
 // Server-rendered messages: clickable links and local times, the same as live ones.
 for (const text of document.querySelectorAll('#messages .text')) {
   const plain = text.textContent;
