@@ -28,7 +28,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub db: Db,
     pub hasher: Hasher,
-    pub login_limiter: LoginLimiter,
+    pub login_limiter: Arc<LoginLimiter>,
     pub key: SecretKey,
     pub events: EventBus,
     /// The platform's SMTP relay; None when `email.smtp_host` is empty.
@@ -44,6 +44,28 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// What the email delivery step needs.
+    pub fn delivery(&self) -> crate::email::delivery::Context {
+        crate::email::delivery::Context {
+            db: self.db.clone(),
+            settings: self.settings.clone(),
+            key: self.key.clone(),
+            http: self.http.clone(),
+            mailer: self.mailer.clone(),
+            sandbox_exe: self.sandbox_exe.clone(),
+        }
+    }
+
+    /// What the background jobs need.
+    pub fn jobs(&self) -> jobs::Context {
+        jobs::Context {
+            db: self.db.clone(),
+            settings: self.settings.clone(),
+            login_limiter: self.login_limiter.clone(),
+            delivery: self.delivery(),
+        }
+    }
+
     /// What the messaging use cases need.
     pub fn messaging(&self) -> crate::messaging::Context {
         crate::messaging::Context {
@@ -201,7 +223,7 @@ impl Application {
         };
         let state = web::Data::new(AppState {
             hasher: Hasher::new(settings.auth.hash_concurrency, settings.auth.hash_queue),
-            login_limiter: LoginLimiter::new(&settings.auth),
+            login_limiter: Arc::new(LoginLimiter::new(&settings.auth)),
             settings: settings.clone(),
             db,
             key,
@@ -245,7 +267,7 @@ impl Application {
         let server = server.run();
 
         let shutdown = CancellationToken::new();
-        jobs::spawn_all(state.clone().into_inner(), shutdown.clone());
+        jobs::spawn_all(state.jobs(), shutdown.clone());
         tracing::info!(port, data_dir = %settings.data_dir().display(), "parley is serving");
         Ok(Application {
             port,

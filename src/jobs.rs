@@ -1,5 +1,5 @@
 //! Background loops. Each one ticks, calls a testable step, logs any error and carries on; all
-//! stop with the shared shutdown token.
+//! stop with the shared shutdown token. The steps live with the modules that own their work.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,31 +7,36 @@ use std::time::Duration;
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::AppState;
-use crate::auth::session;
+use crate::auth::{LoginLimiter, session};
+use crate::config::Settings;
+use crate::db::Db;
+use crate::email::delivery;
 use crate::error::AppError;
 
-pub fn spawn_all(state: Arc<AppState>, shutdown: CancellationToken) {
-    let cleanup_state = state.clone();
+/// What the background jobs work with.
+#[derive(Clone)]
+pub struct Context {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub login_limiter: Arc<LoginLimiter>,
+    pub delivery: delivery::Context,
+}
+
+pub fn spawn_all(ctx: Context, shutdown: CancellationToken) {
+    let cleanup = ctx.clone();
     tokio::spawn(every(
         Duration::from_secs(60),
         shutdown.clone(),
         move || {
-            let state = cleanup_state.clone();
-            async move { cleanup_once(&state).await }
+            let ctx = cleanup.clone();
+            async move { cleanup_once(&ctx).await }
         },
     ));
-    let poll = Duration::from_millis(state.settings.email.poll_interval_ms);
+    let poll = Duration::from_millis(ctx.settings.email.poll_interval_ms);
     tokio::spawn(every(poll, shutdown, move || {
-        let state = state.clone();
-        async move { deliver_due_emails(&state).await }
+        let ctx = ctx.delivery.clone();
+        async move { delivery::deliver_all_due(&ctx).await.map(drop) }
     }));
-}
-
-/// Sends every due email, batch after batch, until none is left.
-pub async fn deliver_due_emails(state: &AppState) -> Result<(), AppError> {
-    while crate::email::delivery::run_once(state).await? > 0 {}
-    Ok(())
 }
 
 async fn every<F, Fut>(period: Duration, shutdown: CancellationToken, mut step: F)
@@ -54,8 +59,8 @@ where
 }
 
 /// Drops expired sessions, idle rate-limit keys, and upload temp files left by a crash.
-pub async fn cleanup_once(state: &AppState) -> Result<(), AppError> {
-    let temp_dir = crate::attachments::temp_dir(state.settings.data_dir());
+pub async fn cleanup_once(ctx: &Context) -> Result<(), AppError> {
+    let temp_dir = crate::attachments::temp_dir(ctx.settings.data_dir());
     let swept = tokio::task::spawn_blocking(move || {
         sweep_stale_files(&temp_dir, Duration::from_secs(3600))
     })
@@ -64,21 +69,21 @@ pub async fn cleanup_once(state: &AppState) -> Result<(), AppError> {
     if swept > 0 {
         tracing::info!(swept, "stale upload temp files removed");
     }
-    check_disk_space(state).await?;
-    let removed = state
+    check_disk_space(&ctx.db, &ctx.settings).await?;
+    let removed = ctx
         .db
         .write(|tx| Ok::<_, AppError>(session::delete_expired(tx)?))
         .await?;
     if removed > 0 {
         tracing::debug!(removed, "expired sessions removed");
     }
-    state.login_limiter.forget_idle();
+    ctx.login_limiter.forget_idle();
     Ok(())
 }
 
 /// Raises an alert when the data directory's file system runs low on space.
-pub async fn check_disk_space(state: &AppState) -> Result<(), AppError> {
-    let dir = state.settings.data_dir().to_path_buf();
+pub async fn check_disk_space(db: &Db, settings: &Settings) -> Result<(), AppError> {
+    let dir = settings.data_dir().to_path_buf();
     let free_mb = match rustix::fs::statvfs(&dir) {
         Ok(stats) => stats.f_bavail.saturating_mul(stats.f_frsize) / (1024 * 1024),
         Err(e) => {
@@ -86,30 +91,28 @@ pub async fn check_disk_space(state: &AppState) -> Result<(), AppError> {
             return Ok(());
         }
     };
-    let minimum = state.settings.storage.min_free_disk_mb;
+    let minimum = settings.storage.min_free_disk_mb;
     if free_mb >= minimum {
         return Ok(());
     }
-    state
-        .db
-        .write(move |tx| {
-            crate::alerts::raise(
-                tx,
-                &crate::alerts::Alert {
-                    notification_type: "system_alert",
-                    priority: "critical",
-                    title: "Low disk space",
-                    message: &format!(
-                        "The data directory has {free_mb} MiB free (alert below {minimum} MiB)"
-                    ),
-                    action_required: true,
-                    action_url: None,
-                    metadata: serde_json::json!({ "free_mb": free_mb, "min_free_mb": minimum }),
-                    dedup_key: "disk_low",
-                },
-            )
-        })
-        .await?;
+    db.write(move |tx| {
+        crate::alerts::raise(
+            tx,
+            &crate::alerts::Alert {
+                notification_type: "system_alert",
+                priority: "critical",
+                title: "Low disk space",
+                message: &format!(
+                    "The data directory has {free_mb} MiB free (alert below {minimum} MiB)"
+                ),
+                action_required: true,
+                action_url: None,
+                metadata: serde_json::json!({ "free_mb": free_mb, "min_free_mb": minimum }),
+                dedup_key: "disk_low",
+            },
+        )
+    })
+    .await?;
     Ok(())
 }
 

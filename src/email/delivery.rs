@@ -2,6 +2,9 @@
 //! sandbox, falling back to the platform template), check a notification is still wanted, send,
 //! and record the outcome.
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use chrono::Duration;
 
 use super::mailer::{Mailer, store_mailer};
@@ -9,45 +12,73 @@ use super::notify;
 use super::outbox::{self, Claimed};
 use super::render::{self, Rendered};
 use super::settings;
-use super::smtp::{Outgoing, SendError};
+use super::smtp::{Outgoing, SendError, SmtpRelay};
 use super::templates::{self, Layer};
 use super::tracking;
 use crate::alerts;
-use crate::app::AppState;
+use crate::config::Settings;
+use crate::crypto::SecretKey;
+use crate::db::Db;
 use crate::error::AppError;
 
 const BATCH: u32 = 20;
 
+/// What the delivery step needs, and nothing of the web.
+#[derive(Clone)]
+pub struct Context {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    /// Opens the stores' sealed provider credentials.
+    pub key: SecretKey,
+    /// The HTTP client of the API providers.
+    pub http: reqwest::Client,
+    /// The platform's SMTP relay; None when `email.smtp_host` is empty.
+    pub mailer: Option<SmtpRelay>,
+    /// The executable that renders store templates in a sandbox.
+    pub sandbox_exe: PathBuf,
+}
+
+/// Sends every due email, batch after batch, until none is left; answers how many it handled.
+/// The scheduler runs it on every tick, and tests call it to deliver without waiting for one.
+pub async fn deliver_all_due(ctx: &Context) -> Result<usize, AppError> {
+    let mut handled = 0;
+    loop {
+        match run_once(ctx).await? {
+            0 => return Ok(handled),
+            n => handled += n,
+        }
+    }
+}
+
 /// One pass: claims and handles up to a batch of due emails. Returns how many it handled.
-pub async fn run_once(state: &AppState) -> Result<usize, AppError> {
+pub async fn run_once(ctx: &Context) -> Result<usize, AppError> {
     // A read first: an idle queue costs no write lock on every tick.
-    if !state.db.read(outbox::any_due).await? {
+    if !ctx.db.read(outbox::any_due).await? {
         return Ok(0);
     }
-    let lease = Duration::seconds(state.settings.email.smtp_timeout_seconds as i64 * 2 + 60);
-    let claimed = state
+    let lease = Duration::seconds(ctx.settings.email.smtp_timeout_seconds as i64 * 2 + 60);
+    let claimed = ctx
         .db
         .write(move |tx| outbox::claim(tx, BATCH, lease))
         .await?;
     let count = claimed.len();
     for email in claimed {
         let id = email.id;
-        if let Err(e) = deliver(state, email).await {
+        if let Err(e) = deliver(ctx, email).await {
             tracing::error!(email_id = id, error = ?e, "email delivery step failed");
         }
     }
     Ok(count)
 }
 
-async fn deliver(state: &AppState, email: Claimed) -> Result<(), AppError> {
-    let settings = &state.settings.email;
+async fn deliver(ctx: &Context, email: Claimed) -> Result<(), AppError> {
+    let settings = &ctx.settings.email;
     if email.interrupted && email.at_most_once() {
         // The process died while this notification was being sent: the relay may have it.
         // Notifications are at most once, so it is not sent again.
         let claimed = email.clone();
         let settings = settings.clone();
-        state
-            .db
+        ctx.db
             .write(move |tx| {
                 outbox::mark_failed(
                     tx,
@@ -63,24 +94,23 @@ async fn deliver(state: &AppState, email: Claimed) -> Result<(), AppError> {
         return Ok(());
     }
     let check = email.clone();
-    if !state
+    if !ctx
         .db
         .read(move |conn| notify::still_wanted(conn, &check))
         .await?
     {
         let id = email.id;
-        state.db.write(move |tx| outbox::cancel(tx, id)).await?;
+        ctx.db.write(move |tx| outbox::cancel(tx, id)).await?;
         tracing::debug!(email_id = id, "notification no longer wanted; dropped");
         return Ok(());
     }
 
     let rendered = if email.subject.is_empty() {
-        match render_email(state, &email).await {
+        match render_email(ctx, &email).await {
             Ok(rendered) => rendered,
             Err(reason) => {
                 let (claimed, settings) = (email.clone(), settings.clone());
-                state
-                    .db
+                ctx.db
                     .write(move |tx| {
                         outbox::mark_failed(tx, &settings, &claimed, "smtp", &reason, false, false)
                     })
@@ -96,11 +126,10 @@ async fn deliver(state: &AppState, email: Claimed) -> Result<(), AppError> {
         }
     };
 
-    let Some(route) = route(state, &email).await else {
+    let Some(route) = route(ctx, &email).await else {
         // No relay configured: keep the email queued, untouched, and look again later.
         let id = email.id;
-        state
-            .db
+        ctx.db
             .write(move |tx| outbox::release(tx, id, Duration::seconds(60)))
             .await?;
         return Ok(());
@@ -109,7 +138,7 @@ async fn deliver(state: &AppState, email: Claimed) -> Result<(), AppError> {
     let (opens, clicks) = route.tracking;
     if matches!(route.mailer, Mailer::Smtp(_)) && (opens || clicks) {
         let token = crate::auth::session::random_token();
-        let base = state
+        let base = ctx
             .settings
             .server
             .public_url
@@ -120,8 +149,7 @@ async fn deliver(state: &AppState, email: Claimed) -> Result<(), AppError> {
             tracking::instrument(&html, &base, &token, opens, clicks, unsubscribe);
         html = instrumented;
         let id = email.id;
-        state
-            .db
+        ctx.db
             .write(move |tx| outbox::save_tracking(tx, id, &token, &links))
             .await?;
     }
@@ -145,7 +173,7 @@ async fn deliver(state: &AppState, email: Claimed) -> Result<(), AppError> {
     let provider = route.mailer.provider().as_str();
     let own_store = route.own_store;
     let settings = settings.clone();
-    state
+    ctx
         .db
         .write(move |tx| {
             let cause = own_store.map_or("platform".to_string(), |s| format!("store:{s}"));
@@ -271,10 +299,10 @@ struct Route {
 
 /// The store's own provider when usable; the platform's relay (and sender) otherwise. None when
 /// neither can send.
-async fn route(state: &AppState, email: &Claimed) -> Option<Route> {
+async fn route(ctx: &Context, email: &Claimed) -> Option<Route> {
     let mut tracking = (false, false);
     if let Some(store_id) = email.store_id {
-        match state
+        match ctx
             .db
             .read(move |conn| settings::load(conn, store_id))
             .await
@@ -282,8 +310,7 @@ async fn route(state: &AppState, email: &Claimed) -> Option<Route> {
             Ok(store) => {
                 tracking = (store.track_opens, store.track_clicks);
                 if store.usable() {
-                    match store_mailer(&store, &state.key, &state.settings.email, &state.http).await
-                    {
+                    match store_mailer(&store, &ctx.key, &ctx.settings.email, &ctx.http).await {
                         Ok(mailer) => {
                             return Some(Route {
                                 mailer,
@@ -304,7 +331,7 @@ async fn route(state: &AppState, email: &Claimed) -> Option<Route> {
             Err(e) => tracing::error!(store_id, error = ?e, "cannot load store email settings"),
         }
     }
-    state.mailer.clone().map(|relay| Route {
+    ctx.mailer.clone().map(|relay| Route {
         mailer: Mailer::Smtp(relay),
         from_email: email.from_email.clone(),
         from_name: email.from_name.clone(),
@@ -317,7 +344,7 @@ async fn route(state: &AppState, email: &Claimed) -> Option<Route> {
 /// Renders an email's template with its variables and saves the snapshot. A store template that
 /// fails (refused, too slow, too large, missing variable) falls back to the platform template, and
 /// the reason is recorded on the email.
-async fn render_email(state: &AppState, email: &Claimed) -> Result<Rendered, String> {
+async fn render_email(ctx: &Context, email: &Claimed) -> Result<Rendered, String> {
     let code = email
         .template_code
         .clone()
@@ -325,8 +352,7 @@ async fn render_email(state: &AppState, email: &Claimed) -> Result<Rendered, Str
     let (store_id, language) = (email.store_id, email.language.clone());
     let lookup = {
         let code = code.clone();
-        state
-            .db
+        ctx.db
             .read(move |conn| {
                 Ok::<_, AppError>((
                     templates::resolve(conn, &code, store_id, &language)?,
@@ -342,7 +368,7 @@ async fn render_email(state: &AppState, email: &Claimed) -> Result<Rendered, Str
 
     let rendered = match chosen.layer {
         Layer::Store => {
-            let exe = state.sandbox_exe.clone();
+            let exe = ctx.sandbox_exe.clone();
             match render::render_untrusted(
                 &exe,
                 &chosen.source,
@@ -381,8 +407,7 @@ async fn render_email(state: &AppState, email: &Claimed) -> Result<Rendered, Str
     };
     let ((rendered, template_id), id) = (rendered, email.id);
     let snapshot = rendered.clone();
-    state
-        .db
+    ctx.db
         .write(move |tx| {
             outbox::save_rendered(
                 tx,

@@ -390,8 +390,12 @@ async fn smtp_mail_can_carry_an_open_pixel_and_safe_click_redirects() {
 async fn low_disk_space_raises_a_critical_alert() {
     let app = spawn_app_with(|s| s.storage.min_free_disk_mb = u64::MAX / (1024 * 1024)).await;
     let admin = app.admin("root@example.test").await;
-    parley::jobs::check_disk_space(&app.state).await.unwrap();
-    parley::jobs::check_disk_space(&app.state).await.unwrap();
+    parley::jobs::check_disk_space(&app.state.db, &app.state.settings)
+        .await
+        .unwrap();
+    parley::jobs::check_disk_space(&app.state.db, &app.state.settings)
+        .await
+        .unwrap();
     let alerts: Value = app
         .get(
             "/api/v1/admin/notifications?priority=critical",
