@@ -3,7 +3,6 @@
 //! serves until SIGINT/SIGTERM and then stops the jobs.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use actix_web::middleware::DefaultHeaders;
@@ -20,60 +19,9 @@ use crate::email::settings as email_settings;
 use crate::email::smtp::{RelayConfig, SmtpRelay};
 use crate::email::templates;
 use crate::messaging::EventBus;
+use crate::state::{AppState, StreamSlots};
 use crate::telemetry::RequestSpan;
 use crate::{error, http, jobs};
-
-/// What every handler and job shares.
-pub struct AppState {
-    pub settings: Arc<Settings>,
-    pub db: Db,
-    pub hasher: Hasher,
-    pub login_limiter: Arc<LoginLimiter>,
-    pub key: SecretKey,
-    pub events: EventBus,
-    /// The platform's SMTP relay; None when `email.smtp_host` is empty.
-    pub mailer: Option<SmtpRelay>,
-    /// The executable that renders store templates in a sandbox.
-    pub sandbox_exe: PathBuf,
-    /// The HTTP client of the email providers (rustls, ring, compiled-in roots).
-    pub http: reqwest::Client,
-    /// The page templates (autoescaped).
-    pub pages: tera::Tera,
-    /// SNS signing certificates by URL (they are long-lived).
-    pub sns_certificates: std::sync::Mutex<std::collections::HashMap<String, String>>,
-}
-
-impl AppState {
-    /// What the email delivery step needs.
-    pub fn delivery(&self) -> crate::email::delivery::Context {
-        crate::email::delivery::Context {
-            db: self.db.clone(),
-            settings: self.settings.clone(),
-            key: self.key.clone(),
-            http: self.http.clone(),
-            mailer: self.mailer.clone(),
-            sandbox_exe: self.sandbox_exe.clone(),
-        }
-    }
-
-    /// What the background jobs need.
-    pub fn jobs(&self) -> jobs::Context {
-        jobs::Context {
-            db: self.db.clone(),
-            settings: self.settings.clone(),
-            login_limiter: self.login_limiter.clone(),
-            delivery: self.delivery(),
-        }
-    }
-
-    /// What the messaging use cases need.
-    pub fn messaging(&self) -> crate::messaging::Context {
-        crate::messaging::Context {
-            db: self.db.clone(),
-            settings: self.settings.clone(),
-        }
-    }
-}
 
 #[derive(Clone)]
 pub struct StopHandle {
@@ -196,6 +144,39 @@ pub async fn rotate_key(settings: &Settings) -> anyhow::Result<usize> {
     Ok(resealed)
 }
 
+/// Descriptors kept for everything but live streams: requests, the database and its WAL,
+/// uploads, outgoing mail.
+const RESERVED_DESCRIPTORS: u64 = 256;
+
+/// How many live streams may be open: the configured figure, or what the open-files limit
+/// (raised first to the hard limit) leaves after the reserve.
+fn stream_capacity(settings: &Settings) -> usize {
+    let open_files = raise_open_files_limit();
+    match settings.server.max_streams {
+        0 => {
+            let reserve = RESERVED_DESCRIPTORS.max(open_files / 10);
+            usize::try_from(open_files.saturating_sub(reserve)).unwrap_or(usize::MAX)
+        }
+        configured => configured,
+    }
+}
+
+/// Raises the soft open-files limit to the hard one: every live stream holds a descriptor, and
+/// the common default of 1,024 would stop the server, `/health` included, near a thousand viewers.
+fn raise_open_files_limit() -> u64 {
+    let before = rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(0, |(soft, _)| soft);
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(now) => {
+            tracing::info!(before, now, "open files limit");
+            now
+        }
+        Err(e) => {
+            tracing::warn!(before, error = %e, "cannot raise the open files limit");
+            before
+        }
+    }
+}
+
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let settings = Arc::new(settings);
@@ -236,6 +217,7 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?,
             sns_certificates: Default::default(),
             pages: crate::http::pages::load_templates()?,
+            streams: StreamSlots::new(stream_capacity(&settings)),
         });
 
         let listener = TcpListener::bind(settings.server.bind)
@@ -248,6 +230,7 @@ impl Application {
                 tracing::warn!(error = %e, "worker uses the shared read connections");
             }
             App::new()
+                .wrap(error::json_errors())
                 .wrap(
                     DefaultHeaders::new()
                         .add(("X-Content-Type-Options", "nosniff"))
@@ -255,6 +238,7 @@ impl Application {
                         .add(("Referrer-Policy", "same-origin")),
                 )
                 .wrap(TracingLogger::<RequestSpan>::new())
+                .wrap_fn(http::head_as_get)
                 .app_data(server_state.clone())
                 .configure(error::configure_extractors)
                 .configure(http::routes)

@@ -37,6 +37,9 @@ pub struct ServerSettings {
     pub trust_forwarded_for: bool,
     /// Seconds between keep-alive comments on live event streams (the session is re-checked then).
     pub sse_keepalive_seconds: u64,
+    /// Live event streams at once; 0 = what the open-files limit allows, less a reserve that
+    /// keeps ordinary requests answered.
+    pub max_streams: usize,
 }
 
 impl Default for ServerSettings {
@@ -47,6 +50,7 @@ impl Default for ServerSettings {
             workers: 0,
             trust_forwarded_for: false,
             sse_keepalive_seconds: 15,
+            max_streams: 0,
         }
     }
 }

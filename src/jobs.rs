@@ -78,6 +78,13 @@ pub async fn cleanup_once(ctx: &Context) -> Result<(), AppError> {
         tracing::debug!(removed, "expired sessions removed");
     }
     ctx.login_limiter.forget_idle();
+    let malformed = crate::telemetry::take_malformed_requests();
+    if malformed > 0 {
+        tracing::warn!(
+            malformed,
+            "requests that were not valid HTTP, since the last minute"
+        );
+    }
     Ok(())
 }
 

@@ -22,8 +22,10 @@ pub mod jobs;
 pub mod messaging;
 pub mod net;
 pub mod platform;
+pub mod state;
 pub mod telemetry;
 
-pub use app::{AppState, Application};
+pub use app::Application;
 pub use config::Settings;
 pub use http::messages::{MESSAGING_ROUTES, Op, RouteSpec};
+pub use state::AppState;

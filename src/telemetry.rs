@@ -2,15 +2,21 @@
 //! id; fields are ids only, never bodies, addresses, passwords or tokens. Client errors are logged
 //! by status alone, because their messages may quote what the client sent.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use actix_web::Error;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use tracing::Span;
+use tracing::{Metadata, Span, Subscriber};
 use tracing_actix_web::{RootSpanBuilder, root_span};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{EnvFilter, filter_fn};
+use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// Installs the subscriber; a second call (tests) is a no-op. Migration chatter is kept at warn
-/// unless the filter names refinery.
+/// unless the filter names refinery. Requests that are not HTTP at all never reach a handler, and
+/// actix logs each at ERROR: those are counted instead ([`take_malformed_requests`]), so a client
+/// sending garbage cannot flood the log.
 pub fn init(filter: &str) {
     let directives = if filter.contains("refinery") {
         filter.to_string()
@@ -19,11 +25,36 @@ pub fn init(filter: &str) {
     };
     let filter = EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let log = tracing_subscriber::fmt::layer()
         .with_target(false)
         .with_ansi(ansi)
+        .with_filter(filter)
+        .with_filter(filter_fn(|m| !is_malformed_request(m)));
+    let _ = tracing_subscriber::registry()
+        .with(log)
+        .with(MalformedRequests.with_filter(filter_fn(is_malformed_request)))
         .try_init();
+}
+
+/// actix-http's report of a request it could not parse (a client's mistake, not ours).
+fn is_malformed_request(metadata: &Metadata<'_>) -> bool {
+    metadata.target().starts_with("actix_http::h1") && *metadata.level() == tracing::Level::ERROR
+}
+
+static MALFORMED_REQUESTS: AtomicU64 = AtomicU64::new(0);
+
+/// Counts malformed requests in place of logging each.
+struct MalformedRequests;
+
+impl<S: Subscriber> Layer<S> for MalformedRequests {
+    fn on_event(&self, _event: &tracing::Event<'_>, _ctx: Context<'_, S>) {
+        MALFORMED_REQUESTS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The malformed requests counted since the last call; the cleanup job logs them once a minute.
+pub fn take_malformed_requests() -> u64 {
+    MALFORMED_REQUESTS.swap(0, Ordering::Relaxed)
 }
 
 /// Root span per request: method, route, client address, request id; one event at the end with
@@ -57,5 +88,45 @@ impl RootSpanBuilder for RequestSpan {
                 tracing::debug!(status = code, "request finished");
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_requests_are_counted_not_logged() {
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+        let writer = log.clone();
+        let fmt = tracing_subscriber::fmt::layer()
+            .with_writer(move || TestWriter(writer.clone()))
+            .with_filter(filter_fn(|m| !is_malformed_request(m)));
+        let subscriber = tracing_subscriber::registry()
+            .with(fmt)
+            .with(MalformedRequests.with_filter(filter_fn(is_malformed_request)));
+        take_malformed_requests();
+        tracing::subscriber::with_default(subscriber, || {
+            for _ in 0..3 {
+                tracing::error!(target: "actix_http::h1::dispatcher", "stream error: request parse error");
+            }
+            tracing::error!(target: "parley::app", "a real error");
+        });
+        assert_eq!(take_malformed_requests(), 3);
+        let written = String::from_utf8(log.lock().unwrap().clone()).unwrap();
+        assert!(!written.contains("request parse error"), "{written}");
+        assert!(written.contains("a real error"), "{written}");
+    }
+
+    struct TestWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for TestWriter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
     }
 }

@@ -13,9 +13,9 @@ use rusqlite::Connection;
 use subtle::ConstantTimeEq;
 
 use super::session::{self, SessionKind};
-use crate::app::AppState;
 use crate::domain::{Actor, Area};
 use crate::error::AppError;
+use crate::state::AppState;
 
 pub const CSRF_HEADER: &str = "X-CSRF-Token";
 

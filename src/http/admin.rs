@@ -4,10 +4,10 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::{self, NewCustomer, NewUser, StorePatch, UserPatch};
-use crate::app::AppState;
 use crate::auth::AdminUser;
 use crate::domain::{self, Page, Tier};
 use crate::error::AppError;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -5,11 +5,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::pages::{Chrome, chrome, page_user, render_page};
-use crate::app::AppState;
 use crate::domain::{Area, Page};
 use crate::email::outbox::{self, LogFilter};
 use crate::email::{settings as email_settings, templates};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::{accounts, alerts};
 
 #[derive(Serialize, Default)]

@@ -9,11 +9,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::{self, NewCustomer};
-use crate::app::AppState;
 use crate::auth::extract::{AreaUser, cookie_name};
 use crate::auth::session::{self, NewSession, Principal, SessionKind};
 use crate::domain::{self, Actor, Area, Role};
 use crate::error::AppError;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

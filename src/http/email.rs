@@ -5,13 +5,13 @@ use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
 use crate::auth::{AdminUser, VendorUser};
 use crate::domain::{self, Page};
 use crate::email::render::{self, Rendered, TemplateSource};
 use crate::email::templates::{self, Layer, OverrideFields, TemplateFields, TemplateFilter};
 use crate::email::{notify, outbox};
 use crate::error::AppError;
+use crate::state::AppState;
 
 // ---- admin: platform templates ---------------------------------------------------------------
 

@@ -5,7 +5,6 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use crate::alerts::{self, AlertFilter};
-use crate::app::AppState;
 use crate::auth::{AdminUser, VendorUser};
 use crate::crypto::credential_aad;
 use crate::domain::{self, Actor, EmailProvider};
@@ -13,6 +12,7 @@ use crate::email::mailer::store_mailer;
 use crate::email::settings::{self, StoredSettings};
 use crate::email::smtp::{Outgoing, SendError};
 use crate::error::AppError;
+use crate::state::AppState;
 
 pub async fn get_settings(
     state: web::Data<AppState>,

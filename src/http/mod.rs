@@ -14,9 +14,26 @@ mod stream;
 mod vendor;
 mod webhooks;
 
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::web::{self, delete, get, patch, post, put};
 
 use crate::auth::{AdminUser, CustomerUser, VendorUser};
+
+/// `HEAD` is answered as `GET` would be: the route matches as a `GET`, and the connection, which
+/// remembers the request was a `HEAD`, sends the headers (with the body's length) and no body.
+pub fn head_as_get<S, B>(
+    mut req: ServiceRequest,
+    service: &S,
+) -> impl std::future::Future<Output = Result<ServiceResponse<B>, actix_web::Error>> + use<S, B>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
+    service.call(req)
+}
 
 /// The route table. The router tries services in order and runs a regex for every pattern with a
 /// `{param}` it passes, so the hot paths come first: `/health`, then the API, whose scopes are

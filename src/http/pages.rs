@@ -9,13 +9,13 @@ use rust_embed::RustEmbed;
 use serde::{Deserialize, Serialize};
 
 use super::auth::{check_credentials, start_session};
-use crate::app::AppState;
 use crate::auth::extract::{AreaUser, Authenticated, authenticate};
 use crate::auth::session::SessionKind;
 use crate::domain::{Area, Page};
 use crate::error::AppError;
 use crate::messaging::inbox::{self, ListFilter};
 use crate::messaging::{ConversationDetail, ConversationSummary, Message};
+use crate::state::AppState;
 
 #[derive(RustEmbed)]
 #[folder = "assets/templates/"]

@@ -3,10 +3,10 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::auth::AdminUser;
 use crate::error::AppError;
 use crate::platform;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

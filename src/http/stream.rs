@@ -10,22 +10,24 @@ use actix_web::{HttpResponse, http::header};
 use futures_util::StreamExt;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::app::AppState;
 use crate::auth::extract::AreaUser;
 use crate::auth::session;
 use crate::error::AppError;
+use crate::state::AppState;
 
 pub async fn stream<U: AreaUser>(
     state: web::Data<AppState>,
     user: U,
 ) -> Result<HttpResponse, AppError> {
     let auth = user.auth().clone();
+    // Held by the stream until it ends: a place among the descriptors kept for streams.
+    let slot = state.streams.take().ok_or(AppError::Overloaded)?;
     let receiver = state.events.subscribe();
     let every = Duration::from_secs(state.settings.server.sse_keepalive_seconds.max(1));
     let ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     let body = futures_util::stream::unfold(
-        (receiver, ticker, state, auth, false),
-        |(mut receiver, mut ticker, state, auth, done)| async move {
+        (receiver, ticker, state, auth, slot, false),
+        |(mut receiver, mut ticker, state, auth, slot, done)| async move {
             if done {
                 return None;
             }
@@ -51,7 +53,7 @@ pub async fn stream<U: AreaUser>(
                             .await
                             .unwrap_or(false);
                         if !alive {
-                            return Some((Ok::<_, actix_web::Error>(Bytes::from_static(b"event: end\ndata: {}\n\n")), (receiver, ticker, state, auth, true)));
+                            return Some((Ok::<_, actix_web::Error>(Bytes::from_static(b"event: end\ndata: {}\n\n")), (receiver, ticker, state, auth, slot, true)));
                         }
                         Some(": keep-alive\n\n".to_string())
                     }
@@ -59,7 +61,7 @@ pub async fn stream<U: AreaUser>(
                 if let Some(chunk) = chunk {
                     return Some((
                         Ok(Bytes::from(chunk)),
-                        (receiver, ticker, state, auth, false),
+                        (receiver, ticker, state, auth, slot, false),
                     ));
                 }
             }

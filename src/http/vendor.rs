@@ -3,10 +3,10 @@
 use actix_web::{HttpResponse, web};
 
 use super::admin::{CreateCustomer, customer_list, insert_customer};
-use crate::app::AppState;
 use crate::auth::VendorUser;
 use crate::domain::Page;
 use crate::error::AppError;
+use crate::state::AppState;
 
 pub async fn create_customer(
     state: web::Data<AppState>,

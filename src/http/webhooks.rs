@@ -7,12 +7,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use rusqlite::OptionalExtension;
 
-use crate::app::AppState;
 use crate::domain::EmailProvider;
 use crate::email::delivery::bounce_rate_alert;
 use crate::email::outbox::{self, DeliveryEvent};
 use crate::email::{settings, sns, tracking, webhooks};
 use crate::error::AppError;
+use crate::state::AppState;
 
 /// The store of an email sent through `provider`.
 fn email_store(

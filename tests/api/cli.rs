@@ -499,3 +499,45 @@ async fn parley_demo_serves_a_filled_data_directory_and_prints_working_logins() 
     assert!(printed.contains("was not added again"), "{printed}");
     again.stop();
 }
+
+#[tokio::test]
+async fn the_server_raises_its_open_files_limit_and_counts_malformed_requests_quietly() {
+    let hard = rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap().1;
+    let dir = tempfile::tempdir().unwrap();
+    // Started with the common soft limit of 1,024 (or the hard limit, if lower).
+    let soft = hard.min(1024);
+    let mut command = Command::new("bash");
+    command
+        .current_dir(dir.path())
+        .env("PARLEY_LOG__LEVEL", "warn")
+        .args(["-c", &format!("ulimit -Sn {soft} && exec \"$0\" \"$@\"")])
+        .arg(env!("CARGO_BIN_EXE_parley"));
+    let served = Served::start(command);
+    assert!(
+        served.log.contains(&format!("before={soft} now={hard}")),
+        "{}",
+        served.log
+    );
+    for garbage in [&b"GARBAGE\r\n\r\n"[..], b"\x16\x03\x01\x00\xa5\x01\x00"] {
+        let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", served.port))
+            .await
+            .unwrap();
+        tokio::io::AsyncWriteExt::write_all(&mut socket, garbage)
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut socket, &mut answer)
+            .await
+            .unwrap();
+        assert!(answer.starts_with(b"HTTP/1.1 400"));
+    }
+    let health = crate::helpers::http_client()
+        .get(format!("http://127.0.0.1:{}/health", served.port))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let log = served.stop();
+    assert!(!log.contains("ERROR"), "{log}");
+    assert!(!log.contains("parse error"), "{log}");
+}

@@ -135,3 +135,59 @@ async fn responses_carry_defensive_headers() {
     assert_eq!(r.headers()["x-content-type-options"], "nosniff");
     assert_eq!(r.headers()["x-frame-options"], "DENY");
 }
+
+#[tokio::test]
+async fn an_oversized_webhook_body_answers_413_in_the_json_shape() {
+    let app = spawn_app().await;
+    for provider in ["sendgrid", "mailgun", "ses"] {
+        let r = app
+            .client
+            .post(app.url(&format!("/api/v1/webhooks/email/{provider}")))
+            .header("Content-Type", "application/json")
+            .body(vec![b'a'; 400 * 1024])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            assert_error(r, StatusCode::PAYLOAD_TOO_LARGE).await,
+            "payload_too_large"
+        );
+    }
+}
+
+#[tokio::test]
+async fn head_answers_as_get_would_without_a_body() {
+    let app = spawn_app().await;
+    let admin = app.admin("root@example.test").await;
+    let get = app.client.get(app.url("/health")).send().await.unwrap();
+    let head = app.client.head(app.url("/health")).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(
+        head.headers()["content-type"],
+        get.headers()["content-type"]
+    );
+    assert_eq!(
+        head.headers()["content-length"],
+        get.headers()["content-length"]
+    );
+    assert!(head.bytes().await.unwrap().is_empty());
+
+    let r = app
+        .client
+        .head(app.url("/api/v1/admin/messages"))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app
+        .client
+        .head(app.url("/api/v1/admin/messages"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = app.client.head(app.url("/no/such")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.headers()["content-type"], "application/json");
+}

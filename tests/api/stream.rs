@@ -136,3 +136,41 @@ async fn reading_what_is_already_read_changes_nothing_and_publishes_nothing() {
     let next = events.recv().await.unwrap();
     assert_eq!(next.kind, parley::messaging::EventKind::ConversationRead);
 }
+
+#[tokio::test]
+async fn streams_beyond_the_limit_get_503_and_ordinary_requests_still_answer() {
+    let app = spawn_app_with(|s| {
+        s.server.max_streams = 2;
+        s.server.sse_keepalive_seconds = 1;
+    })
+    .await;
+    let m = app.marketplace().await;
+    let first = Stream::open(&app, "shop", &m.ca).await;
+    let _second = Stream::open(&app, "vendor", &m.a1).await;
+    let refused = app
+        .get("/api/v1/admin/messages/stream", &m.admin.token)
+        .await;
+    assert_eq!(
+        crate::helpers::assert_error(refused, StatusCode::SERVICE_UNAVAILABLE).await,
+        "overloaded"
+    );
+    let health = app.client.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    // A stream whose client left gives its place back, once the next keep-alive finds it gone.
+    drop(first);
+    let mut reopened = None;
+    for _ in 0..60 {
+        let r = app
+            .get("/api/v1/admin/messages/stream", &m.admin.token)
+            .await;
+        if r.status() == StatusCode::OK {
+            reopened = Some(r);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        reopened.is_some(),
+        "the ended stream's place was not given back"
+    );
+}

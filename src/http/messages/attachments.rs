@@ -7,11 +7,11 @@ use actix_web::http::header::{
 };
 use actix_web::{HttpResponse, web};
 
-use crate::app::AppState;
 use crate::auth::extract::AreaUser;
 use crate::domain::Actor;
 use crate::error::AppError;
 use crate::messaging::messages;
+use crate::state::AppState;
 
 pub(super) async fn attachment<U: AreaUser>(
     state: web::Data<AppState>,

@@ -4,13 +4,13 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
 use crate::auth::extract::{AreaUser, Unchecked};
 use crate::domain::{ConversationType, Page, ParticipantType};
 use crate::error::AppError;
 use crate::messaging::inbox::{self, ListFilter};
 use crate::messaging::service::{self, StartConversation};
 use crate::messaging::{ConversationSummary, participants};
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

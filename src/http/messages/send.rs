@@ -9,11 +9,11 @@ use serde::Deserialize;
 use tempfile::NamedTempFile;
 use tokio::io::AsyncWriteExt;
 
-use crate::app::AppState;
 use crate::attachments::{self, AttachmentError, Upload};
 use crate::auth::extract::AreaUser;
 use crate::error::AppError;
 use crate::messaging::service;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

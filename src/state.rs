@@ -1,0 +1,123 @@
+//! The state every handler shares, built once by `Application::build`, and the narrower contexts
+//! it hands to the use cases and the background jobs.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::auth::{Hasher, LoginLimiter};
+use crate::config::Settings;
+use crate::crypto::SecretKey;
+use crate::db::Db;
+use crate::email::smtp::SmtpRelay;
+use crate::jobs;
+use crate::messaging::EventBus;
+
+/// What every handler and job shares.
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub db: Db,
+    pub hasher: Hasher,
+    pub login_limiter: Arc<LoginLimiter>,
+    pub key: SecretKey,
+    pub events: EventBus,
+    /// The platform's SMTP relay; None when `email.smtp_host` is empty.
+    pub mailer: Option<SmtpRelay>,
+    /// The executable that renders store templates in a sandbox.
+    pub sandbox_exe: PathBuf,
+    /// The HTTP client of the email providers (rustls, ring, compiled-in roots).
+    pub http: reqwest::Client,
+    /// The page templates (autoescaped).
+    pub pages: tera::Tera,
+    /// SNS signing certificates by URL (they are long-lived).
+    pub sns_certificates: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// Live event streams, against their limit.
+    pub streams: Arc<StreamSlots>,
+}
+
+impl AppState {
+    /// What the email delivery step needs.
+    pub fn delivery(&self) -> crate::email::delivery::Context {
+        crate::email::delivery::Context {
+            db: self.db.clone(),
+            settings: self.settings.clone(),
+            key: self.key.clone(),
+            http: self.http.clone(),
+            mailer: self.mailer.clone(),
+            sandbox_exe: self.sandbox_exe.clone(),
+        }
+    }
+
+    /// What the background jobs need.
+    pub fn jobs(&self) -> jobs::Context {
+        jobs::Context {
+            db: self.db.clone(),
+            settings: self.settings.clone(),
+            login_limiter: self.login_limiter.clone(),
+            delivery: self.delivery(),
+        }
+    }
+
+    /// What the messaging use cases need.
+    pub fn messaging(&self) -> crate::messaging::Context {
+        crate::messaging::Context {
+            db: self.db.clone(),
+            settings: self.settings.clone(),
+        }
+    }
+}
+
+/// Counts the live event streams: each holds a connection, so a descriptor, for as long as it
+/// lives. Beyond `max` a new stream is refused, so ordinary requests still find descriptors.
+pub struct StreamSlots {
+    live: AtomicUsize,
+    max: usize,
+}
+
+/// One stream's place; dropping it (the stream ended or its client left) frees the place.
+pub struct StreamSlot(Arc<StreamSlots>);
+
+impl StreamSlots {
+    pub fn new(max: usize) -> Arc<StreamSlots> {
+        Arc::new(StreamSlots {
+            live: AtomicUsize::new(0),
+            max,
+        })
+    }
+
+    /// A place for one more stream, if there is one.
+    pub fn take(self: &Arc<Self>) -> Option<StreamSlot> {
+        self.live
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |live| {
+                (live < self.max).then_some(live + 1)
+            })
+            .ok()
+            .map(|_| StreamSlot(self.clone()))
+    }
+
+    pub fn live(&self) -> usize {
+        self.live.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        self.0.live.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streams_beyond_the_limit_are_refused_until_one_ends() {
+        let slots = StreamSlots::new(2);
+        let first = slots.take().unwrap();
+        let _second = slots.take().unwrap();
+        assert!(slots.take().is_none());
+        drop(first);
+        assert_eq!(slots.live(), 1);
+        assert!(slots.take().is_some());
+    }
+}
