@@ -203,7 +203,8 @@ impl Application {
             None => std::env::current_exe().context("while locating the parley executable")?,
         };
         let state = web::Data::new(AppState {
-            hasher: Hasher::new(settings.auth.hash_concurrency, settings.auth.hash_queue),
+            hasher: Hasher::new(settings.auth.hash_concurrency, settings.auth.hash_queue)
+                .context("while starting the password hashing threads")?,
             login_limiter: Arc::new(LoginLimiter::new(&settings.auth)),
             settings: settings.clone(),
             db,

@@ -32,6 +32,15 @@ pub fn spawn_all(ctx: Context, shutdown: CancellationToken) {
             async move { cleanup_once(&ctx).await }
         },
     ));
+    let sweeper = ctx.clone();
+    tokio::spawn(every(
+        Duration::from_secs(3600),
+        shutdown.clone(),
+        move || {
+            let ctx = sweeper.clone();
+            async move { sweep_orphaned_attachments(&ctx).await.map(drop) }
+        },
+    ));
     let poll = Duration::from_millis(ctx.settings.email.poll_interval_ms);
     tokio::spawn(every(poll, shutdown, move || {
         let ctx = ctx.delivery.clone();
@@ -86,6 +95,30 @@ pub async fn cleanup_once(ctx: &Context) -> Result<(), AppError> {
         );
     }
     Ok(())
+}
+
+/// How old an attachment file must be before the sweep may call it orphaned: far longer than any
+/// upload takes between its file's rename and its row's commit.
+const ORPHAN_AGE: Duration = Duration::from_secs(3600);
+
+/// Removes attachment files that no row names (left by a crash between a file's rename and its
+/// row's commit).
+pub async fn sweep_orphaned_attachments(ctx: &Context) -> Result<usize, AppError> {
+    let (db, data_dir) = (ctx.db.clone(), ctx.settings.data_dir().to_path_buf());
+    let runtime = tokio::runtime::Handle::current();
+    let removed = tokio::task::spawn_blocking(move || {
+        crate::attachments::sweep_orphans(&data_dir, ORPHAN_AGE, |conversation_id| {
+            runtime.block_on(db.read_pooled(move |conn| {
+                crate::messaging::messages::stored_paths(conn, conversation_id)
+            }))
+        })
+    })
+    .await
+    .map_err(AppError::internal)??;
+    if removed > 0 {
+        tracing::warn!(removed, "orphaned attachment files removed");
+    }
+    Ok(removed)
 }
 
 /// Raises an alert when the data directory's file system runs low on space.

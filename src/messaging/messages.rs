@@ -289,6 +289,29 @@ pub fn delete(
     Ok(())
 }
 
+/// Every file path (attachments and thumbnails) the rows of conversation `conversation_id` name,
+/// deleted messages included: their files stay until the rows go.
+pub fn stored_paths(
+    conn: &Connection,
+    conversation_id: i64,
+) -> Result<std::collections::HashSet<String>, MessagingError> {
+    let mut paths = std::collections::HashSet::new();
+    let mut statement = conn.prepare_cached(
+        "SELECT a.file_path, a.thumbnail_path FROM messages m
+         JOIN message_attachments a ON a.message_id = m.id
+         WHERE m.conversation_id = ?1",
+    )?;
+    let rows = statement.query_map([conversation_id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+    })?;
+    for row in rows {
+        let (file, thumbnail) = row?;
+        paths.insert(file);
+        paths.extend(thumbnail);
+    }
+    Ok(paths)
+}
+
 /// The stored path of an attachment (and of its thumbnail), if `actor` may see its conversation
 /// and its message is not deleted.
 pub fn attachment_file(

@@ -45,12 +45,15 @@ fn stored_files(app: &TestApp) -> Vec<std::path::PathBuf> {
         }
     }
     let mut out = Vec::new();
-    walk(&app.data_dir.path().join("uploads/messages"), &mut out);
+    walk(
+        &app.state.settings.data_dir().join("uploads/messages"),
+        &mut out,
+    );
     out
 }
 
 fn temp_files(app: &TestApp) -> usize {
-    std::fs::read_dir(app.data_dir.path().join("uploads/tmp"))
+    std::fs::read_dir(app.state.settings.data_dir().join("uploads/tmp"))
         .unwrap()
         .count()
 }
@@ -608,4 +611,198 @@ async fn an_upload_to_a_closed_or_foreign_conversation_is_refused_before_reading
     assert_error(r, StatusCode::NOT_FOUND).await;
     assert!(stored_files(&app).is_empty());
     assert_eq!(temp_files(&app), 0);
+}
+
+#[tokio::test]
+async fn files_no_row_names_are_swept_once_they_are_an_hour_old() {
+    let app = spawn_app().await;
+    let m = app.marketplace().await;
+    let id = app.vendor_conversation(&m.a1, &m.ca, "Photos").await;
+    let r = upload(
+        &app,
+        "vendor",
+        &m.a1,
+        id,
+        "photo",
+        vec![file(png(40, 30), "p.png", "image/png")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let kept = stored_files(&app);
+    assert_eq!(kept.len(), 2, "the photo and its thumbnail");
+    // Files a crash left between their rename and their row's commit: beside the photo, and in
+    // a conversation folder no row has yet; one of them still being written a moment ago.
+    let folder = kept[0].parent().unwrap().to_path_buf();
+    let orphan = folder.join("0191e2f0aaaa7bbb8ccc9ddd0eee1fff.pdf");
+    let fresh_orphan = folder.join("0191e2f0aaaa7bbb8ccc9ddd0eee2fff.pdf");
+    let other = folder.parent().unwrap().join("999999");
+    std::fs::create_dir_all(&other).unwrap();
+    let other_orphan = other.join("0191e2f0aaaa7bbb8ccc9ddd0eee3fff.png");
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    for path in [&orphan, &fresh_orphan, &other_orphan] {
+        std::fs::write(path, pdf()).unwrap();
+    }
+    for path in kept.iter().chain([&orphan, &other_orphan]) {
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(two_hours_ago)
+            .unwrap();
+    }
+
+    let removed = parley::jobs::sweep_orphaned_attachments(&app.state.jobs())
+        .await
+        .unwrap();
+    assert_eq!(removed, 2);
+    assert!(!orphan.exists() && !other_orphan.exists());
+    assert!(
+        fresh_orphan.exists(),
+        "a file younger than an hour may still get its row"
+    );
+    for path in &kept {
+        assert!(path.exists(), "{} has a row", path.display());
+    }
+    // The files a row names still download.
+    let detail: Value = app
+        .get(&format!("/api/v1/vendor/messages/{id}"), &m.a1.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let url = detail["messages"][1]["attachments"][0]["download_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(app.get(&url, &m.a1.token).await.status(), StatusCode::OK);
+}
+
+/// A small tmpfs mounted for one test (the tests run as root, as CI does), unmounted on drop.
+struct SmallDisk(tempfile::TempDir);
+
+impl SmallDisk {
+    fn mount(megabytes: u32) -> SmallDisk {
+        let dir = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .expect("mount runs (the disk-full test needs root, as CI has)");
+        assert!(status.success(), "mounting a tmpfs needs root");
+        SmallDisk(dir)
+    }
+
+    fn free_bytes(&self) -> u64 {
+        let stats = rustix::fs::statvfs(self.0.path()).unwrap();
+        stats.f_bavail * stats.f_frsize
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.0.path())
+            .status();
+    }
+}
+
+/// A PNG of noise: it does not compress, so its size and its thumbnail's are predictable.
+fn noise_png(width: u32, height: u32) -> Vec<u8> {
+    let mut seed = 0x2545_f491_u32;
+    let image = image::RgbImage::from_fn(width, height, |_, _| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        let [r, g, b, _] = seed.to_le_bytes();
+        image::Rgb([r, g, b])
+    });
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut bytes, image::ImageFormat::Png).unwrap();
+    bytes.into_inner()
+}
+
+#[tokio::test]
+async fn a_full_disk_answers_507_keeps_nothing_half_written_and_reads_go_on() {
+    let disk = SmallDisk::mount(24);
+    let app =
+        crate::helpers::spawn_app_with(|s| s.storage.data_dir = disk.0.path().join("data")).await;
+    let m = app.marketplace().await;
+    let id = app.vendor_conversation(&m.a1, &m.ca, "Full").await;
+    let photo = noise_png(600, 400);
+    let messages_before = app
+        .query_i64(
+            "SELECT count(*) FROM messages WHERE conversation_id = ?1",
+            vec![id],
+        )
+        .await;
+
+    // Room for the upload itself but not for its thumbnail (about 200 KB of noise).
+    let filler = disk.0.path().join("filler");
+    let room = photo.len() as u64 + 48 * 1024;
+    let fill = disk.free_bytes().saturating_sub(room);
+    std::fs::write(&filler, vec![0u8; usize::try_from(fill).unwrap()]).unwrap();
+    let r = upload(
+        &app,
+        "vendor",
+        &m.a1,
+        id,
+        "photo",
+        vec![file(photo.clone(), "p.png", "image/png")],
+    )
+    .await;
+    assert_eq!(
+        assert_error(r, StatusCode::INSUFFICIENT_STORAGE).await,
+        "insufficient_storage"
+    );
+    // Not even room for the upload.
+    std::fs::write(
+        disk.0.path().join("filler2"),
+        vec![0u8; usize::try_from(disk.free_bytes().saturating_sub(4096)).unwrap()],
+    )
+    .unwrap();
+    let r = upload(
+        &app,
+        "vendor",
+        &m.a1,
+        id,
+        "photo",
+        vec![file(photo.clone(), "p.png", "image/png")],
+    )
+    .await;
+    assert_eq!(
+        assert_error(r, StatusCode::INSUFFICIENT_STORAGE).await,
+        "insufficient_storage"
+    );
+    assert!(stored_files(&app).is_empty(), "{:?}", stored_files(&app));
+    assert_eq!(temp_files(&app), 0);
+    assert_eq!(
+        app.query_i64(
+            "SELECT count(*) FROM messages WHERE conversation_id = ?1",
+            vec![id]
+        )
+        .await,
+        messages_before
+    );
+    // Reads go on meanwhile.
+    let r = app
+        .get(&format!("/api/v1/shop/messages/{id}"), &m.ca.token)
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // With room again, the same upload goes through.
+    std::fs::remove_file(&filler).unwrap();
+    std::fs::remove_file(disk.0.path().join("filler2")).unwrap();
+    let r = upload(
+        &app,
+        "vendor",
+        &m.a1,
+        id,
+        "photo",
+        vec![file(photo, "p.png", "image/png")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(stored_files(&app).len(), 2);
+    app.stop.stop().await;
 }
