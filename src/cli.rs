@@ -58,6 +58,8 @@ pub enum Command {
     Restore { src: PathBuf },
     /// Load and validate the configuration, print it (secrets redacted) and exit.
     CheckConfig,
+    /// Print the schema after every migration (docs/schema.sql is this output).
+    Schema,
     /// Generate a new secret key and re-seal every stored credential under it (server stopped).
     RotateKey,
     /// Benchmark harness: fill an empty data directory with the benchmark dataset.
@@ -152,6 +154,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::CheckConfig => {
             println!("{}", toml::to_string_pretty(&settings)?);
+        }
+        Command::Schema => {
+            let dir = tempfile::tempdir()?;
+            let conn = crate::db::open_and_migrate(&dir.path().join(crate::db::DB_FILE))?;
+            print!("{}", crate::db::schema::dump(&conn)?);
         }
         Command::RotateKey => {
             let resealed = app::rotate_key(&settings).await?;

@@ -268,16 +268,16 @@ fn thumbnail(source: &Path, dir: &Path, stem: &str) -> Result<(u32, u32, String)
     limits.max_image_height = Some(30_000);
     limits.max_alloc = Some(512 * 1024 * 1024);
     reader.limits(limits);
-    let image = {
-        // A decoded image holds up to 4 bytes a pixel (160 MB at the limit): few at a time.
+    let thumb = {
+        // A decoded image holds up to 4 bytes a pixel (160 MB at the limit): few at a time, each
+        // turn lasting until the full-size pixels are gone.
         let _turn = decode_gate().enter();
-        reader.decode().map_err(|e| match e {
+        let image = reader.decode().map_err(|e| match e {
             image::ImageError::Limits(_) => too_big(width, height),
             other => unreadable(&other),
-        })?
+        })?;
+        image.thumbnail(THUMBNAIL_EDGE, THUMBNAIL_EDGE)
     };
-    let thumb = image.thumbnail(THUMBNAIL_EDGE, THUMBNAIL_EDGE);
-    drop(image);
     // Encoded in memory (a few hundred KB at most), so every write error surfaces below.
     let mut png = std::io::Cursor::new(Vec::new());
     thumb.write_to(&mut png, ImageFormat::Png)?;

@@ -13,6 +13,7 @@
 
 pub mod backup;
 mod open;
+pub mod schema;
 mod timestamp;
 mod writer;
 

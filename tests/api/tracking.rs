@@ -437,15 +437,25 @@ async fn sns_stub(pem: String) -> (String, std::sync::Arc<std::sync::Mutex<Vec<S
     (format!("http://127.0.0.1:{port}/"), hits)
 }
 
+/// The test topic's signing key and certificate (RSA 2048, self-signed, valid until 2126), made
+/// once with `openssl req -x509 -newkey rsa:2048 -nodes -days 36500 -subj /CN=sns.test`.
+const SNS_KEY: &str = include_str!("../fixtures/sns-test-key.pem");
+const SNS_CERT: &str = include_str!("../fixtures/sns-test-cert.pem");
+
+fn sns_signing_key() -> rsa::pkcs1v15::SigningKey<sha2::Sha256> {
+    use rsa::pkcs8::DecodePrivateKey as _;
+    rsa::pkcs1v15::SigningKey::new(rsa::RsaPrivateKey::from_pkcs8_pem(SNS_KEY).unwrap())
+}
+
 fn sns_message(
-    key: &rcgen::KeyPair,
+    key: &rsa::pkcs1v15::SigningKey<sha2::Sha256>,
     cert_url: &str,
     kind: &str,
     topic: &str,
     message: &str,
     subscribe_url: Option<&str>,
 ) -> Value {
-    use rcgen::SigningKey as _;
+    use rsa::signature::{SignatureEncoding as _, Signer as _};
     let mut m = parley::email::sns::SnsMessage {
         message_type: kind.into(),
         message_id: uuid::Uuid::new_v4().to_string(),
@@ -461,7 +471,7 @@ fn sns_message(
     };
     m.signature = STANDARD.encode(
         key.sign(parley::email::sns::string_to_sign(&m).as_bytes())
-            .unwrap(),
+            .to_bytes(),
     );
     json!({
         "Type": m.message_type, "MessageId": m.message_id, "TopicArn": m.topic_arn, "Message": m.message,
@@ -472,12 +482,8 @@ fn sns_message(
 
 #[tokio::test]
 async fn ses_events_arrive_as_signed_sns_messages_from_the_stores_topic() {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["sns.test".to_string()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
-    let (base, hits) = sns_stub(cert.pem()).await;
+    let key = sns_signing_key();
+    let (base, hits) = sns_stub(SNS_CERT.to_string()).await;
     let prefix = base.clone();
     let app = spawn_app_with(|s| s.email.sns_trusted_url_prefix = prefix).await;
     let m = app.marketplace().await;

@@ -63,9 +63,7 @@ async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
                      format!("--user-data-dir={}", profile.display())],
         }),
     );
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    ClientBuilder::rustls()
-        .unwrap()
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(caps)
         .connect(&format!("http://127.0.0.1:{}", driver.1))
         .await
@@ -170,7 +168,6 @@ async fn sign_in(client: &Client, base: &str, area: &str, store_code: Option<&st
 
 /// A store "lumen" with the staff member anna and the registered customer clara.
 async fn store_with_people() -> (App, String, i64) {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let app = spawn().await;
     let admin = app
         .post(
