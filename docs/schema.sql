@@ -280,7 +280,7 @@ CREATE TABLE email_logs (
     extra_data          TEXT,   -- JSON additional context
     created_at          TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')),
     updated_at          TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now'))
-, next_attempt_at TEXT, locked_until TEXT, attempt_started_at TEXT, message_id TEXT, language TEXT, tracking_token TEXT);
+, next_attempt_at TEXT, locked_until TEXT, attempt_started_at TEXT, message_id TEXT, language TEXT, tracking_token TEXT, at_most_once INTEGER NOT NULL DEFAULT 0 CHECK (at_most_once IN (0, 1)));
 CREATE INDEX ix_email_logs_created ON email_logs (created_at);
 CREATE INDEX ix_email_logs_due ON email_logs (status, next_attempt_at);
 CREATE INDEX ix_email_logs_provider_message_id ON email_logs (provider_message_id)

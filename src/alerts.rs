@@ -5,15 +5,15 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::Page;
+use crate::domain::{AlertKind, AlertPriority, Page};
 use crate::error::AppError;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AdminNotification {
     pub id: i64,
     #[serde(rename = "type")]
-    pub notification_type: String,
-    pub priority: String,
+    pub notification_type: AlertKind,
+    pub priority: AlertPriority,
     pub title: String,
     pub message: String,
     pub is_read: bool,
@@ -27,8 +27,8 @@ pub struct AdminNotification {
 }
 
 pub struct Alert<'a> {
-    pub notification_type: &'a str,
-    pub priority: &'a str,
+    pub notification_type: AlertKind,
+    pub priority: AlertPriority,
     pub title: &'a str,
     pub message: &'a str,
     pub action_required: bool,
@@ -68,7 +68,7 @@ pub fn raise(conn: &Connection, alert: &Alert<'_>) -> Result<i64, AppError> {
         map.insert("occurrences".into(), 1.into());
     }
     tracing::warn!(
-        kind = alert.notification_type,
+        kind = alert.notification_type.as_str(),
         cause = alert.dedup_key,
         "admin alert raised: {}",
         alert.title
@@ -96,8 +96,8 @@ pub fn raise(conn: &Connection, alert: &Alert<'_>) -> Result<i64, AppError> {
 #[serde(deny_unknown_fields)]
 pub struct AlertFilter {
     #[serde(rename = "type")]
-    pub notification_type: Option<String>,
-    pub priority: Option<String>,
+    pub notification_type: Option<AlertKind>,
+    pub priority: Option<AlertPriority>,
     pub is_read: Option<bool>,
     pub action_required: Option<bool>,
     #[serde(default)]

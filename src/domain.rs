@@ -110,6 +110,50 @@ text_enum!(
     EmailProvider { Smtp => "smtp", Sendgrid => "sendgrid", Mailgun => "mailgun", Ses => "ses" }
 );
 
+text_enum!(
+    /// Where an email is in its life (seed: EmailStatus). Provider events move it forward only, in
+    /// the order of [`EmailStatus::rank`].
+    EmailStatus { Pending => "pending", Sent => "sent", Failed => "failed", Bounced => "bounced",
+                  Delivered => "delivered", Opened => "opened", Clicked => "clicked" }
+);
+
+impl EmailStatus {
+    /// The order statuses move in: an event that ranks lower than the status never replaces it
+    /// (a late "delivered" after "opened" changes nothing; a bounce outranks all).
+    pub fn rank(self) -> i64 {
+        match self {
+            EmailStatus::Pending => 0,
+            EmailStatus::Sent | EmailStatus::Failed => 1,
+            EmailStatus::Delivered => 2,
+            EmailStatus::Opened => 3,
+            EmailStatus::Clicked => 4,
+            EmailStatus::Bounced => 5,
+        }
+    }
+
+    /// [`EmailStatus::rank`] of the `status` column, in SQL.
+    pub fn rank_sql() -> &'static str {
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            let cases: String = EmailStatus::ALL
+                .iter()
+                .map(|s| format!(" WHEN '{}' THEN {}", s.as_str(), s.rank()))
+                .collect();
+            format!("CASE status{cases} ELSE 0 END")
+        });
+        &SQL
+    }
+}
+
+text_enum!(
+    /// What an admin notification is about (seed: AdminNotification.type).
+    AlertKind { SystemAlert => "system_alert", StoreIssue => "store_issue", ImportFailure => "import_failure" }
+);
+
+text_enum!(
+    /// How urgent an admin notification is.
+    AlertPriority { Low => "low", Normal => "normal", High => "high", Critical => "critical" }
+);
+
 impl Tier {
     /// The API email providers need the business tier or higher.
     pub fn allows(self, provider: EmailProvider) -> bool {
@@ -322,6 +366,26 @@ impl Page {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn email_statuses_rank_the_same_in_rust_and_in_sql() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        for status in EmailStatus::ALL {
+            let ranked: i64 = conn
+                .query_row(
+                    &format!(
+                        "SELECT {} FROM (SELECT ?1 AS status)",
+                        EmailStatus::rank_sql()
+                    ),
+                    [status.as_str()],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(ranked, status.rank(), "{status}");
+        }
+        assert!(EmailStatus::Bounced.rank() > EmailStatus::Clicked.rank());
+        assert!(EmailStatus::Sent.rank() > EmailStatus::Pending.rank());
+    }
 
     #[test]
     fn lines_refuse_header_injection_and_invisible_characters() {

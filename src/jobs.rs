@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::{LoginLimiter, session};
 use crate::config::Settings;
 use crate::db::Db;
+use crate::domain::{AlertKind, AlertPriority};
 use crate::email::delivery;
 use crate::error::AppError;
 
@@ -139,8 +140,8 @@ pub async fn check_disk_space(db: &Db, settings: &Settings) -> Result<(), AppErr
         crate::alerts::raise(
             tx,
             &crate::alerts::Alert {
-                notification_type: "system_alert",
-                priority: "critical",
+                notification_type: AlertKind::SystemAlert,
+                priority: AlertPriority::Critical,
                 title: "Low disk space",
                 message: &format!(
                     "The data directory has {free_mb} MiB free (alert below {minimum} MiB)"

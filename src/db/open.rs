@@ -339,6 +339,40 @@ mod tests {
     }
 
     #[test]
+    fn the_at_most_once_flag_moves_from_extra_data_to_its_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("p.db")).unwrap();
+        set_common_pragmas(&conn).unwrap();
+        embedded::migrations::runner()
+            .set_target(refinery::Target::Version(17))
+            .run(&mut conn)
+            .unwrap();
+        conn.execute_batch(
+            r#"INSERT INTO email_logs (id, recipient_email, subject, from_email, extra_data) VALUES
+                 (1, 'a@x.test', '', 'n@x.test', '{"at_most_once":true,"variables":{"a":1}}'),
+                 (2, 'b@x.test', '', 'n@x.test', '{"at_most_once":false}'),
+                 (3, 'c@x.test', '', 'n@x.test', NULL);"#,
+        )
+        .unwrap();
+        embedded::migrations::runner().run(&mut conn).unwrap();
+        let rows: Vec<(i64, bool, Option<String>)> = conn
+            .prepare("SELECT id, at_most_once, extra_data FROM email_logs ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                (1, true, Some(r#"{"variables":{"a":1}}"#.to_string())),
+                (2, false, Some("{}".to_string())),
+                (3, false, None),
+            ]
+        );
+    }
+
+    #[test]
     fn random_zeroed_empty_files_are_refused_and_untouched() {
         assert_refused_untouched(b"", "empty");
         assert_refused_untouched(&[0u8; 8192], "no SQLite header");

@@ -9,7 +9,7 @@ use chrono::Duration;
 
 use super::mailer::{Mailer, store_mailer};
 use super::notify;
-use super::outbox::{self, Claimed};
+use super::outbox::{self, Claimed, Failure};
 use super::render::{self, Rendered};
 use super::settings;
 use super::smtp::{Outgoing, SendError, SmtpRelay};
@@ -19,6 +19,8 @@ use crate::alerts;
 use crate::config::Settings;
 use crate::crypto::SecretKey;
 use crate::db::Db;
+use crate::domain::EmailStatus;
+use crate::domain::{AlertKind, AlertPriority};
 use crate::error::AppError;
 
 const BATCH: u32 = 20;
@@ -73,7 +75,7 @@ pub async fn run_once(ctx: &Context) -> Result<usize, AppError> {
 
 async fn deliver(ctx: &Context, email: Claimed) -> Result<(), AppError> {
     let settings = &ctx.settings.email;
-    if email.interrupted && email.at_most_once() {
+    if email.interrupted && email.at_most_once {
         // The process died while this notification was being sent: the relay may have it.
         // Notifications are at most once, so it is not sent again.
         let claimed = email.clone();
@@ -86,8 +88,7 @@ async fn deliver(ctx: &Context, email: Claimed) -> Result<(), AppError> {
                     &claimed,
                     "smtp",
                     "interrupted while sending; not re-sent (notifications are sent at most once)",
-                    false,
-                    false,
+                    Failure::Permanent,
                 )
             })
             .await?;
@@ -112,7 +113,14 @@ async fn deliver(ctx: &Context, email: Claimed) -> Result<(), AppError> {
                 let (claimed, settings) = (email.clone(), settings.clone());
                 ctx.db
                     .write(move |tx| {
-                        outbox::mark_failed(tx, &settings, &claimed, "smtp", &reason, false, false)
+                        outbox::mark_failed(
+                            tx,
+                            &settings,
+                            &claimed,
+                            "smtp",
+                            &reason,
+                            Failure::Permanent,
+                        )
                     })
                     .await?;
                 return Ok(());
@@ -180,9 +188,9 @@ async fn deliver(ctx: &Context, email: Claimed) -> Result<(), AppError> {
             match result {
                 Ok(provider_id) => outbox::mark_sent(tx, email.id, provider, &provider_id),
                 Err(SendError::Transient(message)) => {
-                    let status = outbox::mark_failed(tx, &settings, &email, provider, &message, true, false)?;
-                    tracing::warn!(email_id = email.id, status, "email attempt failed; {message}");
-                    if status == "failed" {
+                    let status = outbox::mark_failed(tx, &settings, &email, provider, &message, Failure::Transient)?;
+                    tracing::warn!(email_id = email.id, status = status.as_str(), "email attempt failed; {message}");
+                    if status == EmailStatus::Failed {
                         exhausted_alert(tx, &email, &cause, &message)?;
                     }
                     Ok(())
@@ -196,8 +204,8 @@ async fn deliver(ctx: &Context, email: Claimed) -> Result<(), AppError> {
                     alerts::raise(
                         tx,
                         &alerts::Alert {
-                            notification_type: if own_store.is_some() { "store_issue" } else { "system_alert" },
-                            priority: "high",
+                            notification_type: if own_store.is_some() { AlertKind::StoreIssue } else { AlertKind::SystemAlert },
+                            priority: AlertPriority::High,
                             title: "Email credentials refused",
                             message: &format!("The {provider} relay for {cause} refused the credentials: {message}"),
                             action_required: true,
@@ -206,14 +214,15 @@ async fn deliver(ctx: &Context, email: Claimed) -> Result<(), AppError> {
                             dedup_key: &format!("email_auth:{cause}"),
                         },
                     )?;
-                    let status = outbox::mark_failed(tx, &settings, &email, provider, &message, true, false)?;
-                    if status == "failed" {
+                    let status = outbox::mark_failed(tx, &settings, &email, provider, &message, Failure::Transient)?;
+                    if status == EmailStatus::Failed {
                         exhausted_alert(tx, &email, &cause, &message)?;
                     }
                     Ok(())
                 }
                 Err(SendError::Permanent { message, bounce }) => {
-                    outbox::mark_failed(tx, &settings, &email, provider, &message, false, bounce)?;
+                    let failure = if bounce { Failure::Bounce } else { Failure::Permanent };
+                    outbox::mark_failed(tx, &settings, &email, provider, &message, failure)?;
                     if bounce {
                         outbox::suppress(tx, email.store_id, &email.recipient_email, "hard bounce")?;
                         if let Some(store_id) = email.store_id {
@@ -241,8 +250,8 @@ pub fn bounce_rate_alert(tx: &rusqlite::Connection, store_id: i64) -> Result<(),
         alerts::raise(
             tx,
             &alerts::Alert {
-                notification_type: "store_issue",
-                priority: "high",
+                notification_type: AlertKind::StoreIssue,
+                priority: AlertPriority::High,
                 title: "A store's emails bounce too often",
                 message: &format!(
                     "Store {store_id}: {:.1}% of its emails in the last 7 days bounced (threshold {:.0}%)",
@@ -269,8 +278,8 @@ fn exhausted_alert(
     alerts::raise(
         tx,
         &alerts::Alert {
-            notification_type: "system_alert",
-            priority: "high",
+            notification_type: AlertKind::SystemAlert,
+            priority: AlertPriority::High,
             title: "Emails are failing",
             message: &format!(
                 "Email {} to {} failed after all attempts: {message}",

@@ -8,6 +8,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
 use crate::config::EmailSettings;
+use crate::domain::EmailStatus;
 use crate::error::AppError;
 
 /// Whether an email may be sent twice after a crash mid-send.
@@ -80,10 +81,6 @@ pub fn enqueue(
     let mut extra = email.extra.clone();
     if let serde_json::Value::Object(map) = &mut extra {
         map.insert("variables".into(), email.variables.clone());
-        map.insert(
-            "at_most_once".into(),
-            serde_json::Value::Bool(email.delivery == Delivery::AtMostOnce),
-        );
     }
     let (related_type, related_id) = email
         .related
@@ -92,8 +89,8 @@ pub fn enqueue(
         .prepare_cached(
             "INSERT INTO email_logs (template_code, recipient_email, recipient_name, subject, from_email, from_name,
                     status, store_id, user_id, related_type, related_id, extra_data, next_attempt_at, message_id,
-                    language, created_at, updated_at)
-             VALUES (?1, ?2, ?3, '', ?4, ?5, 'pending', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14) RETURNING id",
+                    language, at_most_once, created_at, updated_at)
+             VALUES (?1, ?2, ?3, '', ?4, ?5, 'pending', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?15, ?14, ?14) RETURNING id",
         )?
         .query_row(
             params![
@@ -111,6 +108,7 @@ pub fn enqueue(
                 message_id,
                 email.language,
                 now,
+                email.delivery == Delivery::AtMostOnce,
             ],
             |r| r.get(0),
         )?;
@@ -139,16 +137,11 @@ pub struct Claimed {
     pub created_at: DateTime<Utc>,
     /// The previous attempt was still in flight when its lease expired (the process died).
     pub interrupted: bool,
+    /// A notification, sent at most once: after an interrupted attempt it is not sent again.
+    pub at_most_once: bool,
 }
 
 impl Claimed {
-    pub fn at_most_once(&self) -> bool {
-        self.extra
-            .get("at_most_once")
-            .and_then(serde_json::Value::as_bool)
-            .unwrap_or(false)
-    }
-
     pub fn variables(&self) -> serde_json::Value {
         self.extra
             .get("variables")
@@ -178,7 +171,7 @@ pub fn claim(conn: &Connection, limit: u32, lease: Duration) -> Result<Vec<Claim
         .prepare_cached(
             "SELECT id, template_code, coalesce(language, 'en'), recipient_email, recipient_name, subject, body_html,
                     body_text, from_email, from_name, reply_to, store_id, related_type, related_id, extra_data,
-                    message_id, retry_count, created_at, attempt_started_at IS NOT NULL
+                    message_id, retry_count, created_at, attempt_started_at IS NOT NULL, at_most_once
              FROM email_logs
              WHERE status = 'pending' AND next_attempt_at <= ?1 AND (locked_until IS NULL OR locked_until < ?1)
              ORDER BY next_attempt_at, id LIMIT ?2",
@@ -224,6 +217,7 @@ fn claimed_row(r: &Row<'_>) -> rusqlite::Result<Claimed> {
         retry_count: r.get(16)?,
         created_at: r.get(17)?,
         interrupted: r.get(18)?,
+        at_most_once: r.get(19)?,
     })
 }
 
@@ -261,6 +255,17 @@ pub fn mark_sent(
     Ok(())
 }
 
+/// How an attempt failed, which decides what happens next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Worth another try later (connection trouble, 4xx replies, HTTP 429/5xx).
+    Transient,
+    /// Trying again would fail the same way.
+    Permanent,
+    /// The address does not take mail (a hard bounce): nothing more goes to it from the store.
+    Bounce,
+}
+
 /// A failed attempt: retried later while attempts remain and the failure is transient; failed (or
 /// bounced) otherwise. Returns the status the row ends in.
 pub fn mark_failed(
@@ -269,17 +274,14 @@ pub fn mark_failed(
     email: &Claimed,
     provider: &str,
     error: &str,
-    transient: bool,
-    bounced: bool,
-) -> Result<&'static str, AppError> {
+    failure: Failure,
+) -> Result<EmailStatus, AppError> {
     let now = Utc::now();
     let attempts = email.retry_count + 1;
-    let status = if bounced {
-        "bounced"
-    } else if transient && attempts < settings.max_attempts {
-        "pending"
-    } else {
-        "failed"
+    let status = match failure {
+        Failure::Bounce => EmailStatus::Bounced,
+        Failure::Transient if attempts < settings.max_attempts => EmailStatus::Pending,
+        Failure::Transient | Failure::Permanent => EmailStatus::Failed,
     };
     let next = now + backoff(settings.retry_base_seconds, attempts);
     conn.execute(
@@ -374,29 +376,13 @@ pub enum DeliveryEvent {
 }
 
 impl DeliveryEvent {
-    fn status(self) -> &'static str {
+    fn status(self) -> EmailStatus {
         match self {
-            DeliveryEvent::Delivered => "delivered",
-            DeliveryEvent::Opened => "opened",
-            DeliveryEvent::Clicked => "clicked",
-            DeliveryEvent::Bounced => "bounced",
+            DeliveryEvent::Delivered => EmailStatus::Delivered,
+            DeliveryEvent::Opened => EmailStatus::Opened,
+            DeliveryEvent::Clicked => EmailStatus::Clicked,
+            DeliveryEvent::Bounced => EmailStatus::Bounced,
         }
-    }
-}
-
-/// The order statuses move in; an event never moves an email back.
-const RANK: &str = "CASE status WHEN 'pending' THEN 0 WHEN 'failed' THEN 1 WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2
-    WHEN 'opened' THEN 3 WHEN 'clicked' THEN 4 WHEN 'bounced' THEN 5 ELSE 0 END";
-
-fn rank(status: &str) -> i64 {
-    match status {
-        "pending" => 0,
-        "failed" | "sent" => 1,
-        "delivered" => 2,
-        "opened" => 3,
-        "clicked" => 4,
-        "bounced" => 5,
-        _ => 0,
     }
 }
 
@@ -418,10 +404,11 @@ pub fn record_event(
         .query_row(
             &format!(
                 "UPDATE email_logs SET {column} = coalesce({column}, ?3),
-                        status = CASE WHEN {RANK} < ?4 THEN ?2 ELSE status END, updated_at = ?5
-                 WHERE id = ?1 AND status <> 'pending' RETURNING store_id, recipient_email"
+                        status = CASE WHEN {rank} < ?4 THEN ?2 ELSE status END, updated_at = ?5
+                 WHERE id = ?1 AND status <> 'pending' RETURNING store_id, recipient_email",
+                rank = EmailStatus::rank_sql()
             ),
-            params![id, event.status(), at, rank(event.status()), Utc::now()],
+            params![id, event.status(), at, event.status().rank(), Utc::now()],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
@@ -462,7 +449,7 @@ pub struct EmailLog {
     pub from_email: String,
     pub from_name: Option<String>,
     pub reply_to: Option<String>,
-    pub status: String,
+    pub status: EmailStatus,
     pub sent_at: Option<DateTime<Utc>>,
     pub delivered_at: Option<DateTime<Utc>>,
     pub opened_at: Option<DateTime<Utc>>,
@@ -485,23 +472,13 @@ pub struct EmailLog {
 
 #[derive(Debug, Default, Clone)]
 pub struct LogFilter {
-    pub status: Option<String>,
+    pub status: Option<EmailStatus>,
     pub store_id: Option<i64>,
     pub recipient: Option<String>,
     pub template_code: Option<String>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
 }
-
-pub const STATUSES: &[&str] = &[
-    "pending",
-    "sent",
-    "failed",
-    "bounced",
-    "delivered",
-    "opened",
-    "clicked",
-];
 
 pub fn list_logs(
     conn: &Connection,
@@ -573,13 +550,13 @@ pub fn list_logs(
 
 /// Puts a failed or bounced email back in the queue, with a fresh set of attempts.
 pub fn retry(conn: &Connection, id: i64) -> Result<(), AppError> {
-    let status: String = conn
+    let status: EmailStatus = conn
         .query_row("SELECT status FROM email_logs WHERE id = ?1", [id], |r| {
             r.get(0)
         })
         .optional()?
         .ok_or(AppError::NotFound)?;
-    if status != "failed" {
+    if status != EmailStatus::Failed {
         return Err(AppError::conflict(
             "not_failed",
             format!("only failed emails can be retried (this one is {status})"),

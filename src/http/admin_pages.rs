@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::pages::{Chrome, chrome, page_user, render_page};
-use crate::domain::{Area, Page};
+use crate::domain::{Area, EmailStatus, Page};
 use crate::email::outbox::{self, LogFilter};
 use crate::email::{settings as email_settings, templates};
 use crate::error::AppError;
@@ -216,7 +216,7 @@ async fn email_logs(
 ) -> Result<HttpResponse, AppError> {
     let nonempty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
     let filter = LogFilter {
-        status: nonempty(query.status.clone()).filter(|s| outbox::STATUSES.contains(&s.as_str())),
+        status: nonempty(query.status.clone()).and_then(|s| s.parse().ok()),
         store_id,
         recipient: nonempty(query.recipient.clone()),
         template_code: nonempty(query.template_code.clone()),
@@ -231,7 +231,7 @@ async fn email_logs(
     let rows = logs
         .into_iter()
         .map(|l| Row {
-            actions: if admin && l.status == "failed" {
+            actions: if admin && l.status == EmailStatus::Failed {
                 vec![Action {
                     label: "Retry",
                     url: format!("/api/v1/admin/email-logs/{}/retry", l.id),
@@ -245,7 +245,7 @@ async fn email_logs(
                 cell(&l.recipient_email),
                 cell(l.template_code.unwrap_or_default()),
                 cell(&l.subject),
-                cell(&l.status),
+                cell(l.status.as_str()),
                 cell(l.retry_count),
                 cell(
                     l.error_message
@@ -256,7 +256,7 @@ async fn email_logs(
         })
         .collect();
     let mut statuses = vec![""];
-    statuses.extend(outbox::STATUSES);
+    statuses.extend(EmailStatus::ALL.iter().map(|s| s.as_str()));
     let mut page = TablePage::new(
         chrome,
         vec![
@@ -276,7 +276,7 @@ async fn email_logs(
             "status",
             "Status",
             &statuses,
-            filter.status.as_deref().unwrap_or_default(),
+            filter.status.map(EmailStatus::as_str).unwrap_or_default(),
         ),
         field(
             "recipient",
@@ -345,8 +345,8 @@ pub async fn admin_notifications(
             },
             cells: vec![
                 cell(n.updated_at.format("%Y-%m-%d %H:%M")),
-                cell(&n.priority),
-                cell(&n.notification_type),
+                cell(n.priority),
+                cell(n.notification_type),
                 cell(&n.title),
                 cell(&n.message),
                 cell(if n.is_read { "read" } else { "new" }),

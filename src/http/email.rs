@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{AdminUser, VendorUser};
-use crate::domain::{self, Page};
+use crate::domain::{self, EmailStatus, Page};
 use crate::email::render::{self, Rendered, TemplateSource};
 use crate::email::templates::{self, Layer, OverrideFields, TemplateFields, TemplateFilter};
 use crate::email::{notify, outbox};
@@ -472,16 +472,14 @@ async fn logs(
         limit: query.limit,
     }
     .checked()?;
-    if let Some(status) = &query.status
-        && !outbox::STATUSES.contains(&status.as_str())
-    {
-        return Err(AppError::validation(
-            "status",
-            format!("must be one of {}", outbox::STATUSES.join(", ")),
-        ));
-    }
+    let status = query
+        .status
+        .as_deref()
+        .map(str::parse::<EmailStatus>)
+        .transpose()
+        .map_err(|why| AppError::validation("status", why))?;
     let filter = outbox::LogFilter {
-        status: query.status,
+        status,
         store_id,
         recipient: query.recipient,
         template_code: query.template_code,

@@ -8,6 +8,7 @@ use crate::alerts::{self, AlertFilter};
 use crate::auth::{AdminUser, VendorUser};
 use crate::crypto::credential_aad;
 use crate::domain::{self, Actor, EmailProvider};
+use crate::domain::{AlertKind, AlertPriority};
 use crate::email::mailer::store_mailer;
 use crate::email::settings::{self, StoredSettings};
 use crate::email::smtp::{Outgoing, SendError};
@@ -388,8 +389,8 @@ pub async fn verify_settings(
                 alerts::raise(
                     tx,
                     &alerts::Alert {
-                        notification_type: "store_issue",
-                        priority: "normal",
+                        notification_type: AlertKind::StoreIssue,
+                        priority: AlertPriority::Normal,
                         title: "A store's email settings failed verification",
                         message: &format!("Store {store_id}: {why}"),
                         action_required: false,

@@ -989,11 +989,12 @@ async fn an_interrupted_notification_is_not_sent_twice_but_an_account_email_is()
             for (code, at_most_once) in [("new_message", true), ("signup_welcome", false)] {
                 tx.execute(
                     "INSERT INTO email_logs (template_code, recipient_email, recipient_name, subject, body_html, body_text,
-                            from_email, status, next_attempt_at, locked_until, attempt_started_at, message_id, extra_data, language)
+                            from_email, status, next_attempt_at, locked_until, attempt_started_at, message_id, extra_data, language,
+                            at_most_once)
                      VALUES (?1, 'crash@example.test', 'C', 'Subject ' || ?1, '<p>x</p>', 'x', 'noreply@parley.invalid',
                              'pending', '2000-01-01 00:00:00+00:00', '2000-01-01 00:00:00+00:00',
-                             '2000-01-01 00:00:00+00:00', '<crash-' || ?1 || '@parley.invalid>', ?2, 'en')",
-                    rusqlite::params![code, json!({"at_most_once": at_most_once}).to_string()],
+                             '2000-01-01 00:00:00+00:00', '<crash-' || ?1 || '@parley.invalid>', '{}', 'en', ?2)",
+                    rusqlite::params![code, at_most_once],
                 )?;
             }
             Ok::<_, parley::error::AppError>(())
