@@ -9,7 +9,7 @@ use crate::domain::{AlertKind, AlertPriority, Page};
 use crate::error::AppError;
 
 #[derive(Debug, Clone, Serialize)]
-pub struct AdminNotification {
+pub(crate) struct AdminNotification {
     pub id: i64,
     #[serde(rename = "type")]
     pub notification_type: AlertKind,
@@ -26,7 +26,7 @@ pub struct AdminNotification {
     pub updated_at: DateTime<Utc>,
 }
 
-pub struct Alert<'a> {
+pub(crate) struct Alert<'a> {
     pub notification_type: AlertKind,
     pub priority: AlertPriority,
     pub title: &'a str,
@@ -39,7 +39,7 @@ pub struct Alert<'a> {
 }
 
 /// Raises an alert, or refreshes the open one for the same cause (counting repeats).
-pub fn raise(conn: &Connection, alert: &Alert<'_>) -> Result<i64, AppError> {
+pub(crate) fn raise(conn: &Connection, alert: &Alert<'_>) -> Result<i64, AppError> {
     let now = Utc::now();
     let existing: Option<(i64, Option<String>)> = conn
         .query_row(
@@ -94,7 +94,7 @@ pub fn raise(conn: &Connection, alert: &Alert<'_>) -> Result<i64, AppError> {
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AlertFilter {
+pub(crate) struct AlertFilter {
     #[serde(rename = "type")]
     pub notification_type: Option<AlertKind>,
     pub priority: Option<AlertPriority>,
@@ -110,7 +110,7 @@ fn twenty() -> u32 {
     20
 }
 
-pub fn list(
+pub(crate) fn list(
     conn: &Connection,
     filter: &AlertFilter,
 ) -> Result<(Vec<AdminNotification>, i64), AppError> {
@@ -162,7 +162,7 @@ pub fn list(
     Ok((rows, total))
 }
 
-pub fn unread_count(conn: &Connection) -> Result<i64, AppError> {
+pub(crate) fn unread_count(conn: &Connection) -> Result<i64, AppError> {
     Ok(conn.query_row(
         "SELECT count(*) FROM admin_notifications WHERE is_read = 0",
         [],
@@ -170,7 +170,7 @@ pub fn unread_count(conn: &Connection) -> Result<i64, AppError> {
     )?)
 }
 
-pub fn mark_read(conn: &Connection, id: i64, user_id: i64) -> Result<(), AppError> {
+pub(crate) fn mark_read(conn: &Connection, id: i64, user_id: i64) -> Result<(), AppError> {
     let found: Option<i64> = conn
         .query_row(
             "SELECT id FROM admin_notifications WHERE id = ?1",
@@ -187,7 +187,7 @@ pub fn mark_read(conn: &Connection, id: i64, user_id: i64) -> Result<(), AppErro
     Ok(())
 }
 
-pub fn mark_all_read(conn: &Connection, user_id: i64) -> Result<usize, AppError> {
+pub(crate) fn mark_all_read(conn: &Connection, user_id: i64) -> Result<usize, AppError> {
     Ok(conn.execute(
         "UPDATE admin_notifications SET is_read = 1, read_at = ?1, read_by_user_id = ?2, updated_at = ?1 WHERE is_read = 0",
         params![Utc::now(), user_id],

@@ -44,7 +44,7 @@ pub struct Application {
 }
 
 /// Opens the data directory: database (migrated) and key. Used by the server and the CLI.
-pub fn open_data_dir(settings: &Settings) -> anyhow::Result<(Db, SecretKey)> {
+pub(crate) fn open_data_dir(settings: &Settings) -> anyhow::Result<(Db, SecretKey)> {
     std::fs::create_dir_all(settings.data_dir()).with_context(|| {
         format!(
             "while creating data directory {}",
@@ -122,7 +122,7 @@ fn has_sealed_credentials(conn: &rusqlite::Connection) -> anyhow::Result<bool> {
 
 /// `parley rotate-key`: a new key file, every credential re-sealed under it. Run it with the server
 /// stopped (a running server keeps using the key it started with).
-pub async fn rotate_key(settings: &Settings) -> anyhow::Result<usize> {
+pub(crate) async fn rotate_key(settings: &Settings) -> anyhow::Result<usize> {
     if !settings.security.secret_key.0.is_empty() {
         anyhow::bail!(
             "the key comes from security.secret_key: rotate it in the configuration, not here"

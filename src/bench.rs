@@ -15,7 +15,7 @@ use rusqlite::params;
 use crate::auth::session::hash_token;
 
 #[derive(Debug, Clone, Copy)]
-pub struct Sizes {
+pub(crate) struct Sizes {
     pub stores: i64,
     pub staff: i64,
     pub customers: i64,
@@ -24,14 +24,14 @@ pub struct Sizes {
 }
 
 impl Sizes {
-    pub const DEFAULT: Sizes = Sizes {
+    pub(crate) const DEFAULT: Sizes = Sizes {
         stores: 10,
         staff: 200,
         customers: 20_000,
         conversations: 50_000,
         messages: 1_000_000,
     };
-    pub const SMALL: Sizes = Sizes {
+    pub(crate) const SMALL: Sizes = Sizes {
         stores: 10,
         staff: 200,
         customers: 2_000,
@@ -42,7 +42,7 @@ impl Sizes {
 
 /// Seeds `data_dir` (which must hold a migrated, empty database) and writes `staff_tokens.txt`,
 /// `customer_tokens.txt` (token and a conversation id of theirs, per line) into `out`.
-pub fn seed(data_dir: &Path, out: &Path, sizes: Sizes) -> anyhow::Result<()> {
+pub(crate) fn seed(data_dir: &Path, out: &Path, sizes: Sizes) -> anyhow::Result<()> {
     let mut conn = rusqlite::Connection::open(data_dir.join(crate::db::DB_FILE))?;
     conn.pragma_update(None, "synchronous", "OFF")?;
     // The load is one transaction into a fresh file: written straight into the database file
@@ -212,7 +212,7 @@ const COMMON_WORDS: &[&str] = &[
 ];
 
 /// The words the search scenario looks for, with their ranks: from a frequent word to rare ones.
-pub const SEARCH_WORDS: &[(&str, usize)] = &[
+pub(crate) const SEARCH_WORDS: &[(&str, usize)] = &[
     ("refund", 150),
     ("invoice", 300),
     ("delivery", 600),
@@ -272,7 +272,7 @@ impl Text {
 /// The raw baseline (scenario R): the same message insert and counter updates a send does, straight
 /// through rusqlite with the server's pragmas, one transaction per message, no HTTP. Returns
 /// messages per second.
-pub fn raw_send_rate(data_dir: &Path, count: i64) -> anyhow::Result<f64> {
+pub(crate) fn raw_send_rate(data_dir: &Path, count: i64) -> anyhow::Result<f64> {
     let mut conn = rusqlite::Connection::open(data_dir.join(crate::db::DB_FILE))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;

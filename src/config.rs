@@ -229,14 +229,14 @@ impl Default for LogSettings {
 
 /// Values given on the command line (or their dedicated environment variables).
 #[derive(Debug, Default, Clone)]
-pub struct Overrides {
+pub(crate) struct Overrides {
     pub config_file: Option<PathBuf>,
     pub data_dir: Option<PathBuf>,
     pub bind: Option<SocketAddr>,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
+pub(crate) enum ConfigError {
     #[error("config file {0} does not exist")]
     MissingFile(PathBuf),
     #[error("invalid configuration: {0}")]
@@ -246,7 +246,7 @@ pub enum ConfigError {
 impl Settings {
     /// Loads the layered configuration. `env` is the process environment (passed in so tests can
     /// supply their own).
-    pub fn load(
+    pub(crate) fn load(
         overrides: &Overrides,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Settings, ConfigError> {
@@ -316,7 +316,7 @@ impl Settings {
         Ok(())
     }
 
-    pub fn db_path(&self) -> PathBuf {
+    pub(crate) fn db_path(&self) -> PathBuf {
         self.storage.data_dir.join(crate::db::DB_FILE)
     }
 
@@ -325,7 +325,7 @@ impl Settings {
     }
 
     /// Cookies get `Secure` (and the `__Host-` prefix) when the public URL is https.
-    pub fn secure_cookies(&self) -> bool {
+    pub(crate) fn secure_cookies(&self) -> bool {
         self.server.public_url.starts_with("https://")
     }
 }

@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 use chacha20poly1305::aead::{Aead, Generate, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 
-pub const KEY_FILE: &str = "secret.key";
+pub(crate) const KEY_FILE: &str = "secret.key";
 const KEY_LEN: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
-pub enum KeyError {
+pub(crate) enum KeyError {
     #[error("cannot read key file {path}: {source}")]
     Read {
         path: PathBuf,
@@ -49,7 +49,7 @@ impl std::fmt::Debug for SecretKey {
 }
 
 impl SecretKey {
-    pub fn bytes(&self) -> &[u8; KEY_LEN] {
+    pub(crate) fn bytes(&self) -> &[u8; KEY_LEN] {
         &self.0
     }
 
@@ -58,7 +58,7 @@ impl SecretKey {
     }
 
     /// A fresh random key.
-    pub fn generate() -> Result<SecretKey, KeyError> {
+    pub(crate) fn generate() -> Result<SecretKey, KeyError> {
         let mut key = [0u8; KEY_LEN];
         getrandom::fill(&mut key).map_err(|e| KeyError::Random(e.to_string()))?;
         Ok(SecretKey(key))
@@ -66,7 +66,7 @@ impl SecretKey {
 
     /// A short public fingerprint of the key, stored in each sealed value so a value sealed under
     /// another key is recognised as such.
-    pub fn id(&self) -> [u8; 4] {
+    pub(crate) fn id(&self) -> [u8; 4] {
         let digest = <sha2::Sha256 as sha2::Digest>::digest(self.0);
         [digest[0], digest[1], digest[2], digest[3]]
     }
@@ -76,7 +76,7 @@ impl SecretKey {
     }
 
     /// Seals `plaintext` for the place named by `aad`: version 1 ‖ key id ‖ nonce ‖ ciphertext.
-    pub fn seal(&self, plaintext: &str, aad: &str) -> Vec<u8> {
+    pub(crate) fn seal(&self, plaintext: &str, aad: &str) -> Vec<u8> {
         let nonce = XNonce::generate();
         let sealed = self
             .cipher()
@@ -138,11 +138,11 @@ pub fn credential_aad(column: &str, store_id: i64) -> String {
 
 /// A known value sealed under the key and kept in the database: opening it at start proves the
 /// key file belongs to this database.
-pub const KEY_CHECK_AAD: &str = "parley/secret_key_check";
-pub const KEY_CHECK_PLAINTEXT: &str = "parley key check v1";
+pub(crate) const KEY_CHECK_AAD: &str = "parley/secret_key_check";
+pub(crate) const KEY_CHECK_PLAINTEXT: &str = "parley key check v1";
 
 /// The key given in configuration (64 hex digits).
-pub fn key_from_hex(hex: &str) -> Option<SecretKey> {
+pub(crate) fn key_from_hex(hex: &str) -> Option<SecretKey> {
     let bytes: Vec<u8> = (0..hex.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
@@ -151,10 +151,13 @@ pub fn key_from_hex(hex: &str) -> Option<SecretKey> {
 }
 
 /// Where a rotation writes the next key before the database switches to it.
-pub const NEXT_KEY_FILE: &str = "secret.key.new";
+pub(crate) const NEXT_KEY_FILE: &str = "secret.key.new";
 
 /// Loads the key, or creates it when it is missing and `has_sealed_data` is false.
-pub fn load_or_create_key(data_dir: &Path, has_sealed_data: bool) -> Result<SecretKey, KeyError> {
+pub(crate) fn load_or_create_key(
+    data_dir: &Path,
+    has_sealed_data: bool,
+) -> Result<SecretKey, KeyError> {
     let path = data_dir.join(KEY_FILE);
     match fs::read(&path) {
         Ok(bytes) => {
@@ -179,7 +182,7 @@ pub fn load_or_create_key(data_dir: &Path, has_sealed_data: bool) -> Result<Secr
 }
 
 /// Writes a file readable and writable by the owner only (0600), refusing to overwrite one.
-pub fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

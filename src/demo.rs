@@ -71,7 +71,7 @@ pub const LOGINS: &[DemoLogin] = &[
 ];
 
 /// Fills an empty database with the demo; returns false when there was data already.
-pub async fn seed(ctx: &Context) -> Result<bool, AppError> {
+pub(crate) async fn seed(ctx: &Context) -> Result<bool, AppError> {
     let has_stores = ctx
         .db
         .read(|conn| {
@@ -277,7 +277,7 @@ pub async fn seed(ctx: &Context) -> Result<bool, AppError> {
 }
 
 /// The lines `parley demo` prints.
-pub fn describe(base_url: &str) -> String {
+pub(crate) fn describe(base_url: &str) -> String {
     let mut out = format!(
         "\nParley demo is running at {base_url}\nEvery demo login uses the password: {PASSWORD}\n"
     );

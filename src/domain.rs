@@ -8,14 +8,14 @@ use serde::{Deserialize, Serialize};
 
 /// Who is making a request. Every service takes one, and every query filters by it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Actor {
+pub(crate) enum Actor {
     Admin { user_id: i64 },
     Staff { user_id: i64, store_id: i64 },
     Customer { customer_id: i64, store_id: i64 },
 }
 
 impl Actor {
-    pub fn store_id(&self) -> Option<i64> {
+    pub(crate) fn store_id(&self) -> Option<i64> {
         match self {
             Actor::Admin { .. } => None,
             Actor::Staff { store_id, .. } | Actor::Customer { store_id, .. } => Some(*store_id),
@@ -25,14 +25,14 @@ impl Actor {
 
 /// The three API areas, each with its own login and cookie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Area {
+pub(crate) enum Area {
     Admin,
     Vendor,
     Shop,
 }
 
 impl Area {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Area::Admin => "admin",
             Area::Vendor => "vendor",
@@ -48,6 +48,8 @@ macro_rules! text_enum {
         pub enum $name { $(#[serde(rename = $text)] $variant),+ }
 
         impl $name {
+            /// Every value, in declaration order (not every enum needs the list).
+            #[allow(dead_code)]
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }
@@ -120,7 +122,7 @@ text_enum!(
 impl EmailStatus {
     /// The order statuses move in: an event that ranks lower than the status never replaces it
     /// (a late "delivered" after "opened" changes nothing; a bounce outranks all).
-    pub fn rank(self) -> i64 {
+    pub(crate) fn rank(self) -> i64 {
         match self {
             EmailStatus::Pending => 0,
             EmailStatus::Sent | EmailStatus::Failed => 1,
@@ -132,7 +134,7 @@ impl EmailStatus {
     }
 
     /// [`EmailStatus::rank`] of the `status` column, in SQL.
-    pub fn rank_sql() -> &'static str {
+    pub(crate) fn rank_sql() -> &'static str {
         static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
             let cases: String = EmailStatus::ALL
                 .iter()
@@ -156,14 +158,14 @@ text_enum!(
 
 impl Tier {
     /// The API email providers need the business tier or higher.
-    pub fn allows(self, provider: EmailProvider) -> bool {
+    pub(crate) fn allows(self, provider: EmailProvider) -> bool {
         provider == EmailProvider::Smtp || matches!(self, Tier::Business | Tier::Enterprise)
     }
 }
 
 impl Actor {
     /// The actor as a conversation participant: its type and id.
-    pub fn participant(&self) -> (ParticipantType, i64) {
+    pub(crate) fn participant(&self) -> (ParticipantType, i64) {
         match *self {
             Actor::Admin { user_id } => (ParticipantType::Admin, user_id),
             Actor::Staff { user_id, .. } => (ParticipantType::Store, user_id),
@@ -175,13 +177,13 @@ impl Actor {
 /// A value that failed its check: the field it came in and why, in words for the caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {why}")]
-pub struct Invalid {
+pub(crate) struct Invalid {
     pub field: String,
     pub why: String,
 }
 
 impl Invalid {
-    pub fn new(field: &str, why: impl fmt::Display) -> Invalid {
+    pub(crate) fn new(field: &str, why: impl fmt::Display) -> Invalid {
         Invalid {
             field: field.to_string(),
             why: why.to_string(),
@@ -196,7 +198,7 @@ fn is_deceptive(c: char) -> bool {
 
 /// A single-line value (name, subject): trimmed, 1..=max characters, no control characters (so no
 /// CR/LF can reach an email header), no bidi overrides or zero-width characters.
-pub fn clean_line(field: &str, value: &str, max: usize) -> Result<String, Invalid> {
+pub(crate) fn clean_line(field: &str, value: &str, max: usize) -> Result<String, Invalid> {
     let value = value.trim();
     if value.is_empty() {
         return Err(Invalid::new(field, "must not be empty"));
@@ -224,7 +226,7 @@ pub fn clean_line(field: &str, value: &str, max: usize) -> Result<String, Invali
 
 /// Multi-line text (a message body): line endings become `\n`; tabs and newlines are the only
 /// control characters allowed; bidi overrides are refused.
-pub fn clean_text(field: &str, value: &str, max: usize) -> Result<String, Invalid> {
+pub(crate) fn clean_text(field: &str, value: &str, max: usize) -> Result<String, Invalid> {
     let value = value.replace("\r\n", "\n").replace('\r', "\n");
     let trimmed = value.trim();
     if trimmed.chars().count() > max {
@@ -253,7 +255,7 @@ pub fn clean_text(field: &str, value: &str, max: usize) -> Result<String, Invali
 
 /// An email address, checked strictly enough that it is safe in a header and plausible to send
 /// to: `local@domain.tld`, ASCII, at most 254 characters.
-pub fn clean_email(field: &str, value: &str) -> Result<String, Invalid> {
+pub(crate) fn clean_email(field: &str, value: &str) -> Result<String, Invalid> {
     let value = value.trim();
     let bad = || Invalid::new(field, "must be a valid email address");
     if value.len() > 254 || !value.is_ascii() {
@@ -285,7 +287,7 @@ pub fn clean_email(field: &str, value: &str) -> Result<String, Invalid> {
 }
 
 /// A language code such as `en`, `de` or `pt-BR`.
-pub fn clean_language(field: &str, value: &str) -> Result<String, Invalid> {
+pub(crate) fn clean_language(field: &str, value: &str) -> Result<String, Invalid> {
     let bytes = value.as_bytes();
     let ok = match bytes.len() {
         2 => bytes.iter().all(u8::is_ascii_lowercase),
@@ -307,7 +309,7 @@ pub fn clean_language(field: &str, value: &str) -> Result<String, Invalid> {
 }
 
 /// A store code: a lowercase slug of 1..=64 characters.
-pub fn clean_store_code(value: &str) -> Result<String, Invalid> {
+pub(crate) fn clean_store_code(value: &str) -> Result<String, Invalid> {
     let ok = (1..=64).contains(&value.len())
         && value
             .bytes()
@@ -324,10 +326,10 @@ pub fn clean_store_code(value: &str) -> Result<String, Invalid> {
     }
 }
 
-pub const PASSWORD_MIN: usize = 8;
-pub const PASSWORD_MAX: usize = 1024;
+pub(crate) const PASSWORD_MIN: usize = 8;
+pub(crate) const PASSWORD_MAX: usize = 1024;
 
-pub fn check_password(field: &str, value: &str) -> Result<(), Invalid> {
+pub(crate) fn check_password(field: &str, value: &str) -> Result<(), Invalid> {
     let n = value.chars().count();
     if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&n) {
         return Err(Invalid::new(
@@ -343,7 +345,7 @@ pub fn check_password(field: &str, value: &str) -> Result<(), Invalid> {
 
 /// `skip`/`limit` of every list: limit defaults to 20, at most 100.
 #[derive(Debug, Clone, Copy, Deserialize)]
-pub struct Page {
+pub(crate) struct Page {
     #[serde(default)]
     pub skip: u32,
     #[serde(default = "default_limit")]
@@ -355,7 +357,7 @@ fn default_limit() -> u32 {
 }
 
 impl Page {
-    pub fn checked(self) -> Result<Page, Invalid> {
+    pub(crate) fn checked(self) -> Result<Page, Invalid> {
         if !(1..=100).contains(&self.limit) {
             return Err(Invalid::new("limit", "must be between 1 and 100"));
         }

@@ -52,22 +52,22 @@ pub enum AppError {
 }
 
 impl AppError {
-    pub fn validation(field: &str, why: impl std::fmt::Display) -> AppError {
+    pub(crate) fn validation(field: &str, why: impl std::fmt::Display) -> AppError {
         AppError::Validation(format!("{field}: {why}"))
     }
 
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> AppError {
+    pub(crate) fn conflict(code: &'static str, message: impl Into<String>) -> AppError {
         AppError::Conflict {
             code,
             message: message.into(),
         }
     }
 
-    pub fn internal(error: impl Into<anyhow::Error>) -> AppError {
+    pub(crate) fn internal(error: impl Into<anyhow::Error>) -> AppError {
         AppError::Internal(error.into())
     }
 
-    pub fn code(&self) -> &'static str {
+    pub(crate) fn code(&self) -> &'static str {
         match self {
             AppError::Validation(_) => "validation_error",
             AppError::BadRequest { code, .. } | AppError::Conflict { code, .. } => code,
@@ -196,7 +196,10 @@ impl ResponseError for AppError {
 }
 
 /// actix's own JSON rejections, in our shape.
-pub fn json_error(err: actix_error::JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+pub(crate) fn json_error(
+    err: actix_error::JsonPayloadError,
+    _req: &HttpRequest,
+) -> actix_web::Error {
     use actix_error::JsonPayloadError as E;
     let app = match &err {
         E::OverflowKnownLength { .. } | E::Overflow { .. } => {
@@ -221,7 +224,10 @@ pub fn json_error(err: actix_error::JsonPayloadError, _req: &HttpRequest) -> act
     app.into()
 }
 
-pub fn query_error(err: actix_error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+pub(crate) fn query_error(
+    err: actix_error::QueryPayloadError,
+    _req: &HttpRequest,
+) -> actix_web::Error {
     AppError::BadRequest {
         code: "invalid_query",
         message: err.to_string(),
@@ -229,13 +235,13 @@ pub fn query_error(err: actix_error::QueryPayloadError, _req: &HttpRequest) -> a
     .into()
 }
 
-pub fn path_error(_err: actix_error::PathError, _req: &HttpRequest) -> actix_web::Error {
+pub(crate) fn path_error(_err: actix_error::PathError, _req: &HttpRequest) -> actix_web::Error {
     // A path segment that does not parse (e.g. a non-numeric id) names nothing that exists.
     AppError::NotFound.into()
 }
 
 /// Extractor configuration shared by every route.
-pub fn configure_extractors(cfg: &mut web::ServiceConfig) {
+pub(crate) fn configure_extractors(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
         web::JsonConfig::default()
             .limit(256 * 1024)
@@ -250,7 +256,7 @@ pub fn configure_extractors(cfg: &mut web::ServiceConfig) {
 /// handler ran (an oversized body on a `Bytes` extractor, a malformed request line): a plain-text
 /// or empty error body becomes `{"error": {code, message}}` with the same status and headers.
 /// JSON bodies and pages (HTML) pass unchanged.
-pub fn json_errors<B: 'static>() -> ErrorHandlers<B> {
+pub(crate) fn json_errors<B: 'static>() -> ErrorHandlers<B> {
     ErrorHandlers::new().default_handler(into_json_shape)
 }
 
@@ -284,6 +290,6 @@ fn into_json_shape<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandler
 }
 
 /// Unknown routes answer in the same JSON shape.
-pub async fn not_found() -> Result<HttpResponse, AppError> {
+pub(crate) async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound)
 }

@@ -23,7 +23,7 @@ pub struct Context {
     pub delivery: delivery::Context,
 }
 
-pub fn spawn_all(ctx: Context, shutdown: CancellationToken) {
+pub(crate) fn spawn_all(ctx: Context, shutdown: CancellationToken) {
     let cleanup = ctx.clone();
     tokio::spawn(every(
         Duration::from_secs(60),
@@ -69,7 +69,7 @@ where
 }
 
 /// Drops expired sessions, idle rate-limit keys, and upload temp files left by a crash.
-pub async fn cleanup_once(ctx: &Context) -> Result<(), AppError> {
+pub(crate) async fn cleanup_once(ctx: &Context) -> Result<(), AppError> {
     let temp_dir = crate::attachments::temp_dir(ctx.settings.data_dir());
     let swept = tokio::task::spawn_blocking(move || {
         sweep_stale_files(&temp_dir, Duration::from_secs(3600))
@@ -159,7 +159,7 @@ pub async fn check_disk_space(db: &Db, settings: &Settings) -> Result<(), AppErr
 
 /// Removes files in `dir` not modified for `age` (a request streams into its temp file
 /// continuously, so an old one belongs to no live request).
-pub fn sweep_stale_files(dir: &std::path::Path, age: Duration) -> usize {
+pub(crate) fn sweep_stale_files(dir: &std::path::Path, age: Duration) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
     };

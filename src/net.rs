@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// Is `ip` an address on the public internet (not loopback, private, link-local, shared, cloud
 /// metadata, multicast, documentation, or an IPv6 form of one of those)?
-pub fn is_public(ip: IpAddr) -> bool {
+pub(crate) fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
         IpAddr::V6(v6) => {
@@ -43,7 +43,7 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum AddressError {
+pub(crate) enum AddressError {
     #[error("the host name could not be resolved")]
     Unresolved,
     #[error(
@@ -53,7 +53,7 @@ pub enum AddressError {
 }
 
 /// Resolves `host:port` and returns its addresses if every one of them may be used.
-pub async fn resolve_checked(
+pub(crate) async fn resolve_checked(
     host: &str,
     port: u16,
     allow_private: bool,

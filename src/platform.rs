@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::error::AppError;
 
-pub const ATTACHMENT_MAX_SIZE_MB: &str = "message_attachment_max_size_mb";
+pub(crate) const ATTACHMENT_MAX_SIZE_MB: &str = "message_attachment_max_size_mb";
 
 struct Definition {
     key: &'static str,
@@ -29,7 +29,7 @@ const DEFINITIONS: &[Definition] = &[Definition {
 }];
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Setting {
+pub(crate) struct Setting {
     pub key: &'static str,
     pub value: String,
     pub default: &'static str,
@@ -44,7 +44,7 @@ fn definition(key: &str) -> Result<&'static Definition, AppError> {
         .ok_or(AppError::NotFound)
 }
 
-pub fn get(conn: &Connection, key: &str) -> Result<Setting, AppError> {
+pub(crate) fn get(conn: &Connection, key: &str) -> Result<Setting, AppError> {
     let def = definition(key)?;
     let stored: Option<String> = conn
         .prepare_cached("SELECT value FROM platform_settings WHERE key = ?1")?
@@ -59,11 +59,11 @@ pub fn get(conn: &Connection, key: &str) -> Result<Setting, AppError> {
     })
 }
 
-pub fn list(conn: &Connection) -> Result<Vec<Setting>, AppError> {
+pub(crate) fn list(conn: &Connection) -> Result<Vec<Setting>, AppError> {
     DEFINITIONS.iter().map(|d| get(conn, d.key)).collect()
 }
 
-pub fn set(conn: &Connection, key: &str, value: &str) -> Result<Setting, AppError> {
+pub(crate) fn set(conn: &Connection, key: &str, value: &str) -> Result<Setting, AppError> {
     let def = definition(key)?;
     let value = (def.validate)(value).map_err(|why| AppError::validation("value", why))?;
     conn.execute(
@@ -75,7 +75,7 @@ pub fn set(conn: &Connection, key: &str, value: &str) -> Result<Setting, AppErro
 }
 
 /// The attachment size limit in bytes.
-pub fn attachment_max_bytes(conn: &Connection) -> rusqlite::Result<u64> {
+pub(crate) fn attachment_max_bytes(conn: &Connection) -> rusqlite::Result<u64> {
     let stored: Option<String> = conn
         .prepare_cached("SELECT value FROM platform_settings WHERE key = ?1")?
         .query_row([ATTACHMENT_MAX_SIZE_MB], |r| r.get(0))

@@ -37,7 +37,7 @@ pub struct AppState {
 
 impl AppState {
     /// What the email delivery step needs.
-    pub fn delivery(&self) -> crate::email::delivery::Context {
+    pub(crate) fn delivery(&self) -> crate::email::delivery::Context {
         crate::email::delivery::Context {
             db: self.db.clone(),
             settings: self.settings.clone(),
@@ -59,7 +59,7 @@ impl AppState {
     }
 
     /// What the messaging use cases need.
-    pub fn messaging(&self) -> crate::messaging::Context {
+    pub(crate) fn messaging(&self) -> crate::messaging::Context {
         crate::messaging::Context {
             db: self.db.clone(),
             settings: self.settings.clone(),
@@ -78,7 +78,7 @@ pub struct StreamSlots {
 pub struct StreamSlot(Arc<StreamSlots>);
 
 impl StreamSlots {
-    pub fn new(max: usize) -> Arc<StreamSlots> {
+    pub(crate) fn new(max: usize) -> Arc<StreamSlots> {
         Arc::new(StreamSlots {
             live: AtomicUsize::new(0),
             max,
@@ -86,7 +86,7 @@ impl StreamSlots {
     }
 
     /// A place for one more stream, if there is one.
-    pub fn take(self: &Arc<Self>) -> Option<StreamSlot> {
+    pub(crate) fn take(self: &Arc<Self>) -> Option<StreamSlot> {
         self.live
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |live| {
                 (live < self.max).then_some(live + 1)
@@ -95,7 +95,8 @@ impl StreamSlots {
             .map(|_| StreamSlot(self.clone()))
     }
 
-    pub fn live(&self) -> usize {
+    #[cfg(test)]
+    fn live(&self) -> usize {
         self.live.load(Ordering::Acquire)
     }
 }

@@ -53,13 +53,13 @@ impl<S: Subscriber> Layer<S> for MalformedRequests {
 }
 
 /// The malformed requests counted since the last call; the cleanup job logs them once a minute.
-pub fn take_malformed_requests() -> u64 {
+pub(crate) fn take_malformed_requests() -> u64 {
     MALFORMED_REQUESTS.swap(0, Ordering::Relaxed)
 }
 
 /// Root span per request: method, route, client address, request id; one event at the end with
 /// the status. The cause of a 5xx is logged once, by `AppError::error_response`.
-pub struct RequestSpan;
+pub(crate) struct RequestSpan;
 
 impl RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {

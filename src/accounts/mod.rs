@@ -11,7 +11,7 @@ use crate::domain::{Page, Role, Tier};
 use crate::error::AppError;
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Store {
+pub(crate) struct Store {
     pub id: i64,
     pub code: String,
     pub name: String,
@@ -33,7 +33,7 @@ pub struct User {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Customer {
+pub(crate) struct Customer {
     pub id: i64,
     pub store_id: i64,
     pub email: String,
@@ -72,7 +72,7 @@ fn store_row(r: &Row<'_>) -> rusqlite::Result<Store> {
     })
 }
 
-pub fn insert_store(
+pub(crate) fn insert_store(
     conn: &Connection,
     code: &str,
     name: &str,
@@ -94,7 +94,7 @@ pub fn insert_store(
     })
 }
 
-pub fn list_stores(conn: &Connection, page: Page) -> Result<(Vec<Store>, i64), AppError> {
+pub(crate) fn list_stores(conn: &Connection, page: Page) -> Result<(Vec<Store>, i64), AppError> {
     let total = conn.query_row("SELECT count(*) FROM stores", [], |r| r.get(0))?;
     let stores = conn
         .prepare_cached(&format!(
@@ -105,7 +105,7 @@ pub fn list_stores(conn: &Connection, page: Page) -> Result<(Vec<Store>, i64), A
     Ok((stores, total))
 }
 
-pub fn get_store(conn: &Connection, id: i64) -> Result<Store, AppError> {
+pub(crate) fn get_store(conn: &Connection, id: i64) -> Result<Store, AppError> {
     conn.query_row(
         &format!("SELECT {STORE_COLUMNS} FROM stores WHERE id = ?1"),
         [id],
@@ -115,7 +115,10 @@ pub fn get_store(conn: &Connection, id: i64) -> Result<Store, AppError> {
     .ok_or(AppError::NotFound)
 }
 
-pub fn find_active_store_by_code(conn: &Connection, code: &str) -> Result<Option<Store>, AppError> {
+pub(crate) fn find_active_store_by_code(
+    conn: &Connection,
+    code: &str,
+) -> Result<Option<Store>, AppError> {
     Ok(conn
         .query_row(
             &format!("SELECT {STORE_COLUMNS} FROM stores WHERE code = ?1 AND is_active"),
@@ -126,13 +129,17 @@ pub fn find_active_store_by_code(conn: &Connection, code: &str) -> Result<Option
 }
 
 #[derive(Debug, Default)]
-pub struct StorePatch {
+pub(crate) struct StorePatch {
     pub name: Option<String>,
     pub tier: Option<Tier>,
     pub is_active: Option<bool>,
 }
 
-pub fn update_store(conn: &Connection, id: i64, patch: &StorePatch) -> Result<Store, AppError> {
+pub(crate) fn update_store(
+    conn: &Connection,
+    id: i64,
+    patch: &StorePatch,
+) -> Result<Store, AppError> {
     conn.query_row(
         &format!(
             "UPDATE stores SET name = coalesce(?2, name), tier = coalesce(?3, tier),
@@ -163,7 +170,7 @@ fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
-pub struct NewUser<'a> {
+pub(crate) struct NewUser<'a> {
     pub email: &'a str,
     pub password_hash: &'a str,
     pub full_name: &'a str,
@@ -172,7 +179,7 @@ pub struct NewUser<'a> {
 }
 
 /// Inserts an admin (`store_id: None`) or a store staff member.
-pub fn insert_user(conn: &Connection, user: &NewUser<'_>) -> Result<User, AppError> {
+pub(crate) fn insert_user(conn: &Connection, user: &NewUser<'_>) -> Result<User, AppError> {
     let role = if user.store_id.is_some() {
         Role::Store
     } else {
@@ -236,7 +243,7 @@ pub fn upsert_admin(
     }
 }
 
-pub fn get_user(conn: &Connection, id: i64) -> Result<User, AppError> {
+pub(crate) fn get_user(conn: &Connection, id: i64) -> Result<User, AppError> {
     conn.query_row(
         &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
         [id],
@@ -246,7 +253,7 @@ pub fn get_user(conn: &Connection, id: i64) -> Result<User, AppError> {
     .ok_or(AppError::NotFound)
 }
 
-pub fn list_store_users(
+pub(crate) fn list_store_users(
     conn: &Connection,
     store_id: i64,
     page: Page,
@@ -266,14 +273,14 @@ pub fn list_store_users(
 }
 
 #[derive(Debug, Default)]
-pub struct UserPatch {
+pub(crate) struct UserPatch {
     pub full_name: Option<String>,
     pub language: Option<String>,
     pub is_active: Option<bool>,
 }
 
 /// Updates a staff member of `store_id`; disabling one ends all their sessions in the same commit.
-pub fn update_store_user(
+pub(crate) fn update_store_user(
     conn: &Connection,
     store_id: i64,
     user_id: i64,
@@ -298,7 +305,7 @@ pub fn update_store_user(
 }
 
 /// The user with this email and role, with their password hash, if they may log in.
-pub fn user_credentials(
+pub(crate) fn user_credentials(
     conn: &Connection,
     email: &str,
     role: Role,
@@ -334,7 +341,7 @@ fn customer_row(r: &Row<'_>) -> rusqlite::Result<Customer> {
     })
 }
 
-pub struct NewCustomer<'a> {
+pub(crate) struct NewCustomer<'a> {
     pub store_id: i64,
     pub email: &'a str,
     pub password_hash: Option<&'a str>,
@@ -342,7 +349,10 @@ pub struct NewCustomer<'a> {
     pub language: &'a str,
 }
 
-pub fn insert_customer(conn: &Connection, c: &NewCustomer<'_>) -> Result<Customer, AppError> {
+pub(crate) fn insert_customer(
+    conn: &Connection,
+    c: &NewCustomer<'_>,
+) -> Result<Customer, AppError> {
     conn.query_row(
         &format!(
             "INSERT INTO customers (store_id, email, password_hash, full_name, language)
@@ -366,7 +376,7 @@ pub fn insert_customer(conn: &Connection, c: &NewCustomer<'_>) -> Result<Custome
     })
 }
 
-pub fn get_customer(conn: &Connection, id: i64) -> Result<Customer, AppError> {
+pub(crate) fn get_customer(conn: &Connection, id: i64) -> Result<Customer, AppError> {
     conn.query_row(
         &format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ?1"),
         [id],
@@ -376,7 +386,7 @@ pub fn get_customer(conn: &Connection, id: i64) -> Result<Customer, AppError> {
     .ok_or(AppError::NotFound)
 }
 
-pub fn list_customers(
+pub(crate) fn list_customers(
     conn: &Connection,
     store_id: i64,
     page: Page,
@@ -397,7 +407,7 @@ pub fn list_customers(
 
 /// The active customer of the active store `store_code` with this email, with their password
 /// hash (None if they never set one).
-pub fn customer_credentials(
+pub(crate) fn customer_credentials(
     conn: &Connection,
     store_code: &str,
     email: &str,
@@ -417,7 +427,7 @@ pub fn customer_credentials(
 
 // ---- passwords -------------------------------------------------------------------------------
 
-pub fn password_hash_of(
+pub(crate) fn password_hash_of(
     conn: &Connection,
     principal: Principal,
 ) -> Result<Option<String>, AppError> {
@@ -437,7 +447,7 @@ pub fn password_hash_of(
 }
 
 /// Sets a new password hash and ends every other session of the account in the same commit.
-pub fn set_password(
+pub(crate) fn set_password(
     conn: &Connection,
     principal: Principal,
     hash: &str,

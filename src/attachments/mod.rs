@@ -12,7 +12,7 @@ use tempfile::NamedTempFile;
 
 /// What can go wrong with an attachment, in the caller's terms.
 #[derive(Debug, thiserror::Error)]
-pub enum AttachmentError {
+pub(crate) enum AttachmentError {
     /// The type, decided from the bytes, is not on the allowlist (or the image is unreadable).
     #[error("{0}")]
     NotAllowed(String),
@@ -45,17 +45,17 @@ impl From<image::ImageError> for AttachmentError {
 }
 
 /// Files per message.
-pub const MAX_FILES: usize = 10;
+pub(crate) const MAX_FILES: usize = 10;
 /// Bytes kept from the start of a file to sniff its type (Office formats need the ZIP directory
 /// entries near the start).
-pub const SNIFF_BYTES: usize = 64 * 1024;
+pub(crate) const SNIFF_BYTES: usize = 64 * 1024;
 /// Largest image we decode for a thumbnail: 40 megapixels (a 16-bit RGBA image of that size
 /// needs 320 MB, still bounded by the allocation limit below).
 const MAX_PIXELS: u64 = 40_000_000;
 const THUMBNAIL_EDGE: u32 = 320;
 
 /// A file received from a client, still in the temporary directory (deleted when dropped).
-pub struct Upload {
+pub(crate) struct Upload {
     pub temp: NamedTempFile,
     pub original_filename: String,
     pub size: u64,
@@ -65,7 +65,7 @@ pub struct Upload {
 /// A file moved to its final place, described for its `message_attachments` row. Paths are
 /// relative to the data directory.
 #[derive(Debug, Clone)]
-pub struct StoredFile {
+pub(crate) struct StoredFile {
     pub filename: String,
     pub original_filename: String,
     pub file_path: String,
@@ -104,14 +104,14 @@ const ALLOWED: &[(&str, &str)] = &[
     ("text/csv", "csv"),
 ];
 
-pub fn temp_dir(data_dir: &Path) -> PathBuf {
+pub(crate) fn temp_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("uploads").join("tmp")
 }
 
 /// Decides the type from the content: magic bytes first; text (valid UTF-8 without control
 /// characters other than tab and line breaks) when no signature matches. The client's name only
 /// chooses between plain text and CSV for text.
-pub fn sniff(upload: &Upload) -> Result<(&'static str, &'static str), AttachmentError> {
+pub(crate) fn sniff(upload: &Upload) -> Result<(&'static str, &'static str), AttachmentError> {
     let refused = || {
         AttachmentError::NotAllowed(format!(
             "{}: this file type is not allowed (images, PDF, Office documents, ZIP, plain text and CSV are)",
@@ -169,7 +169,7 @@ fn is_plain_text(path: &Path) -> Result<bool, AttachmentError> {
 
 /// Cleans a client's file name into display text: no directories, no control, invisible or
 /// direction-changing characters, at most 255 characters.
-pub fn display_name(raw: &str, ext: &str) -> String {
+pub(crate) fn display_name(raw: &str, ext: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
     let cleaned: String = base
         .chars()
@@ -187,7 +187,7 @@ pub fn display_name(raw: &str, ext: &str) -> String {
 
 /// Validates `upload` and moves it to its final place (with a thumbnail for images). Blocking:
 /// call it on the blocking pool. The file is synced before the caller commits its row.
-pub fn store(
+pub(crate) fn store(
     data_dir: &Path,
     conversation_id: i64,
     upload: Upload,
@@ -291,7 +291,7 @@ fn thumbnail(source: &Path, dir: &Path, stem: &str) -> Result<(u32, u32, String)
 
 /// How many images may be decoded at once: half the CPUs, at least one. Each decode holds the
 /// whole pixel buffer, so this bounds what a burst of large uploads adds to the server's memory.
-pub fn decode_slots() -> usize {
+pub(crate) fn decode_slots() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().div_ceil(2))
 }
 
@@ -302,34 +302,34 @@ fn decode_gate() -> &'static Gate {
 
 /// A counting gate for blocking threads: a channel holding one token per slot. [`Gate::enter`]
 /// takes a token (waiting for one if none is left); dropping the [`Turn`] gives it back.
-pub struct Gate {
+pub(crate) struct Gate {
     give: crossbeam_channel::Sender<()>,
     take: crossbeam_channel::Receiver<()>,
-    slots: usize,
 }
 
 /// A thread's turn inside a [`Gate`]; leaving is dropping it.
-pub struct Turn<'g>(&'g Gate);
+pub(crate) struct Turn<'g>(&'g Gate);
 
 impl Gate {
-    pub fn new(slots: usize) -> Gate {
+    pub(crate) fn new(slots: usize) -> Gate {
         let slots = slots.max(1);
         let (give, take) = crossbeam_channel::bounded(slots);
         for _ in 0..slots {
             let _ = give.send(());
         }
-        Gate { give, take, slots }
+        Gate { give, take }
     }
 
-    pub fn enter(&self) -> Turn<'_> {
+    pub(crate) fn enter(&self) -> Turn<'_> {
         // The gate owns both ends, so the channel never disconnects.
         let _ = self.take.recv();
         Turn(self)
     }
 
     /// How many threads are inside now.
-    pub fn inside(&self) -> usize {
-        self.slots - self.take.len()
+    #[cfg(test)]
+    fn inside(&self) -> usize {
+        self.take.capacity().unwrap_or_default() - self.take.len()
     }
 }
 
@@ -344,7 +344,7 @@ impl Drop for Turn<'_> {
 /// last month's folders are walked (the hourly sweep finds a crash's files long before they are
 /// older), and `named(conversation_id)` is asked once per conversation folder with candidates,
 /// for the paths (relative to the data directory) its rows name. Returns how many were removed.
-pub fn sweep_orphans<E>(
+pub(crate) fn sweep_orphans<E>(
     data_dir: &Path,
     age: std::time::Duration,
     mut named: impl FnMut(i64) -> Result<std::collections::HashSet<String>, E>,
@@ -401,7 +401,7 @@ fn older_than(entry: &std::fs::DirEntry, age: std::time::Duration) -> bool {
 }
 
 /// Removes stored files (and thumbnails) whose rows did not commit.
-pub fn remove(data_dir: &Path, files: &[StoredFile]) {
+pub(crate) fn remove(data_dir: &Path, files: &[StoredFile]) {
     for file in files {
         for path in std::iter::once(&file.file_path).chain(file.thumbnail_path.as_ref()) {
             if let Err(e) = std::fs::remove_file(data_dir.join(path))

@@ -17,11 +17,11 @@ use crate::domain::{Actor, Area};
 use crate::error::AppError;
 use crate::state::AppState;
 
-pub const CSRF_HEADER: &str = "X-CSRF-Token";
+pub(crate) const CSRF_HEADER: &str = "X-CSRF-Token";
 
 /// An authenticated request: the actor plus the session it came with.
 #[derive(Debug, Clone)]
-pub struct Authenticated {
+pub(crate) struct Authenticated {
     pub actor: Actor,
     pub session_id: i64,
     pub kind: SessionKind,
@@ -31,7 +31,7 @@ pub struct Authenticated {
 
 /// The cookie that carries an area's web session. With https the `__Host-` prefix pins it to our
 /// origin (Secure, Path=/, no Domain).
-pub fn cookie_name(area: Area, secure: bool) -> &'static str {
+pub(crate) fn cookie_name(area: Area, secure: bool) -> &'static str {
     match (area, secure) {
         (Area::Admin, false) => "parley_admin",
         (Area::Vendor, false) => "parley_vendor",
@@ -46,7 +46,7 @@ pub fn cookie_name(area: Area, secure: bool) -> &'static str {
 /// database: the session token, the channel it came through and, for a state change, the CSRF
 /// token it sent.
 #[derive(Debug, Clone)]
-pub struct Credential {
+pub(crate) struct Credential {
     area: Area,
     token: String,
     kind: SessionKind,
@@ -55,7 +55,11 @@ pub struct Credential {
 }
 
 impl Credential {
-    pub fn of(req: &HttpRequest, area: Area, secure_cookies: bool) -> Result<Self, AppError> {
+    pub(crate) fn of(
+        req: &HttpRequest,
+        area: Area,
+        secure_cookies: bool,
+    ) -> Result<Self, AppError> {
         let (token, kind) =
             if let Some(value) = req.headers().get(actix_web::http::header::AUTHORIZATION) {
                 let token = value
@@ -89,7 +93,7 @@ impl Credential {
     /// Checks the credential against the sessions `conn` sees: a live session of this channel,
     /// whose account (and store) is active, allowed in this area, with the CSRF token matching
     /// where one is needed.
-    pub fn check(&self, conn: &Connection) -> Result<Authenticated, AppError> {
+    pub(crate) fn check(&self, conn: &Connection) -> Result<Authenticated, AppError> {
         let found = session::lookup(conn, &self.token)?;
         // A token only works through the channel it was issued for.
         let row = found
@@ -140,7 +144,7 @@ pub(crate) async fn authenticate(req: HttpRequest, area: Area) -> Result<Authent
 /// read ([`Credential::check`]) so a request takes one snapshot instead of two. A handler gets
 /// no actor without checking it.
 #[derive(Debug, Clone)]
-pub struct Unchecked<U>(pub Credential, PhantomData<U>);
+pub(crate) struct Unchecked<U>(pub Credential, PhantomData<U>);
 
 impl<U: AreaUser> FromRequest for Unchecked<U> {
     type Error = AppError;
@@ -154,7 +158,7 @@ impl<U: AreaUser> FromRequest for Unchecked<U> {
 }
 
 /// What the per-area extractors have in common, so auth handlers can be written once.
-pub trait AreaUser: FromRequest<Error = AppError> + 'static {
+pub(crate) trait AreaUser: FromRequest<Error = AppError> + 'static {
     const AREA: Area;
     fn auth(&self) -> &Authenticated;
 }
@@ -163,7 +167,7 @@ macro_rules! area_extractor {
     ($(#[$m:meta])* $name:ident, $area:expr) => {
         $(#[$m])*
         #[derive(Debug, Clone)]
-        pub struct $name(pub Authenticated);
+        pub(crate) struct $name(pub Authenticated);
 
         impl FromRequest for $name {
             type Error = AppError;
@@ -202,7 +206,7 @@ area_extractor!(
 
 impl VendorUser {
     /// The store the staff member belongs to: the only store this request may touch.
-    pub fn store_id(&self) -> i64 {
+    pub(crate) fn store_id(&self) -> i64 {
         self.0.actor.store_id().unwrap_or_default()
     }
 }

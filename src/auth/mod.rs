@@ -3,11 +3,11 @@
 //!
 //! [`Actor`]: crate::domain::Actor
 
-pub mod extract;
+pub(crate) mod extract;
 pub mod password;
-pub mod ratelimit;
-pub mod session;
+pub(crate) mod ratelimit;
+pub(crate) mod session;
 
-pub use extract::{AdminUser, Authenticated, CustomerUser, VendorUser};
-pub use password::Hasher;
-pub use ratelimit::LoginLimiter;
+pub(crate) use extract::{AdminUser, CustomerUser, VendorUser};
+pub(crate) use password::Hasher;
+pub(crate) use ratelimit::LoginLimiter;

@@ -33,7 +33,7 @@ const MAX_P_COST: u32 = 8;
 
 impl Hasher {
     /// Starts `concurrency` hashing threads; they end when the last `Hasher` clone is dropped.
-    pub fn new(concurrency: usize, queue: usize) -> std::io::Result<Hasher> {
+    pub(crate) fn new(concurrency: usize, queue: usize) -> std::io::Result<Hasher> {
         let (jobs, received) = crossbeam_channel::unbounded::<HashJob>();
         for n in 0..concurrency.max(1) {
             let received = received.clone();
@@ -52,13 +52,17 @@ impl Hasher {
         })
     }
 
-    pub async fn hash(&self, password: String) -> Result<String, AppError> {
+    pub(crate) async fn hash(&self, password: String) -> Result<String, AppError> {
         self.run(move || hash_now(&password)).await?
     }
 
     /// Checks `password` against `stored`. With no stored hash (unknown account, or a customer
     /// without a password) it checks against a dummy hash, so both cases take the same time.
-    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, AppError> {
+    pub(crate) async fn verify(
+        &self,
+        password: String,
+        stored: Option<String>,
+    ) -> Result<bool, AppError> {
         self.run(move || match stored {
             Some(hash) => verify_now(&password, &hash),
             None => {

@@ -23,7 +23,7 @@ fn per_minute(n: u32) -> Quota {
 }
 
 impl LoginLimiter {
-    pub fn new(settings: &AuthSettings) -> LoginLimiter {
+    pub(crate) fn new(settings: &AuthSettings) -> LoginLimiter {
         LoginLimiter {
             per_ip: RateLimiter::keyed(per_minute(settings.login_attempts_per_ip_per_minute)),
             per_account: RateLimiter::keyed(per_minute(
@@ -34,14 +34,14 @@ impl LoginLimiter {
         }
     }
 
-    pub fn check_ip(&self, ip: IpAddr) -> Result<(), AppError> {
+    pub(crate) fn check_ip(&self, ip: IpAddr) -> Result<(), AppError> {
         self.per_ip
             .check_key(&ip)
             .map_err(|not_until| self.limited(not_until))
     }
 
     /// `account` is the area plus the lower-cased login name, e.g. `shop:my-store:ann@x.test`.
-    pub fn check_account(&self, account: String) -> Result<(), AppError> {
+    pub(crate) fn check_account(&self, account: String) -> Result<(), AppError> {
         self.per_account
             .check_key(&account)
             .map_err(|not_until| self.limited(not_until))
@@ -55,14 +55,14 @@ impl LoginLimiter {
     }
 
     /// Checks that `actor` may send one more message now.
-    pub fn check_sender(&self, actor: &crate::domain::Actor) -> Result<(), AppError> {
+    pub(crate) fn check_sender(&self, actor: &crate::domain::Actor) -> Result<(), AppError> {
         self.per_sender
             .check_key(&actor.participant())
             .map_err(|not_until| self.limited(not_until))
     }
 
     /// Forgets keys whose limits are fully replenished (called periodically).
-    pub fn forget_idle(&self) {
+    pub(crate) fn forget_idle(&self) {
         self.per_ip.retain_recent();
         self.per_account.retain_recent();
         self.per_sender.retain_recent();

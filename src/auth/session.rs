@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::domain::{Actor, Role};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionKind {
+pub(crate) enum SessionKind {
     Bearer,
     Cookie,
 }
@@ -27,13 +27,13 @@ impl SessionKind {
 
 /// Whose session it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Principal {
+pub(crate) enum Principal {
     User(i64),
     Customer(i64),
 }
 
 impl Principal {
-    pub fn of(actor: &Actor) -> Principal {
+    pub(crate) fn of(actor: &Actor) -> Principal {
         match *actor {
             Actor::Admin { user_id } | Actor::Staff { user_id, .. } => Principal::User(user_id),
             Actor::Customer { customer_id, .. } => Principal::Customer(customer_id),
@@ -41,32 +41,32 @@ impl Principal {
     }
 }
 
-pub struct NewSession {
+pub(crate) struct NewSession {
     pub token: String,
     pub csrf_token: Option<String>,
     pub expires_at: DateTime<Utc>,
 }
 
 /// A live session, with the actor it stands for if that account (and its store) is still active.
-pub struct SessionRow {
+pub(crate) struct SessionRow {
     pub id: i64,
     pub kind: SessionKind,
     pub csrf_token: Option<String>,
     pub actor: Option<Actor>,
 }
 
-pub fn random_token() -> String {
+pub(crate) fn random_token() -> String {
     let mut bytes = [0u8; 32];
     // getrandom only fails when the OS has no entropy source at all; nothing can run then.
     getrandom::fill(&mut bytes).unwrap_or_else(|e| panic!("no OS randomness: {e}"));
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-pub fn hash_token(token: &str) -> Vec<u8> {
+pub(crate) fn hash_token(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-pub fn create(
+pub(crate) fn create(
     conn: &Connection,
     principal: Principal,
     kind: SessionKind,
@@ -101,7 +101,7 @@ pub fn create(
 /// Finds an unexpired session by token. One indexed lookup joined with the account and its store,
 /// so a disabled account or store is refused on the very next request. It runs on every request,
 /// so it reads narrow covering indexes (migration V12), not the wide session and customer rows.
-pub fn lookup(conn: &Connection, token: &str) -> rusqlite::Result<Option<SessionRow>> {
+pub(crate) fn lookup(conn: &Connection, token: &str) -> rusqlite::Result<Option<SessionRow>> {
     conn.prepare_cached(
         "SELECT s.id, s.kind, s.csrf_token,
                 u.id, u.role, u.store_id, u.is_active AND coalesce(su.is_active, 1),
@@ -153,7 +153,7 @@ pub fn lookup(conn: &Connection, token: &str) -> rusqlite::Result<Option<Session
 }
 
 /// Is the session still valid, and its account (and store) still active?
-pub fn is_live(conn: &Connection, session_id: i64) -> rusqlite::Result<bool> {
+pub(crate) fn is_live(conn: &Connection, session_id: i64) -> rusqlite::Result<bool> {
     conn.prepare_cached(
         "SELECT 1 FROM sessions s
          LEFT JOIN users u ON u.id = s.user_id
@@ -167,13 +167,13 @@ pub fn is_live(conn: &Connection, session_id: i64) -> rusqlite::Result<bool> {
     .map(|found| found.is_some())
 }
 
-pub fn delete(conn: &Connection, session_id: i64) -> rusqlite::Result<()> {
+pub(crate) fn delete(conn: &Connection, session_id: i64) -> rusqlite::Result<()> {
     conn.execute("DELETE FROM sessions WHERE id = ?1", [session_id])?;
     Ok(())
 }
 
 /// Ends every session of `principal`, except `keep` (the caller's own, after a password change).
-pub fn delete_all_for(
+pub(crate) fn delete_all_for(
     conn: &Connection,
     principal: Principal,
     keep: Option<i64>,
@@ -191,6 +191,6 @@ pub fn delete_all_for(
     }
 }
 
-pub fn delete_expired(conn: &Connection) -> rusqlite::Result<usize> {
+pub(crate) fn delete_expired(conn: &Connection) -> rusqlite::Result<usize> {
     conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", [Utc::now()])
 }

@@ -9,10 +9,10 @@ use rusqlite::{Connection, OpenFlags};
 use super::{DB_FILE, check_existing_file};
 use crate::crypto::KEY_FILE;
 
-pub const UPLOADS_DIR: &str = "uploads";
+pub(crate) const UPLOADS_DIR: &str = "uploads";
 
 #[derive(Debug, thiserror::Error)]
-pub enum BackupError {
+pub(crate) enum BackupError {
     #[error("{0} does not hold a Parley database ({DB_FILE})")]
     NoDatabase(PathBuf),
     #[error("{0} exists and is not empty; choose a new or empty directory")]
@@ -31,7 +31,7 @@ pub enum BackupError {
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct CopyReport {
+pub(crate) struct CopyReport {
     pub database_bytes: u64,
     pub files: u64,
 }
@@ -47,7 +47,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BackupError + '_ {
 /// read transaction (`VACUUM INTO`), so it is consistent even while the server writes. Attachment
 /// files are written before the row that names them commits and are never changed afterwards, so
 /// copying them after the database snapshot finds every file the snapshot refers to.
-pub fn backup(data_dir: &Path, dest: &Path) -> Result<CopyReport, BackupError> {
+pub(crate) fn backup(data_dir: &Path, dest: &Path) -> Result<CopyReport, BackupError> {
     let db = data_dir.join(DB_FILE);
     if !db.is_file() {
         return Err(BackupError::NoDatabase(data_dir.to_path_buf()));
@@ -75,7 +75,7 @@ pub fn backup(data_dir: &Path, dest: &Path) -> Result<CopyReport, BackupError> {
 }
 
 /// Fills the empty (or missing) data directory `data_dir` from the backup `src`.
-pub fn restore(src: &Path, data_dir: &Path) -> Result<CopyReport, BackupError> {
+pub(crate) fn restore(src: &Path, data_dir: &Path) -> Result<CopyReport, BackupError> {
     let db = src.join(DB_FILE);
     if !db.is_file() {
         return Err(BackupError::NoDatabase(src.to_path_buf()));

@@ -11,9 +11,9 @@
 //! The writer also lives on its own thread behind a queue, so the number of threads stays fixed
 //! however many requests wait.
 
-pub mod backup;
+pub(crate) mod backup;
 mod open;
-pub mod schema;
+pub(crate) mod schema;
 mod timestamp;
 mod writer;
 
@@ -26,14 +26,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crossbeam_channel::{Sender, unbounded};
 use rusqlite::Connection;
 
-pub use open::{OpenError, check_existing_file, open_and_migrate};
-pub use timestamp::{Timestamp, timestamp, timestamp_opt};
+pub(crate) use open::{OpenError, check_existing_file, open_and_migrate};
+pub(crate) use timestamp::{Timestamp, timestamp, timestamp_opt};
 
-pub const DB_FILE: &str = "parley.db";
+pub(crate) const DB_FILE: &str = "parley.db";
 
 /// Work the writer does in every transaction just before it commits (the owner of the search
 /// index folds the transaction's new messages in: `messaging::search::index_queued_messages`).
-pub type BeforeCommit = fn(&Connection) -> rusqlite::Result<()>;
+pub(crate) type BeforeCommit = fn(&Connection) -> rusqlite::Result<()>;
 
 /// Errors of the storage layer itself (not of the queries callers run).
 #[derive(Debug, thiserror::Error)]
@@ -49,7 +49,7 @@ pub enum DbError {
 
 impl DbError {
     /// Did SQLite fail for lack of disk space (the file, its WAL or a temporary file)?
-    pub fn is_disk_full(&self) -> bool {
+    pub(crate) fn is_disk_full(&self) -> bool {
         match self {
             DbError::Sqlite(e) => e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull),
             DbError::Transaction(reason) => reason.contains("database or disk is full"),
@@ -104,7 +104,7 @@ fn serve(connections: Vec<Connection>, name: &str) -> Result<Sender<Job>, OpenEr
 
 impl Db {
     /// Opens (creating if needed) and migrates the database, then starts the connection threads.
-    pub fn open(
+    pub(crate) fn open(
         path: &Path,
         read_connections: usize,
         before_commit: BeforeCommit,
@@ -136,14 +136,10 @@ impl Db {
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.inner.path
-    }
-
     /// Gives the calling thread a read connection of its own, used by [`Db::read`] on this
     /// thread from now on. Called once by each HTTP worker thread as it starts; the connection
     /// closes when the thread ends.
-    pub fn attach_local_reader(&self) -> Result<(), OpenError> {
+    pub(crate) fn attach_local_reader(&self) -> Result<(), OpenError> {
         let id = self.inner.id;
         let attached = LOCAL_READERS.with_borrow(|readers| readers.iter().any(|(db, _)| *db == id));
         if !attached {
@@ -171,7 +167,7 @@ impl Db {
     }
 
     /// Runs a read that may take long (search, reports) on the pool, never on the calling thread.
-    pub async fn read_pooled<T, E, F>(&self, f: F) -> Result<T, E>
+    pub(crate) async fn read_pooled<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,

@@ -14,7 +14,7 @@ mod embedded {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum OpenError {
+pub(crate) enum OpenError {
     #[error("{path} is not a SQLite database ({why}); it was left untouched")]
     NotADatabase { path: PathBuf, why: String },
     #[error(
@@ -46,7 +46,7 @@ pub enum OpenError {
 }
 
 /// The newest schema version this binary carries.
-pub fn latest_schema_version() -> i64 {
+pub(crate) fn latest_schema_version() -> i64 {
     embedded::migrations::runner()
         .get_migrations()
         .iter()
@@ -57,7 +57,7 @@ pub fn latest_schema_version() -> i64 {
 
 /// Checks an existing database file without writing to it: the SQLite header must be sound, the
 /// file no shorter than the header says, and the schema no newer than this binary's.
-pub fn check_existing_file(path: &Path) -> Result<(), OpenError> {
+pub(crate) fn check_existing_file(path: &Path) -> Result<(), OpenError> {
     let not_db = |why: &str| OpenError::NotADatabase {
         path: path.to_path_buf(),
         why: why.to_string(),
@@ -134,7 +134,7 @@ pub fn check_existing_file(path: &Path) -> Result<(), OpenError> {
 
 /// Opens the writer connection, creating the file and directory if needed, and applies every
 /// embedded migration that is not applied yet.
-pub fn open_and_migrate(path: &Path) -> Result<Connection, OpenError> {
+pub(crate) fn open_and_migrate(path: &Path) -> Result<Connection, OpenError> {
     if path.exists() {
         check_existing_file(path)?;
     } else if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

@@ -12,13 +12,7 @@ use serde::{Serialize, Serializer};
 /// A time as the API writes it: RFC 3339 in UTC with `Z`, fractional seconds in groups of three
 /// digits as needed (what chrono's `Serialize` writes).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Timestamp(String);
-
-impl Timestamp {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+pub(crate) struct Timestamp(String);
 
 impl From<DateTime<Utc>> for Timestamp {
     fn from(time: DateTime<Utc>) -> Self {
@@ -33,7 +27,7 @@ impl Serialize for Timestamp {
 }
 
 /// Stored time `i` of a row.
-pub fn timestamp(r: &Row<'_>, i: usize) -> rusqlite::Result<Timestamp> {
+pub(crate) fn timestamp(r: &Row<'_>, i: usize) -> rusqlite::Result<Timestamp> {
     timestamp_opt(r, i)?.ok_or(rusqlite::Error::InvalidColumnType(
         i,
         "time".into(),
@@ -42,7 +36,7 @@ pub fn timestamp(r: &Row<'_>, i: usize) -> rusqlite::Result<Timestamp> {
 }
 
 /// [`timestamp`] for a column that may be NULL.
-pub fn timestamp_opt(r: &Row<'_>, i: usize) -> rusqlite::Result<Option<Timestamp>> {
+pub(crate) fn timestamp_opt(r: &Row<'_>, i: usize) -> rusqlite::Result<Option<Timestamp>> {
     if let ValueRef::Text(text) = r.get_ref(i)? {
         if let Some(rewritten) = rewrite(text) {
             return Ok(Some(Timestamp(rewritten)));

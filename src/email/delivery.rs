@@ -42,7 +42,7 @@ pub struct Context {
 
 /// Sends every due email, batch after batch, until none is left; answers how many it handled.
 /// The scheduler runs it on every tick, and tests call it to deliver without waiting for one.
-pub async fn deliver_all_due(ctx: &Context) -> Result<usize, AppError> {
+pub(crate) async fn deliver_all_due(ctx: &Context) -> Result<usize, AppError> {
     let mut handled = 0;
     loop {
         match run_once(ctx).await? {
@@ -53,7 +53,7 @@ pub async fn deliver_all_due(ctx: &Context) -> Result<usize, AppError> {
 }
 
 /// One pass: claims and handles up to a batch of due emails. Returns how many it handled.
-pub async fn run_once(ctx: &Context) -> Result<usize, AppError> {
+pub(crate) async fn run_once(ctx: &Context) -> Result<usize, AppError> {
     // A read first: an idle queue costs no write lock on every tick.
     if !ctx.db.read(outbox::any_due).await? {
         return Ok(0);
@@ -242,7 +242,7 @@ const BOUNCE_ALERT_RATE: f64 = 0.05;
 const BOUNCE_ALERT_MINIMUM: i64 = 20;
 
 /// Raises (or refreshes) the store's bounce-rate alert when its rate passes the threshold.
-pub fn bounce_rate_alert(tx: &rusqlite::Connection, store_id: i64) -> Result<(), AppError> {
+pub(crate) fn bounce_rate_alert(tx: &rusqlite::Connection, store_id: i64) -> Result<(), AppError> {
     let Some(rate) = outbox::bounce_rate(tx, store_id, BOUNCE_ALERT_MINIMUM)? else {
         return Ok(());
     };

@@ -7,11 +7,11 @@
 use std::collections::HashSet;
 
 /// Largest store template accepted, in bytes.
-pub const MAX_TEMPLATE_BYTES: usize = 32 * 1024;
+pub(crate) const MAX_TEMPLATE_BYTES: usize = 32 * 1024;
 /// Deepest nesting of `if`/`for` blocks.
-pub const MAX_DEPTH: usize = 8;
+pub(crate) const MAX_DEPTH: usize = 8;
 /// Deepest nesting of `for` loops (each loop runs over a list we provide).
-pub const MAX_LOOP_DEPTH: usize = 2;
+pub(crate) const MAX_LOOP_DEPTH: usize = 2;
 /// Tags in one template.
 const MAX_TAGS: usize = 500;
 
@@ -42,7 +42,7 @@ const FILTERS: &[&str] = &[
 
 /// Checks `source` against the dialect. `variables` are the names the template's context will
 /// hold. Returns the reason for refusal, written for the store author.
-pub fn check(source: &str, variables: &[String]) -> Result<(), String> {
+pub(crate) fn check(source: &str, variables: &[String]) -> Result<(), String> {
     if source.len() > MAX_TEMPLATE_BYTES {
         return Err(format!(
             "the template is larger than {} KiB",

@@ -9,7 +9,7 @@ use crate::crypto::SecretKey;
 use crate::domain::EmailProvider;
 
 #[derive(Clone)]
-pub enum Mailer {
+pub(crate) enum Mailer {
     Smtp(SmtpRelay),
     SendGrid(std::sync::Arc<SendGrid>, reqwest::Client),
     Mailgun(std::sync::Arc<Mailgun>, reqwest::Client),
@@ -18,7 +18,11 @@ pub enum Mailer {
 
 impl Mailer {
     /// Sends one email; the answer is the provider's id for it (the Message-ID for SMTP).
-    pub async fn send(&self, email: &Outgoing, email_log_id: i64) -> Result<String, SendError> {
+    pub(crate) async fn send(
+        &self,
+        email: &Outgoing,
+        email_log_id: i64,
+    ) -> Result<String, SendError> {
         match self {
             Mailer::Smtp(relay) => relay.send(email).await.map(|_| email.message_id.clone()),
             Mailer::SendGrid(p, client) => p
@@ -36,7 +40,7 @@ impl Mailer {
         }
     }
 
-    pub fn provider(&self) -> EmailProvider {
+    pub(crate) fn provider(&self) -> EmailProvider {
         match self {
             Mailer::Smtp(_) => EmailProvider::Smtp,
             Mailer::SendGrid(..) => EmailProvider::Sendgrid,
@@ -48,7 +52,7 @@ impl Mailer {
 
 /// Builds the mailer of a store's settings. An SMTP host is resolved and checked now, and the
 /// connection goes to the checked address. Errors are written for the store (no server banner).
-pub async fn store_mailer(
+pub(crate) async fn store_mailer(
     store: &StoredSettings,
     key: &SecretKey,
     email: &EmailSettings,

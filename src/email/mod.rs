@@ -2,16 +2,16 @@
 //! store overrides and language fallback, the restricted dialect and sandbox for store templates,
 //! the outbox with retries, SMTP delivery, and the notifications that conversations cause.
 
-pub mod delivery;
-pub mod dialect;
-pub mod mailer;
-pub mod notify;
-pub mod outbox;
+pub(crate) mod delivery;
+pub(crate) mod dialect;
+pub(crate) mod mailer;
+pub(crate) mod notify;
+pub(crate) mod outbox;
 pub mod providers;
 pub mod render;
-pub mod settings;
-pub mod smtp;
+pub(crate) mod settings;
+pub(crate) mod smtp;
 pub mod sns;
-pub mod templates;
-pub mod tracking;
-pub mod webhooks;
+pub(crate) mod templates;
+pub(crate) mod tracking;
+pub(crate) mod webhooks;

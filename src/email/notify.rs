@@ -11,9 +11,9 @@ use crate::config::Settings;
 use crate::domain::{Actor, ParticipantType};
 use crate::error::AppError;
 
-pub const NEW_MESSAGE: &str = "new_message";
-pub const CONVERSATION_CLOSED: &str = "conversation_closed";
-pub const SIGNUP_WELCOME: &str = "signup_welcome";
+pub(crate) const NEW_MESSAGE: &str = "new_message";
+pub(crate) const CONVERSATION_CLOSED: &str = "conversation_closed";
+pub(crate) const SIGNUP_WELCOME: &str = "signup_welcome";
 
 /// A participant who may get email, with what the email needs.
 struct Recipient {
@@ -82,7 +82,7 @@ fn conversation_facts(conn: &Connection, id: i64) -> rusqlite::Result<Conversati
 }
 
 /// Where a participant reads a conversation in the web UI.
-pub fn conversation_url(
+pub(crate) fn conversation_url(
     settings: &Settings,
     kind: ParticipantType,
     conversation_id: i64,
@@ -113,7 +113,7 @@ fn unsubscribe_token(conn: &Connection, participant_row: i64) -> rusqlite::Resul
 
 /// Queues a `new_message` email for every other participant who wants one and has not had one
 /// about this conversation within the window. Returns how many were queued.
-pub fn new_message(
+pub(crate) fn new_message(
     conn: &Connection,
     settings: &Settings,
     conversation_id: i64,
@@ -178,7 +178,7 @@ pub fn new_message(
 }
 
 /// Queues `conversation_closed` for the other participants who get email.
-pub fn conversation_closed(
+pub(crate) fn conversation_closed(
     conn: &Connection,
     settings: &Settings,
     conversation_id: i64,
@@ -219,7 +219,7 @@ pub fn conversation_closed(
 }
 
 /// Queues the welcome email for a customer who just registered.
-pub fn signup_welcome(
+pub(crate) fn signup_welcome(
     conn: &Connection,
     settings: &Settings,
     customer: &crate::accounts::Customer,
@@ -253,7 +253,7 @@ pub fn signup_welcome(
 
 /// Is a queued notification still wanted? The participant may have read the conversation since it
 /// was queued, turned email off, muted it, or left.
-pub fn still_wanted(conn: &Connection, email: &outbox::Claimed) -> Result<bool, AppError> {
+pub(crate) fn still_wanted(conn: &Connection, email: &outbox::Claimed) -> Result<bool, AppError> {
     let Some(participant) = email.extra.get("participant") else {
         return Ok(true);
     };
@@ -289,7 +289,7 @@ pub fn still_wanted(conn: &Connection, email: &outbox::Claimed) -> Result<bool, 
 }
 
 /// Turns email off for the participant holding `token`; the conversation subject on success.
-pub fn unsubscribe(conn: &Connection, token: &str) -> Result<String, AppError> {
+pub(crate) fn unsubscribe(conn: &Connection, token: &str) -> Result<String, AppError> {
     conn.query_row(
         "UPDATE conversation_participants SET email_notifications = 0, updated_at = ?2
          WHERE unsubscribe_token = ?1
@@ -302,7 +302,7 @@ pub fn unsubscribe(conn: &Connection, token: &str) -> Result<String, AppError> {
 }
 
 /// The subject of the conversation a token unsubscribes from (for the confirmation page).
-pub fn unsubscribe_subject(conn: &Connection, token: &str) -> Result<String, AppError> {
+pub(crate) fn unsubscribe_subject(conn: &Connection, token: &str) -> Result<String, AppError> {
     conn.query_row(
         "SELECT c.subject FROM conversation_participants p JOIN conversations c ON c.id = p.conversation_id
          WHERE p.unsubscribe_token = ?1",

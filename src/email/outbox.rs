@@ -13,14 +13,14 @@ use crate::error::AppError;
 
 /// Whether an email may be sent twice after a crash mid-send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Delivery {
+pub(crate) enum Delivery {
     /// Notifications: never re-sent when an attempt was interrupted (at most once).
     AtMostOnce,
     /// Account emails: re-sent with the same Message-ID (at least once).
     AtLeastOnce,
 }
 
-pub struct NewEmail<'a> {
+pub(crate) struct NewEmail<'a> {
     pub template_code: &'a str,
     pub language: &'a str,
     pub recipient_email: &'a str,
@@ -37,7 +37,7 @@ pub struct NewEmail<'a> {
 }
 
 /// Is mail to `email` suppressed (hard bounce) for this store or the platform?
-pub fn is_suppressed(
+pub(crate) fn is_suppressed(
     conn: &Connection,
     store_id: Option<i64>,
     email: &str,
@@ -49,7 +49,7 @@ pub fn is_suppressed(
         .is_some())
 }
 
-pub fn suppress(
+pub(crate) fn suppress(
     conn: &Connection,
     store_id: Option<i64>,
     email: &str,
@@ -64,7 +64,7 @@ pub fn suppress(
 }
 
 /// Inserts a pending email; None when the address is suppressed.
-pub fn enqueue(
+pub(crate) fn enqueue(
     conn: &Connection,
     settings: &EmailSettings,
     email: &NewEmail<'_>,
@@ -117,7 +117,7 @@ pub fn enqueue(
 
 /// A claimed email, as the delivery step needs it.
 #[derive(Debug, Clone)]
-pub struct Claimed {
+pub(crate) struct Claimed {
     pub id: i64,
     pub template_code: Option<String>,
     pub language: String,
@@ -142,7 +142,7 @@ pub struct Claimed {
 }
 
 impl Claimed {
-    pub fn variables(&self) -> serde_json::Value {
+    pub(crate) fn variables(&self) -> serde_json::Value {
         self.extra
             .get("variables")
             .cloned()
@@ -151,7 +151,7 @@ impl Claimed {
 }
 
 /// Is any email due for an attempt?
-pub fn any_due(conn: &Connection) -> Result<bool, AppError> {
+pub(crate) fn any_due(conn: &Connection) -> Result<bool, AppError> {
     let now = Utc::now();
     Ok(conn
         .prepare_cached(
@@ -165,7 +165,11 @@ pub fn any_due(conn: &Connection) -> Result<bool, AppError> {
 
 /// Claims up to `limit` due emails for `lease`. One short write transaction; the caller sends
 /// outside it. Rows whose lease expired come back (a crash loses nothing).
-pub fn claim(conn: &Connection, limit: u32, lease: Duration) -> Result<Vec<Claimed>, AppError> {
+pub(crate) fn claim(
+    conn: &Connection,
+    limit: u32,
+    lease: Duration,
+) -> Result<Vec<Claimed>, AppError> {
     let now = Utc::now();
     let mut claimed: Vec<Claimed> = conn
         .prepare_cached(
@@ -222,7 +226,7 @@ fn claimed_row(r: &Row<'_>) -> rusqlite::Result<Claimed> {
 }
 
 /// Stores the rendered content (a snapshot of what is sent).
-pub fn save_rendered(
+pub(crate) fn save_rendered(
     conn: &Connection,
     id: i64,
     template_id: Option<i64>,
@@ -239,7 +243,7 @@ pub fn save_rendered(
     Ok(())
 }
 
-pub fn mark_sent(
+pub(crate) fn mark_sent(
     conn: &Connection,
     id: i64,
     provider: &str,
@@ -257,7 +261,7 @@ pub fn mark_sent(
 
 /// How an attempt failed, which decides what happens next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
+pub(crate) enum Failure {
     /// Worth another try later (connection trouble, 4xx replies, HTTP 429/5xx).
     Transient,
     /// Trying again would fail the same way.
@@ -268,7 +272,7 @@ pub enum Failure {
 
 /// A failed attempt: retried later while attempts remain and the failure is transient; failed (or
 /// bounced) otherwise. Returns the status the row ends in.
-pub fn mark_failed(
+pub(crate) fn mark_failed(
     conn: &Connection,
     settings: &EmailSettings,
     email: &Claimed,
@@ -293,7 +297,7 @@ pub fn mark_failed(
 }
 
 /// Stores the tracking token and the email's original links (the only redirect targets).
-pub fn save_tracking(
+pub(crate) fn save_tracking(
     conn: &Connection,
     id: i64,
     token: &str,
@@ -308,7 +312,7 @@ pub fn save_tracking(
 }
 
 /// The email a tracking token belongs to, with the link number `n` if asked for.
-pub fn tracked(
+pub(crate) fn tracked(
     conn: &Connection,
     token: &str,
     n: Option<usize>,
@@ -334,7 +338,7 @@ pub fn tracked(
 }
 
 /// Gives a claimed row back without counting an attempt (e.g. no relay is configured yet).
-pub fn release(conn: &Connection, id: i64, retry_in: Duration) -> Result<(), AppError> {
+pub(crate) fn release(conn: &Connection, id: i64, retry_in: Duration) -> Result<(), AppError> {
     let now = Utc::now();
     conn.execute(
         "UPDATE email_logs SET locked_until = NULL, attempt_started_at = NULL, next_attempt_at = ?2, updated_at = ?3
@@ -346,7 +350,7 @@ pub fn release(conn: &Connection, id: i64, retry_in: Duration) -> Result<(), App
 
 /// Drops an email that is no longer wanted before it was ever sent (its recipient read the
 /// conversation, or turned notifications off).
-pub fn cancel(conn: &Connection, id: i64) -> Result<(), AppError> {
+pub(crate) fn cancel(conn: &Connection, id: i64) -> Result<(), AppError> {
     conn.execute(
         "DELETE FROM email_logs WHERE id = ?1 AND status = 'pending' AND sent_at IS NULL",
         [id],
@@ -355,7 +359,7 @@ pub fn cancel(conn: &Connection, id: i64) -> Result<(), AppError> {
 }
 
 /// Exponential backoff with ±20% jitter: base, 2×base, 4×base … capped at an hour.
-pub fn backoff(base_seconds: u64, attempts: u32) -> Duration {
+pub(crate) fn backoff(base_seconds: u64, attempts: u32) -> Duration {
     let exp = base_seconds
         .saturating_mul(1u64 << attempts.saturating_sub(1).min(16))
         .min(3600);
@@ -367,7 +371,7 @@ pub fn backoff(base_seconds: u64, attempts: u32) -> Duration {
 
 /// What a provider (or our tracking) reports about a sent email.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeliveryEvent {
+pub(crate) enum DeliveryEvent {
     Delivered,
     Opened,
     Clicked,
@@ -388,7 +392,7 @@ impl DeliveryEvent {
 
 /// Records an event on an email: its timestamp the first time, and its status only forward.
 /// A bounce also stops mail to the address for that store. Returns the store of the email.
-pub fn record_event(
+pub(crate) fn record_event(
     conn: &Connection,
     id: i64,
     event: DeliveryEvent,
@@ -422,7 +426,7 @@ pub fn record_event(
 }
 
 /// The share of a store's recent emails (7 days) that bounced, when there are enough to judge.
-pub fn bounce_rate(
+pub(crate) fn bounce_rate(
     conn: &Connection,
     store_id: i64,
     minimum: i64,
@@ -439,7 +443,7 @@ pub fn bounce_rate(
 // ---- the log API -----------------------------------------------------------------------------
 
 #[derive(Debug, Clone, Serialize)]
-pub struct EmailLog {
+pub(crate) struct EmailLog {
     pub id: i64,
     pub template_code: Option<String>,
     pub template_id: Option<i64>,
@@ -471,7 +475,7 @@ pub struct EmailLog {
 }
 
 #[derive(Debug, Default, Clone)]
-pub struct LogFilter {
+pub(crate) struct LogFilter {
     pub status: Option<EmailStatus>,
     pub store_id: Option<i64>,
     pub recipient: Option<String>,
@@ -480,7 +484,7 @@ pub struct LogFilter {
     pub until: Option<DateTime<Utc>>,
 }
 
-pub fn list_logs(
+pub(crate) fn list_logs(
     conn: &Connection,
     filter: &LogFilter,
     skip: u32,
@@ -549,7 +553,7 @@ pub fn list_logs(
 }
 
 /// Puts a failed or bounced email back in the queue, with a fresh set of attempts.
-pub fn retry(conn: &Connection, id: i64) -> Result<(), AppError> {
+pub(crate) fn retry(conn: &Connection, id: i64) -> Result<(), AppError> {
     let status: EmailStatus = conn
         .query_row("SELECT status FROM email_logs WHERE id = ?1", [id], |r| {
             r.get(0)

@@ -14,7 +14,7 @@ use super::smtp::{Outgoing, SendError};
 
 /// One HTTP client for all providers: rustls with the ring provider and the Mozilla roots compiled
 /// in, so the binary needs no system certificates or OpenSSL.
-pub fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
+pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
     // reqwest asks for a process-wide provider even with a preconfigured TLS config; ring it is.
     // (Err only means one is installed already.)
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -78,17 +78,17 @@ fn network(provider: &str, error: reqwest::Error) -> SendError {
 }
 
 /// The id a provider reports, tagged on the email so webhooks can find it.
-pub struct Sent {
+pub(crate) struct Sent {
     pub provider_message_id: String,
 }
 
-pub struct SendGrid {
+pub(crate) struct SendGrid {
     pub base_url: String,
     pub api_key: String,
 }
 
 impl SendGrid {
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         client: &reqwest::Client,
         email: &Outgoing,
@@ -143,7 +143,7 @@ impl SendGrid {
     }
 }
 
-pub struct Mailgun {
+pub(crate) struct Mailgun {
     /// The regional API base (US or EU).
     pub base_url: String,
     pub domain: String,
@@ -151,7 +151,7 @@ pub struct Mailgun {
 }
 
 impl Mailgun {
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         client: &reqwest::Client,
         email: &Outgoing,
@@ -202,7 +202,7 @@ impl Mailgun {
     }
 }
 
-pub struct Ses {
+pub(crate) struct Ses {
     /// The regional endpoint, e.g. `https://email.eu-west-1.amazonaws.com`.
     pub endpoint: String,
     pub region: String,
@@ -211,7 +211,7 @@ pub struct Ses {
 }
 
 impl Ses {
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         client: &reqwest::Client,
         email: &Outgoing,

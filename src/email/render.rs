@@ -15,28 +15,28 @@ use super::dialect;
 
 /// The three parts of an email template.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TemplateSource {
+pub(crate) struct TemplateSource {
     pub subject: String,
     pub body_html: String,
     pub body_text: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Rendered {
+pub(crate) struct Rendered {
     pub subject: String,
     pub body_html: String,
     pub body_text: String,
 }
 
 /// Largest rendered email (all parts together).
-pub const MAX_OUTPUT_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_OUTPUT_BYTES: usize = 1024 * 1024;
 const SANDBOX_WALL_CLOCK: Duration = Duration::from_secs(5);
 const SANDBOX_CPU_SECONDS: u64 = 2;
 const SANDBOX_MEMORY_BYTES: u64 = 1024 * 1024 * 1024;
 
 /// Renders a trusted template. A required variable that is missing (or null) is an error, and so
 /// is any variable the template uses that the context lacks. HTML bodies escape every variable.
-pub fn render(
+pub(crate) fn render(
     source: &TemplateSource,
     context: &serde_json::Value,
     required: &[String],
@@ -110,7 +110,7 @@ fn describe(error: &dyn std::error::Error) -> String {
 
 /// A plain-text part for templates without one: tags dropped, entities for the five escaped
 /// characters decoded, blank runs collapsed.
-pub fn html_to_text(html: &str) -> String {
+pub(crate) fn html_to_text(html: &str) -> String {
     let mut text = String::with_capacity(html.len());
     let mut in_tag = false;
     let mut tag = String::new();
@@ -169,7 +169,7 @@ enum SandboxAnswer {
 }
 
 /// Checks a store template against the dialect: all three parts.
-pub fn check_dialect(source: &TemplateSource, variables: &[String]) -> Result<(), String> {
+pub(crate) fn check_dialect(source: &TemplateSource, variables: &[String]) -> Result<(), String> {
     dialect::check(&source.subject, variables).map_err(|e| format!("subject: {e}"))?;
     dialect::check(&source.body_html, variables).map_err(|e| format!("body_html: {e}"))?;
     if let Some(text) = &source.body_text {
@@ -180,7 +180,7 @@ pub fn check_dialect(source: &TemplateSource, variables: &[String]) -> Result<()
 
 /// Renders an untrusted (store) template: the dialect check, then Tera in a child process
 /// (`exe render-sandbox`) with an empty environment and hard limits.
-pub async fn render_untrusted(
+pub(crate) async fn render_untrusted(
     exe: &Path,
     source: &TemplateSource,
     context: &serde_json::Value,

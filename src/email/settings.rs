@@ -12,7 +12,7 @@ use crate::domain::{EmailProvider, Tier};
 use crate::error::AppError;
 
 /// The sealed columns, each bound to its column and store.
-pub const SECRET_COLUMNS: &[&str] = &[
+pub(crate) const SECRET_COLUMNS: &[&str] = &[
     "smtp_password",
     "sendgrid_api_key",
     "mailgun_api_key",
@@ -22,7 +22,7 @@ pub const SECRET_COLUMNS: &[&str] = &[
 
 /// A store's settings as stored (secrets still sealed).
 #[derive(Debug, Clone, Default)]
-pub struct StoredSettings {
+pub(crate) struct StoredSettings {
     pub store_id: i64,
     pub from_email: String,
     pub from_name: String,
@@ -60,7 +60,7 @@ pub struct StoredSettings {
 
 /// What the API answers: every setting, with secrets reduced to whether they are set.
 #[derive(Debug, Clone, Serialize)]
-pub struct SettingsView {
+pub(crate) struct SettingsView {
     pub store_id: i64,
     pub from_email: String,
     pub from_name: String,
@@ -95,11 +95,11 @@ pub struct SettingsView {
 }
 
 impl StoredSettings {
-    pub fn provider(&self) -> EmailProvider {
+    pub(crate) fn provider(&self) -> EmailProvider {
         self.provider.unwrap_or(EmailProvider::Smtp)
     }
 
-    pub fn view(&self) -> SettingsView {
+    pub(crate) fn view(&self) -> SettingsView {
         SettingsView {
             store_id: self.store_id,
             from_email: self.from_email.clone(),
@@ -135,7 +135,7 @@ impl StoredSettings {
     }
 
     /// Everything the chosen provider needs is present.
-    pub fn complete(&self) -> bool {
+    pub(crate) fn complete(&self) -> bool {
         let sender = !self.from_email.is_empty() && !self.from_name.is_empty();
         sender
             && match self.provider() {
@@ -153,13 +153,13 @@ impl StoredSettings {
     }
 
     /// The store's own mailer is used only when configured, verified, and allowed by its tier.
-    pub fn usable(&self) -> bool {
+    pub(crate) fn usable(&self) -> bool {
         self.is_configured
             && self.is_verified
             && self.tier.is_some_and(|t| t.allows(self.provider()))
     }
 
-    pub fn smtp_security(&self) -> SmtpSecurity {
+    pub(crate) fn smtp_security(&self) -> SmtpSecurity {
         match (self.smtp_use_ssl, self.smtp_use_tls) {
             (true, _) => SmtpSecurity::Tls,
             (false, true) => SmtpSecurity::Starttls,
@@ -168,7 +168,7 @@ impl StoredSettings {
     }
 
     /// Opens one sealed credential. A value that does not open is treated as unset, and logged.
-    pub fn secret(&self, key: &SecretKey, column: &str) -> Option<String> {
+    pub(crate) fn secret(&self, key: &SecretKey, column: &str) -> Option<String> {
         let blob = match column {
             "smtp_password" => self.smtp_password.as_ref(),
             "sendgrid_api_key" => self.sendgrid_api_key.as_ref(),
@@ -192,7 +192,7 @@ impl StoredSettings {
 }
 
 /// The store's settings, or defaults (not configured) when it has none yet.
-pub fn load(conn: &Connection, store_id: i64) -> Result<StoredSettings, AppError> {
+pub(crate) fn load(conn: &Connection, store_id: i64) -> Result<StoredSettings, AppError> {
     let tier: Option<Tier> = conn
         .query_row("SELECT tier FROM stores WHERE id = ?1", [store_id], |r| {
             r.get(0)
@@ -257,7 +257,7 @@ pub fn load(conn: &Connection, store_id: i64) -> Result<StoredSettings, AppError
 
 /// Writes the settings back (sealed values as given), recomputing `is_configured`; `verified`
 /// false clears the verification.
-pub fn save(conn: &Connection, s: &StoredSettings, verified: bool) -> Result<(), AppError> {
+pub(crate) fn save(conn: &Connection, s: &StoredSettings, verified: bool) -> Result<(), AppError> {
     let now = Utc::now();
     conn.execute(
         "INSERT INTO store_email_settings (store_id, from_email, from_name, reply_to_email, signature_text, signature_html,
@@ -318,7 +318,7 @@ pub fn save(conn: &Connection, s: &StoredSettings, verified: bool) -> Result<(),
 }
 
 /// Records the outcome of a verification (a test email through the store's provider).
-pub fn record_verification(
+pub(crate) fn record_verification(
     conn: &Connection,
     store_id: i64,
     error: Option<&str>,
@@ -333,7 +333,11 @@ pub fn record_verification(
 }
 
 /// Re-seals every stored credential from `old` to `new`, and the key check; one transaction.
-pub fn reseal_all(conn: &Connection, old: &SecretKey, new: &SecretKey) -> Result<usize, AppError> {
+pub(crate) fn reseal_all(
+    conn: &Connection,
+    old: &SecretKey,
+    new: &SecretKey,
+) -> Result<usize, AppError> {
     let mut count = 0;
     for column in SECRET_COLUMNS {
         let rows: Vec<(i64, Vec<u8>)> = conn
@@ -359,7 +363,7 @@ pub fn reseal_all(conn: &Connection, old: &SecretKey, new: &SecretKey) -> Result
 }
 
 /// Stores the key check value for `key`.
-pub fn write_key_check(conn: &Connection, key: &SecretKey) -> Result<(), AppError> {
+pub(crate) fn write_key_check(conn: &Connection, key: &SecretKey) -> Result<(), AppError> {
     conn.execute(
         "INSERT INTO secret_key_check (id, check_blob) VALUES (1, ?1)
          ON CONFLICT (id) DO UPDATE SET check_blob = excluded.check_blob, updated_at = ?2",
@@ -375,7 +379,7 @@ pub fn write_key_check(conn: &Connection, key: &SecretKey) -> Result<(), AppErro
 }
 
 /// Does `key` open this database's key check? None when there is no check yet.
-pub fn key_matches(conn: &Connection, key: &SecretKey) -> Result<Option<bool>, AppError> {
+pub(crate) fn key_matches(conn: &Connection, key: &SecretKey) -> Result<Option<bool>, AppError> {
     let blob: Option<Vec<u8>> = conn
         .query_row(
             "SELECT check_blob FROM secret_key_check WHERE id = 1",

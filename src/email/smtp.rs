@@ -16,7 +16,7 @@ use crate::config::{EmailSettings, SmtpSecurity};
 
 /// One email ready to go out.
 #[derive(Debug, Clone)]
-pub struct Outgoing {
+pub(crate) struct Outgoing {
     pub from_email: String,
     pub from_name: Option<String>,
     pub to_email: String,
@@ -31,7 +31,7 @@ pub struct Outgoing {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SendError {
+pub(crate) enum SendError {
     /// Worth retrying later.
     Transient(String),
     /// The relay refused our credentials: nothing will go out until they are fixed.
@@ -48,7 +48,7 @@ pub struct SmtpRelay {
     secrets: Vec<String>,
 }
 
-pub struct RelayConfig<'a> {
+pub(crate) struct RelayConfig<'a> {
     /// The name to connect to, and to verify the TLS certificate against.
     pub host: &'a str,
     /// Connect to this checked address instead of resolving `host` again (tenant relays).
@@ -61,7 +61,7 @@ pub struct RelayConfig<'a> {
 }
 
 impl<'a> RelayConfig<'a> {
-    pub fn platform(settings: &'a EmailSettings) -> Option<RelayConfig<'a>> {
+    pub(crate) fn platform(settings: &'a EmailSettings) -> Option<RelayConfig<'a>> {
         (!settings.smtp_host.is_empty()).then(|| RelayConfig {
             host: &settings.smtp_host,
             connect_to: None,
@@ -75,7 +75,7 @@ impl<'a> RelayConfig<'a> {
 }
 
 impl SmtpRelay {
-    pub fn new(config: &RelayConfig<'_>) -> Result<SmtpRelay, String> {
+    pub(crate) fn new(config: &RelayConfig<'_>) -> Result<SmtpRelay, String> {
         let builder = match (config.connect_to, config.security) {
             (None, SmtpSecurity::None) => {
                 AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(config.host)
@@ -125,7 +125,7 @@ impl SmtpRelay {
     }
 
     /// Sends one email; the answer is the relay's reply on success.
-    pub async fn send(&self, email: &Outgoing) -> Result<String, SendError> {
+    pub(crate) async fn send(&self, email: &Outgoing) -> Result<String, SendError> {
         let message = build_message(email).map_err(|message| SendError::Permanent {
             message,
             bounce: false,
@@ -153,7 +153,7 @@ impl SmtpRelay {
 }
 
 /// Removes every occurrence of the given secrets from `text`.
-pub fn scrub(text: &str, secrets: &[String]) -> String {
+pub(crate) fn scrub(text: &str, secrets: &[String]) -> String {
     let mut out = text.to_string();
     for secret in secrets.iter().filter(|s| !s.is_empty()) {
         out = out.replace(secret.as_str(), "***");
@@ -170,7 +170,7 @@ fn header_name(name: &Option<String>) -> Option<String> {
         .filter(|n| !n.is_empty())
 }
 
-pub fn build_message(email: &Outgoing) -> Result<Message, String> {
+pub(crate) fn build_message(email: &Outgoing) -> Result<Message, String> {
     let address = |a: &str| a.parse().map_err(|e| format!("invalid address {a:?}: {e}"));
     let mut builder = Message::builder()
         .from(Mailbox::new(

@@ -57,7 +57,7 @@ pub fn string_to_sign(m: &SnsMessage) -> String {
 
 /// Is `url` an SNS address we may fetch a certificate (or a subscription confirmation) from?
 /// `prefix` replaces the amazonaws.com rule when set (tests).
-pub fn trusted_sns_url(url: &str, prefix: &str) -> bool {
+pub(crate) fn trusted_sns_url(url: &str, prefix: &str) -> bool {
     if !prefix.is_empty() {
         return url.starts_with(prefix);
     }
@@ -78,7 +78,7 @@ pub fn trusted_sns_url(url: &str, prefix: &str) -> bool {
 }
 
 /// Checks the message's signature with the PEM certificate.
-pub fn verify(m: &SnsMessage, certificate_pem: &str) -> bool {
+pub(crate) fn verify(m: &SnsMessage, certificate_pem: &str) -> bool {
     let Ok(cert) = Certificate::from_pem(certificate_pem) else {
         return false;
     };
@@ -111,7 +111,7 @@ pub fn verify(m: &SnsMessage, certificate_pem: &str) -> bool {
 
 /// The SES event inside a notification (event publishing `eventType`, or the older
 /// `notificationType`), with the email it is about.
-pub fn ses_event(message: &str) -> Option<(ProviderEvent, Option<String>)> {
+pub(crate) fn ses_event(message: &str) -> Option<(ProviderEvent, Option<String>)> {
     let v: serde_json::Value = serde_json::from_str(message).ok()?;
     let kind = v["eventType"]
         .as_str()

@@ -11,14 +11,14 @@ use super::render::TemplateSource;
 use crate::error::AppError;
 
 /// The language every template falls back to.
-pub const DEFAULT_LANGUAGE: &str = "en";
+pub(crate) const DEFAULT_LANGUAGE: &str = "en";
 
 #[derive(RustEmbed)]
 #[folder = "assets/emails/"]
 struct DefaultFiles;
 
 #[derive(Debug, Clone, Serialize)]
-pub struct EmailTemplate {
+pub(crate) struct EmailTemplate {
     pub id: i64,
     pub code: String,
     pub language: String,
@@ -39,7 +39,7 @@ pub struct EmailTemplate {
 /// A template as written in `assets/emails/*.toml`, and as admins create or update one.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TemplateFields {
+pub(crate) struct TemplateFields {
     pub code: String,
     pub language: String,
     pub name: String,
@@ -67,7 +67,7 @@ fn yes() -> bool {
     true
 }
 
-pub const CATEGORIES: &[&str] = &["auth", "orders", "billing", "system", "marketing"];
+pub(crate) const CATEGORIES: &[&str] = &["auth", "orders", "billing", "system", "marketing"];
 
 const COLUMNS: &str =
     "id, code, language, name, description, category, subject, body_html, body_text,
@@ -99,7 +99,7 @@ fn template_row(r: &Row<'_>) -> rusqlite::Result<EmailTemplate> {
 }
 
 impl EmailTemplate {
-    pub fn source(&self) -> TemplateSource {
+    pub(crate) fn source(&self) -> TemplateSource {
         TemplateSource {
             subject: self.subject.clone(),
             body_html: self.body_html.clone(),
@@ -110,7 +110,7 @@ impl EmailTemplate {
 
 /// Adds every shipped default whose (code, language) is missing. Never touches an existing row,
 /// so an edited template stays as the admin left it. Returns how many were added.
-pub fn seed_defaults(conn: &Connection) -> Result<usize, AppError> {
+pub(crate) fn seed_defaults(conn: &Connection) -> Result<usize, AppError> {
     let mut added = 0;
     for name in DefaultFiles::iter() {
         let Some(file) = DefaultFiles::get(&name) else {
@@ -145,13 +145,16 @@ pub fn seed_defaults(conn: &Connection) -> Result<usize, AppError> {
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TemplateFilter {
+pub(crate) struct TemplateFilter {
     pub code: Option<String>,
     pub language: Option<String>,
     pub category: Option<String>,
 }
 
-pub fn list(conn: &Connection, filter: &TemplateFilter) -> Result<Vec<EmailTemplate>, AppError> {
+pub(crate) fn list(
+    conn: &Connection,
+    filter: &TemplateFilter,
+) -> Result<Vec<EmailTemplate>, AppError> {
     let rows = conn
         .prepare(&format!(
             "SELECT {COLUMNS} FROM email_templates
@@ -163,7 +166,7 @@ pub fn list(conn: &Connection, filter: &TemplateFilter) -> Result<Vec<EmailTempl
     Ok(rows)
 }
 
-pub fn get(conn: &Connection, id: i64) -> Result<EmailTemplate, AppError> {
+pub(crate) fn get(conn: &Connection, id: i64) -> Result<EmailTemplate, AppError> {
     conn.query_row(
         &format!("SELECT {COLUMNS} FROM email_templates WHERE id = ?1"),
         [id],
@@ -173,7 +176,7 @@ pub fn get(conn: &Connection, id: i64) -> Result<EmailTemplate, AppError> {
     .ok_or(AppError::NotFound)
 }
 
-pub fn find(
+pub(crate) fn find(
     conn: &Connection,
     code: &str,
     language: &str,
@@ -186,7 +189,7 @@ pub fn find(
         .optional()?)
 }
 
-pub fn insert(conn: &Connection, t: &TemplateFields) -> Result<EmailTemplate, AppError> {
+pub(crate) fn insert(conn: &Connection, t: &TemplateFields) -> Result<EmailTemplate, AppError> {
     conn.query_row(
         &format!(
             "INSERT INTO email_templates (code, language, name, description, category, subject, body_html, body_text,
@@ -217,7 +220,11 @@ pub fn insert(conn: &Connection, t: &TemplateFields) -> Result<EmailTemplate, Ap
     })
 }
 
-pub fn update(conn: &Connection, id: i64, t: &TemplateFields) -> Result<EmailTemplate, AppError> {
+pub(crate) fn update(
+    conn: &Connection,
+    id: i64,
+    t: &TemplateFields,
+) -> Result<EmailTemplate, AppError> {
     conn.query_row(
         &format!(
             "UPDATE email_templates SET code = ?2, language = ?3, name = ?4, description = ?5, category = ?6,
@@ -253,7 +260,7 @@ pub fn update(conn: &Connection, id: i64, t: &TemplateFields) -> Result<EmailTem
     .ok_or(AppError::NotFound)
 }
 
-pub fn delete(conn: &Connection, id: i64) -> Result<(), AppError> {
+pub(crate) fn delete(conn: &Connection, id: i64) -> Result<(), AppError> {
     match conn.execute("DELETE FROM email_templates WHERE id = ?1", [id])? {
         0 => Err(AppError::NotFound),
         _ => Ok(()),
@@ -263,7 +270,7 @@ pub fn delete(conn: &Connection, id: i64) -> Result<(), AppError> {
 // ---- store overrides -------------------------------------------------------------------------
 
 #[derive(Debug, Clone, Serialize)]
-pub struct StoreOverride {
+pub(crate) struct StoreOverride {
     pub id: i64,
     pub store_id: i64,
     pub template_code: String,
@@ -296,7 +303,7 @@ fn override_row(r: &Row<'_>) -> rusqlite::Result<StoreOverride> {
 }
 
 impl StoreOverride {
-    pub fn source(&self) -> TemplateSource {
+    pub(crate) fn source(&self) -> TemplateSource {
         TemplateSource {
             subject: self.subject.clone(),
             body_html: self.body_html.clone(),
@@ -305,7 +312,7 @@ impl StoreOverride {
     }
 }
 
-pub fn find_override(
+pub(crate) fn find_override(
     conn: &Connection,
     store_id: i64,
     code: &str,
@@ -319,7 +326,10 @@ pub fn find_override(
         .optional()?)
 }
 
-pub fn list_overrides(conn: &Connection, store_id: i64) -> Result<Vec<StoreOverride>, AppError> {
+pub(crate) fn list_overrides(
+    conn: &Connection,
+    store_id: i64,
+) -> Result<Vec<StoreOverride>, AppError> {
     let rows = conn
         .prepare(&format!(
             "SELECT {OVERRIDE_COLUMNS} FROM store_email_templates WHERE store_id = ?1 ORDER BY template_code, language"
@@ -329,7 +339,7 @@ pub fn list_overrides(conn: &Connection, store_id: i64) -> Result<Vec<StoreOverr
     Ok(rows)
 }
 
-pub struct OverrideFields {
+pub(crate) struct OverrideFields {
     pub name: Option<String>,
     pub subject: String,
     pub body_html: String,
@@ -337,7 +347,7 @@ pub struct OverrideFields {
     pub is_active: bool,
 }
 
-pub fn put_override(
+pub(crate) fn put_override(
     conn: &Connection,
     store_id: i64,
     code: &str,
@@ -358,7 +368,7 @@ pub fn put_override(
     )?)
 }
 
-pub fn delete_override(
+pub(crate) fn delete_override(
     conn: &Connection,
     store_id: i64,
     code: &str,
@@ -374,7 +384,7 @@ pub fn delete_override(
 }
 
 /// What a store may override for `code`: the platform template's variables, or why not.
-pub fn overridable(
+pub(crate) fn overridable(
     conn: &Connection,
     code: &str,
 ) -> Result<Result<TemplateVariables, String>, AppError> {
@@ -390,7 +400,7 @@ pub fn overridable(
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct TemplateVariables {
+pub(crate) struct TemplateVariables {
     pub variables: Vec<String>,
     pub required: Vec<String>,
     pub platform_only: bool,
@@ -398,7 +408,10 @@ pub struct TemplateVariables {
 
 /// The variables a template code declares (from its default-language row if there is one), and
 /// whether any of its rows is platform-only.
-pub fn variables_of(conn: &Connection, code: &str) -> Result<Option<TemplateVariables>, AppError> {
+pub(crate) fn variables_of(
+    conn: &Connection,
+    code: &str,
+) -> Result<Option<TemplateVariables>, AppError> {
     let row: Option<(Option<String>, Option<String>, bool)> = conn
         .prepare_cached(
             "SELECT variables, required_variables,
@@ -423,14 +436,14 @@ pub fn variables_of(conn: &Connection, code: &str) -> Result<Option<TemplateVari
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Layer {
+pub(crate) enum Layer {
     Store,
     Platform,
 }
 
 /// A template chosen for one email.
 #[derive(Debug, Clone)]
-pub struct Resolved {
+pub(crate) struct Resolved {
     pub layer: Layer,
     pub language: String,
     pub source: TemplateSource,
@@ -443,7 +456,7 @@ pub struct Resolved {
 /// language → the platform template in that language → the store's override in the default
 /// language → the platform template in the default language. Inactive rows are skipped;
 /// platform-only templates are never overridden.
-pub fn resolve(
+pub(crate) fn resolve(
     conn: &Connection,
     code: &str,
     store_id: Option<i64>,
@@ -484,7 +497,7 @@ pub fn resolve(
 
 /// The platform template the chain would reach when the store layer is skipped (the fallback when
 /// a store template fails to render).
-pub fn resolve_platform(
+pub(crate) fn resolve_platform(
     conn: &Connection,
     code: &str,
     language: &str,
@@ -493,7 +506,7 @@ pub fn resolve_platform(
 }
 
 /// Sample values for a preview or a test render: one string per declared variable.
-pub fn sample_context(variables: &[String]) -> serde_json::Value {
+pub(crate) fn sample_context(variables: &[String]) -> serde_json::Value {
     let map = variables
         .iter()
         .map(|name| {

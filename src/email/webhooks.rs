@@ -16,7 +16,7 @@ use sha2::Sha256;
 use super::outbox::DeliveryEvent;
 
 /// Parses SendGrid's verification key (base64 of the DER public key).
-pub fn sendgrid_key(base64_der: &str) -> Result<VerifyingKey, String> {
+pub(crate) fn sendgrid_key(base64_der: &str) -> Result<VerifyingKey, String> {
     let der = STANDARD
         .decode(base64_der)
         .map_err(|_| "must be base64".to_string())?;
@@ -24,7 +24,7 @@ pub fn sendgrid_key(base64_der: &str) -> Result<VerifyingKey, String> {
         .map_err(|_| "must be an ECDSA P-256 public key (DER, base64)".to_string())
 }
 
-pub fn verify_sendgrid(
+pub(crate) fn verify_sendgrid(
     key_base64: &str,
     signature_base64: &str,
     timestamp: &str,
@@ -44,7 +44,7 @@ pub fn verify_sendgrid(
     key.verify(&signed, &signature).is_ok()
 }
 
-pub fn verify_mailgun(
+pub(crate) fn verify_mailgun(
     signing_key: &str,
     timestamp: &str,
     token: &str,
@@ -62,7 +62,7 @@ pub fn verify_mailgun(
 }
 
 /// A Unix timestamp no older (and no further in the future) than `max_age` seconds.
-pub fn fresh(timestamp: &str, max_age: i64) -> Option<DateTime<Utc>> {
+pub(crate) fn fresh(timestamp: &str, max_age: i64) -> Option<DateTime<Utc>> {
     let at = Utc
         .timestamp_opt(timestamp.trim().parse().ok()?, 0)
         .single()?;
@@ -70,7 +70,7 @@ pub fn fresh(timestamp: &str, max_age: i64) -> Option<DateTime<Utc>> {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct ProviderEvent {
+pub(crate) struct ProviderEvent {
     pub email_log_id: Option<i64>,
     pub event: Option<DeliveryEvent>,
     pub at: DateTime<Utc>,
@@ -83,7 +83,7 @@ fn log_id(value: &Value) -> Option<i64> {
 }
 
 /// SendGrid posts a JSON array of events; our `email_log_id` custom argument comes back on each.
-pub fn parse_sendgrid(body: &[u8]) -> Result<Vec<ProviderEvent>, String> {
+pub(crate) fn parse_sendgrid(body: &[u8]) -> Result<Vec<ProviderEvent>, String> {
     let events: Vec<Value> =
         serde_json::from_slice(body).map_err(|e| format!("not a SendGrid event list: {e}"))?;
     Ok(events
@@ -108,14 +108,14 @@ pub fn parse_sendgrid(body: &[u8]) -> Result<Vec<ProviderEvent>, String> {
         .collect())
 }
 
-pub struct MailgunSignature {
+pub(crate) struct MailgunSignature {
     pub timestamp: String,
     pub token: String,
     pub signature: String,
 }
 
 /// Mailgun posts one JSON event with its signature block.
-pub fn parse_mailgun(body: &[u8]) -> Result<(MailgunSignature, ProviderEvent), String> {
+pub(crate) fn parse_mailgun(body: &[u8]) -> Result<(MailgunSignature, ProviderEvent), String> {
     let v: Value = serde_json::from_slice(body).map_err(|e| format!("not a Mailgun event: {e}"))?;
     let field = |name: &str| {
         v["signature"][name]

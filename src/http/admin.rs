@@ -11,7 +11,7 @@ use crate::state::AppState;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CreateStore {
+pub(crate) struct CreateStore {
     code: String,
     name: String,
     #[serde(default = "default_tier")]
@@ -24,7 +24,7 @@ fn default_tier() -> Tier {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct UpdateStore {
+pub(crate) struct UpdateStore {
     name: Option<String>,
     tier: Option<Tier>,
     is_active: Option<bool>,
@@ -32,7 +32,7 @@ pub struct UpdateStore {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CreateUser {
+pub(crate) struct CreateUser {
     email: String,
     password: String,
     full_name: String,
@@ -41,7 +41,7 @@ pub struct CreateUser {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct UpdateUser {
+pub(crate) struct UpdateUser {
     full_name: Option<String>,
     language: Option<String>,
     is_active: Option<bool>,
@@ -49,7 +49,7 @@ pub struct UpdateUser {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CreateCustomer {
+pub(crate) struct CreateCustomer {
     email: String,
     password: Option<String>,
     full_name: String,
@@ -57,7 +57,7 @@ pub struct CreateCustomer {
 }
 
 #[derive(Serialize)]
-pub struct ListResponse<T: Serialize> {
+pub(crate) struct ListResponse<T: Serialize> {
     #[serde(flatten)]
     pub items: Named<T>,
     pub total: i64,
@@ -66,7 +66,7 @@ pub struct ListResponse<T: Serialize> {
 }
 
 #[derive(Serialize)]
-pub enum Named<T: Serialize> {
+pub(crate) enum Named<T: Serialize> {
     #[serde(rename = "stores")]
     Stores(Vec<T>),
     #[serde(rename = "users")]
@@ -75,7 +75,7 @@ pub enum Named<T: Serialize> {
     Customers(Vec<T>),
 }
 
-pub async fn create_store(
+pub(crate) async fn create_store(
     state: web::Data<AppState>,
     _admin: AdminUser,
     body: web::Json<CreateStore>,
@@ -91,7 +91,7 @@ pub async fn create_store(
     Ok(HttpResponse::Created().json(store))
 }
 
-pub async fn list_stores(
+pub(crate) async fn list_stores(
     state: web::Data<AppState>,
     _admin: AdminUser,
     page: web::Query<Page>,
@@ -109,7 +109,7 @@ pub async fn list_stores(
     }))
 }
 
-pub async fn get_store(
+pub(crate) async fn get_store(
     state: web::Data<AppState>,
     _admin: AdminUser,
     path: web::Path<i64>,
@@ -122,7 +122,7 @@ pub async fn get_store(
     Ok(HttpResponse::Ok().json(store))
 }
 
-pub async fn update_store(
+pub(crate) async fn update_store(
     state: web::Data<AppState>,
     _admin: AdminUser,
     path: web::Path<i64>,
@@ -145,7 +145,7 @@ pub async fn update_store(
     Ok(HttpResponse::Ok().json(store))
 }
 
-pub async fn create_store_user(
+pub(crate) async fn create_store_user(
     state: web::Data<AppState>,
     _admin: AdminUser,
     path: web::Path<i64>,
@@ -182,7 +182,7 @@ pub async fn create_store_user(
     Ok(HttpResponse::Created().json(user))
 }
 
-pub async fn list_store_users(
+pub(crate) async fn list_store_users(
     state: web::Data<AppState>,
     _admin: AdminUser,
     path: web::Path<i64>,
@@ -205,7 +205,7 @@ pub async fn list_store_users(
     }))
 }
 
-pub async fn update_store_user(
+pub(crate) async fn update_store_user(
     state: web::Data<AppState>,
     _admin: AdminUser,
     path: web::Path<(i64, i64)>,
@@ -231,7 +231,7 @@ pub async fn update_store_user(
     Ok(HttpResponse::Ok().json(user))
 }
 
-pub async fn create_customer(
+pub(crate) async fn create_customer(
     state: web::Data<AppState>,
     _admin: AdminUser,
     path: web::Path<i64>,
@@ -245,7 +245,7 @@ pub async fn create_customer(
     insert_customer(&state, store_id, body.into_inner()).await
 }
 
-pub async fn list_customers(
+pub(crate) async fn list_customers(
     state: web::Data<AppState>,
     _admin: AdminUser,
     path: web::Path<i64>,

@@ -141,7 +141,7 @@ macro_rules! signed_in {
     };
 }
 
-pub async fn shop_account(
+pub(crate) async fn shop_account(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
@@ -149,7 +149,7 @@ pub async fn shop_account(
     Ok(render_page(&state, "account.html", &chrome))
 }
 
-pub async fn admin_stores(
+pub(crate) async fn admin_stores(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
@@ -201,7 +201,7 @@ pub async fn admin_stores(
 }
 
 #[derive(Deserialize)]
-pub struct LogQuery {
+pub(crate) struct LogQuery {
     status: Option<String>,
     recipient: Option<String>,
     template_code: Option<String>,
@@ -294,7 +294,7 @@ async fn email_logs(
     Ok(render_page(state, "table.html", &page))
 }
 
-pub async fn admin_email_logs(
+pub(crate) async fn admin_email_logs(
     state: web::Data<AppState>,
     req: HttpRequest,
     q: web::Query<LogQuery>,
@@ -303,7 +303,7 @@ pub async fn admin_email_logs(
     email_logs(&state, chrome, q.into_inner(), None, true).await
 }
 
-pub async fn vendor_email_logs(
+pub(crate) async fn vendor_email_logs(
     state: web::Data<AppState>,
     req: HttpRequest,
     q: web::Query<LogQuery>,
@@ -312,7 +312,7 @@ pub async fn vendor_email_logs(
     email_logs(&state, chrome, q.into_inner(), auth.actor.store_id(), false).await
 }
 
-pub async fn admin_notifications(
+pub(crate) async fn admin_notifications(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
@@ -422,7 +422,7 @@ fn template_fields(t: Option<&templates::EmailTemplate>) -> Vec<Field> {
     ]
 }
 
-pub async fn admin_templates(
+pub(crate) async fn admin_templates(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
@@ -472,7 +472,7 @@ pub async fn admin_templates(
     Ok(render_page(&state, "table.html", &page))
 }
 
-pub async fn admin_template(
+pub(crate) async fn admin_template(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<i64>,
@@ -505,7 +505,7 @@ pub async fn admin_template(
     Ok(render_page(&state, "table.html", &page))
 }
 
-pub async fn vendor_templates(
+pub(crate) async fn vendor_templates(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
@@ -560,7 +560,7 @@ pub async fn vendor_templates(
     Ok(render_page(&state, "table.html", &page))
 }
 
-pub async fn vendor_template(
+pub(crate) async fn vendor_template(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
@@ -619,7 +619,7 @@ pub async fn vendor_template(
     Ok(render_page(&state, "table.html", &page))
 }
 
-pub async fn vendor_settings(
+pub(crate) async fn vendor_settings(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {

@@ -17,7 +17,7 @@ use crate::state::AppState;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LoginRequest {
+pub(crate) struct LoginRequest {
     email: String,
     password: String,
     /// Ask for an HttpOnly cookie session (the web UI) instead of a bearer token.
@@ -27,7 +27,7 @@ pub struct LoginRequest {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ShopLoginRequest {
+pub(crate) struct ShopLoginRequest {
     store_code: String,
     email: String,
     password: String,
@@ -37,7 +37,7 @@ pub struct ShopLoginRequest {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RegisterRequest {
+pub(crate) struct RegisterRequest {
     store_code: String,
     email: String,
     password: String,
@@ -49,7 +49,7 @@ pub struct RegisterRequest {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PasswordChange {
+pub(crate) struct PasswordChange {
     current_password: String,
     new_password: String,
 }
@@ -153,7 +153,7 @@ async fn check_login(
     Ok(())
 }
 
-pub async fn login_admin(
+pub(crate) async fn login_admin(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Json<LoginRequest>,
@@ -161,7 +161,7 @@ pub async fn login_admin(
     login_user(state, req, body.into_inner(), Area::Admin, Role::Admin).await
 }
 
-pub async fn login_vendor(
+pub(crate) async fn login_vendor(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Json<LoginRequest>,
@@ -181,7 +181,7 @@ async fn login_user(
     start_session(&state, area, principal, who, session_kind(body.cookie)).await
 }
 
-pub async fn login_shop(
+pub(crate) async fn login_shop(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Json<ShopLoginRequest>,
@@ -274,7 +274,7 @@ pub(super) async fn start_session(
     ))
 }
 
-pub async fn register(
+pub(crate) async fn register(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Json<RegisterRequest>,
@@ -328,7 +328,7 @@ pub async fn register(
     ))
 }
 
-pub async fn logout<U: AreaUser>(
+pub(crate) async fn logout<U: AreaUser>(
     state: web::Data<AppState>,
     user: U,
 ) -> Result<HttpResponse, AppError> {
@@ -356,7 +356,7 @@ struct MeResponse {
     csrf_token: Option<String>,
 }
 
-pub async fn me<U: AreaUser>(
+pub(crate) async fn me<U: AreaUser>(
     state: web::Data<AppState>,
     user: U,
 ) -> Result<HttpResponse, AppError> {
@@ -379,7 +379,7 @@ pub async fn me<U: AreaUser>(
 }
 
 /// Changes the caller's password and ends every other session of the account.
-pub async fn change_password<U: AreaUser>(
+pub(crate) async fn change_password<U: AreaUser>(
     state: web::Data<AppState>,
     user: U,
     body: web::Json<PasswordChange>,

@@ -15,7 +15,7 @@ use crate::state::AppState;
 
 // ---- admin: platform templates ---------------------------------------------------------------
 
-pub async fn list_templates(
+pub(crate) async fn list_templates(
     state: web::Data<AppState>,
     _admin: AdminUser,
     query: web::Query<TemplateFilter>,
@@ -93,7 +93,7 @@ fn validate_fields(t: &mut TemplateFields) -> Result<(), AppError> {
     Ok(())
 }
 
-pub async fn create_template(
+pub(crate) async fn create_template(
     state: web::Data<AppState>,
     _admin: AdminUser,
     body: web::Json<TemplateFields>,
@@ -107,7 +107,7 @@ pub async fn create_template(
     Ok(HttpResponse::Created().json(template))
 }
 
-pub async fn get_template(
+pub(crate) async fn get_template(
     state: web::Data<AppState>,
     _admin: AdminUser,
     path: web::Path<i64>,
@@ -116,7 +116,7 @@ pub async fn get_template(
     Ok(HttpResponse::Ok().json(state.db.read(move |conn| templates::get(conn, id)).await?))
 }
 
-pub async fn update_template(
+pub(crate) async fn update_template(
     state: web::Data<AppState>,
     _admin: AdminUser,
     path: web::Path<i64>,
@@ -132,7 +132,7 @@ pub async fn update_template(
     Ok(HttpResponse::Ok().json(template))
 }
 
-pub async fn delete_template(
+pub(crate) async fn delete_template(
     state: web::Data<AppState>,
     _admin: AdminUser,
     path: web::Path<i64>,
@@ -146,7 +146,7 @@ pub async fn delete_template(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PreviewRequest {
+pub(crate) struct PreviewRequest {
     code: Option<String>,
     language: Option<String>,
     store_id: Option<i64>,
@@ -266,7 +266,7 @@ async fn preview(
     }))
 }
 
-pub async fn admin_preview(
+pub(crate) async fn admin_preview(
     state: web::Data<AppState>,
     _admin: AdminUser,
     body: web::Json<PreviewRequest>,
@@ -276,7 +276,7 @@ pub async fn admin_preview(
     preview(&state, request, store_id, false).await
 }
 
-pub async fn vendor_preview(
+pub(crate) async fn vendor_preview(
     state: web::Data<AppState>,
     staff: VendorUser,
     body: web::Json<PreviewRequest>,
@@ -303,7 +303,7 @@ struct OverridableTemplate {
     store_override: Option<templates::StoreOverride>,
 }
 
-pub async fn vendor_templates(
+pub(crate) async fn vendor_templates(
     state: web::Data<AppState>,
     staff: VendorUser,
 ) -> Result<HttpResponse, AppError> {
@@ -344,7 +344,7 @@ pub async fn vendor_templates(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct OverrideRequest {
+pub(crate) struct OverrideRequest {
     subject: String,
     body_html: String,
     body_text: Option<String>,
@@ -359,7 +359,7 @@ fn yes() -> bool {
 
 /// Saves a store override after the dialect check and a test render in the sandbox, so nothing
 /// that fails is ever stored.
-pub async fn put_override(
+pub(crate) async fn put_override(
     state: web::Data<AppState>,
     staff: VendorUser,
     path: web::Path<(String, String)>,
@@ -427,7 +427,7 @@ pub async fn put_override(
     Ok(HttpResponse::Ok().json(saved))
 }
 
-pub async fn delete_override(
+pub(crate) async fn delete_override(
     state: web::Data<AppState>,
     staff: VendorUser,
     path: web::Path<(String, String)>,
@@ -445,7 +445,7 @@ pub async fn delete_override(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LogQuery {
+pub(crate) struct LogQuery {
     status: Option<String>,
     store_id: Option<i64>,
     recipient: Option<String>,
@@ -495,7 +495,7 @@ async fn logs(
     ))
 }
 
-pub async fn admin_logs(
+pub(crate) async fn admin_logs(
     state: web::Data<AppState>,
     _admin: AdminUser,
     query: web::Query<LogQuery>,
@@ -505,7 +505,7 @@ pub async fn admin_logs(
     logs(&state, query, store_id).await
 }
 
-pub async fn vendor_logs(
+pub(crate) async fn vendor_logs(
     state: web::Data<AppState>,
     staff: VendorUser,
     query: web::Query<LogQuery>,
@@ -518,7 +518,7 @@ pub async fn vendor_logs(
     logs(&state, query, Some(staff.store_id())).await
 }
 
-pub async fn retry_email(
+pub(crate) async fn retry_email(
     state: web::Data<AppState>,
     _admin: AdminUser,
     path: web::Path<i64>,
@@ -551,7 +551,7 @@ fn escape_text(s: &str) -> String {
 }
 
 /// The confirmation page (a GET never changes anything: mail scanners follow links).
-pub async fn unsubscribe_page(
+pub(crate) async fn unsubscribe_page(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
@@ -572,7 +572,7 @@ pub async fn unsubscribe_page(
 }
 
 /// The unsubscribe itself (RFC 8058 one-click POST, or the page's button).
-pub async fn unsubscribe(
+pub(crate) async fn unsubscribe(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {

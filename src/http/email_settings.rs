@@ -15,7 +15,7 @@ use crate::email::smtp::{Outgoing, SendError};
 use crate::error::AppError;
 use crate::state::AppState;
 
-pub async fn get_settings(
+pub(crate) async fn get_settings(
     state: web::Data<AppState>,
     staff: VendorUser,
 ) -> Result<HttpResponse, AppError> {
@@ -31,7 +31,7 @@ pub async fn get_settings(
 /// empty string clears the value; secrets are write-only.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SettingsUpdate {
+pub(crate) struct SettingsUpdate {
     from_email: Option<String>,
     from_name: Option<String>,
     reply_to_email: Option<String>,
@@ -122,7 +122,7 @@ fn secret(
     }
 }
 
-pub async fn update_settings(
+pub(crate) async fn update_settings(
     state: web::Data<AppState>,
     staff: VendorUser,
     body: web::Json<SettingsUpdate>,
@@ -316,7 +316,7 @@ fn tier_required(provider: EmailProvider, tier: domain::Tier) -> AppError {
 
 /// Sends a test email through the store's provider to the staff member asking; the outcome is
 /// recorded, and a failure raises an admin alert. Errors are generic (no server banner).
-pub async fn verify_settings(
+pub(crate) async fn verify_settings(
     state: web::Data<AppState>,
     staff: VendorUser,
 ) -> Result<HttpResponse, AppError> {
@@ -409,7 +409,7 @@ pub async fn verify_settings(
 
 // ---- admin notifications -----------------------------------------------------------------------
 
-pub async fn list_notifications(
+pub(crate) async fn list_notifications(
     state: web::Data<AppState>,
     _admin: AdminUser,
     query: web::Query<AlertFilter>,
@@ -423,7 +423,7 @@ pub async fn list_notifications(
         .json(serde_json::json!({ "notifications": notifications, "total": total })))
 }
 
-pub async fn notifications_unread(
+pub(crate) async fn notifications_unread(
     state: web::Data<AppState>,
     _admin: AdminUser,
 ) -> Result<HttpResponse, AppError> {
@@ -431,7 +431,7 @@ pub async fn notifications_unread(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "unread_count": count })))
 }
 
-pub async fn read_notification(
+pub(crate) async fn read_notification(
     state: web::Data<AppState>,
     admin: AdminUser,
     path: web::Path<i64>,
@@ -447,7 +447,7 @@ pub async fn read_notification(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "id": id, "is_read": true })))
 }
 
-pub async fn read_all_notifications(
+pub(crate) async fn read_all_notifications(
     state: web::Data<AppState>,
     admin: AdminUser,
 ) -> Result<HttpResponse, AppError> {

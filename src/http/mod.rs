@@ -6,8 +6,8 @@ mod admin_pages;
 mod auth;
 mod email;
 mod email_settings;
-pub mod messages;
-pub mod pages;
+pub(crate) mod messages;
+pub(crate) mod pages;
 mod settings;
 mod static_files;
 mod stream;
@@ -22,7 +22,7 @@ use crate::auth::{AdminUser, CustomerUser, VendorUser};
 
 /// `HEAD` is answered as `GET` would be: the route matches as a `GET`, and the connection, which
 /// remembers the request was a `HEAD`, sends the headers (with the body's length) and no body.
-pub fn head_as_get<S, B>(
+pub(crate) fn head_as_get<S, B>(
     mut req: ServiceRequest,
     service: &S,
 ) -> impl std::future::Future<Output = Result<ServiceResponse<B>, actix_web::Error>> + use<S, B>
@@ -38,7 +38,7 @@ where
 /// The route table. The router tries services in order and runs a regex for every pattern with a
 /// `{param}` it passes, so the hot paths come first: `/health`, then the API, whose scopes are
 /// plain prefixes (with each area's messaging routes first), then the pages.
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", get().to(static_files::health))
         .service(
             web::scope("/api/v1")

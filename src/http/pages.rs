@@ -22,7 +22,7 @@ use crate::state::AppState;
 struct Templates;
 
 /// One Tera instance with every page template; `.html` templates escape every variable.
-pub fn load_templates() -> anyhow::Result<tera::Tera> {
+pub(crate) fn load_templates() -> anyhow::Result<tera::Tera> {
     let mut tera = tera::Tera::new();
     tera.autoescape_on(vec![".html"]);
     let sources: Vec<(String, String)> = Templates::iter()
@@ -40,7 +40,7 @@ pub fn load_templates() -> anyhow::Result<tera::Tera> {
     Ok(tera)
 }
 
-pub const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+pub(crate) const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
     connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'";
 
 fn render(
@@ -127,11 +127,11 @@ fn login_page(
 }
 
 #[derive(Deserialize)]
-pub struct LoginQuery {
+pub(crate) struct LoginQuery {
     store: Option<String>,
 }
 
-pub async fn login_form(
+pub(crate) async fn login_form(
     state: web::Data<AppState>,
     path: web::Path<String>,
     query: web::Query<LoginQuery>,
@@ -147,14 +147,14 @@ pub async fn login_form(
 }
 
 #[derive(Deserialize)]
-pub struct LoginForm {
+pub(crate) struct LoginForm {
     email: String,
     password: String,
     store_code: Option<String>,
 }
 
 /// The form login: a cookie session, then on to the messages page.
-pub async fn login_submit(
+pub(crate) async fn login_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
@@ -202,7 +202,7 @@ pub async fn login_submit(
 
 /// The parts every signed-in page shows: header, badge, navigation, CSRF token.
 #[derive(Serialize, Default)]
-pub struct Chrome {
+pub(crate) struct Chrome {
     title: String,
     area: &'static str,
     area_label: &'static str,
@@ -252,7 +252,7 @@ fn nav(area: Area, current: &str) -> Vec<NavItem> {
 }
 
 /// Builds the chrome for a signed-in page: the user's name and unread total come from the DB.
-pub async fn chrome(
+pub(crate) async fn chrome(
     state: &AppState,
     auth: &Authenticated,
     area: Area,
@@ -282,12 +282,15 @@ pub async fn chrome(
     })
 }
 
-pub fn render_page(state: &AppState, name: &str, context: &impl Serialize) -> HttpResponse {
+pub(crate) fn render_page(state: &AppState, name: &str, context: &impl Serialize) -> HttpResponse {
     render(state, name, context, actix_web::http::StatusCode::OK)
 }
 
 /// The signed-in user of a page, or a redirect to the area's login.
-pub async fn page_user(req: &HttpRequest, area: Area) -> Result<Authenticated, HttpResponse> {
+pub(crate) async fn page_user(
+    req: &HttpRequest,
+    area: Area,
+) -> Result<Authenticated, HttpResponse> {
     authenticate(req.clone(), area).await.map_err(|_| {
         HttpResponse::SeeOther()
             .insert_header((header::LOCATION, format!("/{}/login", area.as_str())))
@@ -391,7 +394,7 @@ fn compose_types(area: Area) -> Vec<ComposeType> {
 }
 
 #[derive(Deserialize)]
-pub struct InboxQuery {
+pub(crate) struct InboxQuery {
     search: Option<String>,
     status: Option<String>,
     #[serde(rename = "type")]
@@ -484,7 +487,7 @@ async fn messages_page(
 }
 
 /// The inbox of the area of `U` (admin, vendor or shop).
-pub async fn inbox<U: AreaUser>(
+pub(crate) async fn inbox<U: AreaUser>(
     state: web::Data<AppState>,
     req: HttpRequest,
     q: web::Query<InboxQuery>,
@@ -493,7 +496,7 @@ pub async fn inbox<U: AreaUser>(
 }
 
 /// The inbox with one thread open.
-pub async fn thread<U: AreaUser>(
+pub(crate) async fn thread<U: AreaUser>(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<i64>,
@@ -503,7 +506,7 @@ pub async fn thread<U: AreaUser>(
 }
 
 /// `/`: where to sign in.
-pub async fn home() -> HttpResponse {
+pub(crate) async fn home() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header(("Content-Security-Policy", CSP))

@@ -10,12 +10,12 @@ use crate::state::AppState;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct UpdateSetting {
+pub(crate) struct UpdateSetting {
     /// A number or a string; validated per key.
     value: serde_json::Value,
 }
 
-pub async fn list_settings(
+pub(crate) async fn list_settings(
     state: web::Data<AppState>,
     _admin: AdminUser,
 ) -> Result<HttpResponse, AppError> {
@@ -23,7 +23,7 @@ pub async fn list_settings(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "settings": settings })))
 }
 
-pub async fn update_setting(
+pub(crate) async fn update_setting(
     state: web::Data<AppState>,
     admin: AdminUser,
     path: web::Path<String>,

@@ -10,11 +10,11 @@ use crate::error::AppError;
 #[folder = "assets/static/"]
 struct Static;
 
-pub async fn health() -> HttpResponse {
+pub(crate) async fn health() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
-pub async fn asset(path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub(crate) async fn asset(path: web::Path<String>) -> Result<HttpResponse, AppError> {
     let file = Static::get(path.as_str()).ok_or(AppError::NotFound)?;
     let etag: String = file.metadata.sha256_hash()[..8]
         .iter()

@@ -15,7 +15,7 @@ use crate::auth::session;
 use crate::error::AppError;
 use crate::state::AppState;
 
-pub async fn stream<U: AreaUser>(
+pub(crate) async fn stream<U: AreaUser>(
     state: web::Data<AppState>,
     user: U,
 ) -> Result<HttpResponse, AppError> {

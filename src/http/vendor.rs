@@ -8,7 +8,7 @@ use crate::domain::Page;
 use crate::error::AppError;
 use crate::state::AppState;
 
-pub async fn create_customer(
+pub(crate) async fn create_customer(
     state: web::Data<AppState>,
     staff: VendorUser,
     body: web::Json<CreateCustomer>,
@@ -16,7 +16,7 @@ pub async fn create_customer(
     insert_customer(&state, staff.store_id(), body.into_inner()).await
 }
 
-pub async fn list_customers(
+pub(crate) async fn list_customers(
     state: web::Data<AppState>,
     staff: VendorUser,
     page: web::Query<Page>,

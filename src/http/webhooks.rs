@@ -63,7 +63,7 @@ fn refused() -> AppError {
     AppError::Unauthorized("the webhook signature is missing, stale or wrong")
 }
 
-pub async fn sendgrid(
+pub(crate) async fn sendgrid(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Bytes,
@@ -110,7 +110,7 @@ pub async fn sendgrid(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "processed": processed })))
 }
 
-pub async fn mailgun(
+pub(crate) async fn mailgun(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
@@ -156,7 +156,10 @@ pub async fn mailgun(
 
 /// SES events through Amazon SNS: the message must carry a valid SNS signature and come from the
 /// topic a store named; subscription confirmations for such a topic are confirmed.
-pub async fn ses(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, AppError> {
+pub(crate) async fn ses(
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
     let message: sns::SnsMessage =
         serde_json::from_slice(&body).map_err(|e| AppError::BadRequest {
             code: "invalid_body",
@@ -254,7 +257,7 @@ async fn sns_certificate(state: &AppState, url: &str) -> Option<String> {
 }
 
 /// The open pixel: records the open (once, forward only) and answers a 1×1 GIF.
-pub async fn open_pixel(
+pub(crate) async fn open_pixel(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
@@ -277,7 +280,7 @@ pub async fn open_pixel(
 }
 
 /// The click redirect: only to the n-th link of that very email.
-pub async fn click(
+pub(crate) async fn click(
     state: web::Data<AppState>,
     path: web::Path<(String, usize)>,
 ) -> Result<HttpResponse, AppError> {

@@ -6,12 +6,12 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, ToSql};
 
 use super::error::MessagingError;
-use crate::domain::{Actor, ConversationType};
+use crate::domain::Actor;
 
 /// Named SQL parameters built at run time.
-pub type Params = Vec<(&'static str, Value)>;
+pub(crate) type Params = Vec<(&'static str, Value)>;
 
-pub fn bind(params: &Params) -> Vec<(&str, &dyn ToSql)> {
+pub(crate) fn bind(params: &Params) -> Vec<(&str, &dyn ToSql)> {
     params
         .iter()
         .map(|(name, value)| (*name, value as &dyn ToSql))
@@ -22,7 +22,7 @@ pub fn bind(params: &Params) -> Vec<(&str, &dyn ToSql)> {
 /// - admin: every `admin_store` and `admin_customer` conversation;
 /// - store staff: `store_customer` and `admin_store` conversations of their own store;
 /// - customer: `store_customer` conversations of their store that they take part in.
-pub fn visible(actor: &Actor, params: &mut Params) -> &'static str {
+pub(crate) fn visible(actor: &Actor, params: &mut Params) -> &'static str {
     match *actor {
         Actor::Admin { .. } => "c.conversation_type IN ('admin_store', 'admin_customer')",
         Actor::Staff { store_id, .. } => {
@@ -50,7 +50,7 @@ pub fn visible(actor: &Actor, params: &mut Params) -> &'static str {
 /// cannot tell: for them it holds only where the rows are already the customer's own
 /// (`participant_unread`); [`counted`] leaves them out. Must select what `visible` selects: unit
 /// tests compare the two for every actor.
-pub fn visible_groups(actor: &Actor, params: &mut Params) -> &'static str {
+pub(crate) fn visible_groups(actor: &Actor, params: &mut Params) -> &'static str {
     match *actor {
         Actor::Admin { .. } => "g.conversation_type IN ('admin_store', 'admin_customer')",
         Actor::Staff { store_id, .. } => {
@@ -66,7 +66,7 @@ pub fn visible_groups(actor: &Actor, params: &mut Params) -> &'static str {
 
 /// [`visible_groups`] on `conversation_counts g` (one row per store, type and state), for actors
 /// who see whole stores; None for customers, whose visibility depends on participation.
-pub fn counted(actor: &Actor, params: &mut Params) -> Option<&'static str> {
+pub(crate) fn counted(actor: &Actor, params: &mut Params) -> Option<&'static str> {
     match actor {
         Actor::Customer { .. } => None,
         _ => Some(visible_groups(actor, params)),
@@ -75,15 +75,13 @@ pub fn counted(actor: &Actor, params: &mut Params) -> Option<&'static str> {
 
 /// The conversation facts an access decision or a write needs.
 #[derive(Debug, Clone)]
-pub struct ConversationRow {
-    pub id: i64,
-    pub conversation_type: ConversationType,
+pub(crate) struct ConversationRow {
     pub store_id: Option<i64>,
     pub is_closed: bool,
 }
 
 /// Loads conversation `id` if `actor` may see it; otherwise `NotFound`.
-pub fn load_visible(
+pub(crate) fn load_visible(
     conn: &Connection,
     actor: &Actor,
     id: i64,
@@ -91,16 +89,14 @@ pub fn load_visible(
     let mut params: Params = vec![(":id", Value::Integer(id))];
     let condition = visible(actor, &mut params);
     let sql = format!(
-        "SELECT c.id, c.conversation_type, c.store_id, c.is_closed FROM conversations c
+        "SELECT c.store_id, c.is_closed FROM conversations c
          WHERE c.id = :id AND {condition}"
     );
     conn.prepare_cached(&sql)?
         .query_row(bind(&params).as_slice(), |r| {
             Ok(ConversationRow {
-                id: r.get(0)?,
-                conversation_type: r.get(1)?,
-                store_id: r.get(2)?,
-                is_closed: r.get(3)?,
+                store_id: r.get(0)?,
+                is_closed: r.get(1)?,
             })
         })
         .optional()?
@@ -108,7 +104,7 @@ pub fn load_visible(
 }
 
 /// The API area (and so the URL prefix) an actor works in.
-pub fn api_base(actor: &Actor) -> &'static str {
+pub(crate) fn api_base(actor: &Actor) -> &'static str {
     match actor {
         Actor::Admin { .. } => "/api/v1/admin/messages",
         Actor::Staff { .. } => "/api/v1/vendor/messages",

@@ -13,7 +13,7 @@ use super::messages::insert_message;
 use super::participants::{actor_name, add_participant, participant_store};
 use crate::domain::{Actor, ConversationType, Invalid, ParticipantType};
 
-pub struct NewConversation {
+pub(crate) struct NewConversation {
     pub conversation_type: ConversationType,
     pub subject: String,
     pub recipient_type: ParticipantType,
@@ -25,7 +25,7 @@ pub struct NewConversation {
 /// What the rights rules allow: admins open `admin_store` (to a staff user) and `admin_customer`
 /// (to a customer); staff open `store_customer` with their own store's customers; customers open
 /// nothing. The recipient must exist, be active, and (for staff) belong to their store.
-pub fn create(
+pub(crate) fn create(
     conn: &Connection,
     actor: &Actor,
     new: &NewConversation,
@@ -118,7 +118,7 @@ fn recipient_store(
 }
 
 /// Closes or reopens a conversation and leaves a system message saying who did it.
-pub fn set_closed(
+pub(crate) fn set_closed(
     conn: &Connection,
     actor: &Actor,
     id: i64,
@@ -162,7 +162,7 @@ pub fn set_closed(
 
 /// What marking a conversation read did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReadOutcome {
+pub(crate) struct ReadOutcome {
     /// False when nothing was unread: then nothing changed, and nobody needs to hear of it.
     pub changed: bool,
     /// The caller's unread total afterwards.
@@ -172,7 +172,11 @@ pub struct ReadOutcome {
 /// Sets the caller's unread count to 0 and their `last_read_at` to now, if anything was unread.
 /// Reading what is already read writes nothing, so an open thread that answers every event with
 /// a read cannot keep the others busy.
-pub fn mark_read(conn: &Connection, actor: &Actor, id: i64) -> Result<ReadOutcome, MessagingError> {
+pub(crate) fn mark_read(
+    conn: &Connection,
+    actor: &Actor,
+    id: i64,
+) -> Result<ReadOutcome, MessagingError> {
     load_visible(conn, actor, id)?;
     let (me_type, me_id) = actor.participant();
     let changed = conn
@@ -190,7 +194,7 @@ pub fn mark_read(conn: &Connection, actor: &Actor, id: i64) -> Result<ReadOutcom
 }
 
 /// Updates the caller's notification preferences, joining the conversation if needed.
-pub fn set_preferences(
+pub(crate) fn set_preferences(
     conn: &Connection,
     actor: &Actor,
     id: i64,

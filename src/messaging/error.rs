@@ -6,7 +6,7 @@ use crate::db::DbError;
 use crate::domain::Invalid;
 
 #[derive(Debug, thiserror::Error)]
-pub enum MessagingError {
+pub(crate) enum MessagingError {
     /// Missing, or not visible to the actor: the two are never told apart.
     #[error("not found")]
     NotFound,

@@ -44,7 +44,7 @@ pub struct Event {
 impl Event {
     /// The event describing a change to conversation `id`, with its store and participants (read
     /// in the same transaction as the change, so the audience is exact).
-    pub fn load(
+    pub(crate) fn load(
         conn: &Connection,
         id: i64,
         kind: EventKind,
@@ -80,7 +80,7 @@ impl Event {
     }
 
     /// May `actor` see this event? The same rule as conversation visibility (access.rs).
-    pub fn visible_to(&self, actor: &crate::domain::Actor) -> bool {
+    pub(crate) fn visible_to(&self, actor: &crate::domain::Actor) -> bool {
         use crate::domain::{Actor, ConversationType as T};
         match *actor {
             Actor::Admin { .. } => {
@@ -112,12 +112,12 @@ pub struct EventBus {
 impl EventBus {
     /// `capacity` events are buffered per subscriber; a subscriber that falls further behind
     /// skips ahead (and should reload, as the polling fallback does).
-    pub fn new(capacity: usize) -> EventBus {
+    pub(crate) fn new(capacity: usize) -> EventBus {
         let (sender, _) = broadcast::channel(capacity);
         EventBus { sender }
     }
 
-    pub fn publish(&self, event: Event) {
+    pub(crate) fn publish(&self, event: Event) {
         // No subscriber is not an error: nobody is watching.
         let _ = self.sender.send(Arc::new(event));
     }

@@ -93,7 +93,7 @@ fn summary_row(r: &Row<'_>) -> rusqlite::Result<ConversationSummary> {
 }
 
 /// One conversation's summary, if `actor` may see it.
-pub fn summary(
+pub(crate) fn summary(
     conn: &Connection,
     actor: &Actor,
     id: i64,
@@ -112,13 +112,13 @@ pub fn summary(
 }
 
 #[derive(Debug, Default, Clone)]
-pub struct ListFilter {
+pub(crate) struct ListFilter {
     pub conversation_type: Option<ConversationType>,
     pub is_closed: Option<bool>,
     pub search: Option<String>,
 }
 
-pub struct ConversationList {
+pub(crate) struct ConversationList {
     pub conversations: Vec<ConversationSummary>,
     pub total: i64,
     pub total_unread: i64,
@@ -228,7 +228,7 @@ fn counted_total(actor: &Actor, filter: &ListFilter) -> Option<(String, Params)>
 /// The caller's inbox: newest activity first, filtered, paginated. Its statements (the hits, the
 /// page, the totals) agree when they run in one read transaction, as [`crate::db::Db::read`] runs
 /// them.
-pub fn list(
+pub(crate) fn list(
     conn: &Connection,
     actor: &Actor,
     filter: &ListFilter,
@@ -289,7 +289,7 @@ fn list_page(
     })
 }
 /// The sum of the caller's unread counts over the conversations they may see (the header badge).
-pub fn total_unread(conn: &Connection, actor: &Actor) -> Result<i64, MessagingError> {
+pub(crate) fn total_unread(conn: &Connection, actor: &Actor) -> Result<i64, MessagingError> {
     let (sql, params) = unread_query(actor);
     Ok(conn
         .prepare_cached(&sql)?
@@ -308,7 +308,7 @@ fn unread_query(actor: &Actor) -> (String, Params) {
 
 /// The whole view of one conversation: summary, participants, and one page of messages
 /// (oldest→newest within the page, older pages through `before`). No side effects.
-pub fn detail(
+pub(crate) fn detail(
     conn: &Connection,
     actor: &Actor,
     id: i64,

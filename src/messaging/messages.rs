@@ -16,7 +16,7 @@ use crate::domain::{Actor, ParticipantType};
 
 /// Inserts a message from `actor` and updates the counters. A user message raises every other
 /// participant's unread count by one; a system message (close/reopen) raises none.
-pub fn insert_message(
+pub(crate) fn insert_message(
     conn: &Connection,
     actor: &Actor,
     conversation_id: i64,
@@ -50,7 +50,7 @@ pub fn insert_message(
 
 /// Appends a message (with already stored files) to a conversation the actor may see and that is
 /// open; the sender joins the participants if they were not one yet.
-pub fn append(
+pub(crate) fn append(
     conn: &Connection,
     actor: &Actor,
     conversation_id: i64,
@@ -150,7 +150,7 @@ fn page_sql() -> String {
 }
 
 /// One page of a thread: the `limit` messages before `before` (or the latest), oldest first.
-pub fn message_page(
+pub(crate) fn message_page(
     conn: &Connection,
     actor: &Actor,
     conversation_id: i64,
@@ -247,7 +247,7 @@ fn attach_files(
 }
 
 /// Soft-deletes a message: its author may, and so may an admin. The row stays, content hidden.
-pub fn delete(
+pub(crate) fn delete(
     conn: &Connection,
     actor: &Actor,
     conversation_id: i64,
@@ -291,7 +291,7 @@ pub fn delete(
 
 /// Every file path (attachments and thumbnails) the rows of conversation `conversation_id` name,
 /// deleted messages included: their files stay until the rows go.
-pub fn stored_paths(
+pub(crate) fn stored_paths(
     conn: &Connection,
     conversation_id: i64,
 ) -> Result<std::collections::HashSet<String>, MessagingError> {
@@ -314,7 +314,7 @@ pub fn stored_paths(
 
 /// The stored path of an attachment (and of its thumbnail), if `actor` may see its conversation
 /// and its message is not deleted.
-pub fn attachment_file(
+pub(crate) fn attachment_file(
     conn: &Connection,
     actor: &Actor,
     conversation_id: i64,

@@ -6,32 +6,32 @@
 //! - `access`: who may see which conversation, one rule per kind of actor;
 //! - `events`: what changed, for the live views.
 
-pub mod access;
-pub mod commands;
+pub(crate) mod access;
+pub(crate) mod commands;
 mod error;
-pub mod events;
-pub mod inbox;
-pub mod messages;
-pub mod participants;
-pub mod search;
-pub mod service;
+pub(crate) mod events;
+pub(crate) mod inbox;
+pub(crate) mod messages;
+pub(crate) mod participants;
+pub(crate) mod search;
+pub(crate) mod service;
 
 use crate::db::Timestamp;
 use serde::Serialize;
 
 use crate::domain::{ConversationType, ParticipantType};
 
-pub use error::MessagingError;
+pub(crate) use error::MessagingError;
 pub use events::{Event, EventBus, EventKind};
-pub use service::{Context, Outcome};
+pub(crate) use service::Context;
 
-pub const SUBJECT_MAX: usize = 500;
-pub const CONTENT_MAX: usize = 10_000;
+pub(crate) const SUBJECT_MAX: usize = 500;
+pub(crate) const CONTENT_MAX: usize = 10_000;
 /// The length of `last_message_preview` (also written in migration V9, which backfilled it).
-pub const PREVIEW_CHARS: i64 = 140;
+pub(crate) const PREVIEW_CHARS: i64 = 140;
 
 #[derive(Debug, Clone, Serialize)]
-pub struct OtherParticipant {
+pub(crate) struct OtherParticipant {
     #[serde(rename = "type")]
     pub participant_type: ParticipantType,
     pub id: i64,
@@ -40,7 +40,7 @@ pub struct OtherParticipant {
 
 /// A conversation as one inbox line, from one viewer's side (their unread count, the other party).
 #[derive(Debug, Clone, Serialize)]
-pub struct ConversationSummary {
+pub(crate) struct ConversationSummary {
     pub id: i64,
     pub conversation_type: ConversationType,
     pub subject: String,
@@ -56,7 +56,7 @@ pub struct ConversationSummary {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Participant {
+pub(crate) struct Participant {
     pub participant_type: ParticipantType,
     pub participant_id: i64,
     pub name: String,
@@ -65,7 +65,7 @@ pub struct Participant {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct ConversationDetail {
+pub(crate) struct ConversationDetail {
     #[serde(flatten)]
     pub summary: ConversationSummary,
     pub participants: Vec<Participant>,
@@ -74,7 +74,7 @@ pub struct ConversationDetail {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Attachment {
+pub(crate) struct Attachment {
     pub id: i64,
     pub original_filename: String,
     pub file_size: i64,
@@ -87,7 +87,7 @@ pub struct Attachment {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Message {
+pub(crate) struct Message {
     pub id: i64,
     pub conversation_id: i64,
     pub sender_type: ParticipantType,
@@ -102,14 +102,14 @@ pub struct Message {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Preferences {
+pub(crate) struct Preferences {
     pub conversation_id: i64,
     pub email_notifications: bool,
     pub muted: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Recipient {
+pub(crate) struct Recipient {
     pub id: i64,
     #[serde(rename = "type")]
     pub recipient_type: ParticipantType,

@@ -10,7 +10,7 @@ use crate::db::timestamp_opt;
 use crate::domain::{Actor, Page, ParticipantType};
 
 /// The display name of the acting user or customer.
-pub fn actor_name(conn: &Connection, actor: &Actor) -> Result<String, MessagingError> {
+pub(crate) fn actor_name(conn: &Connection, actor: &Actor) -> Result<String, MessagingError> {
     let (participant_type, id) = actor.participant();
     participant_name(conn, participant_type, id)
 }
@@ -32,7 +32,7 @@ pub(crate) fn participant_name(
 }
 
 /// The participants of a conversation, in the order they joined.
-pub fn participants(
+pub(crate) fn participants(
     conn: &Connection,
     conversation_id: i64,
 ) -> Result<Vec<Participant>, MessagingError> {
@@ -59,7 +59,7 @@ pub fn participants(
 }
 
 /// Adds a participant unless already there.
-pub fn add_participant(
+pub(crate) fn add_participant(
     conn: &Connection,
     conversation_id: i64,
     kind: ParticipantType,
@@ -85,7 +85,7 @@ pub fn add_participant(
 }
 
 /// The store context recorded on a participant row: none for admins.
-pub fn participant_store(actor: &Actor, row: &ConversationRow) -> Option<i64> {
+pub(crate) fn participant_store(actor: &Actor, row: &ConversationRow) -> Option<i64> {
     match actor {
         Actor::Admin { .. } => None,
         _ => row.store_id,
@@ -93,7 +93,7 @@ pub fn participant_store(actor: &Actor, row: &ConversationRow) -> Option<i64> {
 }
 
 /// People the caller may start a conversation with.
-pub fn recipients(
+pub(crate) fn recipients(
     conn: &Connection,
     actor: &Actor,
     kind: ParticipantType,

@@ -26,14 +26,14 @@ use crate::platform;
 
 /// What the use cases need of the running appliance.
 #[derive(Clone)]
-pub struct Context {
+pub(crate) struct Context {
     pub db: Db,
     pub settings: Arc<Settings>,
 }
 
 /// A use case's result and the events it caused, to publish once it has committed.
 #[must_use]
-pub struct Outcome<T> {
+pub(crate) struct Outcome<T> {
     pub value: T,
     pub events: Vec<Event>,
 }
@@ -47,7 +47,7 @@ impl<T> Outcome<T> {
     }
 
     /// Publishes the events to the live views and hands back the result.
-    pub fn publish(self, bus: &EventBus) -> T {
+    pub(crate) fn publish(self, bus: &EventBus) -> T {
         for event in self.events {
             bus.publish(event);
         }
@@ -57,7 +57,7 @@ impl<T> Outcome<T> {
 
 /// A new conversation as the caller asked for it, not yet checked.
 #[derive(Debug, Clone)]
-pub struct StartConversation {
+pub(crate) struct StartConversation {
     pub conversation_type: ConversationType,
     pub subject: String,
     pub recipient_type: ParticipantType,
@@ -73,7 +73,7 @@ const NOTIFICATION_PREVIEW_CHARS: usize = 200;
 
 /// Starts a conversation (with its first message, if any, and that message's notifications).
 #[instrument(skip_all)]
-pub async fn start_conversation(
+pub(crate) async fn start_conversation(
     ctx: &Context,
     actor: Actor,
     start: StartConversation,
@@ -111,7 +111,11 @@ pub async fn start_conversation(
 
 /// Checks that `actor` may send to conversation `id` now, before any upload is read, and answers
 /// the largest file accepted (in bytes).
-pub async fn check_send(ctx: &Context, actor: Actor, id: i64) -> Result<u64, MessagingError> {
+pub(crate) async fn check_send(
+    ctx: &Context,
+    actor: Actor,
+    id: i64,
+) -> Result<u64, MessagingError> {
     ctx.db
         .read(move |conn| {
             if access::load_visible(conn, &actor, id)?.is_closed {
@@ -126,7 +130,7 @@ pub async fn check_send(ctx: &Context, actor: Actor, id: i64) -> Result<u64, Mes
 /// then the message, its attachment rows and its notifications commit together; if the commit
 /// fails, the files are removed again.
 #[instrument(skip_all, fields(conversation_id = id))]
-pub async fn send_message(
+pub(crate) async fn send_message(
     ctx: &Context,
     actor: Actor,
     id: i64,
@@ -213,7 +217,7 @@ fn quote(content: &str, attachments: usize) -> String {
 }
 
 /// Closes a conversation: a system message says who did, the others get an email.
-pub async fn close_conversation(
+pub(crate) async fn close_conversation(
     ctx: &Context,
     actor: Actor,
     id: i64,
@@ -222,7 +226,7 @@ pub async fn close_conversation(
 }
 
 /// Reopens a closed conversation, with a system message saying who did.
-pub async fn reopen_conversation(
+pub(crate) async fn reopen_conversation(
     ctx: &Context,
     actor: Actor,
     id: i64,
@@ -258,7 +262,7 @@ async fn set_closed(
 
 /// Marks a conversation read for the caller and answers their new unread total. Reading what was
 /// already read changes nothing and publishes nothing.
-pub async fn mark_read(
+pub(crate) async fn mark_read(
     ctx: &Context,
     actor: Actor,
     id: i64,
@@ -276,7 +280,7 @@ pub async fn mark_read(
 }
 
 /// Changes the caller's notification preferences for one conversation.
-pub async fn set_preferences(
+pub(crate) async fn set_preferences(
     ctx: &Context,
     actor: Actor,
     id: i64,
@@ -289,7 +293,7 @@ pub async fn set_preferences(
 }
 
 /// Soft-deletes a message: its author may, and so may an admin.
-pub async fn delete_message(
+pub(crate) async fn delete_message(
     ctx: &Context,
     actor: Actor,
     id: i64,

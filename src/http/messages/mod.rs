@@ -133,7 +133,7 @@ fn handler<U: AreaUser>(op: Op) -> Route {
 }
 
 /// Mounts the messaging routes for one area.
-pub fn scope<U: AreaUser>() -> actix_web::Scope {
+pub(crate) fn scope<U: AreaUser>() -> actix_web::Scope {
     MESSAGING_ROUTES
         .iter()
         .fold(web::scope("/messages"), |scope, spec| {
