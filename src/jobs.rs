@@ -20,7 +20,7 @@ pub struct Context {
     pub db: Db,
     pub settings: Arc<Settings>,
     pub login_limiter: Arc<LoginLimiter>,
-    pub delivery: delivery::Context,
+    pub email: crate::email::Context,
 }
 
 pub(crate) fn spawn_all(ctx: Context, shutdown: CancellationToken) {
@@ -44,7 +44,7 @@ pub(crate) fn spawn_all(ctx: Context, shutdown: CancellationToken) {
     ));
     let poll = Duration::from_millis(ctx.settings.email.poll_interval_ms);
     tokio::spawn(every(poll, shutdown, move || {
-        let ctx = ctx.delivery.clone();
+        let ctx = ctx.email.clone();
         async move { delivery::deliver_all_due(&ctx).await.map(drop) }
     }));
 }

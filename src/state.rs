@@ -36,9 +36,9 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// What the email delivery step needs.
-    pub(crate) fn delivery(&self) -> crate::email::delivery::Context {
-        crate::email::delivery::Context {
+    /// What the email use cases and the delivery step need.
+    pub(crate) fn email(&self) -> crate::email::Context {
+        crate::email::Context {
             db: self.db.clone(),
             settings: self.settings.clone(),
             key: self.key.clone(),
@@ -54,7 +54,7 @@ impl AppState {
             db: self.db.clone(),
             settings: self.settings.clone(),
             login_limiter: self.login_limiter.clone(),
-            delivery: self.delivery(),
+            email: self.email(),
         }
     }
 

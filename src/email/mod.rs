@@ -15,3 +15,26 @@ pub mod sns;
 pub(crate) mod templates;
 pub(crate) mod tracking;
 pub(crate) mod webhooks;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::crypto::SecretKey;
+use crate::db::Db;
+use smtp::SmtpRelay;
+
+/// What the email use cases and the delivery step need, and nothing of the web.
+#[derive(Clone)]
+pub struct Context {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    /// Opens the stores' sealed provider credentials.
+    pub key: SecretKey,
+    /// The HTTP client of the API providers.
+    pub http: reqwest::Client,
+    /// The platform's SMTP relay; None when `email.smtp_host` is empty.
+    pub mailer: Option<SmtpRelay>,
+    /// The executable that renders store templates in a sandbox.
+    pub sandbox_exe: PathBuf,
+}

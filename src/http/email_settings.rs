@@ -2,16 +2,11 @@
 //! appliance's notifications.
 
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
 
 use crate::alerts::{self, AlertFilter};
 use crate::auth::{AdminUser, VendorUser};
-use crate::crypto::credential_aad;
-use crate::domain::{self, Actor, EmailProvider};
-use crate::domain::{AlertKind, AlertPriority};
-use crate::email::mailer::store_mailer;
-use crate::email::settings::{self, StoredSettings};
-use crate::email::smtp::{Outgoing, SendError};
+use crate::domain::Actor;
+use crate::email::settings::{self, SettingsChange};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -27,384 +22,30 @@ pub(crate) async fn get_settings(
     Ok(HttpResponse::Ok().json(stored.view()))
 }
 
-/// Every field optional: what is left out stays as it is. For optional text and for secrets an
-/// empty string clears the value; secrets are write-only.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct SettingsUpdate {
-    from_email: Option<String>,
-    from_name: Option<String>,
-    reply_to_email: Option<String>,
-    signature_text: Option<String>,
-    signature_html: Option<String>,
-    provider: Option<EmailProvider>,
-    smtp_host: Option<String>,
-    smtp_port: Option<u16>,
-    smtp_username: Option<String>,
-    smtp_password: Option<String>,
-    smtp_use_tls: Option<bool>,
-    smtp_use_ssl: Option<bool>,
-    sendgrid_api_key: Option<String>,
-    mailgun_api_key: Option<String>,
-    mailgun_domain: Option<String>,
-    mailgun_region: Option<String>,
-    ses_access_key_id: Option<String>,
-    ses_secret_access_key: Option<String>,
-    ses_region: Option<String>,
-    track_opens: Option<bool>,
-    track_clicks: Option<bool>,
-    /// SendGrid's event webhook verification key (base64 of the DER public key).
-    sendgrid_webhook_public_key: Option<String>,
-    mailgun_webhook_signing_key: Option<String>,
-    ses_sns_topic_arn: Option<String>,
-}
-
-/// An optional text field: None = unchanged, "" = cleared.
-fn optional(
-    value: Option<String>,
-    current: &mut Option<String>,
-    check: impl Fn(&str) -> Result<String, AppError>,
-) -> Result<bool, AppError> {
-    match value {
-        None => Ok(false),
-        Some(v) if v.trim().is_empty() => Ok(current.take().is_some()),
-        Some(v) => {
-            let v = check(&v)?;
-            let changed = current.as_deref() != Some(v.as_str());
-            *current = Some(v);
-            Ok(changed)
-        }
-    }
-}
-
-fn hostname(field: &'static str) -> impl Fn(&str) -> Result<String, AppError> {
-    move |v: &str| {
-        let v = v.trim().to_ascii_lowercase();
-        let ok = (1..=253).contains(&v.len())
-            && v.split('.').all(|l| {
-                !l.is_empty()
-                    && l.len() <= 63
-                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            })
-            || v.parse::<std::net::IpAddr>().is_ok();
-        if ok {
-            Ok(v)
-        } else {
-            Err(AppError::validation(
-                field,
-                "must be a host name or an IP address",
-            ))
-        }
-    }
-}
-
-/// Seals (or clears) one credential.
-fn secret(
-    state: &AppState,
-    value: Option<String>,
-    current: &mut Option<Vec<u8>>,
-    column: &str,
-    store_id: i64,
-) -> Result<bool, AppError> {
-    match value {
-        None => Ok(false),
-        Some(v) if v.is_empty() => Ok(current.take().is_some()),
-        Some(v) => {
-            if v.len() > 500 || v.chars().any(|c| c.is_control()) {
-                return Err(AppError::validation(
-                    column,
-                    "must be at most 500 characters, on one line",
-                ));
-            }
-            *current = Some(state.key.seal(&v, &credential_aad(column, store_id)));
-            Ok(true)
-        }
-    }
-}
-
 pub(crate) async fn update_settings(
     state: web::Data<AppState>,
     staff: VendorUser,
-    body: web::Json<SettingsUpdate>,
+    body: web::Json<SettingsChange>,
 ) -> Result<HttpResponse, AppError> {
-    let store_id = staff.store_id();
-    let body = body.into_inner();
-    let mut s: StoredSettings = state
-        .db
-        .read(move |conn| settings::load(conn, store_id))
-        .await?;
-    let mut changed = false;
-
-    if let Some(v) = body.from_email {
-        let v = domain::clean_email("from_email", &v)?;
-        changed |= s.from_email != v;
-        s.from_email = v;
-    }
-    if let Some(v) = body.from_name {
-        let v = domain::clean_line("from_name", &v, 100)?;
-        changed |= s.from_name != v;
-        s.from_name = v;
-    }
-    if !s.exists && (s.from_email.is_empty() || s.from_name.is_empty()) {
-        return Err(AppError::validation(
-            "from_email",
-            "from_email and from_name are needed the first time",
-        ));
-    }
-    optional(body.reply_to_email, &mut s.reply_to_email, |v| {
-        Ok(domain::clean_email("reply_to_email", v)?)
-    })?;
-    optional(body.signature_text, &mut s.signature_text, |v| {
-        Ok(domain::clean_text("signature_text", v, 2000)?)
-    })?;
-    optional(body.signature_html, &mut s.signature_html, |v| {
-        Ok(domain::clean_text("signature_html", v, 10_000)?)
-    })?;
-    if let Some(provider) = body.provider {
-        let tier = s.tier.ok_or(AppError::NotFound)?;
-        if !tier.allows(provider) {
-            return Err(tier_required(provider, tier));
-        }
-        changed |= s.provider != Some(provider);
-        s.provider = Some(provider);
-    }
-    changed |= optional(body.smtp_host, &mut s.smtp_host, hostname("smtp_host"))?;
-    if let Some(port) = body.smtp_port {
-        if port == 0 {
-            return Err(AppError::validation("smtp_port", "must be a port number"));
-        }
-        changed |= s.smtp_port != Some(port);
-        s.smtp_port = Some(port);
-    }
-    changed |= optional(body.smtp_username, &mut s.smtp_username, |v| {
-        Ok(domain::clean_line("smtp_username", v, 255)?)
-    })?;
-    changed |= secret(
-        &state,
-        body.smtp_password,
-        &mut s.smtp_password,
-        "smtp_password",
-        store_id,
-    )?;
-    if let Some(v) = body.smtp_use_tls {
-        changed |= s.smtp_use_tls != v;
-        s.smtp_use_tls = v;
-    }
-    if let Some(v) = body.smtp_use_ssl {
-        changed |= s.smtp_use_ssl != v;
-        s.smtp_use_ssl = v;
-    }
-    changed |= secret(
-        &state,
-        body.sendgrid_api_key,
-        &mut s.sendgrid_api_key,
-        "sendgrid_api_key",
-        store_id,
-    )?;
-    changed |= secret(
-        &state,
-        body.mailgun_api_key,
-        &mut s.mailgun_api_key,
-        "mailgun_api_key",
-        store_id,
-    )?;
-    changed |= optional(
-        body.mailgun_domain,
-        &mut s.mailgun_domain,
-        hostname("mailgun_domain"),
-    )?;
-    if let Some(region) = body.mailgun_region {
-        if region != "us" && region != "eu" {
-            return Err(AppError::validation("mailgun_region", "must be us or eu"));
-        }
-        changed |= s.mailgun_region != region;
-        s.mailgun_region = region;
-    }
-    changed |= optional(body.ses_access_key_id, &mut s.ses_access_key_id, |v| {
-        let ok = (16..=128).contains(&v.len())
-            && v.bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-        if ok {
-            Ok(v.to_string())
-        } else {
-            Err(AppError::validation(
-                "ses_access_key_id",
-                "is not an AWS access key id",
-            ))
-        }
-    })?;
-    changed |= secret(
-        &state,
-        body.ses_secret_access_key,
-        &mut s.ses_secret_access_key,
-        "ses_secret_access_key",
-        store_id,
-    )?;
-    changed |= optional(body.ses_region, &mut s.ses_region, |v| {
-        let ok = (1..=30).contains(&v.len())
-            && v.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if ok {
-            Ok(v.to_string())
-        } else {
-            Err(AppError::validation("ses_region", "is not an AWS region"))
-        }
-    })?;
-    optional(
-        body.sendgrid_webhook_public_key,
-        &mut s.sendgrid_webhook_public_key,
-        |v| {
-            crate::email::webhooks::sendgrid_key(v.trim())
-                .map(|_| v.trim().to_string())
-                .map_err(|why| AppError::validation("sendgrid_webhook_public_key", why))
-        },
-    )?;
-    secret(
-        &state,
-        body.mailgun_webhook_signing_key,
-        &mut s.mailgun_webhook_signing_key,
-        "mailgun_webhook_signing_key",
-        store_id,
-    )?;
-    optional(body.ses_sns_topic_arn, &mut s.ses_sns_topic_arn, |v| {
-        let ok = v.starts_with("arn:aws:sns:")
-            && v.len() <= 256
-            && v.bytes().all(|b| b.is_ascii_graphic());
-        if ok {
-            Ok(v.to_string())
-        } else {
-            Err(AppError::validation(
-                "ses_sns_topic_arn",
-                "must be an SNS topic ARN",
-            ))
-        }
-    })?;
-    s.track_opens = body.track_opens.unwrap_or(s.track_opens);
-    s.track_clicks = body.track_clicks.unwrap_or(s.track_clicks);
-
-    // A tenant's SMTP host must not point inside our network (checked again at every connection).
-    if let (Some(host), EmailProvider::Smtp) = (&s.smtp_host, s.provider()) {
-        crate::net::resolve_checked(
-            host,
-            s.smtp_port.unwrap_or(587),
-            state.settings.email.allow_private_smtp_hosts,
-        )
-        .await
-        .map_err(|e| AppError::BadRequest {
-            code: "smtp_host_refused",
-            message: format!("smtp_host: {e}"),
-        })?;
-    }
-    // Anything that changes how mail leaves needs a new verification.
-    let keep_verified = !changed;
-    let saved = state
-        .db
-        .write(move |tx| {
-            settings::save(tx, &s, keep_verified)?;
-            settings::load(tx, store_id)
-        })
-        .await?;
-    tracing::info!(store_id, "store email settings updated");
-    Ok(HttpResponse::Ok().json(saved.view()))
+    let view =
+        settings::change_settings(&state.email(), staff.store_id(), body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(view))
 }
 
-fn tier_required(provider: EmailProvider, tier: domain::Tier) -> AppError {
-    AppError::TierRequired(format!(
-        "the {provider} provider needs the business tier or higher (this store is {tier})"
-    ))
-}
-
-/// Sends a test email through the store's provider to the staff member asking; the outcome is
-/// recorded, and a failure raises an admin alert. Errors are generic (no server banner).
 pub(crate) async fn verify_settings(
     state: web::Data<AppState>,
     staff: VendorUser,
 ) -> Result<HttpResponse, AppError> {
     let store_id = staff.store_id();
+    // Each verification connects out: a few a minute per store.
     state
         .login_limiter
         .check_account(format!("verify:{store_id}"))?;
     let Actor::Staff { user_id, .. } = staff.0.actor else {
         return Err(AppError::NotFound);
     };
-    let (stored, user) = state
-        .db
-        .read(move |conn| {
-            Ok::<_, AppError>((
-                settings::load(conn, store_id)?,
-                crate::accounts::get_user(conn, user_id)?,
-            ))
-        })
-        .await?;
-    if !stored.complete() {
-        return Err(AppError::BadRequest {
-            code: "not_configured",
-            message: "complete the sender and the provider's settings first".into(),
-        });
-    }
-    if let Some(tier) = stored.tier
-        && !tier.allows(stored.provider())
-    {
-        return Err(tier_required(stored.provider(), tier));
-    }
-    let outcome = match store_mailer(&stored, &state.key, &state.settings.email, &state.http).await
-    {
-        Err(why) => Err(why),
-        Ok(mailer) => {
-            let test = Outgoing {
-                from_email: stored.from_email.clone(),
-                from_name: Some(stored.from_name.clone()),
-                to_email: user.email.clone(),
-                to_name: Some(user.full_name.clone()),
-                reply_to: stored.reply_to_email.clone(),
-                subject: format!("Parley test email for {}", stored.from_name),
-                html: "<p>Your store's email settings work: this test email went through them.</p>"
-                    .into(),
-                text: "Your store's email settings work: this test email went through them.".into(),
-                message_id: format!("<verify-{}@parley.invalid>", uuid::Uuid::new_v4().simple()),
-                unsubscribe_url: None,
-            };
-            mailer
-                .send(&test, 0)
-                .await
-                .map(|_| ())
-                .map_err(|e| match e {
-                    SendError::Transient(_) => {
-                        "could not reach the mail server, or it did not answer in time".to_string()
-                    }
-                    SendError::Auth(_) => "the mail server refused the credentials".to_string(),
-                    SendError::Permanent { .. } => {
-                        "the mail server refused the test email".to_string()
-                    }
-                })
-        }
-    };
-    let error = outcome.err();
-    let recorded = error.clone();
-    state
-        .db
-        .write(move |tx| {
-            settings::record_verification(tx, store_id, recorded.as_deref())?;
-            if let Some(why) = &recorded {
-                alerts::raise(
-                    tx,
-                    &alerts::Alert {
-                        notification_type: AlertKind::StoreIssue,
-                        priority: AlertPriority::Normal,
-                        title: "A store's email settings failed verification",
-                        message: &format!("Store {store_id}: {why}"),
-                        action_required: false,
-                        action_url: None,
-                        metadata: serde_json::json!({ "store_id": store_id }),
-                        dedup_key: &format!("store_verification:{store_id}"),
-                    },
-                )?;
-            }
-            Ok::<_, AppError>(())
-        })
-        .await?;
-    Ok(HttpResponse::Ok()
-        .json(serde_json::json!({ "is_verified": error.is_none(), "verification_error": error })))
+    let verification = settings::verify_settings(&state.email(), store_id, user_id).await?;
+    Ok(HttpResponse::Ok().json(verification))
 }
 
 // ---- admin notifications -----------------------------------------------------------------------

@@ -12,6 +12,12 @@ use crate::domain::{EmailProvider, Tier};
 use crate::error::AppError;
 
 /// The sealed columns, each bound to its column and store.
+mod change;
+mod verify;
+
+pub(crate) use change::{SettingsChange, change_settings};
+pub(crate) use verify::verify_settings;
+
 pub(crate) const SECRET_COLUMNS: &[&str] = &[
     "smtp_password",
     "sendgrid_api_key",
@@ -388,4 +394,11 @@ pub(crate) fn key_matches(conn: &Connection, key: &SecretKey) -> Result<Option<b
         )
         .optional()?;
     Ok(blob.map(|b| key.open(&b, crate::crypto::KEY_CHECK_AAD).is_ok()))
+}
+
+/// The refusal of a provider the store's tier does not include.
+pub(crate) fn tier_required(provider: EmailProvider, tier: Tier) -> AppError {
+    AppError::TierRequired(format!(
+        "the {provider} provider needs the business tier or higher (this store is {tier})"
+    ))
 }
