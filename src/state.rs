@@ -58,6 +58,15 @@ impl AppState {
         }
     }
 
+    /// What the account use cases need.
+    pub(crate) fn accounts(&self) -> crate::accounts::service::Context {
+        crate::accounts::service::Context {
+            db: self.db.clone(),
+            settings: self.settings.clone(),
+            hasher: self.hasher.clone(),
+        }
+    }
+
     /// What the messaging use cases need.
     pub(crate) fn messaging(&self) -> crate::messaging::Context {
         crate::messaging::Context {

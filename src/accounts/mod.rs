@@ -10,6 +10,7 @@ use crate::error::AppError;
 
 mod customers;
 mod passwords;
+pub(crate) mod service;
 mod stores;
 mod users;
 

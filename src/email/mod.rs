@@ -38,3 +38,10 @@ pub struct Context {
     /// The executable that renders store templates in a sandbox.
     pub sandbox_exe: PathBuf,
 }
+
+/// Puts a failed email back in the queue for a fresh round of attempts.
+pub(crate) async fn retry_email(ctx: &Context, id: i64) -> Result<(), crate::error::AppError> {
+    ctx.db.write(move |tx| outbox::retry(tx, id)).await?;
+    tracing::info!(email_log_id = id, "failed email queued again");
+    Ok(())
+}

@@ -3,7 +3,8 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::{self, NewCustomer, NewUser, StorePatch, UserPatch};
+use crate::accounts::service::{self, PersonInput};
+use crate::accounts::{self, StorePatch, UserPatch};
 use crate::auth::AdminUser;
 use crate::domain::{self, Page, Tier};
 use crate::error::AppError;
@@ -151,34 +152,14 @@ pub(crate) async fn create_store_user(
     path: web::Path<i64>,
     body: web::Json<CreateUser>,
 ) -> Result<HttpResponse, AppError> {
-    let store_id = path.into_inner();
     let body = body.into_inner();
-    let email = domain::clean_email("email", &body.email)?.to_ascii_lowercase();
-    domain::check_password("password", &body.password)?;
-    let full_name = domain::clean_line("full_name", &body.full_name, 255)?;
-    let language = domain::clean_language("language", body.language.as_deref().unwrap_or("en"))?;
-    state
-        .db
-        .read(move |conn| accounts::get_store(conn, store_id))
-        .await?;
-    let hash = state.hasher.hash(body.password).await?;
-    let user = state
-        .db
-        .write(move |tx| {
-            accounts::get_store(tx, store_id)?;
-            accounts::insert_user(
-                tx,
-                &NewUser {
-                    email: &email,
-                    password_hash: &hash,
-                    full_name: &full_name,
-                    store_id: Some(store_id),
-                    language: &language,
-                },
-            )
-        })
-        .await?;
-    tracing::info!(user_id = user.id, store_id, "store user created");
+    let person = PersonInput {
+        email: body.email,
+        password: Some(body.password),
+        full_name: body.full_name,
+        language: body.language,
+    };
+    let user = service::create_store_user(&state.accounts(), *path, person).await?;
     Ok(HttpResponse::Created().json(user))
 }
 
@@ -237,12 +218,7 @@ pub(crate) async fn create_customer(
     path: web::Path<i64>,
     body: web::Json<CreateCustomer>,
 ) -> Result<HttpResponse, AppError> {
-    let store_id = path.into_inner();
-    state
-        .db
-        .read(move |conn| accounts::get_store(conn, store_id))
-        .await?;
-    insert_customer(&state, store_id, body.into_inner()).await
+    insert_customer(&state, *path, body.into_inner()).await
 }
 
 pub(crate) async fn list_customers(
@@ -266,32 +242,13 @@ pub(super) async fn insert_customer(
     store_id: i64,
     body: CreateCustomer,
 ) -> Result<HttpResponse, AppError> {
-    let email = domain::clean_email("email", &body.email)?.to_ascii_lowercase();
-    let full_name = domain::clean_line("full_name", &body.full_name, 255)?;
-    let language = domain::clean_language("language", body.language.as_deref().unwrap_or("en"))?;
-    let hash = match body.password {
-        Some(password) => {
-            domain::check_password("password", &password)?;
-            Some(state.hasher.hash(password).await?)
-        }
-        None => None,
+    let person = PersonInput {
+        email: body.email,
+        password: body.password,
+        full_name: body.full_name,
+        language: body.language,
     };
-    let customer = state
-        .db
-        .write(move |tx| {
-            accounts::insert_customer(
-                tx,
-                &NewCustomer {
-                    store_id,
-                    email: &email,
-                    password_hash: hash.as_deref(),
-                    full_name: &full_name,
-                    language: &language,
-                },
-            )
-        })
-        .await?;
-    tracing::info!(customer_id = customer.id, store_id, "customer created");
+    let customer = service::create_customer(&state.accounts(), store_id, person).await?;
     Ok(HttpResponse::Created().json(customer))
 }
 

@@ -8,7 +8,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::{self, NewCustomer};
+use crate::accounts::service::{self, PersonInput};
+use crate::accounts::{self};
 use crate::auth::extract::{AreaUser, cookie_name};
 use crate::auth::session::{self, NewSession, Principal, SessionKind};
 use crate::domain::{self, Actor, Area, Role};
@@ -281,43 +282,15 @@ pub(crate) async fn register(
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
     state.login_limiter.check_ip(client_ip(&req, &state))?;
-    let email = domain::clean_email("email", &body.email)?.to_ascii_lowercase();
-    domain::check_password("password", &body.password)?;
-    let full_name = domain::clean_line("full_name", &body.full_name, 255)?;
-    let language = domain::clean_language("language", body.language.as_deref().unwrap_or("en"))?;
-    let store_code = body.store_code.trim().to_string();
-    let store = state
-        .db
-        .read(move |conn| accounts::find_active_store_by_code(conn, &store_code))
-        .await?
-        .ok_or_else(|| AppError::validation("store_code", "no such store"))?;
-    let hash = state.hasher.hash(body.password).await?;
     let kind = session_kind(body.cookie);
-    let ttl = state.settings.auth.session_ttl_hours;
-    let settings = state.settings.clone();
-    let (customer, new) = state
-        .db
-        .write(move |tx| {
-            let customer = accounts::insert_customer(
-                tx,
-                &NewCustomer {
-                    store_id: store.id,
-                    email: &email,
-                    password_hash: Some(&hash),
-                    full_name: &full_name,
-                    language: &language,
-                },
-            )?;
-            let new = session::create(tx, Principal::Customer(customer.id), kind, ttl)?;
-            crate::email::notify::signup_welcome(tx, &settings, &customer, &store)?;
-            Ok::<_, AppError>((customer, new))
-        })
-        .await?;
-    tracing::info!(
-        customer_id = customer.id,
-        store_id = customer.store_id,
-        "customer registered"
-    );
+    let person = PersonInput {
+        email: body.email,
+        password: Some(body.password),
+        full_name: body.full_name,
+        language: body.language,
+    };
+    let (customer, new) =
+        service::register_customer(&state.accounts(), &body.store_code, person, kind).await?;
     Ok(session_response(
         &state,
         Area::Shop,

@@ -91,6 +91,6 @@ pub(crate) async fn retry_email(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    state.db.write(move |tx| outbox::retry(tx, id)).await?;
+    crate::email::retry_email(&state.email(), id).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "id": id, "status": "pending" })))
 }

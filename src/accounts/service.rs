@@ -1,0 +1,166 @@
+//! The account use cases: a customer registering themselves, and staff or admins adding a
+//! customer or a staff member. Each checks its input, hashes the password on the hashing threads
+//! and writes in one transaction, with the emails and the session that go with it.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use tracing::instrument;
+
+use super::{Customer, NewCustomer, NewUser, User};
+use crate::auth::Hasher;
+use crate::auth::session::{self, NewSession, Principal, SessionKind};
+use crate::config::Settings;
+use crate::db::Db;
+use crate::domain::{self, Invalid};
+use crate::error::AppError;
+
+/// What the account use cases need.
+#[derive(Clone)]
+pub(crate) struct Context {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub hasher: Hasher,
+}
+
+/// A person's details as given, not yet checked.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct PersonInput {
+    pub email: String,
+    pub password: Option<String>,
+    pub full_name: String,
+    pub language: Option<String>,
+}
+
+/// The checked details: email lowercased, name on one line, a known language.
+struct Person {
+    email: String,
+    full_name: String,
+    language: String,
+}
+
+const NAME_MAX: usize = 255;
+
+fn checked(input: &PersonInput) -> Result<Person, Invalid> {
+    Ok(Person {
+        email: domain::clean_email("email", &input.email)?.to_ascii_lowercase(),
+        full_name: domain::clean_line("full_name", &input.full_name, NAME_MAX)?,
+        language: domain::clean_language("language", input.language.as_deref().unwrap_or("en"))?,
+    })
+}
+
+/// The password's hash, when one was given (already checked).
+async fn hash_of(ctx: &Context, password: Option<String>) -> Result<Option<String>, AppError> {
+    match password {
+        Some(password) => Ok(Some(ctx.hasher.hash(password).await?)),
+        None => Ok(None),
+    }
+}
+
+/// A customer registers with a store (by its code): the account, its first session and the
+/// welcome email commit together.
+#[instrument(skip_all)]
+pub(crate) async fn register_customer(
+    ctx: &Context,
+    store_code: &str,
+    input: PersonInput,
+    kind: SessionKind,
+) -> Result<(Customer, NewSession), AppError> {
+    let person = checked(&input)?;
+    domain::check_password("password", input.password.as_deref().unwrap_or_default())?;
+    let store_code = store_code.trim().to_string();
+    let store = ctx
+        .db
+        .read(move |conn| super::find_active_store_by_code(conn, &store_code))
+        .await?
+        .ok_or_else(|| Invalid::new("store_code", "no such store"))?;
+    let hash = hash_of(ctx, input.password).await?;
+    let (ttl, settings) = (ctx.settings.auth.session_ttl_hours, ctx.settings.clone());
+    let (customer, session) = ctx
+        .db
+        .write(move |tx| {
+            let customer = super::insert_customer(tx, &new_customer(store.id, &person, &hash))?;
+            let session = session::create(tx, Principal::Customer(customer.id), kind, ttl)?;
+            crate::email::notify::signup_welcome(tx, &settings, &customer, &store)?;
+            Ok::<_, AppError>((customer, session))
+        })
+        .await?;
+    tracing::info!(
+        customer_id = customer.id,
+        store_id = customer.store_id,
+        "customer registered"
+    );
+    Ok((customer, session))
+}
+
+/// Staff (their own store) or an admin (any store) add a customer; without a password the
+/// customer cannot log in until one is set.
+#[instrument(skip_all, fields(store_id))]
+pub(crate) async fn create_customer(
+    ctx: &Context,
+    store_id: i64,
+    input: PersonInput,
+) -> Result<Customer, AppError> {
+    let person = checked(&input)?;
+    if let Some(password) = &input.password {
+        domain::check_password("password", password)?;
+    }
+    let hash = hash_of(ctx, input.password).await?;
+    let customer = ctx
+        .db
+        .write(move |tx| {
+            super::get_store(tx, store_id)?;
+            super::insert_customer(tx, &new_customer(store_id, &person, &hash))
+        })
+        .await?;
+    tracing::info!(customer_id = customer.id, "customer created");
+    Ok(customer)
+}
+
+/// An admin adds a staff member to a store.
+#[instrument(skip_all, fields(store_id))]
+pub(crate) async fn create_store_user(
+    ctx: &Context,
+    store_id: i64,
+    input: PersonInput,
+) -> Result<User, AppError> {
+    let person = checked(&input)?;
+    domain::check_password("password", input.password.as_deref().unwrap_or_default())?;
+    // A missing store is answered before any time goes into hashing.
+    ctx.db
+        .read(move |conn| super::get_store(conn, store_id))
+        .await?;
+    let hash = hash_of(ctx, input.password).await?.unwrap_or_default();
+    let user = ctx
+        .db
+        .write(move |tx| {
+            super::get_store(tx, store_id)?;
+            super::insert_user(
+                tx,
+                &NewUser {
+                    email: &person.email,
+                    password_hash: &hash,
+                    full_name: &person.full_name,
+                    store_id: Some(store_id),
+                    language: &person.language,
+                },
+            )
+        })
+        .await?;
+    tracing::info!(user_id = user.id, "store user created");
+    Ok(user)
+}
+
+fn new_customer<'a>(
+    store_id: i64,
+    person: &'a Person,
+    hash: &'a Option<String>,
+) -> NewCustomer<'a> {
+    NewCustomer {
+        store_id,
+        email: &person.email,
+        password_hash: hash.as_deref(),
+        full_name: &person.full_name,
+        language: &person.language,
+    }
+}
