@@ -4,12 +4,10 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use rsa::RsaPublicKey;
-use rsa::pkcs1v15::{Signature, VerifyingKey};
-use rsa::signature::Verifier;
+use ring::signature::{self as ring_signature, UnparsedPublicKey};
 use serde::Deserialize;
 use x509_cert::Certificate;
-use x509_cert::der::{DecodePem, Encode};
+use x509_cert::der::DecodePem;
 
 use super::outbox::DeliveryEvent;
 use super::webhooks::ProviderEvent;
@@ -77,36 +75,31 @@ pub(crate) fn trusted_sns_url(url: &str, prefix: &str) -> bool {
         && labels[3] == "com"
 }
 
-/// Checks the message's signature with the PEM certificate.
+/// Checks the message's signature with the PEM certificate (RSA PKCS#1 v1.5, by ring).
 pub(crate) fn verify(m: &SnsMessage, certificate_pem: &str) -> bool {
     let Ok(cert) = Certificate::from_pem(certificate_pem) else {
         return false;
     };
-    let Ok(spki) = cert.tbs_certificate().subject_public_key_info().to_der() else {
+    // The subject's key as PKCS#1 `RSAPublicKey` DER, which is what ring reads.
+    let Some(key) = cert
+        .tbs_certificate()
+        .subject_public_key_info()
+        .subject_public_key
+        .as_bytes()
+    else {
         return false;
     };
-    let Ok(spki) = rsa::pkcs8::SubjectPublicKeyInfoRef::try_from(spki.as_slice()) else {
+    let Ok(signature) = STANDARD.decode(&m.signature) else {
         return false;
     };
-    let Ok(key) = RsaPublicKey::try_from(spki) else {
-        return false;
+    let algorithm = match m.signature_version.as_str() {
+        "1" => &ring_signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
+        "2" => &ring_signature::RSA_PKCS1_2048_8192_SHA256,
+        _ => return false,
     };
-    let Ok(raw) = STANDARD.decode(&m.signature) else {
-        return false;
-    };
-    let Ok(signature) = Signature::try_from(raw.as_slice()) else {
-        return false;
-    };
-    let text = string_to_sign(m);
-    match m.signature_version.as_str() {
-        "1" => VerifyingKey::<sha1::Sha1>::new(key)
-            .verify(text.as_bytes(), &signature)
-            .is_ok(),
-        "2" => VerifyingKey::<sha2::Sha256>::new(key)
-            .verify(text.as_bytes(), &signature)
-            .is_ok(),
-        _ => false,
-    }
+    UnparsedPublicKey::new(algorithm, key)
+        .verify(string_to_sign(m).as_bytes(), &signature)
+        .is_ok()
 }
 
 /// The SES event inside a notification (event publishing `eventType`, or the older

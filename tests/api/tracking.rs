@@ -442,20 +442,22 @@ async fn sns_stub(pem: String) -> (String, std::sync::Arc<std::sync::Mutex<Vec<S
 const SNS_KEY: &str = include_str!("../fixtures/sns-test-key.pem");
 const SNS_CERT: &str = include_str!("../fixtures/sns-test-cert.pem");
 
-fn sns_signing_key() -> rsa::pkcs1v15::SigningKey<sha2::Sha256> {
-    use rsa::pkcs8::DecodePrivateKey as _;
-    rsa::pkcs1v15::SigningKey::new(rsa::RsaPrivateKey::from_pkcs8_pem(SNS_KEY).unwrap())
+fn sns_signing_key() -> ring::signature::RsaKeyPair {
+    let der: String = SNS_KEY
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    ring::signature::RsaKeyPair::from_pkcs8(&STANDARD.decode(der).unwrap()).unwrap()
 }
 
 fn sns_message(
-    key: &rsa::pkcs1v15::SigningKey<sha2::Sha256>,
+    key: &ring::signature::RsaKeyPair,
     cert_url: &str,
     kind: &str,
     topic: &str,
     message: &str,
     subscribe_url: Option<&str>,
 ) -> Value {
-    use rsa::signature::{SignatureEncoding as _, Signer as _};
     let mut m = parley::email::sns::SnsMessage {
         message_type: kind.into(),
         message_id: uuid::Uuid::new_v4().to_string(),
@@ -469,10 +471,15 @@ fn sns_message(
         subscribe_url: subscribe_url.map(str::to_string),
         token: subscribe_url.map(|_| "token-1".to_string()),
     };
-    m.signature = STANDARD.encode(
-        key.sign(parley::email::sns::string_to_sign(&m).as_bytes())
-            .to_bytes(),
-    );
+    let mut signature = vec![0; key.public().modulus_len()];
+    key.sign(
+        &ring::signature::RSA_PKCS1_SHA256,
+        &ring::rand::SystemRandom::new(),
+        parley::email::sns::string_to_sign(&m).as_bytes(),
+        &mut signature,
+    )
+    .unwrap();
+    m.signature = STANDARD.encode(signature);
     json!({
         "Type": m.message_type, "MessageId": m.message_id, "TopicArn": m.topic_arn, "Message": m.message,
         "Timestamp": m.timestamp, "SignatureVersion": m.signature_version, "Signature": m.signature,
