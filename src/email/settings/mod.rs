@@ -13,9 +13,11 @@ use crate::error::AppError;
 
 /// The sealed columns, each bound to its column and store.
 mod change;
+mod sealing;
 mod verify;
 
 pub(crate) use change::{SettingsChange, change_settings};
+pub(crate) use sealing::{key_matches, reseal_all, write_key_check};
 pub(crate) use verify::verify_settings;
 
 pub(crate) const SECRET_COLUMNS: &[&str] = &[
@@ -336,64 +338,6 @@ pub(crate) fn record_verification(
         params![store_id, error.is_none(), now, error],
     )?;
     Ok(())
-}
-
-/// Re-seals every stored credential from `old` to `new`, and the key check; one transaction.
-pub(crate) fn reseal_all(
-    conn: &Connection,
-    old: &SecretKey,
-    new: &SecretKey,
-) -> Result<usize, AppError> {
-    let mut count = 0;
-    for column in SECRET_COLUMNS {
-        let rows: Vec<(i64, Vec<u8>)> = conn
-            .prepare(&format!(
-                "SELECT store_id, {column} FROM store_email_settings WHERE {column} IS NOT NULL"
-            ))?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        for (store_id, blob) in rows {
-            let aad = credential_aad(column, store_id);
-            let plain = old.open(&blob, &aad).map_err(|e| {
-                AppError::internal(anyhow::anyhow!("store {store_id} {column}: {e}"))
-            })?;
-            conn.execute(
-                &format!("UPDATE store_email_settings SET {column} = ?2 WHERE store_id = ?1"),
-                params![store_id, new.seal(&plain, &aad)],
-            )?;
-            count += 1;
-        }
-    }
-    write_key_check(conn, new)?;
-    Ok(count)
-}
-
-/// Stores the key check value for `key`.
-pub(crate) fn write_key_check(conn: &Connection, key: &SecretKey) -> Result<(), AppError> {
-    conn.execute(
-        "INSERT INTO secret_key_check (id, check_blob) VALUES (1, ?1)
-         ON CONFLICT (id) DO UPDATE SET check_blob = excluded.check_blob, updated_at = ?2",
-        params![
-            key.seal(
-                crate::crypto::KEY_CHECK_PLAINTEXT,
-                crate::crypto::KEY_CHECK_AAD
-            ),
-            Utc::now()
-        ],
-    )?;
-    Ok(())
-}
-
-/// Does `key` open this database's key check? None when there is no check yet.
-pub(crate) fn key_matches(conn: &Connection, key: &SecretKey) -> Result<Option<bool>, AppError> {
-    let blob: Option<Vec<u8>> = conn
-        .query_row(
-            "SELECT check_blob FROM secret_key_check WHERE id = 1",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(blob.map(|b| key.open(&b, crate::crypto::KEY_CHECK_AAD).is_ok()))
 }
 
 /// The refusal of a provider the store's tier does not include.
