@@ -5,8 +5,25 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{AlertKind, AlertPriority, Page};
-use crate::error::AppError;
+use crate::db::DbError;
+use crate::domain::{AlertKind, AlertPriority, Invalid, Page};
+
+/// What the notification queries refuse.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum AlertsError {
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<rusqlite::Error> for AlertsError {
+    fn from(e: rusqlite::Error) -> Self {
+        AlertsError::Db(DbError::Sqlite(e))
+    }
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct AdminNotification {
@@ -39,7 +56,7 @@ pub(crate) struct Alert<'a> {
 }
 
 /// Raises an alert, or refreshes the open one for the same cause (counting repeats).
-pub(crate) fn raise(conn: &Connection, alert: &Alert<'_>) -> Result<i64, AppError> {
+pub(crate) fn raise(conn: &Connection, alert: &Alert<'_>) -> Result<i64, AlertsError> {
     let now = Utc::now();
     let existing: Option<(i64, Option<String>)> = conn
         .query_row(
@@ -113,7 +130,7 @@ fn twenty() -> u32 {
 pub(crate) fn list(
     conn: &Connection,
     filter: &AlertFilter,
-) -> Result<(Vec<AdminNotification>, i64), AppError> {
+) -> Result<(Vec<AdminNotification>, i64), AlertsError> {
     let page = Page {
         skip: filter.skip,
         limit: filter.limit,
@@ -162,7 +179,7 @@ pub(crate) fn list(
     Ok((rows, total))
 }
 
-pub(crate) fn unread_count(conn: &Connection) -> Result<i64, AppError> {
+pub(crate) fn unread_count(conn: &Connection) -> Result<i64, AlertsError> {
     Ok(conn.query_row(
         "SELECT count(*) FROM admin_notifications WHERE is_read = 0",
         [],
@@ -170,7 +187,7 @@ pub(crate) fn unread_count(conn: &Connection) -> Result<i64, AppError> {
     )?)
 }
 
-pub(crate) fn mark_read(conn: &Connection, id: i64, user_id: i64) -> Result<(), AppError> {
+pub(crate) fn mark_read(conn: &Connection, id: i64, user_id: i64) -> Result<(), AlertsError> {
     let found: Option<i64> = conn
         .query_row(
             "SELECT id FROM admin_notifications WHERE id = ?1",
@@ -178,7 +195,7 @@ pub(crate) fn mark_read(conn: &Connection, id: i64, user_id: i64) -> Result<(), 
             |r| r.get(0),
         )
         .optional()?;
-    found.ok_or(AppError::NotFound)?;
+    found.ok_or(AlertsError::NotFound)?;
     conn.execute(
         "UPDATE admin_notifications SET is_read = 1, read_at = ?2, read_by_user_id = ?3, updated_at = ?2
          WHERE id = ?1 AND is_read = 0",
@@ -187,7 +204,7 @@ pub(crate) fn mark_read(conn: &Connection, id: i64, user_id: i64) -> Result<(), 
     Ok(())
 }
 
-pub(crate) fn mark_all_read(conn: &Connection, user_id: i64) -> Result<usize, AppError> {
+pub(crate) fn mark_all_read(conn: &Connection, user_id: i64) -> Result<usize, AlertsError> {
     Ok(conn.execute(
         "UPDATE admin_notifications SET is_read = 1, read_at = ?1, read_by_user_id = ?2, updated_at = ?1 WHERE is_read = 0",
         params![Utc::now(), user_id],

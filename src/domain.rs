@@ -177,7 +177,7 @@ impl Actor {
 /// A value that failed its check: the field it came in and why, in words for the caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {why}")]
-pub(crate) struct Invalid {
+pub struct Invalid {
     pub field: String,
     pub why: String,
 }

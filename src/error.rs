@@ -9,10 +9,15 @@ use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, error as actix_error, web};
 use serde::Serialize;
 
+use crate::accounts::AccountsError;
+use crate::alerts::AlertsError;
 use crate::attachments::AttachmentError;
+use crate::auth::HashError;
 use crate::db::DbError;
 use crate::domain::Invalid;
+use crate::email::EmailError;
 use crate::messaging::MessagingError;
+use crate::platform::PlatformError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -117,6 +122,62 @@ impl From<AttachmentError> for AppError {
             AttachmentError::TooLarge(why) => AppError::PayloadTooLarge(why),
             AttachmentError::NoSpace => AppError::InsufficientStorage(e.to_string()),
             AttachmentError::Io(_) => AppError::Internal(e.into()),
+        }
+    }
+}
+
+impl From<HashError> for AppError {
+    fn from(e: HashError) -> Self {
+        match e {
+            HashError::Busy => AppError::Overloaded,
+            HashError::Failed(_) => AppError::Internal(e.into()),
+        }
+    }
+}
+
+impl From<AccountsError> for AppError {
+    fn from(e: AccountsError) -> Self {
+        match e {
+            AccountsError::NotFound => AppError::NotFound,
+            AccountsError::Conflict { code, message } => AppError::conflict(code, message),
+            AccountsError::Invalid(invalid) => invalid.into(),
+            AccountsError::Hashing(e) => e.into(),
+            AccountsError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<EmailError> for AppError {
+    fn from(e: EmailError) -> Self {
+        match e {
+            EmailError::NotFound => AppError::NotFound,
+            EmailError::Invalid(invalid) => invalid.into(),
+            EmailError::Conflict { code, message } => AppError::Conflict { code, message },
+            EmailError::Refused { code, message } => AppError::BadRequest { code, message },
+            EmailError::TierRequired(why) => AppError::TierRequired(why),
+            EmailError::Accounts(e) => e.into(),
+            EmailError::Db(e) => e.into(),
+            EmailError::Internal(cause) => AppError::Internal(cause),
+        }
+    }
+}
+
+impl From<AlertsError> for AppError {
+    fn from(e: AlertsError) -> Self {
+        match e {
+            AlertsError::NotFound => AppError::NotFound,
+            AlertsError::Invalid(invalid) => invalid.into(),
+            AlertsError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<PlatformError> for AppError {
+    fn from(e: PlatformError) -> Self {
+        match e {
+            PlatformError::UnknownSetting => AppError::NotFound,
+            PlatformError::Invalid(invalid) => invalid.into(),
+            PlatformError::Db(e) => e.into(),
         }
     }
 }

@@ -49,10 +49,11 @@ pub(crate) fn spawn_all(ctx: Context, shutdown: CancellationToken) {
     }));
 }
 
-async fn every<F, Fut>(period: Duration, shutdown: CancellationToken, mut step: F)
+async fn every<F, Fut, E>(period: Duration, shutdown: CancellationToken, mut step: F)
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<(), AppError>>,
+    Fut: std::future::Future<Output = Result<(), E>>,
+    E: std::fmt::Debug,
 {
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);

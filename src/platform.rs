@@ -5,7 +5,25 @@ use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
-use crate::error::AppError;
+use crate::db::DbError;
+use crate::domain::Invalid;
+
+/// What the platform settings refuse.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum PlatformError {
+    #[error("no such setting")]
+    UnknownSetting,
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<rusqlite::Error> for PlatformError {
+    fn from(e: rusqlite::Error) -> Self {
+        PlatformError::Db(DbError::Sqlite(e))
+    }
+}
 
 pub(crate) const ATTACHMENT_MAX_SIZE_MB: &str = "message_attachment_max_size_mb";
 
@@ -37,14 +55,14 @@ pub(crate) struct Setting {
     pub description: &'static str,
 }
 
-fn definition(key: &str) -> Result<&'static Definition, AppError> {
+fn definition(key: &str) -> Result<&'static Definition, PlatformError> {
     DEFINITIONS
         .iter()
         .find(|d| d.key == key)
-        .ok_or(AppError::NotFound)
+        .ok_or(PlatformError::UnknownSetting)
 }
 
-pub(crate) fn get(conn: &Connection, key: &str) -> Result<Setting, AppError> {
+pub(crate) fn get(conn: &Connection, key: &str) -> Result<Setting, PlatformError> {
     let def = definition(key)?;
     let stored: Option<String> = conn
         .prepare_cached("SELECT value FROM platform_settings WHERE key = ?1")?
@@ -59,13 +77,13 @@ pub(crate) fn get(conn: &Connection, key: &str) -> Result<Setting, AppError> {
     })
 }
 
-pub(crate) fn list(conn: &Connection) -> Result<Vec<Setting>, AppError> {
+pub(crate) fn list(conn: &Connection) -> Result<Vec<Setting>, PlatformError> {
     DEFINITIONS.iter().map(|d| get(conn, d.key)).collect()
 }
 
-pub(crate) fn set(conn: &Connection, key: &str, value: &str) -> Result<Setting, AppError> {
+pub(crate) fn set(conn: &Connection, key: &str, value: &str) -> Result<Setting, PlatformError> {
     let def = definition(key)?;
-    let value = (def.validate)(value).map_err(|why| AppError::validation("value", why))?;
+    let value = (def.validate)(value).map_err(|why| Invalid::new("value", why))?;
     conn.execute(
         "INSERT INTO platform_settings (key, value, category, updated_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",

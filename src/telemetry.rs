@@ -9,31 +9,41 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use tracing::{Metadata, Span, Subscriber};
 use tracing_actix_web::{RootSpanBuilder, root_span};
-use tracing_subscriber::filter::{EnvFilter, filter_fn};
+use tracing_subscriber::filter::{EnvFilter, LevelFilter, filter_fn};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 
-/// Installs the subscriber; a second call (tests) is a no-op. Migration chatter is kept at warn
-/// unless the filter names refinery. Requests that are not HTTP at all never reach a handler, and
-/// actix logs each at ERROR: those are counted instead ([`take_malformed_requests`]), so a client
-/// sending garbage cannot flood the log.
+/// Installs the subscriber; a second call (tests) is a no-op.
 pub fn init(filter: &str) {
-    let directives = if filter.contains("refinery") {
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let _ = subscriber(filter, ansi, std::io::stdout).try_init();
+}
+
+/// The log to `writer` through `filter`. Migration chatter is kept at warn unless the filter names
+/// refinery. Requests that are not HTTP at all never reach a handler, and actix logs each at
+/// ERROR: those are counted instead ([`take_malformed_requests`]), so a client sending garbage
+/// cannot flood the log. Both filters give a level hint, so every callsite above the configured
+/// level stays off without being asked.
+fn subscriber<W>(filter: &str, ansi: bool, writer: W) -> impl Subscriber + Send + Sync
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let mut directives = if filter.contains("refinery") {
         filter.to_string()
     } else {
         format!("{filter},refinery_core=warn")
     };
+    directives.push_str(",actix_http::h1=off");
     let filter = EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("info"));
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let log = tracing_subscriber::fmt::layer()
         .with_target(false)
         .with_ansi(ansi)
-        .with_filter(filter)
-        .with_filter(filter_fn(|m| !is_malformed_request(m)));
-    let _ = tracing_subscriber::registry()
+        .with_writer(writer)
+        .with_filter(filter);
+    let malformed = filter_fn(is_malformed_request).with_max_level_hint(LevelFilter::ERROR);
+    tracing_subscriber::registry()
         .with(log)
-        .with(MalformedRequests.with_filter(filter_fn(is_malformed_request)))
-        .try_init();
+        .with(MalformedRequests.with_filter(malformed))
 }
 
 /// actix-http's report of a request it could not parse (a client's mistake, not ours).
@@ -99,23 +109,20 @@ mod tests {
     fn malformed_requests_are_counted_not_logged() {
         let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
         let writer = log.clone();
-        let fmt = tracing_subscriber::fmt::layer()
-            .with_writer(move || TestWriter(writer.clone()))
-            .with_filter(filter_fn(|m| !is_malformed_request(m)));
-        let subscriber = tracing_subscriber::registry()
-            .with(fmt)
-            .with(MalformedRequests.with_filter(filter_fn(is_malformed_request)));
+        let subscriber = subscriber("info", false, move || TestWriter(writer.clone()));
         take_malformed_requests();
         tracing::subscriber::with_default(subscriber, || {
             for _ in 0..3 {
                 tracing::error!(target: "actix_http::h1::dispatcher", "stream error: request parse error");
             }
             tracing::error!(target: "parley::app", "a real error");
+            tracing::debug!(target: "parley::app", "below the level");
         });
         assert_eq!(take_malformed_requests(), 3);
         let written = String::from_utf8(log.lock().unwrap().clone()).unwrap();
         assert!(!written.contains("request parse error"), "{written}");
         assert!(written.contains("a real error"), "{written}");
+        assert!(!written.contains("below the level"), "{written}");
     }
 
     struct TestWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);

@@ -2,9 +2,9 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use super::AccountsError;
 use super::{Customer, unique_or};
 use crate::domain::Page;
-use crate::error::AppError;
 
 const CUSTOMER_COLUMNS: &str =
     "id, store_id, email, full_name, language, is_active, password_hash IS NOT NULL, created_at";
@@ -33,7 +33,7 @@ pub(crate) struct NewCustomer<'a> {
 pub(crate) fn insert_customer(
     conn: &Connection,
     c: &NewCustomer<'_>,
-) -> Result<Customer, AppError> {
+) -> Result<Customer, AccountsError> {
     conn.query_row(
         &format!(
             "INSERT INTO customers (store_id, email, password_hash, full_name, language)
@@ -57,21 +57,21 @@ pub(crate) fn insert_customer(
     })
 }
 
-pub(crate) fn get_customer(conn: &Connection, id: i64) -> Result<Customer, AppError> {
+pub(crate) fn get_customer(conn: &Connection, id: i64) -> Result<Customer, AccountsError> {
     conn.query_row(
         &format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ?1"),
         [id],
         customer_row,
     )
     .optional()?
-    .ok_or(AppError::NotFound)
+    .ok_or(AccountsError::NotFound)
 }
 
 pub(crate) fn list_customers(
     conn: &Connection,
     store_id: i64,
     page: Page,
-) -> Result<(Vec<Customer>, i64), AppError> {
+) -> Result<(Vec<Customer>, i64), AccountsError> {
     let total = conn.query_row(
         "SELECT count(*) FROM customers WHERE store_id = ?1",
         [store_id],
@@ -92,7 +92,7 @@ pub(crate) fn customer_credentials(
     conn: &Connection,
     store_code: &str,
     email: &str,
-) -> Result<Option<(Customer, Option<String>)>, AppError> {
+) -> Result<Option<(Customer, Option<String>)>, AccountsError> {
     Ok(conn
         .query_row(
             &format!(

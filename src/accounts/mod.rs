@@ -5,8 +5,34 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::domain::{Role, Tier};
-use crate::error::AppError;
+use crate::auth::HashError;
+use crate::db::DbError;
+use crate::domain::{Invalid, Role, Tier};
+
+/// What the account use cases and queries refuse.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountsError {
+    #[error("not found")]
+    NotFound,
+    /// A unique value is taken (a store code, an email in a store), or a state forbids the change.
+    #[error("{message}")]
+    Conflict {
+        code: &'static str,
+        message: &'static str,
+    },
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error(transparent)]
+    Hashing(#[from] HashError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<rusqlite::Error> for AccountsError {
+    fn from(e: rusqlite::Error) -> Self {
+        AccountsError::Db(DbError::Sqlite(e))
+    }
+}
 
 mod customers;
 mod passwords;
@@ -55,13 +81,17 @@ pub(crate) struct Customer {
 }
 
 /// Maps a UNIQUE violation to a 409 with `code`; anything else stays an internal error.
-pub(super) fn unique_or(e: rusqlite::Error, code: &'static str, message: &str) -> AppError {
+pub(super) fn unique_or(
+    e: rusqlite::Error,
+    code: &'static str,
+    message: &'static str,
+) -> AccountsError {
     match &e {
         rusqlite::Error::SqliteFailure(f, _)
             if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
         {
-            AppError::conflict(code, message)
+            AccountsError::Conflict { code, message }
         }
-        _ => AppError::from(e),
+        _ => AccountsError::from(e),
     }
 }

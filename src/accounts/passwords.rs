@@ -3,13 +3,13 @@
 use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::AccountsError;
 use crate::auth::session::{self, Principal};
-use crate::error::AppError;
 
 pub(crate) fn password_hash_of(
     conn: &Connection,
     principal: Principal,
-) -> Result<Option<String>, AppError> {
+) -> Result<Option<String>, AccountsError> {
     let hash = match principal {
         Principal::User(id) => {
             conn.query_row("SELECT password_hash FROM users WHERE id = ?1", [id], |r| {
@@ -31,7 +31,7 @@ pub(crate) fn set_password(
     principal: Principal,
     hash: &str,
     keep_session: Option<i64>,
-) -> Result<(), AppError> {
+) -> Result<(), AccountsError> {
     let now = Utc::now();
     match principal {
         Principal::User(id) => conn.execute(

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use serde::Deserialize;
 use tracing::instrument;
 
+use super::AccountsError;
 use super::{Customer, NewCustomer, NewUser, User};
 use crate::auth::Hasher;
 use crate::auth::session::{self, NewSession, Principal, SessionKind};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::domain::{self, Invalid};
-use crate::error::AppError;
 
 /// What the account use cases need.
 #[derive(Clone)]
@@ -50,7 +50,7 @@ fn checked(input: &PersonInput) -> Result<Person, Invalid> {
 }
 
 /// The password's hash, when one was given (already checked).
-async fn hash_of(ctx: &Context, password: Option<String>) -> Result<Option<String>, AppError> {
+async fn hash_of(ctx: &Context, password: Option<String>) -> Result<Option<String>, AccountsError> {
     match password {
         Some(password) => Ok(Some(ctx.hasher.hash(password).await?)),
         None => Ok(None),
@@ -65,7 +65,7 @@ pub(crate) async fn register_customer(
     store_code: &str,
     input: PersonInput,
     kind: SessionKind,
-) -> Result<(Customer, NewSession), AppError> {
+) -> Result<(Customer, NewSession), AccountsError> {
     let person = checked(&input)?;
     domain::check_password("password", input.password.as_deref().unwrap_or_default())?;
     let store_code = store_code.trim().to_string();
@@ -82,7 +82,7 @@ pub(crate) async fn register_customer(
             let customer = super::insert_customer(tx, &new_customer(store.id, &person, &hash))?;
             let session = session::create(tx, Principal::Customer(customer.id), kind, ttl)?;
             crate::email::notify::signup_welcome(tx, &settings, &customer, &store)?;
-            Ok::<_, AppError>((customer, session))
+            Ok::<_, AccountsError>((customer, session))
         })
         .await?;
     tracing::info!(
@@ -100,7 +100,7 @@ pub(crate) async fn create_customer(
     ctx: &Context,
     store_id: i64,
     input: PersonInput,
-) -> Result<Customer, AppError> {
+) -> Result<Customer, AccountsError> {
     let person = checked(&input)?;
     if let Some(password) = &input.password {
         domain::check_password("password", password)?;
@@ -123,7 +123,7 @@ pub(crate) async fn create_store_user(
     ctx: &Context,
     store_id: i64,
     input: PersonInput,
-) -> Result<User, AppError> {
+) -> Result<User, AccountsError> {
     let person = checked(&input)?;
     domain::check_password("password", input.password.as_deref().unwrap_or_default())?;
     // A missing store is answered before any time goes into hashing.

@@ -3,9 +3,9 @@
 use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use super::AccountsError;
 use super::{Store, unique_or};
 use crate::domain::{Page, Tier};
-use crate::error::AppError;
 
 const STORE_COLUMNS: &str = "id, code, name, tier, is_active, created_at";
 
@@ -25,7 +25,7 @@ pub(crate) fn insert_store(
     code: &str,
     name: &str,
     tier: Tier,
-) -> Result<Store, AppError> {
+) -> Result<Store, AccountsError> {
     conn.query_row(
         &format!(
             "INSERT INTO stores (code, name, tier) VALUES (?1, ?2, ?3) RETURNING {STORE_COLUMNS}"
@@ -42,7 +42,10 @@ pub(crate) fn insert_store(
     })
 }
 
-pub(crate) fn list_stores(conn: &Connection, page: Page) -> Result<(Vec<Store>, i64), AppError> {
+pub(crate) fn list_stores(
+    conn: &Connection,
+    page: Page,
+) -> Result<(Vec<Store>, i64), AccountsError> {
     let total = conn.query_row("SELECT count(*) FROM stores", [], |r| r.get(0))?;
     let stores = conn
         .prepare_cached(&format!(
@@ -53,20 +56,20 @@ pub(crate) fn list_stores(conn: &Connection, page: Page) -> Result<(Vec<Store>, 
     Ok((stores, total))
 }
 
-pub(crate) fn get_store(conn: &Connection, id: i64) -> Result<Store, AppError> {
+pub(crate) fn get_store(conn: &Connection, id: i64) -> Result<Store, AccountsError> {
     conn.query_row(
         &format!("SELECT {STORE_COLUMNS} FROM stores WHERE id = ?1"),
         [id],
         store_row,
     )
     .optional()?
-    .ok_or(AppError::NotFound)
+    .ok_or(AccountsError::NotFound)
 }
 
 pub(crate) fn find_active_store_by_code(
     conn: &Connection,
     code: &str,
-) -> Result<Option<Store>, AppError> {
+) -> Result<Option<Store>, AccountsError> {
     Ok(conn
         .query_row(
             &format!("SELECT {STORE_COLUMNS} FROM stores WHERE code = ?1 AND is_active"),
@@ -87,7 +90,7 @@ pub(crate) fn update_store(
     conn: &Connection,
     id: i64,
     patch: &StorePatch,
-) -> Result<Store, AppError> {
+) -> Result<Store, AccountsError> {
     conn.query_row(
         &format!(
             "UPDATE stores SET name = coalesce(?2, name), tier = coalesce(?3, tier),
@@ -98,5 +101,5 @@ pub(crate) fn update_store(
         store_row,
     )
     .optional()?
-    .ok_or(AppError::NotFound)
+    .ok_or(AccountsError::NotFound)
 }

@@ -3,10 +3,10 @@
 use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use super::AccountsError;
 use super::{User, unique_or};
 use crate::auth::session::{self, Principal};
 use crate::domain::{Page, Role};
-use crate::error::AppError;
 
 const USER_COLUMNS: &str = "id, email, full_name, role, store_id, language, is_active, created_at";
 
@@ -32,7 +32,7 @@ pub(crate) struct NewUser<'a> {
 }
 
 /// Inserts an admin (`store_id: None`) or a store staff member.
-pub(crate) fn insert_user(conn: &Connection, user: &NewUser<'_>) -> Result<User, AppError> {
+pub(crate) fn insert_user(conn: &Connection, user: &NewUser<'_>) -> Result<User, AccountsError> {
     let role = if user.store_id.is_some() {
         Role::Store
     } else {
@@ -62,7 +62,7 @@ pub fn upsert_admin(
     email: &str,
     password_hash: &str,
     full_name: &str,
-) -> Result<User, AppError> {
+) -> Result<User, AccountsError> {
     let existing: Option<(i64, Role)> = conn
         .query_row(
             "SELECT id, role FROM users WHERE email = ?1",
@@ -89,28 +89,28 @@ pub fn upsert_admin(
             session::delete_all_for(conn, Principal::User(id), None)?;
             get_user(conn, id)
         }
-        Some((_, Role::Store)) => Err(AppError::conflict(
-            "email_taken",
-            "this email belongs to a store user, not an admin",
-        )),
+        Some((_, Role::Store)) => Err(AccountsError::Conflict {
+            code: "email_taken",
+            message: "this email belongs to a store user, not an admin",
+        }),
     }
 }
 
-pub(crate) fn get_user(conn: &Connection, id: i64) -> Result<User, AppError> {
+pub(crate) fn get_user(conn: &Connection, id: i64) -> Result<User, AccountsError> {
     conn.query_row(
         &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
         [id],
         user_row,
     )
     .optional()?
-    .ok_or(AppError::NotFound)
+    .ok_or(AccountsError::NotFound)
 }
 
 pub(crate) fn list_store_users(
     conn: &Connection,
     store_id: i64,
     page: Page,
-) -> Result<(Vec<User>, i64), AppError> {
+) -> Result<(Vec<User>, i64), AccountsError> {
     let total = conn.query_row(
         "SELECT count(*) FROM users WHERE store_id = ?1",
         [store_id],
@@ -138,7 +138,7 @@ pub(crate) fn update_store_user(
     store_id: i64,
     user_id: i64,
     patch: &UserPatch,
-) -> Result<User, AppError> {
+) -> Result<User, AccountsError> {
     let user = conn
         .query_row(
             &format!(
@@ -150,7 +150,7 @@ pub(crate) fn update_store_user(
             user_row,
         )
         .optional()?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(AccountsError::NotFound)?;
     if !user.is_active {
         session::delete_all_for(conn, Principal::User(user.id), None)?;
     }
@@ -162,7 +162,7 @@ pub(crate) fn user_credentials(
     conn: &Connection,
     email: &str,
     role: Role,
-) -> Result<Option<(User, String)>, AppError> {
+) -> Result<Option<(User, String)>, AccountsError> {
     Ok(conn
         .query_row(
             &format!(

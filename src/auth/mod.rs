@@ -9,5 +9,5 @@ pub(crate) mod ratelimit;
 pub(crate) mod session;
 
 pub(crate) use extract::{AdminUser, CustomerUser, VendorUser};
-pub(crate) use password::Hasher;
+pub(crate) use password::{HashError, Hasher};
 pub(crate) use ratelimit::LoginLimiter;

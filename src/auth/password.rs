@@ -16,7 +16,15 @@ use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::Semaphore;
 
-use crate::error::AppError;
+/// Why a password could not be hashed or checked.
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    /// Every hashing thread is busy and the queue is full: the caller should retry shortly.
+    #[error("the server is busy; retry shortly")]
+    Busy,
+    #[error("password hashing failed: {0}")]
+    Failed(String),
+}
 
 type HashJob = Box<dyn FnOnce() + Send>;
 
@@ -52,7 +60,7 @@ impl Hasher {
         })
     }
 
-    pub(crate) async fn hash(&self, password: String) -> Result<String, AppError> {
+    pub(crate) async fn hash(&self, password: String) -> Result<String, HashError> {
         self.run(move || hash_now(&password)).await?
     }
 
@@ -62,7 +70,7 @@ impl Hasher {
         &self,
         password: String,
         stored: Option<String>,
-    ) -> Result<bool, AppError> {
+    ) -> Result<bool, HashError> {
         self.run(move || match stored {
             Some(hash) => verify_now(&password, &hash),
             None => {
@@ -76,14 +84,14 @@ impl Hasher {
     async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, AppError> {
+    ) -> Result<T, HashError> {
         // The permit moves into the job, so it is held until the hash has run (or the job
         // panicked and dropped it).
         let permit = self
             .waiting
             .clone()
             .try_acquire_owned()
-            .map_err(|_| AppError::Overloaded)?;
+            .map_err(|_| HashError::Busy)?;
         let span = tracing::Span::current();
         let (answer, answered) = tokio::sync::oneshot::channel();
         let job: HashJob = Box::new(move || {
@@ -94,10 +102,10 @@ impl Hasher {
         });
         self.jobs
             .send(job)
-            .map_err(|_| AppError::internal(anyhow::anyhow!("the hashing threads have stopped")))?;
+            .map_err(|_| HashError::Failed("the hashing threads have stopped".into()))?;
         answered
             .await
-            .map_err(|_| AppError::internal(anyhow::anyhow!("a password hash panicked")))
+            .map_err(|_| HashError::Failed("a password hash panicked".into()))
     }
 }
 
@@ -122,10 +130,8 @@ fn argon2_into(argon: &Argon2<'_>, password: &[u8], salt: &[u8], out: &mut [u8])
         .is_ok()
 }
 
-pub fn hash_now(password: &str) -> Result<String, AppError> {
-    let failed = |why: &dyn std::fmt::Display| {
-        AppError::internal(anyhow::anyhow!("argon2 hash failed: {why}"))
-    };
+pub fn hash_now(password: &str) -> Result<String, HashError> {
+    let failed = |why: &dyn std::fmt::Display| HashError::Failed(why.to_string());
     let argon = Argon2::default();
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|e| failed(&e))?;
@@ -205,7 +211,7 @@ mod tests {
         while hasher.waiting.available_permits() > 0 {
             tokio::task::yield_now().await;
         }
-        assert!(matches!(hasher.run(|| ()).await, Err(AppError::Overloaded)));
+        assert!(matches!(hasher.run(|| ()).await, Err(HashError::Busy)));
         release.send(()).unwrap();
         busy.await.unwrap().unwrap();
         assert!(hasher.run(|| 1).await.is_ok());

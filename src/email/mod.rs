@@ -2,6 +2,10 @@
 //! store overrides and language fallback, the restricted dialect and sandbox for store templates,
 //! the outbox with retries, SMTP delivery, and the notifications that conversations cause.
 
+mod error;
+
+pub(crate) use error::EmailError;
+
 pub(crate) mod delivery;
 pub(crate) mod dialect;
 pub(crate) mod mailer;
@@ -40,7 +44,7 @@ pub struct Context {
 }
 
 /// Puts a failed email back in the queue for a fresh round of attempts.
-pub(crate) async fn retry_email(ctx: &Context, id: i64) -> Result<(), crate::error::AppError> {
+pub(crate) async fn retry_email(ctx: &Context, id: i64) -> Result<(), EmailError> {
     ctx.db.write(move |tx| outbox::retry(tx, id)).await?;
     tracing::info!(email_log_id = id, "failed email queued again");
     Ok(())

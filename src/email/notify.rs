@@ -9,7 +9,7 @@ use serde_json::json;
 use super::outbox::{self, Delivery, NewEmail};
 use crate::config::Settings;
 use crate::domain::{Actor, ParticipantType};
-use crate::error::AppError;
+use crate::email::EmailError;
 
 pub(crate) const NEW_MESSAGE: &str = "new_message";
 pub(crate) const CONVERSATION_CLOSED: &str = "conversation_closed";
@@ -253,7 +253,7 @@ pub(crate) fn signup_welcome(
 
 /// Is a queued notification still wanted? The participant may have read the conversation since it
 /// was queued, turned email off, muted it, or left.
-pub(crate) fn still_wanted(conn: &Connection, email: &outbox::Claimed) -> Result<bool, AppError> {
+pub(crate) fn still_wanted(conn: &Connection, email: &outbox::Claimed) -> Result<bool, EmailError> {
     let Some(participant) = email.extra.get("participant") else {
         return Ok(true);
     };
@@ -289,7 +289,7 @@ pub(crate) fn still_wanted(conn: &Connection, email: &outbox::Claimed) -> Result
 }
 
 /// Turns email off for the participant holding `token`; the conversation subject on success.
-pub(crate) fn unsubscribe(conn: &Connection, token: &str) -> Result<String, AppError> {
+pub(crate) fn unsubscribe(conn: &Connection, token: &str) -> Result<String, EmailError> {
     conn.query_row(
         "UPDATE conversation_participants SET email_notifications = 0, updated_at = ?2
          WHERE unsubscribe_token = ?1
@@ -298,11 +298,11 @@ pub(crate) fn unsubscribe(conn: &Connection, token: &str) -> Result<String, AppE
         |r| r.get(0),
     )
     .optional()?
-    .ok_or(AppError::NotFound)
+    .ok_or(EmailError::NotFound)
 }
 
 /// The subject of the conversation a token unsubscribes from (for the confirmation page).
-pub(crate) fn unsubscribe_subject(conn: &Connection, token: &str) -> Result<String, AppError> {
+pub(crate) fn unsubscribe_subject(conn: &Connection, token: &str) -> Result<String, EmailError> {
     conn.query_row(
         "SELECT c.subject FROM conversation_participants p JOIN conversations c ON c.id = p.conversation_id
          WHERE p.unsubscribe_token = ?1",
@@ -310,7 +310,7 @@ pub(crate) fn unsubscribe_subject(conn: &Connection, token: &str) -> Result<Stri
         |r| r.get(0),
     )
     .optional()?
-    .ok_or(AppError::NotFound)
+    .ok_or(EmailError::NotFound)
 }
 
 #[cfg(test)]

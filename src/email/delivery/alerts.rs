@@ -4,14 +4,17 @@
 use super::super::outbox::{self, Claimed};
 use crate::alerts;
 use crate::domain::{AlertKind, AlertPriority};
-use crate::error::AppError;
+use crate::email::EmailError;
 
 /// Share of bounced emails over which a store gets an alert (at least 20 emails in 7 days).
 const BOUNCE_ALERT_RATE: f64 = 0.05;
 const BOUNCE_ALERT_MINIMUM: i64 = 20;
 
 /// Raises (or refreshes) the store's bounce-rate alert when its rate passes the threshold.
-pub(crate) fn bounce_rate_alert(tx: &rusqlite::Connection, store_id: i64) -> Result<(), AppError> {
+pub(crate) fn bounce_rate_alert(
+    tx: &rusqlite::Connection,
+    store_id: i64,
+) -> Result<(), EmailError> {
     let Some(rate) = outbox::bounce_rate(tx, store_id, BOUNCE_ALERT_MINIMUM)? else {
         return Ok(());
     };
@@ -43,7 +46,7 @@ pub(super) fn exhausted_alert(
     email: &Claimed,
     cause: &str,
     message: &str,
-) -> Result<(), AppError> {
+) -> Result<(), EmailError> {
     alerts::raise(
         tx,
         &alerts::Alert {

@@ -14,7 +14,7 @@ use super::smtp::{Outgoing, SendError};
 use super::tracking;
 use crate::domain::EmailStatus;
 use crate::domain::{AlertKind, AlertPriority};
-use crate::error::AppError;
+use crate::email::EmailError;
 
 mod alerts;
 mod route;
@@ -27,7 +27,7 @@ const BATCH: u32 = 20;
 
 /// Sends every due email, batch after batch, until none is left; answers how many it handled.
 /// The scheduler runs it on every tick, and tests call it to deliver without waiting for one.
-pub(crate) async fn deliver_all_due(ctx: &Context) -> Result<usize, AppError> {
+pub(crate) async fn deliver_all_due(ctx: &Context) -> Result<usize, EmailError> {
     let mut handled = 0;
     loop {
         match run_once(ctx).await? {
@@ -38,7 +38,7 @@ pub(crate) async fn deliver_all_due(ctx: &Context) -> Result<usize, AppError> {
 }
 
 /// One pass: claims and handles up to a batch of due emails. Returns how many it handled.
-pub(crate) async fn run_once(ctx: &Context) -> Result<usize, AppError> {
+pub(crate) async fn run_once(ctx: &Context) -> Result<usize, EmailError> {
     // A read first: an idle queue costs no write lock on every tick.
     if !ctx.db.read(outbox::any_due).await? {
         return Ok(0);
@@ -58,7 +58,7 @@ pub(crate) async fn run_once(ctx: &Context) -> Result<usize, AppError> {
     Ok(count)
 }
 
-async fn deliver(ctx: &Context, email: Claimed) -> Result<(), AppError> {
+async fn deliver(ctx: &Context, email: Claimed) -> Result<(), EmailError> {
     let settings = &ctx.settings.email;
     if email.interrupted && email.at_most_once {
         // The process died while this notification was being sent: the relay may have it.

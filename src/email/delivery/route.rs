@@ -7,7 +7,7 @@ use super::super::render::{self, Rendered};
 use super::super::settings;
 use super::super::templates::{self, Layer};
 use super::Context;
-use crate::error::AppError;
+use crate::email::EmailError;
 
 /// The way an email leaves and the sender it shows.
 pub(super) struct Route {
@@ -78,7 +78,7 @@ pub(super) async fn render_email(ctx: &Context, email: &Claimed) -> Result<Rende
         let code = code.clone();
         ctx.db
             .read(move |conn| {
-                Ok::<_, AppError>((
+                Ok::<_, EmailError>((
                     templates::resolve(conn, &code, store_id, &language)?,
                     templates::resolve_platform(conn, &code, &language)?,
                 ))

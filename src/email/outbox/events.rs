@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::suppress;
 use crate::domain::EmailStatus;
-use crate::error::AppError;
+use crate::email::EmailError;
 
 /// What a provider (or our tracking) reports about a sent email.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +36,7 @@ pub(crate) fn record_event(
     id: i64,
     event: DeliveryEvent,
     at: DateTime<Utc>,
-) -> Result<Option<i64>, AppError> {
+) -> Result<Option<i64>, EmailError> {
     let column = match event {
         DeliveryEvent::Delivered => "delivered_at",
         DeliveryEvent::Opened => "opened_at",
@@ -69,7 +69,7 @@ pub(crate) fn bounce_rate(
     conn: &Connection,
     store_id: i64,
     minimum: i64,
-) -> Result<Option<f64>, AppError> {
+) -> Result<Option<f64>, EmailError> {
     let (bounced, total): (i64, i64) = conn.query_row(
         "SELECT count(*) FILTER (WHERE status = 'bounced'), count(*) FROM email_logs
          WHERE store_id = ?1 AND created_at > ?2 AND status IN ('sent', 'delivered', 'opened', 'clicked', 'bounced')",

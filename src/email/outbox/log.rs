@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::domain::EmailStatus;
-use crate::error::AppError;
+use crate::email::EmailError;
 
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct EmailLog {
@@ -54,7 +54,7 @@ pub(crate) fn list_logs(
     filter: &LogFilter,
     skip: u32,
     limit: u32,
-) -> Result<(Vec<EmailLog>, i64), AppError> {
+) -> Result<(Vec<EmailLog>, i64), EmailError> {
     let where_clause = "(?1 IS NULL OR status = ?1) AND (?2 IS NULL OR store_id = ?2)
         AND (?3 IS NULL OR recipient_email = ?3) AND (?4 IS NULL OR template_code = ?4)
         AND (?5 IS NULL OR created_at >= ?5) AND (?6 IS NULL OR created_at < ?6)";
@@ -118,15 +118,15 @@ pub(crate) fn list_logs(
 }
 
 /// Puts a failed or bounced email back in the queue, with a fresh set of attempts.
-pub(crate) fn retry(conn: &Connection, id: i64) -> Result<(), AppError> {
+pub(crate) fn retry(conn: &Connection, id: i64) -> Result<(), EmailError> {
     let status: EmailStatus = conn
         .query_row("SELECT status FROM email_logs WHERE id = ?1", [id], |r| {
             r.get(0)
         })
         .optional()?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(EmailError::NotFound)?;
     if status != EmailStatus::Failed {
-        return Err(AppError::conflict(
+        return Err(EmailError::conflict(
             "not_failed",
             format!("only failed emails can be retried (this one is {status})"),
         ));

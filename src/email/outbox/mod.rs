@@ -14,7 +14,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::config::EmailSettings;
 use crate::domain::EmailStatus;
-use crate::error::AppError;
+use crate::email::EmailError;
 
 /// Whether an email may be sent twice after a crash mid-send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,7 +156,7 @@ impl Claimed {
 }
 
 /// Is any email due for an attempt?
-pub(crate) fn any_due(conn: &Connection) -> Result<bool, AppError> {
+pub(crate) fn any_due(conn: &Connection) -> Result<bool, EmailError> {
     let now = Utc::now();
     Ok(conn
         .prepare_cached(
@@ -174,7 +174,7 @@ pub(crate) fn claim(
     conn: &Connection,
     limit: u32,
     lease: Duration,
-) -> Result<Vec<Claimed>, AppError> {
+) -> Result<Vec<Claimed>, EmailError> {
     let now = Utc::now();
     let mut claimed: Vec<Claimed> = conn
         .prepare_cached(
@@ -239,7 +239,7 @@ pub(crate) fn save_rendered(
     html: &str,
     text: &str,
     extra: &serde_json::Value,
-) -> Result<(), AppError> {
+) -> Result<(), EmailError> {
     conn.execute(
         "UPDATE email_logs SET template_id = ?2, subject = ?3, body_html = ?4, body_text = ?5, extra_data = ?6,
                 updated_at = ?7 WHERE id = ?1",
@@ -253,7 +253,7 @@ pub(crate) fn mark_sent(
     id: i64,
     provider: &str,
     provider_message_id: &str,
-) -> Result<(), AppError> {
+) -> Result<(), EmailError> {
     let now = Utc::now();
     conn.execute(
         "UPDATE email_logs SET status = 'sent', sent_at = ?2, provider = ?3, provider_message_id = ?4,
@@ -284,7 +284,7 @@ pub(crate) fn mark_failed(
     provider: &str,
     error: &str,
     failure: Failure,
-) -> Result<EmailStatus, AppError> {
+) -> Result<EmailStatus, EmailError> {
     let now = Utc::now();
     let attempts = email.retry_count + 1;
     let status = match failure {
@@ -307,7 +307,7 @@ pub(crate) fn save_tracking(
     id: i64,
     token: &str,
     links: &[String],
-) -> Result<(), AppError> {
+) -> Result<(), EmailError> {
     conn.execute(
         "UPDATE email_logs SET tracking_token = ?2, extra_data = json_set(coalesce(extra_data, '{}'), '$.links', json(?3))
          WHERE id = ?1",
@@ -321,7 +321,7 @@ pub(crate) fn tracked(
     conn: &Connection,
     token: &str,
     n: Option<usize>,
-) -> Result<(i64, Option<String>), AppError> {
+) -> Result<(i64, Option<String>), EmailError> {
     let (id, links): (i64, Option<String>) = conn
         .query_row(
             "SELECT id, json_extract(extra_data, '$.links') FROM email_logs WHERE tracking_token = ?1",
@@ -329,21 +329,21 @@ pub(crate) fn tracked(
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(EmailError::NotFound)?;
     let link = match n {
         None => None,
         Some(n) => {
             let links: Vec<String> = links
                 .and_then(|l| serde_json::from_str(&l).ok())
                 .unwrap_or_default();
-            Some(links.get(n).cloned().ok_or(AppError::NotFound)?)
+            Some(links.get(n).cloned().ok_or(EmailError::NotFound)?)
         }
     };
     Ok((id, link))
 }
 
 /// Gives a claimed row back without counting an attempt (e.g. no relay is configured yet).
-pub(crate) fn release(conn: &Connection, id: i64, retry_in: Duration) -> Result<(), AppError> {
+pub(crate) fn release(conn: &Connection, id: i64, retry_in: Duration) -> Result<(), EmailError> {
     let now = Utc::now();
     conn.execute(
         "UPDATE email_logs SET locked_until = NULL, attempt_started_at = NULL, next_attempt_at = ?2, updated_at = ?3
@@ -355,7 +355,7 @@ pub(crate) fn release(conn: &Connection, id: i64, retry_in: Duration) -> Result<
 
 /// Drops an email that is no longer wanted before it was ever sent (its recipient read the
 /// conversation, or turned notifications off).
-pub(crate) fn cancel(conn: &Connection, id: i64) -> Result<(), AppError> {
+pub(crate) fn cancel(conn: &Connection, id: i64) -> Result<(), EmailError> {
     conn.execute(
         "DELETE FROM email_logs WHERE id = ?1 AND status = 'pending' AND sent_at IS NULL",
         [id],

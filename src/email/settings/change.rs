@@ -8,7 +8,7 @@ use super::{SettingsView, StoredSettings, tier_required};
 use crate::crypto::{SecretKey, credential_aad};
 use crate::domain::{self, EmailProvider};
 use crate::email::Context;
-use crate::error::AppError;
+use crate::email::EmailError;
 
 /// Every field optional: what is left out stays as it is. For optional text and for secrets an
 /// empty string clears the value; secrets are write-only.
@@ -46,8 +46,8 @@ pub struct SettingsChange {
 fn optional(
     value: Option<String>,
     current: &mut Option<String>,
-    check: impl Fn(&str) -> Result<String, AppError>,
-) -> Result<bool, AppError> {
+    check: impl Fn(&str) -> Result<String, EmailError>,
+) -> Result<bool, EmailError> {
     match value {
         None => Ok(false),
         Some(v) if v.trim().is_empty() => Ok(current.take().is_some()),
@@ -60,7 +60,7 @@ fn optional(
     }
 }
 
-fn hostname(field: &'static str) -> impl Fn(&str) -> Result<String, AppError> {
+fn hostname(field: &'static str) -> impl Fn(&str) -> Result<String, EmailError> {
     move |v: &str| {
         let v = v.trim().to_ascii_lowercase();
         let ok = (1..=253).contains(&v.len())
@@ -73,7 +73,7 @@ fn hostname(field: &'static str) -> impl Fn(&str) -> Result<String, AppError> {
         if ok {
             Ok(v)
         } else {
-            Err(AppError::validation(
+            Err(EmailError::invalid(
                 field,
                 "must be a host name or an IP address",
             ))
@@ -88,13 +88,13 @@ fn secret(
     current: &mut Option<Vec<u8>>,
     column: &str,
     store_id: i64,
-) -> Result<bool, AppError> {
+) -> Result<bool, EmailError> {
     match value {
         None => Ok(false),
         Some(v) if v.is_empty() => Ok(current.take().is_some()),
         Some(v) => {
             if v.len() > 500 || v.chars().any(|c| c.is_control()) {
-                return Err(AppError::validation(
+                return Err(EmailError::invalid(
                     column,
                     "must be at most 500 characters, on one line",
                 ));
@@ -110,7 +110,7 @@ pub(crate) async fn change_settings(
     ctx: &Context,
     store_id: i64,
     body: SettingsChange,
-) -> Result<SettingsView, AppError> {
+) -> Result<SettingsView, EmailError> {
     let mut s: StoredSettings = ctx.db.read(move |conn| super::load(conn, store_id)).await?;
     let mut changed = false;
 
@@ -125,7 +125,7 @@ pub(crate) async fn change_settings(
         s.from_name = v;
     }
     if !s.exists && (s.from_email.is_empty() || s.from_name.is_empty()) {
-        return Err(AppError::validation(
+        return Err(EmailError::invalid(
             "from_email",
             "from_email and from_name are needed the first time",
         ));
@@ -140,7 +140,7 @@ pub(crate) async fn change_settings(
         Ok(domain::clean_text("signature_html", v, 10_000)?)
     })?;
     if let Some(provider) = body.provider {
-        let tier = s.tier.ok_or(AppError::NotFound)?;
+        let tier = s.tier.ok_or(EmailError::NotFound)?;
         if !tier.allows(provider) {
             return Err(tier_required(provider, tier));
         }
@@ -150,7 +150,7 @@ pub(crate) async fn change_settings(
     changed |= optional(body.smtp_host, &mut s.smtp_host, hostname("smtp_host"))?;
     if let Some(port) = body.smtp_port {
         if port == 0 {
-            return Err(AppError::validation("smtp_port", "must be a port number"));
+            return Err(EmailError::invalid("smtp_port", "must be a port number"));
         }
         changed |= s.smtp_port != Some(port);
         s.smtp_port = Some(port);
@@ -194,7 +194,7 @@ pub(crate) async fn change_settings(
     )?;
     if let Some(region) = body.mailgun_region {
         if region != "us" && region != "eu" {
-            return Err(AppError::validation("mailgun_region", "must be us or eu"));
+            return Err(EmailError::invalid("mailgun_region", "must be us or eu"));
         }
         changed |= s.mailgun_region != region;
         s.mailgun_region = region;
@@ -206,7 +206,7 @@ pub(crate) async fn change_settings(
         if ok {
             Ok(v.to_string())
         } else {
-            Err(AppError::validation(
+            Err(EmailError::invalid(
                 "ses_access_key_id",
                 "is not an AWS access key id",
             ))
@@ -226,7 +226,7 @@ pub(crate) async fn change_settings(
         if ok {
             Ok(v.to_string())
         } else {
-            Err(AppError::validation("ses_region", "is not an AWS region"))
+            Err(EmailError::invalid("ses_region", "is not an AWS region"))
         }
     })?;
     optional(
@@ -235,7 +235,7 @@ pub(crate) async fn change_settings(
         |v| {
             crate::email::webhooks::sendgrid_key(v.trim())
                 .map(|_| v.trim().to_string())
-                .map_err(|why| AppError::validation("sendgrid_webhook_public_key", why))
+                .map_err(|why| EmailError::invalid("sendgrid_webhook_public_key", why))
         },
     )?;
     secret(
@@ -252,7 +252,7 @@ pub(crate) async fn change_settings(
         if ok {
             Ok(v.to_string())
         } else {
-            Err(AppError::validation(
+            Err(EmailError::invalid(
                 "ses_sns_topic_arn",
                 "must be an SNS topic ARN",
             ))
@@ -269,7 +269,7 @@ pub(crate) async fn change_settings(
             ctx.settings.email.allow_private_smtp_hosts,
         )
         .await
-        .map_err(|e| AppError::BadRequest {
+        .map_err(|e| EmailError::Refused {
             code: "smtp_host_refused",
             message: format!("smtp_host: {e}"),
         })?;

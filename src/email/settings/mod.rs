@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::config::SmtpSecurity;
 use crate::crypto::{SecretKey, credential_aad};
 use crate::domain::{EmailProvider, Tier};
-use crate::error::AppError;
+use crate::email::EmailError;
 
 /// The sealed columns, each bound to its column and store.
 mod change;
@@ -200,7 +200,7 @@ impl StoredSettings {
 }
 
 /// The store's settings, or defaults (not configured) when it has none yet.
-pub(crate) fn load(conn: &Connection, store_id: i64) -> Result<StoredSettings, AppError> {
+pub(crate) fn load(conn: &Connection, store_id: i64) -> Result<StoredSettings, EmailError> {
     let tier: Option<Tier> = conn
         .query_row("SELECT tier FROM stores WHERE id = ?1", [store_id], |r| {
             r.get(0)
@@ -265,7 +265,11 @@ pub(crate) fn load(conn: &Connection, store_id: i64) -> Result<StoredSettings, A
 
 /// Writes the settings back (sealed values as given), recomputing `is_configured`; `verified`
 /// false clears the verification.
-pub(crate) fn save(conn: &Connection, s: &StoredSettings, verified: bool) -> Result<(), AppError> {
+pub(crate) fn save(
+    conn: &Connection,
+    s: &StoredSettings,
+    verified: bool,
+) -> Result<(), EmailError> {
     let now = Utc::now();
     conn.execute(
         "INSERT INTO store_email_settings (store_id, from_email, from_name, reply_to_email, signature_text, signature_html,
@@ -330,7 +334,7 @@ pub(crate) fn record_verification(
     conn: &Connection,
     store_id: i64,
     error: Option<&str>,
-) -> Result<(), AppError> {
+) -> Result<(), EmailError> {
     let now = Utc::now();
     conn.execute(
         "UPDATE store_email_settings SET is_verified = ?2, last_verified_at = CASE WHEN ?2 THEN ?3 ELSE last_verified_at END,
@@ -341,8 +345,8 @@ pub(crate) fn record_verification(
 }
 
 /// The refusal of a provider the store's tier does not include.
-pub(crate) fn tier_required(provider: EmailProvider, tier: Tier) -> AppError {
-    AppError::TierRequired(format!(
+pub(crate) fn tier_required(provider: EmailProvider, tier: Tier) -> EmailError {
+    EmailError::TierRequired(format!(
         "the {provider} provider needs the business tier or higher (this store is {tier})"
     ))
 }

@@ -6,14 +6,14 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::SECRET_COLUMNS;
 use crate::crypto::{SecretKey, credential_aad};
-use crate::error::AppError;
+use crate::email::EmailError;
 
 /// Re-seals every stored credential from `old` to `new`, and the key check; one transaction.
 pub(crate) fn reseal_all(
     conn: &Connection,
     old: &SecretKey,
     new: &SecretKey,
-) -> Result<usize, AppError> {
+) -> Result<usize, EmailError> {
     let mut count = 0;
     for column in SECRET_COLUMNS {
         let rows: Vec<(i64, Vec<u8>)> = conn
@@ -25,7 +25,7 @@ pub(crate) fn reseal_all(
         for (store_id, blob) in rows {
             let aad = credential_aad(column, store_id);
             let plain = old.open(&blob, &aad).map_err(|e| {
-                AppError::internal(anyhow::anyhow!("store {store_id} {column}: {e}"))
+                EmailError::internal(anyhow::anyhow!("store {store_id} {column}: {e}"))
             })?;
             conn.execute(
                 &format!("UPDATE store_email_settings SET {column} = ?2 WHERE store_id = ?1"),
@@ -39,7 +39,7 @@ pub(crate) fn reseal_all(
 }
 
 /// Stores the key check value for `key`.
-pub(crate) fn write_key_check(conn: &Connection, key: &SecretKey) -> Result<(), AppError> {
+pub(crate) fn write_key_check(conn: &Connection, key: &SecretKey) -> Result<(), EmailError> {
     conn.execute(
         "INSERT INTO secret_key_check (id, check_blob) VALUES (1, ?1)
          ON CONFLICT (id) DO UPDATE SET check_blob = excluded.check_blob, updated_at = ?2",
@@ -55,7 +55,7 @@ pub(crate) fn write_key_check(conn: &Connection, key: &SecretKey) -> Result<(), 
 }
 
 /// Does `key` open this database's key check? None when there is no check yet.
-pub(crate) fn key_matches(conn: &Connection, key: &SecretKey) -> Result<Option<bool>, AppError> {
+pub(crate) fn key_matches(conn: &Connection, key: &SecretKey) -> Result<Option<bool>, EmailError> {
     let blob: Option<Vec<u8>> = conn
         .query_row(
             "SELECT check_blob FROM secret_key_check WHERE id = 1",

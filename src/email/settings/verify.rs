@@ -8,9 +8,9 @@ use super::tier_required;
 use crate::alerts;
 use crate::domain::{AlertKind, AlertPriority};
 use crate::email::Context;
+use crate::email::EmailError;
 use crate::email::mailer::store_mailer;
 use crate::email::smtp::{Outgoing, SendError};
-use crate::error::AppError;
 
 /// What a verification found.
 #[derive(Debug, Clone, Serialize)]
@@ -25,18 +25,18 @@ pub(crate) async fn verify_settings(
     ctx: &Context,
     store_id: i64,
     user_id: i64,
-) -> Result<Verification, AppError> {
+) -> Result<Verification, EmailError> {
     let (stored, user) = ctx
         .db
         .read(move |conn| {
-            Ok::<_, AppError>((
+            Ok::<_, EmailError>((
                 super::load(conn, store_id)?,
                 crate::accounts::get_user(conn, user_id)?,
             ))
         })
         .await?;
     if !stored.complete() {
-        return Err(AppError::BadRequest {
+        return Err(EmailError::Refused {
             code: "not_configured",
             message: "complete the sender and the provider's settings first".into(),
         });
@@ -97,7 +97,7 @@ pub(crate) async fn verify_settings(
                     },
                 )?;
             }
-            Ok::<_, AppError>(())
+            Ok::<_, EmailError>(())
         })
         .await?;
     Ok(Verification {

@@ -8,7 +8,7 @@ use rust_embed::RustEmbed;
 use serde::{Deserialize, Serialize};
 
 use super::render::TemplateSource;
-use crate::error::AppError;
+use crate::email::EmailError;
 
 mod overrides;
 mod resolve;
@@ -116,7 +116,7 @@ impl EmailTemplate {
 
 /// Adds every shipped default whose (code, language) is missing. Never touches an existing row,
 /// so an edited template stays as the admin left it. Returns how many were added.
-pub(crate) fn seed_defaults(conn: &Connection) -> Result<usize, AppError> {
+pub(crate) fn seed_defaults(conn: &Connection) -> Result<usize, EmailError> {
     let mut added = 0;
     for name in DefaultFiles::iter() {
         let Some(file) = DefaultFiles::get(&name) else {
@@ -124,7 +124,7 @@ pub(crate) fn seed_defaults(conn: &Connection) -> Result<usize, AppError> {
         };
         let text = String::from_utf8_lossy(&file.data);
         let fields: TemplateFields = toml::from_str(&text)
-            .map_err(|e| AppError::internal(anyhow::anyhow!("assets/emails/{name}: {e}")))?;
+            .map_err(|e| EmailError::internal(anyhow::anyhow!("assets/emails/{name}: {e}")))?;
         added += conn.execute(
             "INSERT INTO email_templates (code, language, name, description, category, subject, body_html, body_text,
                     variables, required_variables, is_active, is_platform_only)
@@ -160,7 +160,7 @@ pub(crate) struct TemplateFilter {
 pub(crate) fn list(
     conn: &Connection,
     filter: &TemplateFilter,
-) -> Result<Vec<EmailTemplate>, AppError> {
+) -> Result<Vec<EmailTemplate>, EmailError> {
     let rows = conn
         .prepare(&format!(
             "SELECT {COLUMNS} FROM email_templates
@@ -172,21 +172,21 @@ pub(crate) fn list(
     Ok(rows)
 }
 
-pub(crate) fn get(conn: &Connection, id: i64) -> Result<EmailTemplate, AppError> {
+pub(crate) fn get(conn: &Connection, id: i64) -> Result<EmailTemplate, EmailError> {
     conn.query_row(
         &format!("SELECT {COLUMNS} FROM email_templates WHERE id = ?1"),
         [id],
         template_row,
     )
     .optional()?
-    .ok_or(AppError::NotFound)
+    .ok_or(EmailError::NotFound)
 }
 
 pub(crate) fn find(
     conn: &Connection,
     code: &str,
     language: &str,
-) -> Result<Option<EmailTemplate>, AppError> {
+) -> Result<Option<EmailTemplate>, EmailError> {
     Ok(conn
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM email_templates WHERE code = ?1 AND language = ?2"
@@ -195,7 +195,7 @@ pub(crate) fn find(
         .optional()?)
 }
 
-pub(crate) fn insert(conn: &Connection, t: &TemplateFields) -> Result<EmailTemplate, AppError> {
+pub(crate) fn insert(conn: &Connection, t: &TemplateFields) -> Result<EmailTemplate, EmailError> {
     conn.query_row(
         &format!(
             "INSERT INTO email_templates (code, language, name, description, category, subject, body_html, body_text,
@@ -220,9 +220,9 @@ pub(crate) fn insert(conn: &Connection, t: &TemplateFields) -> Result<EmailTempl
     )
     .map_err(|e| match &e {
         rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE => {
-            AppError::conflict("template_exists", "a template with this code and language already exists")
+            EmailError::conflict("template_exists", "a template with this code and language already exists")
         }
-        _ => AppError::from(e),
+        _ => EmailError::from(e),
     })
 }
 
@@ -230,7 +230,7 @@ pub(crate) fn update(
     conn: &Connection,
     id: i64,
     t: &TemplateFields,
-) -> Result<EmailTemplate, AppError> {
+) -> Result<EmailTemplate, EmailError> {
     conn.query_row(
         &format!(
             "UPDATE email_templates SET code = ?2, language = ?3, name = ?4, description = ?5, category = ?6,
@@ -259,16 +259,16 @@ pub(crate) fn update(
     .optional()
     .map_err(|e| match &e {
         rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE => {
-            AppError::conflict("template_exists", "a template with this code and language already exists")
+            EmailError::conflict("template_exists", "a template with this code and language already exists")
         }
-        _ => AppError::from(e),
+        _ => EmailError::from(e),
     })?
-    .ok_or(AppError::NotFound)
+    .ok_or(EmailError::NotFound)
 }
 
-pub(crate) fn delete(conn: &Connection, id: i64) -> Result<(), AppError> {
+pub(crate) fn delete(conn: &Connection, id: i64) -> Result<(), EmailError> {
     match conn.execute("DELETE FROM email_templates WHERE id = ?1", [id])? {
-        0 => Err(AppError::NotFound),
+        0 => Err(EmailError::NotFound),
         _ => Ok(()),
     }
 }

@@ -6,8 +6,8 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
 use super::{DEFAULT_LANGUAGE, json_list};
+use crate::email::EmailError;
 use crate::email::render::TemplateSource;
-use crate::error::AppError;
 
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct StoreOverride {
@@ -57,7 +57,7 @@ pub(crate) fn find_override(
     store_id: i64,
     code: &str,
     language: &str,
-) -> Result<Option<StoreOverride>, AppError> {
+) -> Result<Option<StoreOverride>, EmailError> {
     Ok(conn
         .prepare_cached(&format!(
             "SELECT {OVERRIDE_COLUMNS} FROM store_email_templates WHERE store_id = ?1 AND template_code = ?2 AND language = ?3"
@@ -69,7 +69,7 @@ pub(crate) fn find_override(
 pub(crate) fn list_overrides(
     conn: &Connection,
     store_id: i64,
-) -> Result<Vec<StoreOverride>, AppError> {
+) -> Result<Vec<StoreOverride>, EmailError> {
     let rows = conn
         .prepare(&format!(
             "SELECT {OVERRIDE_COLUMNS} FROM store_email_templates WHERE store_id = ?1 ORDER BY template_code, language"
@@ -93,7 +93,7 @@ pub(crate) fn put_override(
     code: &str,
     language: &str,
     f: &OverrideFields,
-) -> Result<StoreOverride, AppError> {
+) -> Result<StoreOverride, EmailError> {
     Ok(conn.query_row(
         &format!(
             "INSERT INTO store_email_templates (store_id, template_code, language, name, subject, body_html, body_text, is_active)
@@ -113,12 +113,12 @@ pub(crate) fn delete_override(
     store_id: i64,
     code: &str,
     language: &str,
-) -> Result<(), AppError> {
+) -> Result<(), EmailError> {
     match conn.execute(
         "DELETE FROM store_email_templates WHERE store_id = ?1 AND template_code = ?2 AND language = ?3",
         params![store_id, code, language],
     )? {
-        0 => Err(AppError::NotFound),
+        0 => Err(EmailError::NotFound),
         _ => Ok(()),
     }
 }
@@ -127,7 +127,7 @@ pub(crate) fn delete_override(
 pub(crate) fn overridable(
     conn: &Connection,
     code: &str,
-) -> Result<Result<TemplateVariables, String>, AppError> {
+) -> Result<Result<TemplateVariables, String>, EmailError> {
     let Some(variables) = variables_of(conn, code)? else {
         return Ok(Err(format!("there is no platform template `{code}`")));
     };
@@ -151,7 +151,7 @@ pub(crate) struct TemplateVariables {
 pub(crate) fn variables_of(
     conn: &Connection,
     code: &str,
-) -> Result<Option<TemplateVariables>, AppError> {
+) -> Result<Option<TemplateVariables>, EmailError> {
     let row: Option<(Option<String>, Option<String>, bool)> = conn
         .prepare_cached(
             "SELECT variables, required_variables,

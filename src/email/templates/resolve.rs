@@ -5,8 +5,8 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 use super::{DEFAULT_LANGUAGE, TemplateVariables, find, find_override, variables_of};
+use crate::email::EmailError;
 use crate::email::render::TemplateSource;
-use crate::error::AppError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -35,7 +35,7 @@ pub(crate) fn resolve(
     code: &str,
     store_id: Option<i64>,
     language: &str,
-) -> Result<Option<Resolved>, AppError> {
+) -> Result<Option<Resolved>, EmailError> {
     let Some(variables) = variables_of(conn, code)? else {
         return Ok(None);
     };
@@ -75,7 +75,7 @@ pub(crate) fn resolve_platform(
     conn: &Connection,
     code: &str,
     language: &str,
-) -> Result<Option<Resolved>, AppError> {
+) -> Result<Option<Resolved>, EmailError> {
     resolve(conn, code, None, language)
 }
 
