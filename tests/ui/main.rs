@@ -114,6 +114,16 @@ impl App {
         );
         response.json().await.unwrap()
     }
+
+    /// A conversation `staff` starts with the customer Clara, opening with "Hello Clara".
+    async fn conversation_with_clara(&self, staff: &str, customer_id: i64, subject: &str) -> i64 {
+        let body = json!({"conversation_type": "store_customer", "subject": subject, "recipient_type": "customer",
+                          "recipient_id": customer_id, "initial_message": "Hello Clara"});
+        self.post("/api/v1/vendor/messages", Some(staff), body)
+            .await["id"]
+            .as_i64()
+            .unwrap()
+    }
 }
 
 async fn screenshot(client: &Client, name: &str) {
@@ -213,15 +223,9 @@ async fn store_with_people() -> (App, String, i64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_with_an_attachment_reaches_the_open_customer_page_live() {
     let (app, staff, customer_id) = store_with_people().await;
-    let conversation = app
-        .post(
-            "/api/v1/vendor/messages",
-            Some(&staff),
-            json!({"conversation_type": "store_customer", "subject": "Your <b>lamp</b>", "recipient_type": "customer",
-                   "recipient_id": customer_id, "initial_message": "Hello Clara"}),
-        )
+    let id = app
+        .conversation_with_clara(&staff, customer_id, "Your <b>lamp</b>")
         .await;
-    let id = conversation["id"].as_i64().unwrap();
 
     let driver = chromedriver().await;
     let profiles = tempfile::tempdir().unwrap();
@@ -718,15 +722,9 @@ async fn api_requests(client: &Client) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_open_threads_stay_quiet_after_a_message() {
     let (app, staff, customer_id) = store_with_people().await;
-    let conversation = app
-        .post(
-            "/api/v1/vendor/messages",
-            Some(&staff),
-            json!({"conversation_type": "store_customer", "subject": "Quiet please", "recipient_type": "customer",
-                   "recipient_id": customer_id, "initial_message": "Hello Clara"}),
-        )
+    let id = app
+        .conversation_with_clara(&staff, customer_id, "Quiet please")
         .await;
-    let id = conversation["id"].as_i64().unwrap();
     let driver = chromedriver().await;
     let profiles = tempfile::tempdir().unwrap();
     let shop = browser(&driver, &profiles.path().join("shop")).await;
