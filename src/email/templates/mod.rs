@@ -11,9 +11,11 @@ use super::render::TemplateSource;
 use crate::email::EmailError;
 
 mod overrides;
+mod preview;
 mod resolve;
 
 pub(crate) use overrides::*;
+pub(crate) use preview::{PreviewRequest, preview};
 pub(crate) use resolve::*;
 
 /// The language every template falls back to.

@@ -1,12 +1,11 @@
 //! Platform email templates (admin) and previews of any template (admin and store staff).
 
 use actix_web::{HttpResponse, web};
-use serde::{Deserialize, Serialize};
 
 use crate::auth::{AdminUser, VendorUser};
 use crate::domain::{self};
-use crate::email::render::{self, Rendered, TemplateSource};
-use crate::email::templates::{self, Layer, TemplateFields, TemplateFilter};
+use crate::email::render::{self, TemplateSource};
+use crate::email::templates::{self, PreviewRequest, TemplateFields, TemplateFilter};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -137,130 +136,6 @@ pub(crate) async fn delete_template(
     Ok(HttpResponse::NoContent().finish())
 }
 
-// ---- previews ----------------------------------------------------------------------------------
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct PreviewRequest {
-    code: Option<String>,
-    language: Option<String>,
-    store_id: Option<i64>,
-    subject: Option<String>,
-    body_html: Option<String>,
-    body_text: Option<String>,
-    variables: Option<serde_json::Map<String, serde_json::Value>>,
-}
-
-#[derive(Serialize)]
-struct PreviewResponse {
-    #[serde(flatten)]
-    rendered: Rendered,
-    layer: Layer,
-    language: String,
-}
-
-/// Renders a saved template (through the resolution chain) or an unsaved draft, with sample
-/// values for the declared variables overlaid by the caller's.
-async fn preview(
-    state: &AppState,
-    request: PreviewRequest,
-    store_id: Option<i64>,
-    as_store: bool,
-) -> Result<HttpResponse, AppError> {
-    let language = domain::clean_language(
-        "language",
-        request
-            .language
-            .as_deref()
-            .unwrap_or(templates::DEFAULT_LANGUAGE),
-    )?;
-    let code = request.code.clone();
-    let declared = match code.clone() {
-        Some(code) => {
-            state
-                .db
-                .read(move |conn| templates::variables_of(conn, &code))
-                .await?
-        }
-        None => None,
-    };
-    if as_store && declared.is_none() {
-        return Err(AppError::validation(
-            "code",
-            "name the platform template you are overriding",
-        ));
-    }
-    let declared = declared.unwrap_or_default();
-    let mut context = templates::sample_context(&declared.variables);
-    if let (serde_json::Value::Object(map), Some(given)) = (&mut context, &request.variables) {
-        for (k, v) in given {
-            map.insert(k.clone(), v.clone());
-        }
-    }
-
-    let (source, layer, language, variables) = match (request.subject, request.body_html) {
-        (Some(subject), Some(body_html)) => {
-            let source = TemplateSource {
-                subject,
-                body_html,
-                body_text: request.body_text,
-            };
-            let layer = if as_store {
-                Layer::Store
-            } else {
-                Layer::Platform
-            };
-            let names = match &context {
-                serde_json::Value::Object(map) => map.keys().cloned().collect(),
-                _ => Vec::new(),
-            };
-            (source, layer, language, names)
-        }
-        (None, None) => {
-            let code = code.ok_or_else(|| {
-                AppError::validation("code", "give a code, or a subject and body_html")
-            })?;
-            let lang = language.clone();
-            let resolved = state
-                .db
-                .read(move |conn| templates::resolve(conn, &code, store_id, &lang))
-                .await?
-                .ok_or(AppError::NotFound)?;
-            (
-                resolved.source,
-                resolved.layer,
-                resolved.language,
-                resolved.variables.variables,
-            )
-        }
-        _ => {
-            return Err(AppError::validation(
-                "body_html",
-                "a draft needs both subject and body_html",
-            ));
-        }
-    };
-    let rendered = match layer {
-        Layer::Store => {
-            render::render_untrusted(&state.sandbox_exe, &source, &context, &[], &variables).await
-        }
-        Layer::Platform => {
-            tokio::task::spawn_blocking(move || render::render(&source, &context, &[]))
-                .await
-                .map_err(AppError::internal)?
-        }
-    }
-    .map_err(|why| AppError::BadRequest {
-        code: "invalid_template",
-        message: why,
-    })?;
-    Ok(HttpResponse::Ok().json(PreviewResponse {
-        rendered,
-        layer,
-        language,
-    }))
-}
-
 pub(crate) async fn admin_preview(
     state: web::Data<AppState>,
     _admin: AdminUser,
@@ -268,7 +143,8 @@ pub(crate) async fn admin_preview(
 ) -> Result<HttpResponse, AppError> {
     let request = body.into_inner();
     let store_id = request.store_id;
-    preview(&state, request, store_id, false).await
+    let preview = templates::preview(&state.email(), request, store_id, false).await?;
+    Ok(HttpResponse::Ok().json(preview))
 }
 
 pub(crate) async fn vendor_preview(
@@ -280,5 +156,6 @@ pub(crate) async fn vendor_preview(
     if request.store_id.is_some_and(|s| s != staff.store_id()) {
         return Err(AppError::NotFound);
     }
-    preview(&state, request, Some(staff.store_id()), true).await
+    let preview = templates::preview(&state.email(), request, Some(staff.store_id()), true).await?;
+    Ok(HttpResponse::Ok().json(preview))
 }
