@@ -37,7 +37,7 @@ pub struct AppState {
 
 impl AppState {
     /// What the email use cases and the delivery step need.
-    pub(crate) fn email(&self) -> crate::email::Context {
+    pub fn email(&self) -> crate::email::Context {
         crate::email::Context {
             db: self.db.clone(),
             settings: self.settings.clone(),

@@ -7,7 +7,7 @@ use crate::db::DbError;
 use crate::domain::Invalid;
 
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum EmailError {
+pub enum EmailError {
     #[error("not found")]
     NotFound,
     #[error(transparent)]

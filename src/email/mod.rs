@@ -4,7 +4,8 @@
 
 mod error;
 
-pub(crate) use error::EmailError;
+pub use delivery::deliver_all_due;
+pub use error::EmailError;
 
 pub(crate) mod delivery;
 pub(crate) mod dialect;

@@ -27,8 +27,9 @@ async fn a_backup_taken_under_concurrent_writes_restores_into_a_working_server()
     std::fs::create_dir_all(attachment.parent().unwrap()).unwrap();
     std::fs::write(&attachment, b"attached").unwrap();
 
-    // Writers keep creating customers until the backup has finished.
+    // A writer keeps creating customers until the backup has finished; `created` counts them.
     let stop = Arc::new(AtomicBool::new(false));
+    let (count, mut created) = tokio::sync::watch::channel(0usize);
     let writer = {
         let (client, url, token, stop) = (
             app.client.clone(),
@@ -37,22 +38,23 @@ async fn a_backup_taken_under_concurrent_writes_restores_into_a_working_server()
             stop.clone(),
         );
         tokio::spawn(async move {
-            let mut created = 0;
+            let mut n = 0;
             while !stop.load(Ordering::Relaxed) {
                 let r = client
                     .post(&url)
                     .bearer_auth(&token)
-                    .json(&json!({"email": format!("c{created}@example.test"), "full_name": "C"}))
+                    .json(&json!({"email": format!("c{n}@example.test"), "full_name": "C"}))
                     .send()
                     .await
                     .unwrap();
                 assert_eq!(r.status(), StatusCode::CREATED);
-                created += 1;
+                n += 1;
+                count.send_replace(n);
             }
-            created
         })
     };
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // The backup starts while writes are under way and they go on after it.
+    created.wait_for(|n| *n >= 5).await.unwrap();
 
     let work = tempfile::tempdir().unwrap();
     let dest = work.path().join("backup");
@@ -73,10 +75,10 @@ async fn a_backup_taken_under_concurrent_writes_restores_into_a_working_server()
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let at_backup_end = *created.borrow();
+    created.wait_for(|n| *n >= at_backup_end + 5).await.unwrap();
     stop.store(true, Ordering::Relaxed);
-    let created = writer.await.unwrap();
-    assert!(created > 0);
+    writer.await.unwrap();
 
     let restored = work.path().join("restored");
     let out = parley(&[
@@ -120,9 +122,10 @@ async fn a_backup_taken_under_concurrent_writes_restores_into_a_working_server()
         .await
         .unwrap();
     assert_eq!(integrity, "ok");
+    let created = *created.borrow();
     assert!(
-        restored_customers > 0 && restored_customers <= created,
-        "{restored_customers} of {created}"
+        (5..=created as i64).contains(&restored_customers),
+        "{restored_customers} of {created}: the backup holds what was committed before it"
     );
 }
 

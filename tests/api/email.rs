@@ -2,8 +2,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    MailServer, PASSWORD, Party, TestApp, assert_error, eventually, spawn_app, spawn_app_with,
-    start_app, test_settings,
+    MailServer, PASSWORD, Party, TestApp, assert_count, assert_error, spawn_app, spawn_app_with,
 };
 
 async fn mail_app() -> (TestApp, MailServer) {
@@ -22,25 +21,10 @@ async fn register(app: &TestApp, store_code: &str, email: &str, language: &str) 
     assert_eq!(r.status(), StatusCode::CREATED);
     let body: Value = r.json().await.unwrap();
     Party {
+        area: "shop",
         token: body["access_token"].as_str().unwrap().to_string(),
         id: body["customer"]["id"].as_i64().unwrap(),
     }
-}
-
-/// The next email to `to` (skipping others, e.g. welcome emails to other people).
-async fn next_to(mail: &mut MailServer, to: &str, subject_contains: &str) -> Value {
-    for _ in 0..10 {
-        let m = mail.next(10).await;
-        if m["envelope_recipients"][0] == to
-            && m["subject"]
-                .as_str()
-                .unwrap_or_default()
-                .contains(subject_contains)
-        {
-            return m;
-        }
-    }
-    panic!("no email to {to} about {subject_contains}");
 }
 
 #[tokio::test]
@@ -49,7 +33,9 @@ async fn a_message_arrives_by_email_in_the_recipients_language_with_the_store_ov
     let m = app.marketplace().await;
     let greta = register(&app, "shop-a", "greta@example.test", "de").await;
     // The welcome email, in German.
-    let welcome = next_to(&mut mail, "greta@example.test", "Willkommen").await;
+    let welcome = mail
+        .delivered_to(&app, "greta@example.test", "Willkommen")
+        .await;
     assert_eq!(welcome["subject"], "Willkommen bei shop-a");
 
     let r = app
@@ -68,7 +54,9 @@ async fn a_message_arrives_by_email_in_the_recipients_language_with_the_store_ov
         .await;
     app.send_message("vendor", &m.a1, id, "second, inside the window")
         .await;
-    let email = next_to(&mut mail, "greta@example.test", "Shop A").await;
+    let email = mail
+        .delivered_to(&app, "greta@example.test", "Shop A")
+        .await;
     assert_eq!(email["subject"], "Shop A: Lieferung <b>bald</b>");
     let text = email["text"].as_str().unwrap();
     assert!(
@@ -108,7 +96,7 @@ async fn a_message_arrives_by_email_in_the_recipients_language_with_the_store_ov
     assert!(header("Message-ID").is_some());
 
     // One email per participant per conversation per window; the sender gets none.
-    eventually(
+    assert_count(
         &app,
         "SELECT count(*) FROM email_logs WHERE template_code = 'new_message' AND status = 'sent'",
         vec![],
@@ -139,22 +127,45 @@ async fn a_message_arrives_by_email_in_the_recipients_language_with_the_store_ov
 }
 
 #[tokio::test]
+async fn the_background_job_delivers_without_being_asked() {
+    // The other tests deliver by calling the job's step; this one lets the job's timer run.
+    let mut mail = MailServer::start().await;
+    let app = spawn_app_with(|s| {
+        mail.configure(s);
+        s.email.poll_interval_ms = 50;
+    })
+    .await;
+    let admin = app.admin("root@example.test").await;
+    app.create_store(&admin, "shop-a", "essential").await;
+    app.customer("shop-a", "ticker@example.test").await;
+    let rx = &mut mail.handle.as_mut().unwrap().rx;
+    let welcome = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+        .await
+        .expect("the job delivered within 10 s")
+        .unwrap();
+    assert_eq!(welcome.envelope_recipients, ["ticker@example.test"]);
+}
+
+#[tokio::test]
 async fn languages_without_a_template_fall_back_to_english() {
     let (app, mut mail) = mail_app().await;
     let m = app.marketplace().await;
     let pierre = register(&app, "shop-a", "pierre@example.test", "fr").await;
     assert_eq!(
-        next_to(&mut mail, "pierre@example.test", "Welcome").await["subject"],
+        mail.delivered_to(&app, "pierre@example.test", "Welcome")
+            .await["subject"],
         "Welcome to shop-a"
     );
     app.vendor_conversation(&m.a1, &pierre, "Parcel").await;
-    let email = next_to(&mut mail, "pierre@example.test", "New message").await;
+    let email = mail
+        .delivered_to(&app, "pierre@example.test", "New message")
+        .await;
     assert_eq!(email["subject"], "New message: Parcel");
 }
 
 #[tokio::test]
 async fn muted_unsubscribed_and_read_conversations_send_no_email() {
-    let mail = MailServer::start().await;
+    let mut mail = MailServer::start().await;
     let app = spawn_app_with(|s| {
         mail.configure(s);
         s.email.notification_delay_seconds = 2;
@@ -178,13 +189,21 @@ async fn muted_unsubscribed_and_read_conversations_send_no_email() {
         json!({}),
     )
     .await;
-    eventually(
+    app.deliver_pending_emails().await;
+    assert_count(
         &app,
         "SELECT count(*) FROM email_logs WHERE template_code = 'new_message'",
         vec![],
         0,
     )
     .await;
+    assert!(
+        mail.received()
+            .iter()
+            .all(|e| e["envelope_recipients"][0] != "ca@example.test"
+                || !e["subject"].as_str().unwrap().starts_with("New message")),
+        "the read conversation's email was not sent"
+    );
 
     app.put(
         &format!("/api/v1/shop/messages/{id}/preferences"),
@@ -218,7 +237,9 @@ async fn the_unsubscribe_link_turns_email_off_for_that_conversation() {
     let id = app
         .vendor_conversation(&m.a1, &m.ca, "Newsletter? <script>")
         .await;
-    let email = next_to(&mut mail, "ca@example.test", "New message").await;
+    let email = mail
+        .delivered_to(&app, "ca@example.test", "New message")
+        .await;
     let text = email["text"].as_str().unwrap();
     let url = text
         .split_whitespace()
@@ -266,8 +287,9 @@ async fn an_smtp_outage_is_retried_until_the_server_accepts() {
     let app = spawn_app_with(|s| mail.configure(s)).await;
     let m = app.marketplace().await;
     app.vendor_conversation(&m.a1, &m.ca, "Outage").await;
+    app.deliver_emails().await;
     // Refused connections count as attempts and are retried with backoff.
-    eventually(&app, "SELECT count(*) FROM email_logs WHERE template_code = 'new_message' AND retry_count >= 1 AND status = 'pending'", vec![], 1).await;
+    assert_count(&app, "SELECT count(*) FROM email_logs WHERE template_code = 'new_message' AND retry_count >= 1 AND status = 'pending'", vec![], 1).await;
     let logs: Value = app
         .get("/api/v1/admin/email-logs?status=pending", &m.admin.token)
         .await
@@ -284,9 +306,17 @@ async fn an_smtp_outage_is_retried_until_the_server_accepts() {
     assert!(pending["error_message"].as_str().unwrap().len() > 3);
 
     mail.listen().await;
-    let email = next_to(&mut mail, "ca@example.test", "New message").await;
+    assert_eq!(
+        app.deliver_emails().await,
+        0,
+        "the retry waits for its backoff"
+    );
+    app.make_emails_due().await;
+    let email = mail
+        .delivered_to(&app, "ca@example.test", "New message")
+        .await;
     assert_eq!(email["subject"], "New message: Outage");
-    eventually(
+    assert_count(
         &app,
         "SELECT count(*) FROM email_logs WHERE template_code = 'new_message' AND status = 'sent'",
         vec![],
@@ -298,30 +328,19 @@ async fn an_smtp_outage_is_retried_until_the_server_accepts() {
 #[tokio::test]
 async fn a_restart_loses_no_queued_email() {
     let mut mail = MailServer::down();
-    let data = tempfile::tempdir().unwrap();
-    let mut settings = test_settings(data.path());
-    mail.configure(&mut settings);
-    settings.email.retry_base_seconds = 1;
-    let (address, state, stop) = start_app(settings.clone()).await;
-    let first = TestApp {
-        address,
-        data_dir: tempfile::tempdir().unwrap(),
-        state,
-        client: crate::helpers::http_client(),
-        stop,
-    };
-    let m = first.marketplace().await;
-    first
-        .vendor_conversation(&m.a1, &m.ca, "Before restart")
+    let app = spawn_app_with(|s| mail.configure(s)).await;
+    let m = app.marketplace().await;
+    app.vendor_conversation(&m.a1, &m.ca, "Before restart")
         .await;
-    eventually(
-        &first,
+    app.deliver_emails().await;
+    assert_count(
+        &app,
         "SELECT count(*) FROM email_logs WHERE template_code = 'new_message' AND retry_count >= 1",
         vec![],
         1,
     )
     .await;
-    let message_id = first
+    let message_id = app
         .state
         .db
         .read(|c| {
@@ -333,11 +352,13 @@ async fn a_restart_loses_no_queued_email() {
         })
         .await
         .unwrap();
-    first.stop.stop().await;
 
+    let app = app.restart().await;
     mail.listen().await;
-    let (_, state, _stop) = start_app(settings).await;
-    let email = next_to(&mut mail, "ca@example.test", "Before restart").await;
+    app.make_emails_due().await;
+    let email = mail
+        .delivered_to(&app, "ca@example.test", "Before restart")
+        .await;
     let headers = email["headers"].as_object().unwrap();
     let sent_id = headers
         .iter()
@@ -352,24 +373,13 @@ async fn a_restart_loses_no_queued_email() {
         message_id,
         "the same Message-ID across attempts"
     );
-    for _ in 0..200 {
-        let status = state
-            .db
-            .read(|c| {
-                Ok::<String, parley::error::AppError>(c.query_row(
-                    "SELECT status FROM email_logs WHERE template_code = 'new_message'",
-                    [],
-                    |r| r.get(0),
-                )?)
-            })
-            .await
-            .unwrap();
-        if status == "sent" {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    panic!("the email was never marked sent");
+    assert_count(
+        &app,
+        "SELECT count(*) FROM email_logs WHERE template_code = 'new_message' AND status = 'sent'",
+        vec![],
+        1,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -457,7 +467,7 @@ async fn a_store_template_that_fails_at_send_time_falls_back_to_the_platform_tem
         .await
         .unwrap();
     app.vendor_conversation(&m.a1, &m.ca, "Fallback").await;
-    let email = next_to(&mut mail, "ca@example.test", "Fallback").await;
+    let email = mail.delivered_to(&app, "ca@example.test", "Fallback").await;
     assert_eq!(
         email["subject"], "New message: Fallback",
         "the platform template was used"
@@ -710,16 +720,7 @@ async fn stores_see_their_overrides_and_preview_them_against_the_chain() {
 
 #[tokio::test]
 async fn edited_default_templates_survive_a_restart() {
-    let data = tempfile::tempdir().unwrap();
-    let settings = test_settings(data.path());
-    let (address, state, stop) = start_app(settings.clone()).await;
-    let app = TestApp {
-        address,
-        data_dir: tempfile::tempdir().unwrap(),
-        state,
-        client: crate::helpers::http_client(),
-        stop,
-    };
+    let app = spawn_app().await;
     let admin = app.admin("root@example.test").await;
     let list: Value = app
         .get(
@@ -745,9 +746,9 @@ async fn edited_default_templates_survive_a_restart() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
-    app.stop.stop().await;
-    let (_, state, _) = start_app(settings).await;
-    let subject = state
+    let app = app.restart().await;
+    let subject = app
+        .state
         .db
         .read(|c| Ok::<String, parley::error::AppError>(c.query_row("SELECT subject FROM email_templates WHERE code = 'new_message' AND language = 'en'", [], |r| r.get(0))?))
         .await
@@ -768,7 +769,8 @@ async fn email_logs_are_filtered_and_scoped_and_failed_emails_can_be_retried() {
     let m = app.marketplace().await;
     app.vendor_conversation(&m.a1, &m.ca, "Logs").await;
     app.vendor_conversation(&m.b1, &m.cb, "Other store").await;
-    eventually(
+    app.deliver_emails().await;
+    assert_count(
         &app,
         "SELECT count(*) FROM email_logs WHERE template_code = 'new_message' AND status = 'failed'",
         vec![],
@@ -935,6 +937,7 @@ async fn a_hard_bounce_fails_at_once_and_stops_mail_to_that_address_while_4xx_is
                 )
                 .await;
             Party {
+                area: "shop",
                 token: String::new(),
                 id: r.json::<Value>().await.unwrap()["id"].as_i64().unwrap(),
             }
@@ -944,8 +947,9 @@ async fn a_hard_bounce_fails_at_once_and_stops_mail_to_that_address_while_4xx_is
     let busy = customer("busy@example.test").await;
     let first = app.vendor_conversation(&m.a1, &bouncer, "Bounce").await;
     app.vendor_conversation(&m.a1, &busy, "Busy").await;
+    app.deliver_emails().await;
 
-    eventually(&app, "SELECT count(*) FROM email_logs WHERE recipient_email = 'bounce@example.test' AND template_code = 'new_message' AND status = 'bounced' AND retry_count = 1", vec![], 1).await;
+    assert_count(&app, "SELECT count(*) FROM email_logs WHERE recipient_email = 'bounce@example.test' AND template_code = 'new_message' AND status = 'bounced' AND retry_count = 1", vec![], 1).await;
     let error = app
         .state
         .db
@@ -953,7 +957,7 @@ async fn a_hard_bounce_fails_at_once_and_stops_mail_to_that_address_while_4xx_is
         .await
         .unwrap();
     assert!(error.contains("No such user"), "{error}");
-    eventually(&app, "SELECT count(*) FROM email_logs WHERE recipient_email = 'busy@example.test' AND template_code = 'new_message' AND status = 'pending' AND retry_count >= 1", vec![], 1).await;
+    assert_count(&app, "SELECT count(*) FROM email_logs WHERE recipient_email = 'busy@example.test' AND template_code = 'new_message' AND status = 'pending' AND retry_count >= 1", vec![], 1).await;
 
     // No more mail to the bounced address from this store.
     assert_eq!(
@@ -981,7 +985,8 @@ async fn an_interrupted_notification_is_not_sent_twice_but_an_account_email_is()
     let (app, mut mail) = mail_app().await;
     let m = app.marketplace().await;
     // Let the welcome emails of the cast go out first.
-    mail.drain(2).await;
+    app.deliver_emails().await;
+    mail.received();
     // Two rows as a crash would leave them: an attempt started, its lease long expired.
     app.state
         .db
@@ -1001,12 +1006,14 @@ async fn an_interrupted_notification_is_not_sent_twice_but_an_account_email_is()
         })
         .await
         .unwrap();
-    let resent = next_to(&mut mail, "crash@example.test", "Subject").await;
+    let resent = mail
+        .delivered_to(&app, "crash@example.test", "Subject")
+        .await;
     assert_eq!(resent["subject"], "Subject signup_welcome");
-    eventually(&app, "SELECT count(*) FROM email_logs WHERE recipient_email = 'crash@example.test' AND template_code = 'new_message' AND status = 'failed' AND error_message LIKE 'interrupted%'", vec![], 1).await;
+    assert_count(&app, "SELECT count(*) FROM email_logs WHERE recipient_email = 'crash@example.test' AND template_code = 'new_message' AND status = 'failed' AND error_message LIKE 'interrupted%'", vec![], 1).await;
+    app.deliver_pending_emails().await;
     assert!(
-        mail.drain(1)
-            .await
+        mail.received()
             .iter()
             .all(|e| e["subject"] != "Subject new_message")
     );

@@ -2,8 +2,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    MailServer, TestApp, assert_error, eventually, free_port, spawn_app, spawn_app_with, start_app,
-    test_settings,
+    MailServer, TestApp, assert_count, assert_error, free_port, spawn_app, spawn_app_with,
 };
 
 const SENTINEL: &str = "S3NT1NEL-smtp-password-7f3a";
@@ -185,7 +184,7 @@ async fn a_verified_store_sends_through_its_own_relay_and_falls_back_when_unveri
         verified,
         json!({"is_verified": true, "verification_error": null})
     );
-    let test = store_relay.next(10).await;
+    let test = store_relay.next();
     assert_eq!(test["envelope_recipients"][0], "a1@example.test");
     let view: Value = app
         .get("/api/v1/vendor/email-settings", &m.a1.token)
@@ -196,12 +195,11 @@ async fn a_verified_store_sends_through_its_own_relay_and_falls_back_when_unveri
     assert!(view["last_verified_at"].is_string());
 
     app.vendor_conversation(&m.a1, &m.ca, "Own relay").await;
-    let mut email = store_relay.next(10).await;
-    while email["subject"] != "New message: Own relay" {
-        email = store_relay.next(10).await;
-    }
+    let email = store_relay
+        .delivered_to(&app, "ca@example.test", "New message: Own relay")
+        .await;
     assert_eq!(email["envelope_from"], "shop@a.example.test");
-    eventually(
+    assert_count(
         &app,
         "SELECT count(*) FROM email_logs WHERE template_code = 'new_message' AND status = 'sent'",
         vec![],
@@ -218,10 +216,9 @@ async fn a_verified_store_sends_through_its_own_relay_and_falls_back_when_unveri
     assert_eq!(changed["is_verified"], false);
     app.vendor_conversation(&m.a1, &m.ca2, "Platform again")
         .await;
-    let mut email = platform.next(10).await;
-    while email["subject"] != "New message: Platform again" {
-        email = platform.next(10).await;
-    }
+    let email = platform
+        .delivered_to(&app, "ca2@example.test", "New message: Platform again")
+        .await;
     assert_eq!(email["envelope_from"], "noreply@parley.invalid");
 }
 
@@ -343,7 +340,8 @@ async fn emails_that_exhaust_their_retries_raise_one_alert() {
     let m = app.marketplace().await;
     app.vendor_conversation(&m.a1, &m.ca, "One").await;
     app.vendor_conversation(&m.a1, &m.ca2, "Two").await;
-    eventually(
+    app.deliver_emails().await;
+    assert_count(
         &app,
         "SELECT count(*) FROM email_logs WHERE template_code = 'new_message' AND status = 'failed'",
         vec![],
@@ -374,17 +372,8 @@ fn parley_cli(args: &[&std::ffi::OsStr]) -> std::process::Output {
 
 #[tokio::test]
 async fn a_wrong_or_missing_key_stops_the_start_and_rotation_reseals_everything() {
-    let data = tempfile::tempdir().unwrap();
-    let mut settings = test_settings(data.path());
-    settings.email.allow_private_smtp_hosts = true;
-    let (address, state, stop) = start_app(settings.clone()).await;
-    let app = TestApp {
-        address,
-        data_dir: tempfile::tempdir().unwrap(),
-        state,
-        client: crate::helpers::http_client(),
-        stop,
-    };
+    let app = spawn_app_with(|s| s.email.allow_private_smtp_hosts = true).await;
+    let settings = app.settings();
     let m = app.marketplace().await;
     let r = put_settings(
         &app,
@@ -394,7 +383,7 @@ async fn a_wrong_or_missing_key_stops_the_start_and_rotation_reseals_everything(
     .await;
     assert_eq!(r.status(), StatusCode::OK);
     app.stop.stop().await;
-    let key_path = data.path().join("secret.key");
+    let key_path = app.data_dir.path().join("secret.key");
     let original = std::fs::read(&key_path).unwrap();
 
     // A different key: refused, nothing replaced.
@@ -418,7 +407,7 @@ async fn a_wrong_or_missing_key_stops_the_start_and_rotation_reseals_everything(
     let out = parley_cli(&[
         "rotate-key".as_ref(),
         "--data-dir".as_ref(),
-        data.path().as_os_str(),
+        app.data_dir.path().as_os_str(),
     ]);
     assert!(
         out.status.success(),
@@ -431,7 +420,7 @@ async fn a_wrong_or_missing_key_stops_the_start_and_rotation_reseals_everything(
     // The new key opens the credential; the old one does not.
     let key = parley::crypto::SecretKey::from_bytes(rotated.try_into().unwrap());
     let old = parley::crypto::SecretKey::from_bytes(original.try_into().unwrap());
-    let conn = rusqlite::Connection::open(data.path().join("parley.db")).unwrap();
+    let conn = rusqlite::Connection::open(app.data_dir.path().join("parley.db")).unwrap();
     let (store_id, blob): (i64, Vec<u8>) = conn
         .query_row(
             "SELECT store_id, smtp_password FROM store_email_settings",

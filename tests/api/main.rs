@@ -7,6 +7,7 @@ mod cli;
 mod email;
 mod email_settings;
 mod errors;
+#[path = "../helpers/mod.rs"]
 mod helpers;
 mod messaging;
 mod pages;

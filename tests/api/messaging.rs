@@ -31,14 +31,9 @@ async fn a_vendor_starts_a_conversation_and_unread_counts_follow_each_message() 
     assert_eq!(detail["messages"][0]["sender_type"], "store");
     assert_eq!(detail["other_participant"]["type"], "customer");
 
-    let count = json_of(
-        app.get("/api/v1/shop/messages/unread-count", &m.ca.token)
-            .await,
-    )
-    .await;
-    assert_eq!(count["total_unread"], 1);
+    assert_eq!(app.unread(&m.ca).await, 1);
 
-    let r = app.send_message("shop", &m.ca, id, "Thanks!").await;
+    let r = app.send(&m.ca, id, "Thanks!").await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let message = json_of(r).await;
     assert_eq!(message["sender_type"], "customer");
@@ -59,31 +54,14 @@ async fn a_vendor_starts_a_conversation_and_unread_counts_follow_each_message() 
         ["Staff", "Customer"],
         "each message names its sender"
     );
-    let count = json_of(
-        app.get("/api/v1/vendor/messages/unread-count", &m.a1.token)
-            .await,
-    )
-    .await;
-    assert_eq!(count["total_unread"], 1);
-    let count = json_of(
-        app.get("/api/v1/shop/messages/unread-count", &m.ca.token)
-            .await,
-    )
-    .await;
+    assert_eq!(app.unread(&m.a1).await, 1);
     assert_eq!(
-        count["total_unread"], 1,
+        app.unread(&m.ca).await,
+        1,
         "sending leaves the sender's count alone"
     );
 
-    let read = json_of(
-        app.put(
-            &format!("/api/v1/shop/messages/{id}/read"),
-            &m.ca.token,
-            json!({}),
-        )
-        .await,
-    )
-    .await;
+    let read = app.read(&m.ca, id).await;
     assert_eq!(read, json!({"unread_count": 0, "total_unread": 0}));
     let list = json_of(app.get("/api/v1/shop/messages", &m.ca.token).await).await;
     assert_eq!(list["total"], 1);
@@ -96,12 +74,7 @@ async fn a_vendor_starts_a_conversation_and_unread_counts_follow_each_message() 
     // Detail has no side effects: the vendor's unread count survives a read of the thread.
     app.get(&format!("/api/v1/vendor/messages/{id}"), &m.a1.token)
         .await;
-    let count = json_of(
-        app.get("/api/v1/vendor/messages/unread-count", &m.a1.token)
-            .await,
-    )
-    .await;
-    assert_eq!(count["total_unread"], 1);
+    assert_eq!(app.unread(&m.a1).await, 1);
 }
 
 #[tokio::test]
@@ -248,12 +221,7 @@ async fn each_area_sees_only_its_conversations() {
         );
     }
     // Counts leak nothing either: the other store's staff have no unread from store A.
-    let count = json_of(
-        app.get("/api/v1/vendor/messages/unread-count", &m.b1.token)
-            .await,
-    )
-    .await;
-    assert_eq!(count["total_unread"], 0);
+    assert_eq!(app.unread(&m.b1).await, 0);
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use chrono::{NaiveDateTime, TimeZone, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{MailServer, TestApp, eventually, spawn_app_with};
+use crate::helpers::{MailServer, TestApp, assert_count, spawn_app_with};
 
 #[derive(Debug, Clone)]
 struct Recorded {
@@ -130,31 +130,26 @@ impl Stub {
     }
 
     /// The first request whose body mentions `needle` (other emails, e.g. welcome emails of the
-    /// store's customers, may go through the same provider).
-    async fn wait_for(&self, needle: &str) -> Recorded {
-        for _ in 0..400 {
-            if let Some(found) = self.requests.lock().unwrap().iter().find(|r| {
+    /// store's customers, may go through the same provider). The stub records a request before
+    /// it answers, so whatever a finished delivery sent is here.
+    fn find(&self, needle: &str) -> Recorded {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|r| {
                 String::from_utf8_lossy(&r.body).contains(needle)
                     || r.form().iter().any(|(_, v)| v.contains(needle))
-            }) {
-                return found.clone();
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-        }
-        panic!("the provider never got a request about {needle}");
+            })
+            .cloned()
+            .unwrap_or_else(|| panic!("the provider got no request about {needle}"))
     }
 
-    async fn wait(&self, count: usize) -> Vec<Recorded> {
-        for _ in 0..400 {
-            if self.requests.lock().unwrap().len() >= count {
-                return self.taken();
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-        }
-        panic!(
-            "the provider got {} requests, expected {count}",
-            self.requests.lock().unwrap().len()
-        );
+    /// Takes the requests received so far, which must be `count`.
+    fn take(&self, count: usize) -> Vec<Recorded> {
+        let taken = self.taken();
+        assert_eq!(taken.len(), count, "requests to the provider");
+        taken
     }
 }
 
@@ -199,14 +194,15 @@ async fn sendgrid_gets_its_v3_request_with_the_bearer_key() {
         json!({"provider": "sendgrid", "sendgrid_api_key": "SG.key-SENTINEL"}),
     )
     .await;
-    let verification = stub.wait(1).await;
+    let verification = stub.take(1);
     assert_eq!(
         verification[0].json()["personalizations"][0]["to"][0]["email"],
         "a1@example.test"
     );
 
     app.vendor_conversation(&m.a1, &m.ca, "Via SendGrid").await;
-    let request = stub.wait_for("New message: Via SendGrid").await;
+    app.deliver_emails().await;
+    let request = stub.find("New message: Via SendGrid");
     assert_eq!(request.method, "POST");
     assert_eq!(request.path, "/v3/mail/send");
     assert_eq!(
@@ -243,7 +239,7 @@ async fn sendgrid_gets_its_v3_request_with_the_bearer_key() {
         .unwrap()
         .parse()
         .unwrap();
-    eventually(&app, "SELECT count(*) FROM email_logs WHERE id = ?1 AND status = 'sent' AND provider = 'sendgrid' AND provider_message_id = 'sg-abc123'", vec![log_id], 1).await;
+    assert_count(&app, "SELECT count(*) FROM email_logs WHERE id = ?1 AND status = 'sent' AND provider = 'sendgrid' AND provider_message_id = 'sg-abc123'", vec![log_id], 1).await;
 }
 
 #[tokio::test]
@@ -255,9 +251,10 @@ async fn mailgun_gets_its_form_in_the_stores_region() {
         json!({"provider": "mailgun", "mailgun_api_key": "mg-key-SENTINEL", "mailgun_domain": "mg.shop-a.test", "mailgun_region": "eu"}),
     )
     .await;
-    stub.wait(1).await;
+    stub.take(1);
     app.vendor_conversation(&m.a1, &m.ca, "Via Mailgun").await;
-    let request = stub.wait_for("New message: Via Mailgun").await;
+    app.deliver_emails().await;
+    let request = stub.find("New message: Via Mailgun");
     assert_eq!(request.method, "POST");
     assert_eq!(
         request.path, "/eu/v3/mg.shop-a.test/messages",
@@ -290,7 +287,7 @@ async fn mailgun_gets_its_form_in_the_stores_region() {
     assert_eq!(field("h:Reply-To"), "help@a.example.test");
     assert!(field("h:Message-Id").starts_with('<'));
     let log_id: i64 = field("v:email_log_id").parse().unwrap();
-    eventually(&app, "SELECT count(*) FROM email_logs WHERE id = ?1 AND status = 'sent' AND provider_message_id = '20261122.mg-1@mg.shop-a.test'", vec![log_id], 1).await;
+    assert_count(&app, "SELECT count(*) FROM email_logs WHERE id = ?1 AND status = 'sent' AND provider_message_id = '20261122.mg-1@mg.shop-a.test'", vec![log_id], 1).await;
 }
 
 #[tokio::test]
@@ -302,9 +299,10 @@ async fn ses_gets_a_sigv4_signed_v2_send_email() {
         json!({"provider": "ses", "ses_access_key_id": "AKIAEXAMPLEKEY123456", "ses_secret_access_key": SES_SECRET, "ses_region": "eu-west-1"}),
     )
     .await;
-    stub.wait(1).await;
+    stub.take(1);
     app.vendor_conversation(&m.a1, &m.ca, "Via SES").await;
-    let request = stub.wait_for("New message: Via SES").await;
+    app.deliver_emails().await;
+    let request = stub.find("New message: Via SES");
     assert_eq!(request.method, "POST");
     assert_eq!(request.path, "/v2/email/outbound-emails");
     let auth = request.header("authorization").unwrap();
@@ -335,7 +333,7 @@ async fn ses_gets_a_sigv4_signed_v2_send_email() {
         "UTF-8"
     );
     assert_eq!(body["EmailTags"][0]["Name"], "email_log_id");
-    eventually(&app, "SELECT count(*) FROM email_logs WHERE template_code = 'new_message' AND status = 'sent' AND provider = 'ses' AND provider_message_id = 'ses-0100018b'", vec![], 1).await;
+    assert_count(&app, "SELECT count(*) FROM email_logs WHERE template_code = 'new_message' AND status = 'sent' AND provider = 'ses' AND provider_message_id = 'ses-0100018b'", vec![], 1).await;
 }
 
 #[tokio::test]
@@ -347,7 +345,7 @@ async fn a_store_whose_tier_drops_falls_back_to_the_platform_sender() {
         json!({"provider": "sendgrid", "sendgrid_api_key": "SG.key"}),
     )
     .await;
-    stub.wait(1).await;
+    stub.take(1);
     let r = app
         .patch(
             &format!("/api/v1/admin/stores/{}", m.store_a),
@@ -365,10 +363,9 @@ async fn a_store_whose_tier_drops_falls_back_to_the_platform_sender() {
     assert_eq!(view["provider_allowed"], false);
     app.vendor_conversation(&m.a1, &m.ca, "After downgrade")
         .await;
-    let mut email = platform.next(10).await;
-    while email["subject"] != "New message: After downgrade" {
-        email = platform.next(10).await;
-    }
+    let email = platform
+        .delivered_to(&app, "ca@example.test", "New message: After downgrade")
+        .await;
     assert_eq!(email["envelope_from"], "noreply@parley.invalid");
     assert!(
         stub.taken()
@@ -387,11 +384,12 @@ async fn a_provider_refusing_the_key_unverifies_the_store_and_raises_one_alert()
         json!({"provider": "sendgrid", "sendgrid_api_key": "SG.revoked"}),
     )
     .await;
-    stub.wait(1).await;
+    stub.take(1);
     *stub.status.lock().unwrap() = 401;
     app.vendor_conversation(&m.a1, &m.ca, "Revoked key").await;
+    app.deliver_emails().await;
     // The first email through the revoked key is refused with 401.
-    eventually(
+    assert_count(
         &app,
         "SELECT count(*) FROM store_email_settings WHERE is_verified = 0",
         vec![],
@@ -413,8 +411,8 @@ async fn a_provider_refusing_the_key_unverifies_the_store_and_raises_one_alert()
         "Email credentials refused"
     );
     // The retry goes out through the platform's relay.
-    let mut email = platform.next(15).await;
-    while email["subject"] != "New message: Revoked key" {
-        email = platform.next(15).await;
-    }
+    app.make_emails_due().await;
+    platform
+        .delivered_to(&app, "ca@example.test", "New message: Revoked key")
+        .await;
 }

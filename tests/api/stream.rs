@@ -76,13 +76,36 @@ async fn each_viewer_gets_only_the_changes_they_may_see() {
     );
     colleague.wait_for("event: message_sent").await;
 
-    for stream in [&mut other_customer, &mut other_store, &mut admin] {
-        stream.read_for(std::time::Duration::from_millis(300)).await;
-        assert!(!stream.text.contains("event:"), "{}", stream.text);
+    // Each of the others then gets a conversation of their own. The bus delivers in order, so
+    // once a stream shows its marker it has passed the point where "Live" would have been.
+    let markers = [
+        app.vendor_conversation(&m.a1, &m.ca2, "Marker").await,
+        app.vendor_conversation(&m.b1, &m.cb, "Marker").await,
+        app.start_conversation(
+            "admin",
+            &m.admin,
+            json!({"conversation_type": "admin_store", "subject": "Marker", "recipient_type": "store",
+                   "recipient_id": m.b1.id, "store_id": m.store_b}),
+        )
+        .await["id"]
+            .as_i64()
+            .unwrap(),
+    ];
+    for (stream, marker) in [&mut other_customer, &mut other_store, &mut admin]
+        .into_iter()
+        .zip(markers)
+    {
+        stream
+            .wait_for(&format!("\"conversation_id\":{marker},"))
+            .await;
+        assert!(
+            !stream.text.contains(&format!("\"conversation_id\":{id},")),
+            "{}",
+            stream.text
+        );
     }
-    // Keep-alive comments flow meanwhile.
-    admin.read_for(std::time::Duration::from_millis(1500)).await;
-    assert!(admin.text.contains(": keep-alive"));
+    // Keep-alive comments flow meanwhile (the server's one-second timer, not ours to drive).
+    admin.wait_for(": keep-alive").await;
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use p256::pkcs8::EncodePublicKey;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{MailServer, TestApp, assert_error, eventually, spawn_app_with};
+use crate::helpers::{MailServer, TestApp, assert_count, assert_error, spawn_app_with};
 
 fn signing_key() -> SigningKey {
     SigningKey::from_slice(&[7u8; 32]).unwrap()
@@ -292,10 +292,9 @@ async fn smtp_mail_can_carry_an_open_pixel_and_safe_click_redirects() {
         .await
         .unwrap();
     app.vendor_conversation(&m.a1, &m.ca, "Tracked").await;
-    let mut email = relay.next(10).await;
-    while email["subject"] != "New message: Tracked" {
-        email = relay.next(10).await;
-    }
+    let email = relay
+        .delivered_to(&app, "ca@example.test", "New message: Tracked")
+        .await;
     let html = email["html"].as_str().unwrap().to_string();
     let pixel = html
         .split("src=\"")
@@ -327,7 +326,7 @@ async fn smtp_mail_can_carry_an_open_pixel_and_safe_click_redirects() {
             vec![],
         )
         .await;
-    eventually(
+    assert_count(
         &app,
         "SELECT count(*) FROM email_logs WHERE template_code = 'new_message' AND status = 'sent'",
         vec![],

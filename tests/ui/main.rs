@@ -6,10 +6,14 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use parley::{Application, Settings};
-use serde_json::{Value, json};
+use serde_json::json;
 
-const PASSWORD: &str = "correct-horse-battery";
+// Shared with the API tests; not every helper is used here.
+#[allow(dead_code)]
+#[path = "../helpers/mod.rs"]
+mod helpers;
+
+use helpers::{PASSWORD, Party, TestApp, free_port, spawn_app};
 
 struct Driver(Child, u16);
 
@@ -18,14 +22,6 @@ impl Drop for Driver {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 // The child is moved into `Driver`, whose Drop kills and waits for it.
@@ -68,62 +64,6 @@ async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
         .connect(&format!("http://127.0.0.1:{}", driver.1))
         .await
         .expect("a browser session")
-}
-
-struct App {
-    base: String,
-    _data: tempfile::TempDir,
-    http: reqwest::Client,
-}
-
-async fn spawn() -> App {
-    let data = tempfile::tempdir().unwrap();
-    let mut settings = Settings::default();
-    settings.server.bind = "127.0.0.1:0".parse().unwrap();
-    settings.server.workers = 2;
-    settings.storage.data_dir = data.path().to_path_buf();
-    settings.sandbox_exe = Some(env!("CARGO_BIN_EXE_parley").into());
-    let app = Application::build(settings).await.unwrap();
-    let base = format!("http://127.0.0.1:{}", app.port());
-    let state = app.state();
-    tokio::spawn(app.run_until_stopped());
-    let hash = parley::auth::password::hash_now(PASSWORD).unwrap();
-    state
-        .db
-        .write(move |tx| parley::accounts::upsert_admin(tx, "root@example.test", &hash, "Root"))
-        .await
-        .unwrap();
-    App {
-        base,
-        _data: data,
-        http: reqwest::Client::new(),
-    }
-}
-
-impl App {
-    async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Value {
-        let mut request = self.http.post(format!("{}{path}", self.base)).json(&body);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await.unwrap();
-        assert!(
-            response.status().is_success(),
-            "{path}: {}",
-            response.status()
-        );
-        response.json().await.unwrap()
-    }
-
-    /// A conversation `staff` starts with the customer Clara, opening with "Hello Clara".
-    async fn conversation_with_clara(&self, staff: &str, customer_id: i64, subject: &str) -> i64 {
-        let body = json!({"conversation_type": "store_customer", "subject": subject, "recipient_type": "customer",
-                          "recipient_id": customer_id, "initial_message": "Hello Clara"});
-        self.post("/api/v1/vendor/messages", Some(staff), body)
-            .await["id"]
-            .as_i64()
-            .unwrap()
-    }
 }
 
 async fn screenshot(client: &Client, name: &str) {
@@ -176,56 +116,38 @@ async fn sign_in(client: &Client, base: &str, area: &str, store_code: Option<&st
         .unwrap();
 }
 
-/// A store "lumen" with the staff member anna and the registered customer clara.
-async fn store_with_people() -> (App, String, i64) {
-    let app = spawn().await;
-    let admin = app
-        .post(
-            "/api/v1/admin/auth/login",
-            None,
-            json!({"email": "root@example.test", "password": PASSWORD}),
-        )
+/// A store "lumen" with the staff member Anna and the registered customer Clara.
+async fn store_with_people() -> (TestApp, Party, Party) {
+    let app = spawn_app().await;
+    let admin = app.admin("root@example.test").await;
+    let store = app.create_store(&admin, "lumen", "business").await;
+    let anna = app
+        .staff_named(&admin, store, "anna@example.test", "Anna")
         .await;
-    let admin = admin["access_token"].as_str().unwrap().to_string();
-    let store = app
-        .post(
-            "/api/v1/admin/stores",
-            Some(&admin),
-            json!({"code": "lumen", "name": "Lumen", "tier": "business"}),
-        )
+    let clara = app
+        .customer_named("lumen", "clara@example.test", "Clara")
         .await;
-    let store_id = store["id"].as_i64().unwrap();
-    app.post(
-        &format!("/api/v1/admin/stores/{store_id}/users"),
-        Some(&admin),
-        json!({"email": "anna@example.test", "password": PASSWORD, "full_name": "Anna"}),
-    )
-    .await;
-    let customer = app
-        .post(
-            "/api/v1/shop/auth/register",
-            None,
-            json!({"store_code": "lumen", "email": "clara@example.test", "password": PASSWORD, "full_name": "Clara"}),
-        )
-        .await;
-    let customer_id = customer["customer"]["id"].as_i64().unwrap();
-    let staff = app
-        .post(
-            "/api/v1/vendor/auth/login",
-            None,
-            json!({"email": "anna@example.test", "password": PASSWORD}),
-        )
-        .await;
-    let staff = staff["access_token"].as_str().unwrap().to_string();
-    (app, staff, customer_id)
+    (app, anna, clara)
+}
+
+/// A conversation `staff` starts with the customer Clara, opening with "Hello Clara".
+async fn conversation_with_clara(
+    app: &TestApp,
+    staff: &Party,
+    clara: &Party,
+    subject: &str,
+) -> i64 {
+    let body = json!({"conversation_type": "store_customer", "subject": subject, "recipient_type": "customer",
+                      "recipient_id": clara.id, "initial_message": "Hello Clara"});
+    app.start_conversation("vendor", staff, body).await["id"]
+        .as_i64()
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_with_an_attachment_reaches_the_open_customer_page_live() {
-    let (app, staff, customer_id) = store_with_people().await;
-    let id = app
-        .conversation_with_clara(&staff, customer_id, "Your <b>lamp</b>")
-        .await;
+    let (app, staff, clara) = store_with_people().await;
+    let id = conversation_with_clara(&app, &staff, &clara, "Your <b>lamp</b>").await;
 
     let driver = chromedriver().await;
     let profiles = tempfile::tempdir().unwrap();
@@ -234,7 +156,7 @@ async fn a_message_with_an_attachment_reaches_the_open_customer_page_live() {
 
     sign_in(
         &shop,
-        &app.base,
+        &app.address,
         "shop",
         Some("lumen"),
         "clara@example.test",
@@ -259,9 +181,9 @@ async fn a_message_with_an_attachment_reaches_the_open_customer_page_live() {
     assert_eq!(badge, "1");
     screenshot(&shop, "shop-inbox").await;
 
-    sign_in(&vendor, &app.base, "vendor", None, "anna@example.test").await;
+    sign_in(&vendor, &app.address, "vendor", None, "anna@example.test").await;
     vendor
-        .goto(&format!("{}/vendor/messages/{id}", app.base))
+        .goto(&format!("{}/vendor/messages/{id}", app.address))
         .await
         .unwrap();
     let photo = profiles.path().join("photo.png");
@@ -312,7 +234,7 @@ async fn a_message_with_an_attachment_reaches_the_open_customer_page_live() {
     }
     assert!(updated, "the customer's page did not update live");
 
-    shop.goto(&format!("{}/shop/account/messages/{id}", app.base))
+    shop.goto(&format!("{}/shop/account/messages/{id}", app.address))
         .await
         .unwrap();
     let message = shop
@@ -365,7 +287,7 @@ async fn staff_compose_a_conversation_and_close_it_from_the_page() {
     let driver = chromedriver().await;
     let profile = tempfile::tempdir().unwrap();
     let vendor = browser(&driver, profile.path()).await;
-    sign_in(&vendor, &app.base, "vendor", None, "anna@example.test").await;
+    sign_in(&vendor, &app.address, "vendor", None, "anna@example.test").await;
     vendor
         .find(Locator::Id("compose-open"))
         .await
@@ -524,14 +446,14 @@ async fn admin_and_vendor_pages_render_and_template_previews_stay_sandboxed() {
     let driver = chromedriver().await;
     let profiles = tempfile::tempdir().unwrap();
     let admin = browser(&driver, &profiles.path().join("admin")).await;
-    sign_in(&admin, &app.base, "admin", None, "root@example.test").await;
+    sign_in(&admin, &app.address, "admin", None, "root@example.test").await;
     for (path, name) in [
         ("/admin/stores", "admin-stores"),
         ("/admin/email-templates", "admin-templates"),
         ("/admin/email-logs", "admin-email-logs"),
         ("/admin/notifications", "admin-notifications"),
     ] {
-        admin.goto(&format!("{}{path}", app.base)).await.unwrap();
+        admin.goto(&format!("{}{path}", app.address)).await.unwrap();
         let heading = admin
             .find(Locator::Css("main h1"))
             .await
@@ -545,11 +467,11 @@ async fn admin_and_vendor_pages_render_and_template_previews_stay_sandboxed() {
     admin.close().await.unwrap();
 
     let vendor = browser(&driver, &profiles.path().join("vendor")).await;
-    sign_in(&vendor, &app.base, "vendor", None, "anna@example.test").await;
+    sign_in(&vendor, &app.address, "vendor", None, "anna@example.test").await;
     vendor
         .goto(&format!(
             "{}/vendor/email-templates/new_message/en",
-            app.base
+            app.address
         ))
         .await
         .unwrap();
@@ -594,7 +516,7 @@ async fn admin_and_vendor_pages_render_and_template_previews_stay_sandboxed() {
     assert!(!frame[2].as_str().unwrap().contains("pwned"));
     screenshot(&vendor, "vendor-template-preview").await;
     vendor
-        .goto(&format!("{}/vendor/email-settings", app.base))
+        .goto(&format!("{}/vendor/email-settings", app.address))
         .await
         .unwrap();
     vendor
@@ -607,36 +529,34 @@ async fn admin_and_vendor_pages_render_and_template_previews_stay_sandboxed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn long_threads_load_older_messages_and_phones_get_one_column() {
-    let (app, staff, customer_id) = store_with_people().await;
+    let (app, staff, clara) = store_with_people().await;
     let conversation = app
-        .post(
-            "/api/v1/vendor/messages",
-            Some(&staff),
+        .start_conversation(
+            "vendor",
+            &staff,
             json!({"conversation_type": "store_customer", "subject": "Long thread", "recipient_type": "customer",
-                   "recipient_id": customer_id, "initial_message": "message 0"}),
+                   "recipient_id": clara.id, "initial_message": "message 0"}),
         )
         .await;
     let id = conversation["id"].as_i64().unwrap();
     for i in 1..60 {
-        app.post(
-            &format!("/api/v1/vendor/messages/{id}/messages"),
-            Some(&staff),
-            json!({"content": format!("message {i}")}),
-        )
-        .await;
+        let sent = app
+            .send_message("vendor", &staff, id, &format!("message {i}"))
+            .await;
+        assert!(sent.status().is_success());
     }
     let driver = chromedriver().await;
     let profile = tempfile::tempdir().unwrap();
     let shop = browser(&driver, profile.path()).await;
     sign_in(
         &shop,
-        &app.base,
+        &app.address,
         "shop",
         Some("lumen"),
         "clara@example.test",
     )
     .await;
-    shop.goto(&format!("{}/shop/account/messages/{id}", app.base))
+    shop.goto(&format!("{}/shop/account/messages/{id}", app.address))
         .await
         .unwrap();
     let count = || async {
@@ -690,7 +610,7 @@ async fn long_threads_load_older_messages_and_phones_get_one_column() {
         .unwrap();
     assert_eq!(badge_hidden, json!(true), "opening the thread read it");
     screenshot(&shop, "shop-thread-phone").await;
-    shop.goto(&format!("{}/shop/account/messages", app.base))
+    shop.goto(&format!("{}/shop/account/messages", app.address))
         .await
         .unwrap();
     let list = shop
@@ -721,26 +641,24 @@ async fn api_requests(client: &Client) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_open_threads_stay_quiet_after_a_message() {
-    let (app, staff, customer_id) = store_with_people().await;
-    let id = app
-        .conversation_with_clara(&staff, customer_id, "Quiet please")
-        .await;
+    let (app, staff, clara) = store_with_people().await;
+    let id = conversation_with_clara(&app, &staff, &clara, "Quiet please").await;
     let driver = chromedriver().await;
     let profiles = tempfile::tempdir().unwrap();
     let shop = browser(&driver, &profiles.path().join("shop")).await;
     let vendor = browser(&driver, &profiles.path().join("vendor")).await;
     sign_in(
         &shop,
-        &app.base,
+        &app.address,
         "shop",
         Some("lumen"),
         "clara@example.test",
     )
     .await;
-    sign_in(&vendor, &app.base, "vendor", None, "anna@example.test").await;
+    sign_in(&vendor, &app.address, "vendor", None, "anna@example.test").await;
     for (client, path) in [(&shop, "shop/account"), (&vendor, "vendor")] {
         client
-            .goto(&format!("{}/{path}/messages/{id}", app.base))
+            .goto(&format!("{}/{path}/messages/{id}", app.address))
             .await
             .unwrap();
         // Room for every entry, so a flood cannot hide behind the default 250.
@@ -753,12 +671,10 @@ async fn two_open_threads_stay_quiet_after_a_message() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let before = (api_requests(&shop).await, api_requests(&vendor).await);
 
-    app.post(
-        &format!("/api/v1/vendor/messages/{id}/messages"),
-        Some(&staff),
-        json!({"content": "Your parcel left the warehouse"}),
-    )
-    .await;
+    let sent = app
+        .send_message("vendor", &staff, id, "Your parcel left the warehouse")
+        .await;
+    assert!(sent.status().is_success());
     shop.wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::XPath(

@@ -27,7 +27,7 @@ const BATCH: u32 = 20;
 
 /// Sends every due email, batch after batch, until none is left; answers how many it handled.
 /// The scheduler runs it on every tick, and tests call it to deliver without waiting for one.
-pub(crate) async fn deliver_all_due(ctx: &Context) -> Result<usize, EmailError> {
+pub async fn deliver_all_due(ctx: &Context) -> Result<usize, EmailError> {
     let mut handled = 0;
     loop {
         match run_once(ctx).await? {

@@ -1,5 +1,6 @@
-//! The test harness: a real application on 127.0.0.1 port 0 with a fresh temporary data
-//! directory, a reqwest client, and typed helpers to arrange accounts.
+//! The test harness shared by the API tests (tests/api) and the browser tests (tests/ui): a real
+//! application on 127.0.0.1 port 0 with a fresh temporary data directory, a reqwest client, and
+//! typed helpers to arrange accounts, deliver emails and read the database.
 
 use parley::{AppState, Application, Settings};
 use reqwest::{Client, Response, StatusCode};
@@ -27,7 +28,9 @@ pub fn test_settings(data_dir: &std::path::Path) -> Settings {
     settings.storage.data_dir = data_dir.to_path_buf();
     settings.storage.read_connections = 2;
     settings.sandbox_exe = Some(env!("CARGO_BIN_EXE_parley").into());
-    settings.email.poll_interval_ms = 50;
+    // The tests deliver emails themselves (`TestApp::deliver_emails`) instead of waiting for the
+    // background job, which ticks once at start and then not within any test's lifetime.
+    settings.email.poll_interval_ms = 3_600_000;
     settings.email.notification_delay_seconds = 0;
     settings.email.retry_base_seconds = 1;
     settings
@@ -76,11 +79,31 @@ pub async fn start_app(
 /// A logged-in party: its bearer token and ids.
 #[derive(Debug, Clone)]
 pub struct Party {
+    /// The API area the party signs in to: "admin", "vendor" or "shop".
+    pub area: &'static str,
     pub token: String,
     pub id: i64,
 }
 
 impl TestApp {
+    /// The settings the application runs on.
+    pub fn settings(&self) -> Settings {
+        (*self.state.settings).clone()
+    }
+
+    /// Stops the application and starts it again on the same data directory and settings.
+    pub async fn restart(self) -> TestApp {
+        self.stop.stop().await;
+        let (address, state, stop) = start_app(self.settings()).await;
+        TestApp {
+            address,
+            data_dir: self.data_dir,
+            state,
+            client: http_client(),
+            stop,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
@@ -136,6 +159,7 @@ impl TestApp {
             .login("admin", json!({"email": email, "password": PASSWORD}))
             .await;
         Party {
+            area: "admin",
             token: body["access_token"].as_str().unwrap().to_string(),
             id: body["user"]["id"].as_i64().unwrap(),
         }
@@ -165,11 +189,21 @@ impl TestApp {
 
     /// Creates a staff member of `store_id` through the admin API and logs them in.
     pub async fn staff(&self, admin: &Party, store_id: i64, email: &str) -> Party {
+        self.staff_named(admin, store_id, email, "Staff").await
+    }
+
+    pub async fn staff_named(
+        &self,
+        admin: &Party,
+        store_id: i64,
+        email: &str,
+        name: &str,
+    ) -> Party {
         let response = self
             .post(
                 &format!("/api/v1/admin/stores/{store_id}/users"),
                 &admin.token,
-                json!({"email": email, "password": PASSWORD, "full_name": "Staff"}),
+                json!({"email": email, "password": PASSWORD, "full_name": name}),
             )
             .await;
         assert_eq!(response.status(), StatusCode::CREATED);
@@ -177,6 +211,7 @@ impl TestApp {
             .login("vendor", json!({"email": email, "password": PASSWORD}))
             .await;
         Party {
+            area: "vendor",
             token: body["access_token"].as_str().unwrap().to_string(),
             id: body["user"]["id"].as_i64().unwrap(),
         }
@@ -184,15 +219,20 @@ impl TestApp {
 
     /// Registers a customer of the store `store_code` through the shop API.
     pub async fn customer(&self, store_code: &str, email: &str) -> Party {
+        self.customer_named(store_code, email, "Customer").await
+    }
+
+    pub async fn customer_named(&self, store_code: &str, email: &str, name: &str) -> Party {
         let response = self
             .post_anon(
                 "/api/v1/shop/auth/register",
-                json!({"store_code": store_code, "email": email, "password": PASSWORD, "full_name": "Customer"}),
+                json!({"store_code": store_code, "email": email, "password": PASSWORD, "full_name": name}),
             )
             .await;
         assert_eq!(response.status(), StatusCode::CREATED);
         let body: Value = response.json().await.unwrap();
         Party {
+            area: "shop",
             token: body["access_token"].as_str().unwrap().to_string(),
             id: body["customer"]["id"].as_i64().unwrap(),
         }
@@ -291,6 +331,39 @@ impl TestApp {
         .await
     }
 
+    /// `party` sends `content` in `conversation` from their own area.
+    pub async fn send(&self, party: &Party, conversation: i64, content: &str) -> Response {
+        self.send_message(party.area, party, conversation, content)
+            .await
+    }
+
+    /// `party`'s unread messages over all their conversations.
+    pub async fn unread(&self, party: &Party) -> i64 {
+        let response = self
+            .get(
+                &format!("/api/v1/{}/messages/unread-count", party.area),
+                &party.token,
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json::<Value>().await.unwrap()["total_unread"]
+            .as_i64()
+            .unwrap()
+    }
+
+    /// `party` marks `conversation` read; returns the answer's body.
+    pub async fn read(&self, party: &Party, conversation: i64) -> Value {
+        let response = self
+            .put(
+                &format!("/api/v1/{}/messages/{conversation}/read", party.area),
+                &party.token,
+                json!({}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
     pub async fn put(&self, path: &str, token: &str, body: Value) -> Response {
         self.client
             .put(self.url(path))
@@ -308,6 +381,34 @@ impl TestApp {
             .send()
             .await
             .unwrap()
+    }
+
+    /// Delivers every email that is due, as the background job's tick would, and returns how
+    /// many were handled. When it returns, each accepted email is in the receiving server.
+    pub async fn deliver_emails(&self) -> usize {
+        parley::email::deliver_all_due(&self.state.email())
+            .await
+            .expect("delivery runs")
+    }
+
+    /// Makes every pending email due now: the retry schedule's clock, driven instead of waited for.
+    pub async fn make_emails_due(&self) {
+        self.state
+            .db
+            .write(|tx| {
+                Ok::<_, parley::error::AppError>(tx.execute(
+                    "UPDATE email_logs SET next_attempt_at = '2000-01-01 00:00:00+00:00' WHERE status = 'pending'",
+                    [],
+                )?)
+            })
+            .await
+            .unwrap();
+    }
+
+    /// Delivers what is pending now, retries included.
+    pub async fn deliver_pending_emails(&self) -> usize {
+        self.make_emails_due().await;
+        self.deliver_emails().await
     }
 
     /// Runs a query against the application's database.
@@ -399,25 +500,36 @@ impl MailServer {
         panic!("mail server did not start");
     }
 
-    /// The next received email (as mailcrab's JSON), or a panic after `secs` seconds.
-    pub async fn next(&mut self, secs: u64) -> Value {
+    /// Every email received so far and not yet taken, as mailcrab's JSON. Mailcrab hands a
+    /// message over before it answers `250` to its data, so once a delivery has returned, what
+    /// it sent is here: nothing to wait for.
+    pub fn received(&mut self) -> Vec<Value> {
         let rx = &mut self.handle.as_mut().expect("server is listening").rx;
-        let message = tokio::time::timeout(std::time::Duration::from_secs(secs), rx.recv())
-            .await
-            .expect("an email arrives in time")
-            .unwrap();
-        serde_json::to_value(&message).unwrap()
+        std::iter::from_fn(|| rx.try_recv().ok())
+            .map(|message| serde_json::to_value(&message).unwrap())
+            .collect()
     }
 
-    /// Emails received within `secs` seconds.
-    pub async fn drain(&mut self, secs: u64) -> Vec<Value> {
-        let mut out = Vec::new();
+    /// The next email received, which must be there already.
+    pub fn next(&mut self) -> Value {
         let rx = &mut self.handle.as_mut().expect("server is listening").rx;
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
-        while let Ok(Ok(message)) = tokio::time::timeout_at(deadline, rx.recv()).await {
-            out.push(serde_json::to_value(&message).unwrap());
-        }
-        out
+        serde_json::to_value(rx.try_recv().expect("an email was received")).unwrap()
+    }
+
+    /// Delivers what is due and returns the first email received to `to` whose subject contains
+    /// `subject_contains`, skipping others (welcome emails to the rest of the cast, say).
+    pub async fn delivered_to(&mut self, app: &TestApp, to: &str, subject_contains: &str) -> Value {
+        app.deliver_emails().await;
+        self.received()
+            .into_iter()
+            .find(|m| {
+                m["envelope_recipients"][0] == to
+                    && m["subject"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .contains(subject_contains)
+            })
+            .unwrap_or_else(|| panic!("no email to {to} about {subject_contains}"))
     }
 
     pub fn configure(&self, settings: &mut Settings) {
@@ -428,16 +540,7 @@ impl MailServer {
     }
 }
 
-/// Waits until `sql` (a count) returns `expected`, polling the database.
-pub async fn eventually(app: &TestApp, sql: &'static str, params: Vec<i64>, expected: i64) {
-    for _ in 0..200 {
-        if app.query_i64(sql, params.clone()).await == expected {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    panic!(
-        "{sql} never returned {expected} (last: {})",
-        app.query_i64(sql, params).await
-    );
+/// Asserts that `sql` (a count) returns `expected`.
+pub async fn assert_count(app: &TestApp, sql: &'static str, params: Vec<i64>, expected: i64) {
+    assert_eq!(app.query_i64(sql, params).await, expected, "{sql}");
 }
