@@ -33,8 +33,8 @@ function values(form) {
 }
 
 for (const form of document.querySelectorAll('form.api-form')) {
-  const error = form.querySelector('.error');
-  const ok = form.querySelector('.ok');
+  const error = form.querySelector('.form-error');
+  const ok = form.querySelector('.form-ok');
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     error.hidden = true;

@@ -129,3 +129,92 @@ async fn pages_need_a_session_and_the_form_login_gives_one() {
             .contains("javascript")
     );
 }
+
+/// A client signed in to `area`'s pages through the login form.
+async fn signed_in(app: &crate::helpers::TestApp, area: &str, email: &str) -> reqwest::Client {
+    let client = no_redirects();
+    let r = client
+        .post(app.url(&format!("/{area}/login")))
+        .form(&[("email", email), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{area} sign-in");
+    client
+}
+
+async fn page(client: &reqwest::Client, app: &crate::helpers::TestApp, path: &str) -> String {
+    let r = client.get(app.url(path)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{path}");
+    r.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn every_admin_and_store_page_renders_escapes_and_pages_its_tables() {
+    let app = spawn_app().await;
+    let m = app.marketplace().await;
+    for i in 0..55 {
+        let r = app
+            .post(
+                "/api/v1/admin/stores",
+                &m.admin.token,
+                json!({"code": format!("s{i:02}"), "name": format!("<b>Store {i}</b>"), "tier": "essential"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let admin = signed_in(&app, "admin", "root@example.test").await;
+    let stores = page(&admin, &app, "/admin/stores").await;
+    assert!(stores.contains("1–50 of 57 stores"), "{stores}");
+    assert!(stores.contains("href=\"?skip=50\""));
+    assert!(stores.contains("&lt;b&gt;Store 0&lt;/b&gt;") && !stores.contains("<b>Store"));
+    let rest = page(&admin, &app, "/admin/stores?skip=50").await;
+    assert!(rest.contains("51–57 of 57 stores") && rest.contains("href=\"?\""));
+
+    let logs = page(
+        &admin,
+        &app,
+        "/admin/email-logs?status=pending&recipient=ca%40example.test",
+    )
+    .await;
+    assert!(logs.contains("1–1 of 1 emails"), "{logs}");
+    assert!(logs.contains("<option value=\"pending\" selected>"));
+    assert!(logs.contains("value=\"ca@example.test\""));
+    for path in [
+        "/admin/email-templates",
+        "/admin/email-templates/1",
+        "/admin/notifications",
+        "/admin/messages",
+    ] {
+        page(&admin, &app, path).await;
+    }
+    let missing = admin
+        .get(app.url("/admin/email-templates/999"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+
+    let vendor = signed_in(&app, "vendor", "a1@example.test").await;
+    for path in [
+        "/vendor/email-templates",
+        "/vendor/email-templates/new_message/en",
+        "/vendor/email-settings",
+        "/vendor/email-logs",
+        "/vendor/messages",
+    ] {
+        page(&vendor, &app, path).await;
+    }
+    // A store sees its own emails only, and the platform's own templates are not offered.
+    let own = page(&vendor, &app, "/vendor/email-logs").await;
+    assert!(
+        own.contains("ca@example.test") && !own.contains("cb@example.test"),
+        "{own}"
+    );
+    let platform_only = vendor
+        .get(app.url("/vendor/email-templates/password_reset/en"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(platform_only.status(), StatusCode::NOT_FOUND);
+}

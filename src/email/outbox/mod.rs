@@ -6,7 +6,7 @@ mod events;
 mod log;
 
 pub(crate) use events::{DeliveryEvent, bounce_rate, record_event};
-pub(crate) use log::{LogFilter, list_logs, retry};
+pub(crate) use log::{EmailLog, LogFilter, list_logs, retry};
 
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;

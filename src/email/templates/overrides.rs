@@ -171,3 +171,52 @@ pub(crate) fn variables_of(
         }),
     )
 }
+
+/// A platform template as a store sees it: whether the store has its own version.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct StoreChoice {
+    pub code: String,
+    pub language: String,
+    pub name: String,
+    pub own: bool,
+}
+
+/// The platform templates store `store_id` may override, each with whether it has.
+pub(crate) fn store_choices(
+    conn: &Connection,
+    store_id: i64,
+) -> Result<Vec<StoreChoice>, EmailError> {
+    let overrides = list_overrides(conn, store_id)?;
+    let platform = super::list(conn, &Default::default())?;
+    let platform_only: std::collections::HashSet<&str> = platform
+        .iter()
+        .filter(|t| t.is_platform_only)
+        .map(|t| t.code.as_str())
+        .collect();
+    Ok(platform
+        .iter()
+        .filter(|t| !platform_only.contains(t.code.as_str()))
+        .map(|t| StoreChoice {
+            own: overrides
+                .iter()
+                .any(|o| o.template_code == t.code && o.language == t.language),
+            code: t.code.clone(),
+            language: t.language.clone(),
+            name: t.name.clone(),
+        })
+        .collect())
+}
+
+/// The platform template `code`/`language` a store may override, and its own version if any.
+/// Not found when the platform has no such template or keeps it to itself.
+pub(crate) fn for_store(
+    conn: &Connection,
+    store_id: i64,
+    code: &str,
+    language: &str,
+) -> Result<(super::EmailTemplate, Option<StoreOverride>), EmailError> {
+    let platform = super::find(conn, code, language)?
+        .filter(|t| !t.is_platform_only)
+        .ok_or(EmailError::NotFound)?;
+    Ok((platform, find_override(conn, store_id, code, language)?))
+}

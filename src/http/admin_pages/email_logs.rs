@@ -1,21 +1,53 @@
-//! The email log pages (admin: every store; store staff: their own).
+//! The email log pages (admin: every store, with retry; store staff: their own).
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::{Area, EmailStatus};
-use crate::email::outbox::{self, LogFilter};
+use crate::email::outbox::{self, EmailLog, LogFilter};
 use crate::error::AppError;
 use crate::http::pages::{Chrome, chrome, page_user, render_page};
 use crate::state::AppState;
 
-use super::*;
+use super::{Pager, Skip};
 
-#[derive(Deserialize)]
+/// The filters as typed in the form, shown back as typed.
+#[derive(Deserialize, Serialize, Default)]
 pub(crate) struct LogQuery {
-    status: Option<String>,
-    recipient: Option<String>,
-    template_code: Option<String>,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    recipient: String,
+    #[serde(default)]
+    template_code: String,
+    // Not `#[serde(flatten)] Skip`: flattened numbers do not parse from a query string.
+    #[serde(default, skip_serializing)]
+    skip: u32,
+}
+
+impl LogQuery {
+    fn filter(&self, store_id: Option<i64>) -> LogFilter {
+        let given = |v: &str| Some(v.trim().to_string()).filter(|v| !v.is_empty());
+        LogFilter {
+            status: self.status.parse().ok(),
+            store_id,
+            recipient: given(&self.recipient),
+            template_code: given(&self.template_code),
+            since: None,
+            until: None,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct EmailLogsPage {
+    #[serde(flatten)]
+    chrome: Chrome,
+    logs: Vec<EmailLog>,
+    pager: Pager,
+    filter: LogQuery,
+    statuses: Vec<&'static str>,
+    can_retry: bool,
 }
 
 async fn email_logs(
@@ -23,86 +55,27 @@ async fn email_logs(
     chrome: Chrome,
     query: LogQuery,
     store_id: Option<i64>,
-    admin: bool,
+    can_retry: bool,
 ) -> Result<HttpResponse, AppError> {
-    let nonempty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
-    let filter = LogFilter {
-        status: nonempty(query.status.clone()).and_then(|s| s.parse().ok()),
-        store_id,
-        recipient: nonempty(query.recipient.clone()),
-        template_code: nonempty(query.template_code.clone()),
-        since: None,
-        until: None,
-    };
-    let shown = filter.clone();
+    let (filter, page) = (query.filter(store_id), Skip { skip: query.skip }.page());
     let (logs, total) = state
         .db
-        .read(move |conn| outbox::list_logs(conn, &shown, 0, 100))
+        .read(move |conn| outbox::list_logs(conn, &filter, page.skip, page.limit))
         .await?;
-    let rows = logs
-        .into_iter()
-        .map(|l| Row {
-            actions: if admin && l.status == EmailStatus::Failed {
-                vec![Action {
-                    label: "Retry",
-                    url: format!("/api/v1/admin/email-logs/{}/retry", l.id),
-                    method: "POST",
-                }]
-            } else {
-                Vec::new()
-            },
-            cells: vec![
-                cell(l.created_at.format("%Y-%m-%d %H:%M")),
-                cell(&l.recipient_email),
-                cell(l.template_code.unwrap_or_default()),
-                cell(&l.subject),
-                cell(l.status.as_str()),
-                cell(l.retry_count),
-                cell(
-                    l.error_message
-                        .or(l.store_template_error)
-                        .unwrap_or_default(),
-                ),
-            ],
-        })
-        .collect();
-    let mut statuses = vec![""];
-    statuses.extend(EmailStatus::ALL.iter().map(|s| s.as_str()));
-    let mut page = TablePage::new(
-        chrome,
-        vec![
-            "Created",
-            "Recipient",
-            "Template",
-            "Subject",
-            "Status",
-            "Attempts",
-            "Problem",
-        ],
-        rows,
-    );
-    page.intro = format!("{total} emails match (the latest 100 are shown).");
-    page.filters = vec![
-        select(
-            "status",
-            "Status",
-            &statuses,
-            filter.status.map(EmailStatus::as_str).unwrap_or_default(),
-        ),
-        field(
-            "recipient",
-            "Recipient",
-            "text",
-            filter.recipient.unwrap_or_default(),
-        ),
-        field(
-            "template_code",
-            "Template",
-            "text",
-            filter.template_code.unwrap_or_default(),
-        ),
+    let kept = [
+        ("status", query.status.as_str()),
+        ("recipient", query.recipient.as_str()),
+        ("template_code", query.template_code.as_str()),
     ];
-    Ok(render_page(state, "table.html", &page))
+    let view = EmailLogsPage {
+        pager: Pager::new(page, logs.len(), total, &kept),
+        chrome,
+        logs,
+        filter: query,
+        statuses: EmailStatus::ALL.iter().map(|s| s.as_str()).collect(),
+        can_retry,
+    };
+    Ok(render_page(state, "email_logs.html", &view))
 }
 
 pub(crate) async fn admin_email_logs(

@@ -1,122 +1,64 @@
-//! The admin and vendor pages beyond messages, and the shop account page: tables rendered on the
-//! server from the same services the API uses, with forms that post to the JSON API (pages.js).
+//! The admin and vendor pages beyond messages, and the shop account page. Each page is one handler
+//! here and one Tera template in `assets/templates/{admin,vendor,shop}/`, built from the
+//! components in `components.html`; the handler reads through the same functions the API uses
+//! and hands the template plain data. Forms post to the JSON API (pages.js).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::http::pages::Chrome;
+use crate::domain::Page;
 
-#[derive(Serialize, Default)]
-struct Cell {
-    text: String,
-    href: Option<String>,
+/// How many rows a table page shows at once.
+const ROWS_PER_PAGE: u32 = 50;
+
+/// `?skip=` of a table page.
+#[derive(Deserialize, Default)]
+pub(crate) struct Skip {
+    #[serde(default)]
+    skip: u32,
 }
 
-fn cell(text: impl ToString) -> Cell {
-    Cell {
-        text: text.to_string(),
-        href: None,
+impl Skip {
+    fn page(&self) -> Page {
+        Page {
+            skip: self.skip,
+            limit: ROWS_PER_PAGE,
+        }
     }
 }
 
-fn link(text: impl ToString, href: String) -> Cell {
-    Cell {
-        text: text.to_string(),
-        href: Some(href),
-    }
-}
-
+/// "51–100 of 120", with the links to the pages before and after that keep the page's filters.
 #[derive(Serialize)]
-struct Action {
-    label: &'static str,
-    url: String,
-    method: &'static str,
+struct Pager {
+    from: u32,
+    to: u32,
+    total: i64,
+    prev: Option<String>,
+    next: Option<String>,
 }
 
-#[derive(Serialize, Default)]
-struct Row {
-    cells: Vec<Cell>,
-    actions: Vec<Action>,
-}
-
-#[derive(Serialize, Default)]
-struct Field {
-    name: &'static str,
-    label: &'static str,
-    kind: &'static str,
-    value: String,
-    options: Vec<String>,
-    placeholder: String,
-}
-
-fn field(
-    name: &'static str,
-    label: &'static str,
-    kind: &'static str,
-    value: impl ToString,
-) -> Field {
-    Field {
-        name,
-        label,
-        kind,
-        value: value.to_string(),
-        ..Default::default()
-    }
-}
-
-fn select(name: &'static str, label: &'static str, options: &[&str], value: &str) -> Field {
-    Field {
-        name,
-        label,
-        kind: "select",
-        value: value.to_string(),
-        options: options.iter().map(|o| o.to_string()).collect(),
-        ..Default::default()
-    }
-}
-
-#[derive(Serialize)]
-struct Extra {
-    label: &'static str,
-    url: String,
-    method: &'static str,
-}
-
-#[derive(Serialize, Default)]
-struct FormSpec {
-    title: String,
-    url: String,
-    method: &'static str,
-    submit: &'static str,
-    fields: Vec<Field>,
-    preview: Option<String>,
-    extra: Option<Extra>,
-    code: String,
-    language: String,
-}
-
-#[derive(Serialize)]
-struct TablePage {
-    #[serde(flatten)]
-    chrome: Chrome,
-    intro: String,
-    filters: Vec<Field>,
-    headers: Vec<&'static str>,
-    rows: Vec<Row>,
-    actions: bool,
-    form: Option<FormSpec>,
-}
-
-impl TablePage {
-    fn new(chrome: Chrome, headers: Vec<&'static str>, rows: Vec<Row>) -> TablePage {
-        let actions = rows.iter().any(|r| !r.actions.is_empty());
-        TablePage {
-            chrome,
-            intro: String::new(),
-            filters: Vec::new(),
-            headers,
-            rows,
-            actions,
-            form: None,
+impl Pager {
+    fn new(page: Page, shown: usize, total: i64, filters: &[(&str, &str)]) -> Pager {
+        let link = |skip: u32| {
+            let mut query: Vec<(&str, String)> = filters
+                .iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| (*k, v.to_string()))
+                .collect();
+            if skip > 0 {
+                query.push(("skip", skip.to_string()));
+            }
+            format!(
+                "?{}",
+                serde_urlencoded::to_string(&query).unwrap_or_default()
+            )
+        };
+        let to = page.skip + shown as u32;
+        Pager {
+            from: if shown == 0 { 0 } else { page.skip + 1 },
+            to,
+            total,
+            prev: (page.skip > 0).then(|| link(page.skip.saturating_sub(page.limit))),
+            next: (i64::from(to) < total).then(|| link(to)),
         }
     }
 }
@@ -146,3 +88,48 @@ pub(crate) use email_templates::*;
 pub(crate) use notifications::*;
 pub(crate) use settings::*;
 pub(crate) use stores::*;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pager_links_keep_the_filters_and_stop_at_the_ends() {
+        let first = Pager::new(
+            Page { skip: 0, limit: 50 },
+            50,
+            120,
+            &[("status", "failed"), ("recipient", "")],
+        );
+        assert_eq!((first.from, first.to), (1, 50));
+        assert_eq!(first.prev, None);
+        assert_eq!(first.next.as_deref(), Some("?status=failed&skip=50"));
+        let last = Pager::new(
+            Page {
+                skip: 100,
+                limit: 50,
+            },
+            20,
+            120,
+            &[],
+        );
+        assert_eq!((last.from, last.to), (101, 120));
+        assert_eq!(last.prev.as_deref(), Some("?skip=50"));
+        assert_eq!(last.next, None);
+        let second = Pager::new(
+            Page {
+                skip: 50,
+                limit: 50,
+            },
+            50,
+            120,
+            &[],
+        );
+        assert_eq!(second.prev.as_deref(), Some("?"));
+        let empty = Pager::new(Page { skip: 0, limit: 50 }, 0, 0, &[]);
+        assert_eq!(
+            (empty.from, empty.to, empty.prev, empty.next),
+            (0, 0, None, None)
+        );
+    }
+}

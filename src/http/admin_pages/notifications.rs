@@ -1,18 +1,28 @@
 //! The admin notifications page.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
 
-use crate::alerts;
+use crate::alerts::{self, AdminNotification};
 use crate::domain::Area;
 use crate::error::AppError;
-use crate::http::pages::{chrome, page_user, render_page};
+use crate::http::pages::{Chrome, chrome, page_user, render_page};
 use crate::state::AppState;
 
-use super::*;
+use super::{Pager, Skip};
+
+#[derive(Serialize)]
+struct NotificationsPage {
+    #[serde(flatten)]
+    chrome: Chrome,
+    notifications: Vec<AdminNotification>,
+    pager: Pager,
+}
 
 pub(crate) async fn admin_notifications(
     state: web::Data<AppState>,
     req: HttpRequest,
+    query: web::Query<Skip>,
 ) -> Result<HttpResponse, AppError> {
     let (_, chrome) = signed_in!(
         state,
@@ -21,40 +31,21 @@ pub(crate) async fn admin_notifications(
         "Notifications",
         "/admin/notifications"
     );
+    let page = query.page();
     let filter = alerts::AlertFilter {
-        limit: 100,
+        skip: page.skip,
+        limit: page.limit,
         ..Default::default()
     };
-    let (items, _) = state
+    let (notifications, total) = state
         .db
         .read(move |conn| alerts::list(conn, &filter))
         .await?;
-    let rows = items
-        .into_iter()
-        .map(|n| Row {
-            actions: if n.is_read {
-                Vec::new()
-            } else {
-                vec![Action {
-                    label: "Mark read",
-                    url: format!("/api/v1/admin/notifications/{}/read", n.id),
-                    method: "PUT",
-                }]
-            },
-            cells: vec![
-                cell(n.updated_at.format("%Y-%m-%d %H:%M")),
-                cell(n.priority),
-                cell(n.notification_type),
-                cell(&n.title),
-                cell(&n.message),
-                cell(if n.is_read { "read" } else { "new" }),
-            ],
-        })
-        .collect();
-    let page = TablePage::new(
+    let pager = Pager::new(page, notifications.len(), total, &[]);
+    let view = NotificationsPage {
         chrome,
-        vec!["When", "Priority", "Type", "Title", "Message", "State"],
-        rows,
-    );
-    Ok(render_page(&state, "table.html", &page))
+        notifications,
+        pager,
+    };
+    Ok(render_page(&state, "admin/notifications.html", &view))
 }

@@ -28,6 +28,7 @@ struct Templates;
 pub(crate) fn load_templates() -> anyhow::Result<tera::Tera> {
     let mut tera = tera::Tera::new();
     tera.autoescape_on(vec![".html"]);
+    tera.register_filter("datetime", datetime);
     let sources: Vec<(String, String)> = Templates::iter()
         .filter_map(|name| {
             Templates::get(&name).map(|f| {
@@ -41,6 +42,18 @@ pub(crate) fn load_templates() -> anyhow::Result<tera::Tera> {
     tera.add_raw_templates(sources)
         .map_err(|e| anyhow::anyhow!("page templates: {e}"))?;
     Ok(tera)
+}
+
+/// `{{ at | datetime }}`: an RFC 3339 time as "2026-12-02 06:21 UTC"; anything else as given.
+fn datetime(at: &str, _: tera::Kwargs, _: &tera::State) -> String {
+    chrono::DateTime::parse_from_rfc3339(at).map_or_else(
+        |_| at.to_string(),
+        |t| {
+            t.with_timezone(&chrono::Utc)
+                .format("%Y-%m-%d %H:%M UTC")
+                .to_string()
+        },
+    )
 }
 
 pub(crate) const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
