@@ -154,6 +154,18 @@ impl From<EmailError> for AppError {
             EmailError::Invalid(invalid) => invalid.into(),
             EmailError::Conflict { code, message } => AppError::Conflict { code, message },
             EmailError::Refused { code, message } => AppError::BadRequest { code, message },
+            EmailError::NoTemplate(_) => AppError::NotFound,
+            EmailError::BadSignature => {
+                AppError::Unauthorized("the webhook signature is missing, stale or wrong")
+            }
+            EmailError::InvalidTemplate(why) => AppError::BadRequest {
+                code: "invalid_template",
+                message: why.to_string(),
+            },
+            EmailError::TemplateRefused(why) => AppError::BadRequest {
+                code: "template_refused",
+                message: why.to_string(),
+            },
             EmailError::TierRequired(why) => AppError::TierRequired(why),
             EmailError::Accounts(e) => e.into(),
             EmailError::Db(e) => e.into(),

@@ -30,7 +30,7 @@ pub struct AppState {
     /// The page templates (autoescaped).
     pub pages: tera::Tera,
     /// SNS signing certificates by URL (they are long-lived).
-    pub sns_certificates: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    pub sns_certificates: crate::email::feedback::SnsCertificates,
     /// Live event streams, against their limit.
     pub streams: Arc<StreamSlots>,
 }
@@ -45,6 +45,7 @@ impl AppState {
             http: self.http.clone(),
             mailer: self.mailer.clone(),
             sandbox_exe: self.sandbox_exe.clone(),
+            sns_certificates: self.sns_certificates.clone(),
         }
     }
 

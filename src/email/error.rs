@@ -5,6 +5,7 @@ use crate::accounts::AccountsError;
 use crate::alerts::AlertsError;
 use crate::db::DbError;
 use crate::domain::Invalid;
+use crate::email::render::RenderError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmailError {
@@ -19,6 +20,18 @@ pub enum EmailError {
     /// host, settings not complete yet), with its stable code.
     #[error("{message}")]
     Refused { code: &'static str, message: String },
+    /// An email to render whose template is gone or inactive (or that names none).
+    #[error("no active template{}", .0.as_ref().map(|c| format!(" `{c}`")).unwrap_or_default())]
+    NoTemplate(Option<String>),
+    /// A platform template (or any template previewed) that does not render.
+    #[error("{0}")]
+    InvalidTemplate(RenderError),
+    /// A store's template that does not pass the dialect check or the sandboxed render.
+    #[error("{0}")]
+    TemplateRefused(RenderError),
+    /// A provider report whose signature is missing, stale or wrong.
+    #[error("the webhook signature is missing, stale or wrong")]
+    BadSignature,
     /// The store's subscription tier does not include this provider.
     #[error("{0}")]
     TierRequired(String),

@@ -8,6 +8,24 @@ use crate::config::EmailSettings;
 use crate::crypto::SecretKey;
 use crate::domain::EmailProvider;
 
+/// Why a mailer cannot be built from settings, or an email cannot be made into a message. Written
+/// for the store that configured it: no server banner, no secret.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum MailerError {
+    #[error("{0} is not set")]
+    NotSet(&'static str),
+    #[error("SMTP host: {0}")]
+    SmtpHost(#[from] crate::net::AddressError),
+    #[error("invalid SMTP host: {0}")]
+    InvalidHost(String),
+    #[error("invalid address {address:?}: {why}")]
+    InvalidAddress { address: String, why: String },
+    #[error("the message could not be built: {0}")]
+    Message(String),
+    #[error("TLS setup failed: {0}")]
+    Tls(String),
+}
+
 #[derive(Clone)]
 pub(crate) enum Mailer {
     Smtp(SmtpRelay),
@@ -57,19 +75,18 @@ pub(crate) async fn store_mailer(
     key: &SecretKey,
     email: &EmailSettings,
     client: &reqwest::Client,
-) -> Result<Mailer, String> {
-    let secret = |column: &str| {
-        store
-            .secret(key, column)
-            .ok_or_else(|| format!("{column} is not set"))
-    };
+) -> Result<Mailer, MailerError> {
+    let secret =
+        |column: &'static str| store.secret(key, column).ok_or(MailerError::NotSet(column));
     match store.provider() {
         EmailProvider::Smtp => {
-            let host = store.smtp_host.as_deref().ok_or("no SMTP host is set")?;
+            let host = store
+                .smtp_host
+                .as_deref()
+                .ok_or(MailerError::NotSet("smtp_host"))?;
             let port = store.smtp_port.unwrap_or(587);
-            let addresses = crate::net::resolve_checked(host, port, email.allow_private_smtp_hosts)
-                .await
-                .map_err(|e| format!("SMTP host: {e}"))?;
+            let addresses =
+                crate::net::resolve_checked(host, port, email.allow_private_smtp_hosts).await?;
             let password = store.secret(key, "smtp_password").unwrap_or_default();
             let relay = SmtpRelay::new(&RelayConfig {
                 host,
@@ -99,13 +116,16 @@ pub(crate) async fn store_mailer(
                 domain: store
                     .mailgun_domain
                     .clone()
-                    .ok_or("mailgun_domain is not set")?,
+                    .ok_or(MailerError::NotSet("mailgun_domain"))?,
                 api_key: secret("mailgun_api_key")?,
             }),
             client.clone(),
         )),
         EmailProvider::Ses => {
-            let region = store.ses_region.clone().ok_or("ses_region is not set")?;
+            let region = store
+                .ses_region
+                .clone()
+                .ok_or(MailerError::NotSet("ses_region"))?;
             Ok(Mailer::Ses(
                 std::sync::Arc::new(Ses {
                     endpoint: email.ses_endpoint.replace("{region}", &region),
@@ -113,7 +133,7 @@ pub(crate) async fn store_mailer(
                     access_key_id: store
                         .ses_access_key_id
                         .clone()
-                        .ok_or("ses_access_key_id is not set")?,
+                        .ok_or(MailerError::NotSet("ses_access_key_id"))?,
                     secret_access_key: secret("ses_secret_access_key")?,
                 }),
                 client.clone(),

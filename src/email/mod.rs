@@ -9,6 +9,7 @@ pub use error::EmailError;
 
 pub(crate) mod delivery;
 pub(crate) mod dialect;
+pub(crate) mod feedback;
 pub(crate) mod mailer;
 pub(crate) mod notify;
 pub(crate) mod outbox;
@@ -42,6 +43,44 @@ pub struct Context {
     pub mailer: Option<SmtpRelay>,
     /// The executable that renders store templates in a sandbox.
     pub sandbox_exe: PathBuf,
+    /// SNS signing certificates by URL (they are long-lived).
+    pub sns_certificates: feedback::SnsCertificates,
+}
+
+/// Records an open of the email with tracking token `token` (the same pixel answers either way).
+pub(crate) async fn record_open(ctx: &Context, token: String) -> Result<(), EmailError> {
+    let found = ctx
+        .db
+        .read(move |conn| outbox::tracked(conn, &token, None))
+        .await;
+    if let Ok((id, _)) = found {
+        ctx.db
+            .write(move |tx| {
+                outbox::record_event(tx, id, outbox::DeliveryEvent::Opened, chrono::Utc::now())
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+/// Records a click on the `n`-th link of the email with tracking token `token`, and answers
+/// where that link goes: only ever a link of that very email.
+pub(crate) async fn record_click(
+    ctx: &Context,
+    token: String,
+    n: usize,
+) -> Result<String, EmailError> {
+    let (id, link) = ctx
+        .db
+        .read(move |conn| outbox::tracked(conn, &token, Some(n)))
+        .await?;
+    let link = link.ok_or(EmailError::NotFound)?;
+    ctx.db
+        .write(move |tx| {
+            outbox::record_event(tx, id, outbox::DeliveryEvent::Clicked, chrono::Utc::now())
+        })
+        .await?;
+    Ok(link)
 }
 
 /// Puts a failed email back in the queue for a fresh round of attempts.

@@ -10,11 +10,12 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use super::mailer::MailerError;
 use super::smtp::{Outgoing, SendError};
 
 /// One HTTP client for all providers: rustls with the ring provider and the Mozilla roots compiled
 /// in, so the binary needs no system certificates or OpenSSL.
-pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
+pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, MailerError> {
     // reqwest asks for a process-wide provider even with a preconfigured TLS config; ring it is.
     // (Err only means one is installed already.)
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -25,7 +26,7 @@ pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, String> 
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
-    .map_err(|e| e.to_string())?
+    .map_err(|e| MailerError::Tls(e.to_string()))?
     .with_root_certificates(roots)
     .with_no_client_auth();
     reqwest::Client::builder()
@@ -34,7 +35,7 @@ pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, String> 
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("parley/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| e.to_string())
+        .map_err(|e| MailerError::Tls(e.to_string()))
 }
 
 /// `Name <address>` for providers that take one string.

@@ -34,24 +34,55 @@ const SANDBOX_WALL_CLOCK: Duration = Duration::from_secs(5);
 const SANDBOX_CPU_SECONDS: u64 = 2;
 const SANDBOX_MEMORY_BYTES: u64 = 1024 * 1024 * 1024;
 
+/// Why a template does not render. A store sees it as `template_refused` when it saves or
+/// previews; an email whose store template fails records it as `store_template_error`.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RenderError {
+    /// Outside the store dialect, in one of the three parts.
+    #[error("{part}: {why}")]
+    Dialect { part: String, why: String },
+    #[error("the required variable `{0}` is missing")]
+    MissingVariable(String),
+    /// Tera refused the template or its rendering, described on one line.
+    #[error("{0}")]
+    Template(String),
+    #[error("the rendered email is larger than {} KiB", MAX_OUTPUT_BYTES / 1024)]
+    TooLarge,
+    #[error("the template engine failed")]
+    EngineFailed,
+    #[error("the template took too long to render")]
+    TooSlow,
+    #[error("the template exceeded its time or memory limit")]
+    OverLimits,
+    #[error("the template produced too much output")]
+    TooMuchOutput,
+    /// The sandbox process could not be started or talked to.
+    #[error("the template sandbox failed: {0}")]
+    Sandbox(String),
+}
+
 /// Renders a trusted template. A required variable that is missing (or null) is an error, and so
 /// is any variable the template uses that the context lacks. HTML bodies escape every variable.
 pub(crate) fn render(
     source: &TemplateSource,
     context: &serde_json::Value,
     required: &[String],
-) -> Result<Rendered, String> {
+) -> Result<Rendered, RenderError> {
     for name in required {
         if context.get(name).is_none_or(serde_json::Value::is_null) {
-            return Err(format!("the required variable `{name}` is missing"));
+            return Err(RenderError::MissingVariable(name.clone()));
         }
     }
     // Tera's own panics (a filter bug) must not take the caller down.
     std::panic::catch_unwind(|| render_inner(source, context))
-        .unwrap_or_else(|_| Err("the template engine failed".into()))
+        .unwrap_or(Err(RenderError::EngineFailed))
 }
 
-fn render_inner(source: &TemplateSource, context: &serde_json::Value) -> Result<Rendered, String> {
+fn render_inner(
+    source: &TemplateSource,
+    context: &serde_json::Value,
+) -> Result<Rendered, RenderError> {
     let mut tera = tera::Tera::new();
     tera.autoescape_on(vec![".html"]);
     let text_source = source.body_text.clone().unwrap_or_default();
@@ -73,10 +104,7 @@ fn render_inner(source: &TemplateSource, context: &serde_json::Value) -> Result<
         html_to_text(&body_html)
     };
     if subject.len() + body_html.len() + body_text.len() > MAX_OUTPUT_BYTES {
-        return Err(format!(
-            "the rendered email is larger than {} KiB",
-            MAX_OUTPUT_BYTES / 1024
-        ));
+        return Err(RenderError::TooLarge);
     }
     Ok(Rendered {
         // A header is one line: no CR/LF can come from a template or a variable.
@@ -93,7 +121,7 @@ fn render_inner(source: &TemplateSource, context: &serde_json::Value) -> Result<
 }
 
 /// Tera's error with its causes, on one line.
-fn describe(error: &dyn std::error::Error) -> String {
+fn describe(error: &dyn std::error::Error) -> RenderError {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -101,11 +129,13 @@ fn describe(error: &dyn std::error::Error) -> String {
         text.push_str(&cause.to_string());
         source = cause.source();
     }
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    RenderError::Template(
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
 }
 
 /// A plain-text part for templates without one: tags dropped, entities for the five escaped
@@ -165,15 +195,24 @@ struct SandboxRequest {
 #[serde(rename_all = "snake_case")]
 enum SandboxAnswer {
     Rendered(Rendered),
-    Refused(String),
+    Refused(RenderError),
 }
 
 /// Checks a store template against the dialect: all three parts.
-pub(crate) fn check_dialect(source: &TemplateSource, variables: &[String]) -> Result<(), String> {
-    dialect::check(&source.subject, variables).map_err(|e| format!("subject: {e}"))?;
-    dialect::check(&source.body_html, variables).map_err(|e| format!("body_html: {e}"))?;
+pub(crate) fn check_dialect(
+    source: &TemplateSource,
+    variables: &[String],
+) -> Result<(), RenderError> {
+    fn refused(part: &'static str) -> impl Fn(String) -> RenderError {
+        move |why| RenderError::Dialect {
+            part: part.into(),
+            why,
+        }
+    }
+    dialect::check(&source.subject, variables).map_err(refused("subject"))?;
+    dialect::check(&source.body_html, variables).map_err(refused("body_html"))?;
     if let Some(text) = &source.body_text {
-        dialect::check(text, variables).map_err(|e| format!("body_text: {e}"))?;
+        dialect::check(text, variables).map_err(refused("body_text"))?;
     }
     Ok(())
 }
@@ -186,15 +225,16 @@ pub(crate) async fn render_untrusted(
     context: &serde_json::Value,
     required: &[String],
     variables: &[String],
-) -> Result<Rendered, String> {
+) -> Result<Rendered, RenderError> {
     check_dialect(source, variables)?;
+    let sandbox = |e: std::io::Error| RenderError::Sandbox(e.to_string());
     let request = serde_json::to_vec(&SandboxRequest {
         source: source.clone(),
         context: context.clone(),
         required: required.to_vec(),
         variables: variables.to_vec(),
     })
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| RenderError::Sandbox(e.to_string()))?;
     let mut child = tokio::process::Command::new(exe)
         .arg("render-sandbox")
         .env_clear()
@@ -205,12 +245,13 @@ pub(crate) async fn render_untrusted(
         .spawn()
         .map_err(|e| {
             tracing::error!(error = %e, "cannot start the template sandbox");
-            "the template sandbox could not start".to_string()
+            sandbox(e)
         })?;
-    let mut stdin = child.stdin.take().ok_or("no sandbox stdin")?;
-    let mut stdout = child.stdout.take().ok_or("no sandbox stdout")?;
+    let (Some(mut stdin), Some(mut stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        return Err(RenderError::Sandbox("no pipes to the sandbox".into()));
+    };
     let exchange = async {
-        stdin.write_all(&request).await.map_err(|e| e.to_string())?;
+        stdin.write_all(&request).await.map_err(sandbox)?;
         drop(stdin);
         let mut output = Vec::new();
         // One byte over the cap is enough to know the output is too large.
@@ -219,9 +260,9 @@ pub(crate) async fn render_untrusted(
             .take(cap + 1)
             .read_to_end(&mut output)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(sandbox)?;
         if output.len() as u64 > cap {
-            return Err("the template produced too much output".to_string());
+            return Err(RenderError::TooMuchOutput);
         }
         Ok(output)
     };
@@ -229,15 +270,15 @@ pub(crate) async fn render_untrusted(
         Ok(result) => result?,
         Err(_) => {
             let _ = child.start_kill();
-            return Err("the template took too long to render".into());
+            return Err(RenderError::TooSlow);
         }
     };
-    let status = child.wait().await.map_err(|e| e.to_string())?;
+    let status = child.wait().await.map_err(sandbox)?;
     match serde_json::from_slice::<SandboxAnswer>(&output) {
         Ok(SandboxAnswer::Rendered(rendered)) => Ok(rendered),
         Ok(SandboxAnswer::Refused(why)) => Err(why),
-        Err(_) if !status.success() => Err("the template exceeded its time or memory limit".into()),
-        Err(e) => Err(format!("the template sandbox answered nonsense: {e}")),
+        Err(_) if !status.success() => Err(RenderError::OverLimits),
+        Err(e) => Err(RenderError::Sandbox(format!("it answered nonsense: {e}"))),
     }
 }
 
@@ -270,7 +311,7 @@ pub fn sandbox_main() -> std::process::ExitCode {
         return std::process::ExitCode::FAILURE;
     }
     let answer = match serde_json::from_slice::<SandboxRequest>(&input) {
-        Err(e) => SandboxAnswer::Refused(format!("bad sandbox request: {e}")),
+        Err(e) => SandboxAnswer::Refused(RenderError::Sandbox(format!("bad request: {e}"))),
         Ok(request) => match check_dialect(&request.source, &request.variables)
             .and_then(|_| render(&request.source, &request.context, &request.required))
         {
@@ -330,7 +371,8 @@ mod tests {
     #[test]
     fn missing_required_or_unknown_variables_are_errors() {
         let err = render(&source("{{ a }}", "x"), &json!({}), &["a".to_string()]).unwrap_err();
-        assert!(err.contains("required variable `a`"), "{err}");
+        assert_eq!(err, RenderError::MissingVariable("a".into()));
+        assert_eq!(err.to_string(), "the required variable `a` is missing");
         assert!(render(&source("{{ b }}", "x"), &json!({}), &[]).is_err());
     }
 

@@ -12,6 +12,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
+use super::mailer::MailerError;
 use crate::config::{EmailSettings, SmtpSecurity};
 
 /// One email ready to go out.
@@ -75,23 +76,23 @@ impl<'a> RelayConfig<'a> {
 }
 
 impl SmtpRelay {
-    pub(crate) fn new(config: &RelayConfig<'_>) -> Result<SmtpRelay, String> {
+    pub(crate) fn new(config: &RelayConfig<'_>) -> Result<SmtpRelay, MailerError> {
+        let invalid_host =
+            |e: lettre::transport::smtp::Error| MailerError::InvalidHost(e.to_string());
         let builder = match (config.connect_to, config.security) {
             (None, SmtpSecurity::None) => {
                 AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(config.host)
             }
             (None, SmtpSecurity::Starttls) => {
                 AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(config.host)
-                    .map_err(|e| format!("invalid SMTP host: {e}"))?
+                    .map_err(invalid_host)?
             }
-            (None, SmtpSecurity::Tls) => AsyncSmtpTransport::<Tokio1Executor>::relay(config.host)
-                .map_err(|e| format!("invalid SMTP host: {e}"))?,
+            (None, SmtpSecurity::Tls) => {
+                AsyncSmtpTransport::<Tokio1Executor>::relay(config.host).map_err(invalid_host)?
+            }
             (Some(ip), security) => {
                 // The connection goes to the checked address; TLS still verifies the host name.
-                let tls = || {
-                    TlsParameters::new(config.host.to_string())
-                        .map_err(|e| format!("invalid SMTP host: {e}"))
-                };
+                let tls = || TlsParameters::new(config.host.to_string()).map_err(invalid_host);
                 let tls = match security {
                     SmtpSecurity::None => Tls::None,
                     SmtpSecurity::Starttls => Tls::Required(tls()?),
@@ -126,8 +127,8 @@ impl SmtpRelay {
 
     /// Sends one email; the answer is the relay's reply on success.
     pub(crate) async fn send(&self, email: &Outgoing) -> Result<String, SendError> {
-        let message = build_message(email).map_err(|message| SendError::Permanent {
-            message,
+        let message = build_message(email).map_err(|e| SendError::Permanent {
+            message: e.to_string(),
             bounce: false,
         })?;
         match self.transport.send(message).await {
@@ -170,8 +171,15 @@ fn header_name(name: &Option<String>) -> Option<String> {
         .filter(|n| !n.is_empty())
 }
 
-pub(crate) fn build_message(email: &Outgoing) -> Result<Message, String> {
-    let address = |a: &str| a.parse().map_err(|e| format!("invalid address {a:?}: {e}"));
+pub(crate) fn build_message(email: &Outgoing) -> Result<Message, MailerError> {
+    let address = |a: &str| {
+        a.parse().map_err(
+            |e: lettre::address::AddressError| MailerError::InvalidAddress {
+                address: a.to_string(),
+                why: e.to_string(),
+            },
+        )
+    };
     let mut builder = Message::builder()
         .from(Mailbox::new(
             header_name(&email.from_name),
@@ -203,7 +211,7 @@ pub(crate) fn build_message(email: &Outgoing) -> Result<Message, String> {
             email.text.clone(),
             email.html.clone(),
         ))
-        .map_err(|e| e.to_string())
+        .map_err(|e| MailerError::Message(e.to_string()))
 }
 
 #[cfg(test)]

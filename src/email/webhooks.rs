@@ -13,15 +13,25 @@ use p256::pkcs8::DecodePublicKey;
 use serde_json::Value;
 use sha2::Sha256;
 
+use super::EmailError;
 use super::outbox::DeliveryEvent;
+use crate::domain::Invalid;
 
 /// Parses SendGrid's verification key (base64 of the DER public key).
-pub(crate) fn sendgrid_key(base64_der: &str) -> Result<VerifyingKey, String> {
+pub(crate) fn sendgrid_key(base64_der: &str) -> Result<VerifyingKey, Invalid> {
+    let field = "sendgrid_webhook_public_key";
     let der = STANDARD
         .decode(base64_der)
-        .map_err(|_| "must be base64".to_string())?;
+        .map_err(|_| Invalid::new(field, "must be base64"))?;
     VerifyingKey::from_public_key_der(&der)
-        .map_err(|_| "must be an ECDSA P-256 public key (DER, base64)".to_string())
+        .map_err(|_| Invalid::new(field, "must be an ECDSA P-256 public key (DER, base64)"))
+}
+
+fn invalid_body(message: String) -> EmailError {
+    EmailError::Refused {
+        code: "invalid_body",
+        message,
+    }
 }
 
 pub(crate) fn verify_sendgrid(
@@ -83,9 +93,9 @@ fn log_id(value: &Value) -> Option<i64> {
 }
 
 /// SendGrid posts a JSON array of events; our `email_log_id` custom argument comes back on each.
-pub(crate) fn parse_sendgrid(body: &[u8]) -> Result<Vec<ProviderEvent>, String> {
-    let events: Vec<Value> =
-        serde_json::from_slice(body).map_err(|e| format!("not a SendGrid event list: {e}"))?;
+pub(crate) fn parse_sendgrid(body: &[u8]) -> Result<Vec<ProviderEvent>, EmailError> {
+    let events: Vec<Value> = serde_json::from_slice(body)
+        .map_err(|e| invalid_body(format!("not a SendGrid event list: {e}")))?;
     Ok(events
         .iter()
         .map(|e| ProviderEvent {
@@ -115,13 +125,14 @@ pub(crate) struct MailgunSignature {
 }
 
 /// Mailgun posts one JSON event with its signature block.
-pub(crate) fn parse_mailgun(body: &[u8]) -> Result<(MailgunSignature, ProviderEvent), String> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| format!("not a Mailgun event: {e}"))?;
+pub(crate) fn parse_mailgun(body: &[u8]) -> Result<(MailgunSignature, ProviderEvent), EmailError> {
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| invalid_body(format!("not a Mailgun event: {e}")))?;
     let field = |name: &str| {
         v["signature"][name]
             .as_str()
             .map(str::to_string)
-            .ok_or(format!("signature.{name} is missing"))
+            .ok_or_else(|| invalid_body(format!("signature.{name} is missing")))
     };
     let signature = MailgunSignature {
         timestamp: field("timestamp")?,

@@ -8,7 +8,9 @@ use rusqlite::{Connection, OptionalExtension, Row};
 use super::access::{Params, bind, counted, visible, visible_groups};
 use super::error::MessagingError;
 use super::search::{self, SearchPlan};
-use super::{ConversationDetail, ConversationSummary, OtherParticipant, messages, participants};
+use super::{
+    ConversationDetail, ConversationSummary, OtherParticipant, Preferences, messages, participants,
+};
 use crate::db::{timestamp, timestamp_opt};
 use crate::domain::{Actor, ConversationType, Page, ParticipantType};
 
@@ -304,6 +306,28 @@ fn unread_query(actor: &Actor) -> (String, Params) {
          WHERE g.participant_type = :me_type AND g.participant_id = :me_id AND {condition}"
     );
     (sql, params)
+}
+
+/// An open thread: its latest messages and the viewer's own preferences for it.
+pub(crate) type OpenThread = (ConversationDetail, Option<Preferences>);
+
+/// What the messages page shows: the first page of `actor`'s inbox and, when one is open, the
+/// thread's latest messages with the viewer's own preferences for it.
+pub(crate) fn inbox_page(
+    conn: &Connection,
+    actor: &Actor,
+    filter: &ListFilter,
+    open: Option<i64>,
+) -> Result<(ConversationList, Option<OpenThread>), MessagingError> {
+    let list = list(conn, actor, filter, Page { skip: 0, limit: 50 })?;
+    let thread = match open {
+        Some(id) => Some((
+            detail(conn, actor, id, 50, None)?,
+            participants::preferences(conn, actor, id)?,
+        )),
+        None => None,
+    };
+    Ok((list, thread))
 }
 
 /// The whole view of one conversation: summary, participants, and one page of messages

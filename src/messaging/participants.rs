@@ -151,3 +151,26 @@ pub(crate) fn recipients(
         .collect::<rusqlite::Result<_>>()?;
     Ok((recipients, total))
 }
+
+/// `actor`'s own preferences for conversation `id`, if they take part in it.
+pub(crate) fn preferences(
+    conn: &Connection,
+    actor: &Actor,
+    id: i64,
+) -> Result<Option<super::Preferences>, MessagingError> {
+    let (me_type, me_id) = actor.participant();
+    Ok(conn
+        .query_row(
+            "SELECT email_notifications, muted FROM conversation_participants
+             WHERE conversation_id = ?1 AND participant_type = ?2 AND participant_id = ?3",
+            params![id, me_type, me_id],
+            |r| {
+                Ok(super::Preferences {
+                    conversation_id: id,
+                    email_notifications: r.get(0)?,
+                    muted: r.get(1)?,
+                })
+            },
+        )
+        .optional()?)
+}

@@ -95,6 +95,7 @@ async fn deliver(ctx: &Context, email: Claimed) -> Result<(), EmailError> {
         match render_email(ctx, &email).await {
             Ok(rendered) => rendered,
             Err(reason) => {
+                let reason = reason.to_string();
                 let (claimed, settings) = (email.clone(), settings.clone());
                 ctx.db
                     .write(move |tx| {

@@ -68,11 +68,11 @@ pub(super) async fn route(ctx: &Context, email: &Claimed) -> Option<Route> {
 /// Renders an email's template with its variables and saves the snapshot. A store template that
 /// fails (refused, too slow, too large, missing variable) falls back to the platform template, and
 /// the reason is recorded on the email.
-pub(super) async fn render_email(ctx: &Context, email: &Claimed) -> Result<Rendered, String> {
+pub(super) async fn render_email(ctx: &Context, email: &Claimed) -> Result<Rendered, EmailError> {
     let code = email
         .template_code
         .clone()
-        .ok_or("the email has no template")?;
+        .ok_or(EmailError::NoTemplate(None))?;
     let (store_id, language) = (email.store_id, email.language.clone());
     let lookup = {
         let code = code.clone();
@@ -85,8 +85,8 @@ pub(super) async fn render_email(ctx: &Context, email: &Claimed) -> Result<Rende
             })
             .await
     };
-    let (chosen, platform) = lookup.map_err(|e| format!("template lookup failed: {e}"))?;
-    let chosen = chosen.ok_or_else(|| format!("no active template `{code}`"))?;
+    let (chosen, platform) = lookup?;
+    let chosen = chosen.ok_or_else(|| EmailError::NoTemplate(Some(code.clone())))?;
     let variables = email.variables();
     let mut extra = email.extra.clone();
 
@@ -112,10 +112,10 @@ pub(super) async fn render_email(ctx: &Context, email: &Claimed) -> Result<Rende
                     if let serde_json::Value::Object(map) = &mut extra {
                         map.insert(
                             "store_template_error".into(),
-                            serde_json::Value::String(reason),
+                            serde_json::Value::String(reason.to_string()),
                         );
                     }
-                    let platform = platform.ok_or("no platform template to fall back to")?;
+                    let platform = platform.ok_or(EmailError::NoTemplate(Some(code)))?;
                     (
                         render_trusted(&platform.source, &variables, &platform.variables.required)
                             .await?,
@@ -143,8 +143,7 @@ pub(super) async fn render_email(ctx: &Context, email: &Claimed) -> Result<Rende
                 &extra,
             )
         })
-        .await
-        .map_err(|e| format!("saving the rendered email failed: {e}"))?;
+        .await?;
     Ok(rendered)
 }
 
@@ -152,9 +151,10 @@ async fn render_trusted(
     source: &render::TemplateSource,
     variables: &serde_json::Value,
     required: &[String],
-) -> Result<Rendered, String> {
+) -> Result<Rendered, EmailError> {
     let (source, variables, required) = (source.clone(), variables.clone(), required.to_vec());
     tokio::task::spawn_blocking(move || render::render(&source, &variables, &required))
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(EmailError::internal)?
+        .map_err(EmailError::InvalidTemplate)
 }

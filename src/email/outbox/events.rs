@@ -78,3 +78,33 @@ pub(crate) fn bounce_rate(
     )?;
     Ok((total >= minimum).then(|| bounced as f64 / total as f64))
 }
+
+/// The store of email `id` when it was sent through `provider` for a store.
+pub(crate) fn store_of(
+    conn: &Connection,
+    id: i64,
+    provider: crate::domain::EmailProvider,
+) -> Result<Option<i64>, EmailError> {
+    Ok(conn
+        .query_row(
+            "SELECT store_id FROM email_logs WHERE id = ?1 AND provider = ?2 AND store_id IS NOT NULL",
+            params![id, provider],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// The email a provider knows by its own message id.
+pub(crate) fn by_provider_message_id(
+    conn: &Connection,
+    provider: crate::domain::EmailProvider,
+    message_id: &str,
+) -> Result<Option<i64>, EmailError> {
+    Ok(conn
+        .query_row(
+            "SELECT id FROM email_logs WHERE provider = ?1 AND provider_message_id = ?2",
+            params![provider, message_id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}

@@ -5,7 +5,9 @@
 mod events;
 mod log;
 
-pub(crate) use events::{DeliveryEvent, bounce_rate, record_event};
+pub(crate) use events::{
+    DeliveryEvent, bounce_rate, by_provider_message_id, record_event, store_of,
+};
 pub(crate) use log::{EmailLog, LogFilter, list_logs, retry};
 
 use chrono::{DateTime, Duration, Utc};

@@ -235,7 +235,7 @@ pub(crate) async fn change_settings(
         |v| {
             crate::email::webhooks::sendgrid_key(v.trim())
                 .map(|_| v.trim().to_string())
-                .map_err(|why| EmailError::invalid("sendgrid_webhook_public_key", why))
+                .map_err(EmailError::from)
         },
     )?;
     secret(

@@ -350,3 +350,17 @@ pub(crate) fn tier_required(provider: EmailProvider, tier: Tier) -> EmailError {
         "the {provider} provider needs the business tier or higher (this store is {tier})"
     ))
 }
+
+/// The store that named SNS topic `topic` for its SES events.
+pub(crate) fn store_by_sns_topic(
+    conn: &Connection,
+    topic: &str,
+) -> Result<Option<i64>, EmailError> {
+    Ok(conn
+        .query_row(
+            "SELECT store_id FROM store_email_settings WHERE ses_sns_topic_arn = ?1",
+            [topic],
+            |r| r.get(0),
+        )
+        .optional()?)
+}

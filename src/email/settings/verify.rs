@@ -47,7 +47,7 @@ pub(crate) async fn verify_settings(
         return Err(tier_required(stored.provider(), tier));
     }
     let outcome = match store_mailer(&stored, &ctx.key, &ctx.settings.email, &ctx.http).await {
-        Err(why) => Err(why),
+        Err(why) => Err(Unverified::Settings(why)),
         Ok(mailer) => {
             let test = Outgoing {
                 from_email: stored.from_email.clone(),
@@ -67,17 +67,13 @@ pub(crate) async fn verify_settings(
                 .await
                 .map(|_| ())
                 .map_err(|e| match e {
-                    SendError::Transient(_) => {
-                        "could not reach the mail server, or it did not answer in time".to_string()
-                    }
-                    SendError::Auth(_) => "the mail server refused the credentials".to_string(),
-                    SendError::Permanent { .. } => {
-                        "the mail server refused the test email".to_string()
-                    }
+                    SendError::Transient(_) => Unverified::Unreachable,
+                    SendError::Auth(_) => Unverified::CredentialsRefused,
+                    SendError::Permanent { .. } => Unverified::TestRefused,
                 })
         }
     };
-    let error = outcome.err();
+    let error = outcome.err().map(|e| e.to_string());
     let recorded = error.clone();
     ctx.db
         .write(move |tx| {
@@ -104,4 +100,18 @@ pub(crate) async fn verify_settings(
         is_verified: error.is_none(),
         verification_error: error,
     })
+}
+
+/// Why a store's settings did not verify, as the store and the admin alert read it: what the
+/// store can fix, never the server's own words (which may echo a credential).
+#[derive(Debug, thiserror::Error)]
+enum Unverified {
+    #[error(transparent)]
+    Settings(#[from] crate::email::mailer::MailerError),
+    #[error("could not reach the mail server, or it did not answer in time")]
+    Unreachable,
+    #[error("the mail server refused the credentials")]
+    CredentialsRefused,
+    #[error("the mail server refused the test email")]
+    TestRefused,
 }

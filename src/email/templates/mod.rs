@@ -10,10 +10,12 @@ use serde::{Deserialize, Serialize};
 use super::render::TemplateSource;
 use crate::email::EmailError;
 
+mod edit;
 mod overrides;
 mod preview;
 mod resolve;
 
+pub(crate) use edit::{OverrideDraft, create_template, save_override, update_template};
 pub(crate) use overrides::*;
 pub(crate) use preview::{PreviewRequest, preview};
 pub(crate) use resolve::*;

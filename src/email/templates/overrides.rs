@@ -124,19 +124,21 @@ pub(crate) fn delete_override(
 }
 
 /// What a store may override for `code`: the platform template's variables, or why not.
-pub(crate) fn overridable(
-    conn: &Connection,
-    code: &str,
-) -> Result<Result<TemplateVariables, String>, EmailError> {
+/// The variables of platform template `code`, if stores may override it.
+pub(crate) fn overridable(conn: &Connection, code: &str) -> Result<TemplateVariables, EmailError> {
+    let refused = |message: String| EmailError::Refused {
+        code: "template_refused",
+        message,
+    };
     let Some(variables) = variables_of(conn, code)? else {
-        return Ok(Err(format!("there is no platform template `{code}`")));
+        return Err(refused(format!("there is no platform template `{code}`")));
     };
     if variables.platform_only {
-        return Ok(Err(format!(
+        return Err(refused(format!(
             "the template `{code}` is platform-only and cannot be overridden"
         )));
     }
-    Ok(Ok(variables))
+    Ok(variables)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -172,37 +174,48 @@ pub(crate) fn variables_of(
     )
 }
 
-/// A platform template as a store sees it: whether the store has its own version.
+/// A platform template a store may override, with the store's own version if it has one.
 #[derive(Debug, Clone, Serialize)]
-pub(crate) struct StoreChoice {
+pub(crate) struct OverridableTemplate {
     pub code: String,
     pub language: String,
     pub name: String,
-    pub own: bool,
+    pub category: String,
+    pub variables: Vec<String>,
+    pub required_variables: Vec<String>,
+    pub is_active: bool,
+    #[serde(rename = "override")]
+    pub store_override: Option<StoreOverride>,
 }
 
-/// The platform templates store `store_id` may override, each with whether it has.
+/// The platform templates store `store_id` may override (a code with any platform-only row is
+/// left out), each with the store's own version.
 pub(crate) fn store_choices(
     conn: &Connection,
     store_id: i64,
-) -> Result<Vec<StoreChoice>, EmailError> {
+) -> Result<Vec<OverridableTemplate>, EmailError> {
     let overrides = list_overrides(conn, store_id)?;
     let platform = super::list(conn, &Default::default())?;
-    let platform_only: std::collections::HashSet<&str> = platform
+    let platform_only: std::collections::HashSet<String> = platform
         .iter()
         .filter(|t| t.is_platform_only)
-        .map(|t| t.code.as_str())
+        .map(|t| t.code.clone())
         .collect();
     Ok(platform
-        .iter()
-        .filter(|t| !platform_only.contains(t.code.as_str()))
-        .map(|t| StoreChoice {
-            own: overrides
+        .into_iter()
+        .filter(|t| !platform_only.contains(&t.code))
+        .map(|t| OverridableTemplate {
+            store_override: overrides
                 .iter()
-                .any(|o| o.template_code == t.code && o.language == t.language),
-            code: t.code.clone(),
-            language: t.language.clone(),
-            name: t.name.clone(),
+                .find(|o| o.template_code == t.code && o.language == t.language)
+                .cloned(),
+            code: t.code,
+            language: t.language,
+            name: t.name,
+            category: t.category,
+            variables: t.variables,
+            required_variables: t.required_variables,
+            is_active: t.is_active,
         })
         .collect())
 }

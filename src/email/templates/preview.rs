@@ -120,10 +120,7 @@ pub(crate) async fn preview(
                 .map_err(EmailError::internal)?
         }
     }
-    .map_err(|why| EmailError::Refused {
-        code: "invalid_template",
-        message: why,
-    })?;
+    .map_err(EmailError::InvalidTemplate)?;
     Ok(Preview {
         rendered,
         layer,

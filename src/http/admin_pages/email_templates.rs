@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::domain::Area;
 use crate::email::render::TemplateSource;
-use crate::email::templates::{self, EmailTemplate, StoreChoice};
+use crate::email::templates::{self, EmailTemplate, OverridableTemplate};
 use crate::error::AppError;
 use crate::http::pages::{Chrome, chrome, page_user, render_page};
 use crate::state::AppState;
@@ -132,7 +132,7 @@ pub(crate) async fn admin_template(
 struct VendorTemplatesPage {
     #[serde(flatten)]
     chrome: Chrome,
-    templates: Vec<StoreChoice>,
+    templates: Vec<OverridableTemplate>,
 }
 
 pub(crate) async fn vendor_templates(

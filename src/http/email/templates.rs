@@ -3,8 +3,6 @@
 use actix_web::{HttpResponse, web};
 
 use crate::auth::{AdminUser, VendorUser};
-use crate::domain::{self};
-use crate::email::render::{self, TemplateSource};
 use crate::email::templates::{self, PreviewRequest, TemplateFields, TemplateFilter};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -22,82 +20,12 @@ pub(crate) async fn list_templates(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "templates": list, "total": list.len() })))
 }
 
-/// Checks an admin's template: field shapes, and a test render with sample values for every
-/// declared variable (so a template cannot use a variable it does not declare).
-fn validate_fields(t: &mut TemplateFields) -> Result<(), AppError> {
-    let code_ok = (1..=100).contains(&t.code.len())
-        && t.code
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    if !code_ok {
-        return Err(AppError::validation(
-            "code",
-            "must be 1 to 100 lowercase letters, digits or underscores",
-        ));
-    }
-    t.language = domain::clean_language("language", &t.language)?;
-    t.name = domain::clean_line("name", &t.name, 255)?;
-    if !templates::CATEGORIES.contains(&t.category.as_str()) {
-        return Err(AppError::validation(
-            "category",
-            format!("must be one of {}", templates::CATEGORIES.join(", ")),
-        ));
-    }
-    if t.subject.chars().count() > 500 {
-        return Err(AppError::validation(
-            "subject",
-            "must be at most 500 characters",
-        ));
-    }
-    for v in t.variables.iter().chain(&t.required_variables) {
-        if v.is_empty()
-            || v.len() > 64
-            || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        {
-            return Err(AppError::validation(
-                "variables",
-                format!("`{v}` is not a variable name"),
-            ));
-        }
-    }
-    if let Some(missing) = t
-        .required_variables
-        .iter()
-        .find(|r| !t.variables.contains(r))
-    {
-        return Err(AppError::validation(
-            "required_variables",
-            format!("`{missing}` is not in variables"),
-        ));
-    }
-    let source = TemplateSource {
-        subject: t.subject.clone(),
-        body_html: t.body_html.clone(),
-        body_text: t.body_text.clone(),
-    };
-    render::render(
-        &source,
-        &templates::sample_context(&t.variables),
-        &t.required_variables,
-    )
-    .map_err(|why| AppError::BadRequest {
-        code: "invalid_template",
-        message: why,
-    })?;
-    Ok(())
-}
-
 pub(crate) async fn create_template(
     state: web::Data<AppState>,
     _admin: AdminUser,
     body: web::Json<TemplateFields>,
 ) -> Result<HttpResponse, AppError> {
-    let mut fields = body.into_inner();
-    validate_fields(&mut fields)?;
-    let template = state
-        .db
-        .write(move |tx| templates::insert(tx, &fields))
-        .await?;
+    let template = templates::create_template(&state.email(), body.into_inner()).await?;
     Ok(HttpResponse::Created().json(template))
 }
 
@@ -116,13 +44,8 @@ pub(crate) async fn update_template(
     path: web::Path<i64>,
     body: web::Json<TemplateFields>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
-    let mut fields = body.into_inner();
-    validate_fields(&mut fields)?;
-    let template = state
-        .db
-        .write(move |tx| templates::update(tx, id, &fields))
-        .await?;
+    let template =
+        templates::update_template(&state.email(), path.into_inner(), body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(template))
 }
 

@@ -4,13 +4,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::extract::AreaUser;
-use crate::domain::{Area, Page};
+use crate::domain::{Actor, Area};
 use crate::error::AppError;
 use crate::messaging::inbox::{self, ListFilter};
-use crate::messaging::{ConversationDetail, ConversationSummary, Message};
+use crate::messaging::{ConversationDetail, ConversationSummary, Message, Preferences};
 use crate::state::AppState;
 
-use super::{Chrome, chrome, messages_url, page_user, render};
+use super::{Chrome, chrome, messages_url, page_user, render_page};
 
 #[derive(Serialize)]
 struct MessageView {
@@ -109,10 +109,52 @@ fn compose_types(area: Area) -> Vec<ComposeType> {
 
 #[derive(Deserialize)]
 pub(crate) struct InboxQuery {
-    search: Option<String>,
-    status: Option<String>,
-    #[serde(rename = "type")]
-    conversation_type: Option<String>,
+    #[serde(default)]
+    search: String,
+    #[serde(default)]
+    status: String,
+    #[serde(rename = "type", default)]
+    conversation_type: String,
+}
+
+impl InboxQuery {
+    /// The list filter the form asks for; what it does not understand filters nothing.
+    fn filter(&self) -> ListFilter {
+        let search = self.search.trim();
+        ListFilter {
+            conversation_type: self.conversation_type.parse().ok(),
+            is_closed: match self.status.as_str() {
+                "open" => Some(false),
+                "closed" => Some(true),
+                _ => None,
+            },
+            search: (!search.is_empty() && search.len() <= 200).then(|| search.to_string()),
+        }
+    }
+}
+
+/// The open thread as the page shows it: which messages are the viewer's own, and the viewer's
+/// preferences for it.
+fn selected_view(
+    actor: &Actor,
+    detail: ConversationDetail,
+    preferences: Option<Preferences>,
+) -> SelectedView {
+    let (me_type, me_id) = actor.participant();
+    SelectedView {
+        has_more: detail.has_more,
+        muted: preferences.as_ref().is_some_and(|p| p.muted),
+        email_off: preferences.is_some_and(|p| !p.email_notifications),
+        summary: detail.summary,
+        messages: detail
+            .messages
+            .into_iter()
+            .map(|m| MessageView {
+                mine: m.sender_type == me_type && m.sender_id == me_id,
+                message: m,
+            })
+            .collect(),
+    }
 }
 
 async fn messages_page(
@@ -126,78 +168,28 @@ async fn messages_page(
         Ok(auth) => auth,
         Err(redirect) => return Ok(redirect),
     };
-    let actor = auth.actor;
-    let status = query.status.unwrap_or_default();
-    let conversation_type = query.conversation_type.clone().unwrap_or_default();
-    let filter = ListFilter {
-        conversation_type: conversation_type.parse().ok(),
-        is_closed: match status.as_str() {
-            "open" => Some(false),
-            "closed" => Some(true),
-            _ => None,
-        },
-        search: query
-            .search
-            .clone()
-            .filter(|s| !s.trim().is_empty() && s.len() <= 200),
-    };
-    let (list, detail, (muted, email_off)) = state
+    let (actor, filter) = (auth.actor, query.filter());
+    let (list, thread) = state
         .db
-        .read(move |conn| {
-            let list = inbox::list(conn, &actor, &filter, Page { skip: 0, limit: 50 })?;
-            let detail: Option<ConversationDetail> = match selected {
-                Some(id) => Some(inbox::detail(conn, &actor, id, 50, None)?),
-                None => None,
-            };
-            let (me_type, me_id) = actor.participant();
-            let preferences: Option<(bool, bool)> = match selected {
-                Some(id) => rusqlite::OptionalExtension::optional(conn.query_row(
-                    "SELECT muted, NOT email_notifications FROM conversation_participants
-                     WHERE conversation_id = ?1 AND participant_type = ?2 AND participant_id = ?3",
-                    rusqlite::params![id, me_type, me_id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                ))?,
-                None => None,
-            };
-            Ok::<_, AppError>((list, detail, preferences.unwrap_or_default()))
-        })
+        .read(move |conn| inbox::inbox_page(conn, &actor, &filter, selected))
         .await?;
-    let title = detail
+    let title = thread
         .as_ref()
-        .map_or_else(|| "Messages".to_string(), |d| d.summary.subject.clone());
-    let chrome = chrome(&state, &auth, area, &title, messages_url(area)).await?;
-    let (me_type, me_id) = actor.participant();
+        .map_or("Messages", |(d, _)| &d.summary.subject);
+    let chrome = chrome(&state, &auth, area, title, messages_url(area)).await?;
     let page = MessagesPage {
         chrome,
         conversations: list.conversations,
-        selected: detail.map(|d| SelectedView {
-            has_more: d.has_more,
-            muted,
-            email_off,
-            summary: d.summary,
-            messages: d
-                .messages
-                .into_iter()
-                .map(|m| MessageView {
-                    mine: m.sender_type == me_type && m.sender_id == me_id,
-                    message: m,
-                })
-                .collect(),
-        }),
-        search: query.search.unwrap_or_default(),
-        status,
-        conversation_type,
+        selected: thread.map(|(detail, preferences)| selected_view(&actor, detail, preferences)),
+        search: query.search,
+        status: query.status,
+        conversation_type: query.conversation_type,
         type_options: type_options(area),
         can_compose: area != Area::Shop,
         can_close: area != Area::Shop,
         compose_types: compose_types(area),
     };
-    Ok(render(
-        &state,
-        "messages.html",
-        &page,
-        actix_web::http::StatusCode::OK,
-    ))
+    Ok(render_page(&state, "messages.html", &page))
 }
 
 /// The inbox of the area of `U` (admin, vendor or shop).
