@@ -62,22 +62,6 @@ pub enum Command {
     Schema,
     /// Generate a new secret key and re-seal every stored credential under it (server stopped).
     RotateKey,
-    /// Benchmark harness: fill an empty data directory with the benchmark dataset.
-    #[command(hide = true)]
-    BenchSeed {
-        /// 10,000 messages instead of 1,000,000.
-        #[arg(long)]
-        small: bool,
-        /// Where to write the token files.
-        #[arg(long)]
-        out: PathBuf,
-    },
-    /// Benchmark harness: the raw insert baseline (scenario R) on a seeded data directory.
-    #[command(hide = true)]
-    BenchRaw {
-        #[arg(long, default_value_t = 10_000)]
-        count: i64,
-    },
     /// Internal: render one store template from stdin under resource limits.
     #[command(hide = true)]
     RenderSandbox,
@@ -163,30 +147,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::RotateKey => {
             let resealed = app::rotate_key(&settings).await?;
             println!("new key in place; {resealed} credentials re-sealed");
-        }
-        Command::BenchSeed { small, out } => {
-            let path = settings.db_path();
-            let started = std::time::Instant::now();
-            tokio::task::spawn_blocking(move || crate::db::open_and_migrate(&path)).await??;
-            let sizes = if small {
-                crate::bench::Sizes::SMALL
-            } else {
-                crate::bench::Sizes::DEFAULT
-            };
-            let data_dir = settings.storage.data_dir.clone();
-            tokio::task::spawn_blocking(move || crate::bench::seed(&data_dir, &out, sizes))
-                .await??;
-            println!(
-                "seeded {sizes:?} in {:.1} s",
-                started.elapsed().as_secs_f64()
-            );
-        }
-        Command::BenchRaw { count } => {
-            let data_dir = settings.storage.data_dir.clone();
-            let rate =
-                tokio::task::spawn_blocking(move || crate::bench::raw_send_rate(&data_dir, count))
-                    .await??;
-            println!("{rate:.0}");
         }
         Command::RenderSandbox => unreachable!("handled before the runtime starts"),
     }

@@ -8,7 +8,6 @@ pub mod alerts;
 pub mod app;
 pub mod attachments;
 pub mod auth;
-pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod crypto;

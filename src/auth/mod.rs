@@ -6,7 +6,7 @@
 pub(crate) mod extract;
 pub mod password;
 pub(crate) mod ratelimit;
-pub(crate) mod session;
+pub mod session;
 
 pub(crate) use extract::{AdminUser, CustomerUser, VendorUser};
 pub(crate) use password::{HashError, Hasher};

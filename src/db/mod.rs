@@ -26,10 +26,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crossbeam_channel::{Sender, unbounded};
 use rusqlite::Connection;
 
-pub(crate) use open::{OpenError, check_existing_file, open_and_migrate};
+pub(crate) use open::check_existing_file;
+pub use open::{OpenError, open_and_migrate};
 pub(crate) use timestamp::{Timestamp, timestamp, timestamp_opt};
 
-pub(crate) const DB_FILE: &str = "parley.db";
+pub const DB_FILE: &str = "parley.db";
 
 /// Work the writer does in every transaction just before it commits (the owner of the search
 /// index folds the transaction's new messages in: `messaging::search::index_queued_messages`).

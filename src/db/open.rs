@@ -14,7 +14,7 @@ mod embedded {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum OpenError {
+pub enum OpenError {
     #[error("{path} is not a SQLite database ({why}); it was left untouched")]
     NotADatabase { path: PathBuf, why: String },
     #[error(
@@ -134,7 +134,7 @@ pub(crate) fn check_existing_file(path: &Path) -> Result<(), OpenError> {
 
 /// Opens the writer connection, creating the file and directory if needed, and applies every
 /// embedded migration that is not applied yet.
-pub(crate) fn open_and_migrate(path: &Path) -> Result<Connection, OpenError> {
+pub fn open_and_migrate(path: &Path) -> Result<Connection, OpenError> {
     if path.exists() {
         check_existing_file(path)?;
     } else if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

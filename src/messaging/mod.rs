@@ -13,7 +13,7 @@ pub(crate) mod events;
 pub(crate) mod inbox;
 pub(crate) mod messages;
 pub(crate) mod participants;
-pub(crate) mod search;
+pub mod search;
 pub(crate) mod service;
 
 use crate::db::Timestamp;
@@ -28,7 +28,7 @@ pub(crate) use service::Context;
 pub(crate) const SUBJECT_MAX: usize = 500;
 pub(crate) const CONTENT_MAX: usize = 10_000;
 /// The length of `last_message_preview` (also written in migration V9, which backfilled it).
-pub(crate) const PREVIEW_CHARS: i64 = 140;
+pub const PREVIEW_CHARS: i64 = 140;
 
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct OtherParticipant {

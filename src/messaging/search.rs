@@ -33,7 +33,7 @@ const _: () = assert!(MAX_SCOPE < 1 << (63 - SCOPE_SHIFT));
 /// transaction that writes messages runs it before it commits: the writer before each group
 /// commit, the seed and the tests that write messages directly. Entries left queued by a commit
 /// without it are indexed by the next transaction that runs it.
-pub(crate) fn index_queued_messages(conn: &Connection) -> rusqlite::Result<()> {
+pub fn index_queued_messages(conn: &Connection) -> rusqlite::Result<()> {
     let queued: bool = conn
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM message_search_queue)")?
         .query_row([], |r| r.get(0))?;

@@ -1,6 +1,12 @@
-//! The fast seeding path of the benchmark harness (`parley bench-seed`): a large, realistic
-//! dataset written straight into a fresh database in one transaction, with bearer tokens whose
-//! plain values are written to files for the load tool.
+//! The benchmark harness's own tool (bench/run builds and runs it), kept out of the appliance:
+//!
+//!   bench_seed seed <data-dir> <out-dir> [--small]   a large, realistic dataset written straight
+//!       into a fresh database in one transaction (the services would take minutes for a million
+//!       messages), with bearer tokens whose plain values go to files for the load tool;
+//!   bench_seed raw <data-dir> <count>                scenario R, the raw insert baseline.
+//!
+//! It writes rows the way the migrations define them and lets the application's own search
+//! indexing (`index_queued_messages`) index them, so what the server reads is what it would write.
 
 use std::io::Write;
 use std::path::Path;
@@ -12,10 +18,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rusqlite::params;
 
-use crate::auth::session::hash_token;
+use parley::auth::session::hash_token;
 
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Sizes {
+struct Sizes {
     pub stores: i64,
     pub staff: i64,
     pub customers: i64,
@@ -24,14 +30,14 @@ pub(crate) struct Sizes {
 }
 
 impl Sizes {
-    pub(crate) const DEFAULT: Sizes = Sizes {
+    const DEFAULT: Sizes = Sizes {
         stores: 10,
         staff: 200,
         customers: 20_000,
         conversations: 50_000,
         messages: 1_000_000,
     };
-    pub(crate) const SMALL: Sizes = Sizes {
+    const SMALL: Sizes = Sizes {
         stores: 10,
         staff: 200,
         customers: 2_000,
@@ -42,8 +48,8 @@ impl Sizes {
 
 /// Seeds `data_dir` (which must hold a migrated, empty database) and writes `staff_tokens.txt`,
 /// `customer_tokens.txt` (token and a conversation id of theirs, per line) into `out`.
-pub(crate) fn seed(data_dir: &Path, out: &Path, sizes: Sizes) -> anyhow::Result<()> {
-    let mut conn = rusqlite::Connection::open(data_dir.join(crate::db::DB_FILE))?;
+fn seed(data_dir: &Path, out: &Path, sizes: Sizes) -> anyhow::Result<()> {
+    let mut conn = rusqlite::Connection::open(data_dir.join(parley::db::DB_FILE))?;
     conn.pragma_update(None, "synchronous", "OFF")?;
     // The load is one transaction into a fresh file: written straight into the database file
     // instead of into the WAL and then copied, which would write every page twice.
@@ -56,11 +62,11 @@ pub(crate) fn seed(data_dir: &Path, out: &Path, sizes: Sizes) -> anyhow::Result<
     let stores: i64 = tx.query_row("SELECT count(*) FROM stores", [], |r| r.get(0))?;
     anyhow::ensure!(
         stores == 0,
-        "{} already holds data; bench-seed needs an empty data directory",
+        "{} already holds data; seeding needs an empty data directory",
         data_dir.display()
     );
     let hash =
-        crate::auth::password::hash_now("bench-password").map_err(|e| anyhow::anyhow!("{e}"))?;
+        parley::auth::password::hash_now("bench-password").map_err(|e| anyhow::anyhow!("{e}"))?;
     let now = Utc::now();
     let expires = now + Duration::days(7);
     let mut staff_tokens = std::fs::File::create(out.join("staff_tokens.txt"))?;
@@ -162,11 +168,11 @@ pub(crate) fn seed(data_dir: &Path, out: &Path, sizes: Sizes) -> anyhow::Result<
                 let message_id = n * sizes.conversations + id;
                 message.execute(params![message_id, id, kind, sender, content, at])?;
                 if n == per_conversation - 1 {
-                    preview.execute(params![id, content, crate::messaging::PREVIEW_CHARS])?;
+                    preview.execute(params![id, content, parley::messaging::PREVIEW_CHARS])?;
                 }
             }
             // Round by round, so the next round reuses the queue's pages.
-            crate::messaging::search::index_queued_messages(&tx)?;
+            parley::messaging::search::index_queued_messages(&tx)?;
         }
     }
     tx.commit()?;
@@ -212,7 +218,7 @@ const COMMON_WORDS: &[&str] = &[
 ];
 
 /// The words the search scenario looks for, with their ranks: from a frequent word to rare ones.
-pub(crate) const SEARCH_WORDS: &[(&str, usize)] = &[
+const SEARCH_WORDS: &[(&str, usize)] = &[
     ("refund", 150),
     ("invoice", 300),
     ("delivery", 600),
@@ -272,8 +278,8 @@ impl Text {
 /// The raw baseline (scenario R): the same message insert and counter updates a send does, straight
 /// through rusqlite with the server's pragmas, one transaction per message, no HTTP. Returns
 /// messages per second.
-pub(crate) fn raw_send_rate(data_dir: &Path, count: i64) -> anyhow::Result<f64> {
-    let mut conn = rusqlite::Connection::open(data_dir.join(crate::db::DB_FILE))?;
+fn raw_send_rate(data_dir: &Path, count: i64) -> anyhow::Result<f64> {
+    let mut conn = rusqlite::Connection::open(data_dir.join(parley::db::DB_FILE))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -290,8 +296,42 @@ pub(crate) fn raw_send_rate(data_dir: &Path, count: i64) -> anyhow::Result<f64> 
             .execute(params![id, now])?;
         tx.prepare_cached("UPDATE conversation_participants SET unread_count = unread_count + 1 WHERE conversation_id = ?1 AND participant_type <> 'customer'")?
             .execute([id])?;
-        crate::messaging::search::index_queued_messages(&tx)?;
+        parley::messaging::search::index_queued_messages(&tx)?;
         tx.commit()?;
     }
     Ok(count as f64 / started.elapsed().as_secs_f64())
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["seed", data_dir, out, rest @ ..] => {
+            let data_dir = Path::new(data_dir);
+            let sizes = if rest == ["--small"] {
+                Sizes::SMALL
+            } else {
+                Sizes::DEFAULT
+            };
+            let started = std::time::Instant::now();
+            std::fs::create_dir_all(data_dir)?;
+            parley::db::open_and_migrate(&data_dir.join(parley::db::DB_FILE))?;
+            seed(data_dir, Path::new(out), sizes)?;
+            println!(
+                "seeded {sizes:?} in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        ["raw", data_dir, count] => {
+            println!("{:.0}", raw_send_rate(Path::new(data_dir), count.parse()?)?);
+        }
+        _ => anyhow::bail!(
+            "usage: bench_seed seed <data-dir> <out-dir> [--small] | raw <data-dir> <count>"
+        ),
+    }
+    Ok(())
 }
