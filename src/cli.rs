@@ -83,7 +83,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { demo: true } | Command::Demo => {
             let bind_ip = settings.server.bind.ip();
             let application = app::Application::build(settings).await?;
-            let seeded = crate::demo::seed(&application.state().messaging()).await?;
+            let state = application.state();
+            let seeded = crate::demo::seed(&state.messaging(), &state.accounts()).await?;
             if !seeded {
                 println!(
                     "(the data directory already had stores; the demo data was not added again)"

@@ -8,7 +8,8 @@ use std::io::Write;
 use chrono::Duration;
 use rusqlite::params;
 
-use crate::accounts::{self, NewCustomer, NewUser};
+use crate::accounts::service::{self as accounts_service, Context as AccountsContext, PersonInput};
+use crate::accounts::{self};
 use crate::attachments::{self, Upload};
 use crate::auth::password::hash_now;
 use crate::domain::{Actor, ConversationType, ParticipantType, Tier};
@@ -70,8 +71,55 @@ pub const LOGINS: &[DemoLogin] = &[
     },
 ];
 
+/// The demo's people: created through the same use cases as the admin API's, so with checked
+/// details and their own password hashes.
+async fn people(accounts_ctx: &AccountsContext) -> Result<[i64; 9], AppError> {
+    let hash = tokio::task::spawn_blocking(|| hash_now(PASSWORD))
+        .await
+        .map_err(AppError::internal)??;
+    let (admin, lumen, green) = accounts_ctx
+        .db
+        .write(move |tx| {
+            let admin = accounts::upsert_admin(tx, "admin@demo.parley.test", &hash, "Ada Admin")?;
+            let lumen = accounts::insert_store(tx, "lumen", "Lumen Lighting", Tier::Business)?;
+            let green =
+                accounts::insert_store(tx, "greenthumb", "Green Thumb Garden", Tier::Essential)?;
+            Ok::<_, AppError>((admin.id, lumen.id, green.id))
+        })
+        .await?;
+    let person = |email: &str, name: &str, language: &str| PersonInput {
+        email: email.into(),
+        password: Some(PASSWORD.into()),
+        full_name: name.into(),
+        language: Some(language.into()),
+    };
+    let staff = |store, email, name| {
+        accounts_service::create_store_user(accounts_ctx, store, person(email, name, "en"))
+    };
+    let anna = staff(lumen, "anna@lumen.demo.test", "Anna (Lumen)")
+        .await?
+        .id;
+    let ben = staff(lumen, "ben@lumen.demo.test", "Ben (Lumen)").await?.id;
+    let gita = staff(green, "gita@greenthumb.demo.test", "Gita (Green Thumb)")
+        .await?
+        .id;
+    let customer = |store, email, name, language| {
+        accounts_service::create_customer(accounts_ctx, store, person(email, name, language))
+    };
+    let clara = customer(lumen, "clara@example.test", "Clara Jones", "en")
+        .await?
+        .id;
+    let dieter = customer(lumen, "dieter@example.test", "Dieter Braun", "de")
+        .await?
+        .id;
+    let emil = customer(green, "emil@example.test", "Emil Novak", "en")
+        .await?
+        .id;
+    Ok([admin, lumen, green, anna, ben, gita, clara, dieter, emil])
+}
+
 /// Fills an empty database with the demo; returns false when there was data already.
-pub(crate) async fn seed(ctx: &Context) -> Result<bool, AppError> {
+pub(crate) async fn seed(ctx: &Context, accounts_ctx: &AccountsContext) -> Result<bool, AppError> {
     let has_stores = ctx
         .db
         .read(|conn| {
@@ -83,36 +131,13 @@ pub(crate) async fn seed(ctx: &Context) -> Result<bool, AppError> {
     if has_stores {
         return Ok(false);
     }
-    let hash = tokio::task::spawn_blocking(|| hash_now(PASSWORD))
-        .await
-        .map_err(AppError::internal)??;
-    let ids = ctx
-        .db
+    let [admin, lumen, green, anna, ben, gita, clara, dieter, emil] = people(accounts_ctx).await?;
+    // Lumen writes its own new-message email (the store templates page shows it).
+    ctx.db
         .write(move |tx| {
-            let admin = accounts::upsert_admin(tx, "admin@demo.parley.test", &hash, "Ada Admin")?;
-            let lumen = accounts::insert_store(tx, "lumen", "Lumen Lighting", Tier::Business)?;
-            let green = accounts::insert_store(tx, "greenthumb", "Green Thumb Garden", Tier::Essential)?;
-            let staff = |email: &str, name: &str, store: i64| {
-                accounts::insert_user(
-                    tx,
-                    &NewUser { email, password_hash: &hash, full_name: name, store_id: Some(store), language: "en" },
-                )
-            };
-            let anna = staff("anna@lumen.demo.test", "Anna (Lumen)", lumen.id)?;
-            let ben = staff("ben@lumen.demo.test", "Ben (Lumen)", lumen.id)?;
-            let gita = staff("gita@greenthumb.demo.test", "Gita (Green Thumb)", green.id)?;
-            let customer = |store: i64, email: &str, name: &str, language: &str| {
-                accounts::insert_customer(
-                    tx,
-                    &NewCustomer { store_id: store, email, password_hash: Some(&hash), full_name: name, language },
-                )
-            };
-            let clara = customer(lumen.id, "clara@example.test", "Clara Jones", "en")?;
-            let dieter = customer(lumen.id, "dieter@example.test", "Dieter Braun", "de")?;
-            let emil = customer(green.id, "emil@example.test", "Emil Novak", "en")?;
             templates::put_override(
                 tx,
-                lumen.id,
+                lumen,
                 notify::NEW_MESSAGE,
                 "en",
                 &OverrideFields {
@@ -124,11 +149,9 @@ pub(crate) async fn seed(ctx: &Context) -> Result<bool, AppError> {
                     body_text: None,
                     is_active: true,
                 },
-            )?;
-            Ok::<_, AppError>((admin.id, lumen.id, green.id, anna.id, ben.id, gita.id, clara.id, dieter.id, emil.id))
+            )
         })
         .await?;
-    let (admin, lumen, green, anna, ben, gita, clara, dieter, emil) = ids;
     let a = |user_id| Actor::Admin { user_id };
     let s = |user_id, store_id| Actor::Staff { user_id, store_id };
     let c = |customer_id, store_id| Actor::Customer {
