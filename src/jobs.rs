@@ -42,20 +42,43 @@ pub(crate) fn spawn_all(ctx: Context, shutdown: CancellationToken) {
             async move { sweep_orphaned_attachments(&ctx).await.map(drop) }
         },
     ));
+    // The first delivery pass comes one interval after the start, like every later one: a start
+    // is not a reason to send, and tests that drive delivery themselves (on a long interval) are
+    // never raced by a pass of the job.
     let poll = Duration::from_millis(ctx.settings.email.poll_interval_ms);
-    tokio::spawn(every(poll, shutdown, move || {
+    tokio::spawn(every_after_first(poll, shutdown, move || {
         let ctx = ctx.email.clone();
         async move { delivery::deliver_all_due(&ctx).await.map(drop) }
     }));
 }
 
-async fn every<F, Fut, E>(period: Duration, shutdown: CancellationToken, mut step: F)
+/// Runs `step` now and then every `period`.
+async fn every<F, Fut, E>(period: Duration, shutdown: CancellationToken, step: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<(), E>>,
     E: std::fmt::Debug,
 {
-    let mut ticker = tokio::time::interval(period);
+    run(tokio::time::interval(period), shutdown, step).await
+}
+
+/// Runs `step` every `period`, the first time one period from now.
+async fn every_after_first<F, Fut, E>(period: Duration, shutdown: CancellationToken, step: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), E>>,
+    E: std::fmt::Debug,
+{
+    let first = tokio::time::Instant::now() + period;
+    run(tokio::time::interval_at(first, period), shutdown, step).await
+}
+
+async fn run<F, Fut, E>(mut ticker: tokio::time::Interval, shutdown: CancellationToken, mut step: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), E>>,
+    E: std::fmt::Debug,
+{
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
     loop {
         tokio::select! {

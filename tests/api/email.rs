@@ -138,12 +138,11 @@ async fn the_background_job_delivers_without_being_asked() {
     let admin = app.admin("root@example.test").await;
     app.create_store(&admin, "shop-a", "essential").await;
     app.customer("shop-a", "ticker@example.test").await;
-    let rx = &mut mail.handle.as_mut().unwrap().rx;
-    let welcome = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
-        .await
-        .expect("the job delivered within 10 s")
-        .unwrap();
-    assert_eq!(welcome.envelope_recipients, ["ticker@example.test"]);
+    let welcome = mail.wait_for_next(10).await;
+    assert_eq!(
+        welcome["envelope_recipients"],
+        json!(["ticker@example.test"])
+    );
 }
 
 #[tokio::test]
@@ -875,20 +874,20 @@ async fn email_logs_are_filtered_and_scoped_and_failed_emails_can_be_retried() {
     assert_error(r, StatusCode::NOT_FOUND).await;
 }
 
-/// A real SMTP server (mailin-embedded) with a recipient policy: addresses starting with
+/// A real SMTP server (mailin) with a recipient policy: addresses starting with
 /// "bounce" get 550 (mailbox unavailable: a hard bounce), with "busy" 451 (try again later);
 /// everyone else is accepted.
 #[derive(Clone)]
 struct Policy;
 
-impl mailin_embedded::Handler for Policy {
-    fn rcpt(&mut self, to: &str) -> mailin_embedded::Response {
+impl mailin::Handler for Policy {
+    fn rcpt(&mut self, to: &str) -> mailin::Response {
         if to.starts_with("bounce") {
-            mailin_embedded::Response::custom(550, "5.1.1 No such user here".into())
+            mailin::Response::custom(550, "5.1.1 No such user here".into())
         } else if to.starts_with("busy") {
-            mailin_embedded::Response::custom(451, "4.3.0 Mailbox busy, try again later".into())
+            mailin::Response::custom(451, "4.3.0 Mailbox busy, try again later".into())
         } else {
-            mailin_embedded::response::OK
+            mailin::response::OK
         }
     }
 }
@@ -898,25 +897,17 @@ struct PolicyServer {
 }
 
 impl PolicyServer {
-    fn start() -> PolicyServer {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    async fn start() -> PolicyServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let mut server = mailin_embedded::Server::new(Policy);
-        server
-            .with_name("policy.test")
-            .with_num_threads(2)
-            .with_tcp_listener(listener);
-        // Serves until the test process ends.
-        std::thread::spawn(move || {
-            let _ = server.serve();
-        });
+        tokio::spawn(crate::helpers::serve_smtp(listener, Policy));
         PolicyServer { port }
     }
 }
 
 #[tokio::test]
 async fn a_hard_bounce_fails_at_once_and_stops_mail_to_that_address_while_4xx_is_retried() {
-    let server = PolicyServer::start();
+    let server = PolicyServer::start().await;
     let app = spawn_app_with(|s| {
         s.email.smtp_host = "127.0.0.1".into();
         s.email.smtp_port = server.port;

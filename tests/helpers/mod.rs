@@ -29,7 +29,7 @@ pub fn test_settings(data_dir: &std::path::Path) -> Settings {
     settings.storage.read_connections = 2;
     settings.sandbox_exe = Some(env!("CARGO_BIN_EXE_parley").into());
     // The tests deliver emails themselves (`TestApp::deliver_emails`) instead of waiting for the
-    // background job, which ticks once at start and then not within any test's lifetime.
+    // background job, whose first pass comes one interval after the start: never, in a test.
     settings.email.poll_interval_ms = 3_600_000;
     settings.email.notification_delay_seconds = 0;
     settings.email.retry_base_seconds = 1;
@@ -452,10 +452,94 @@ impl Drop for KillOnDrop {
     }
 }
 
-/// A real SMTP server (mailcrab) on a free loopback port.
+/// A real SMTP server on a free loopback port: the `mailin` crate speaks SMTP, `serve_smtp` only
+/// carries its lines over TCP (no TLS: mailin-embedded's would compile aws-lc). Each message is
+/// parsed (mail-parser) into the JSON the tests read: envelope, subject, text, html, headers.
 pub struct MailServer {
     pub port: u16,
-    pub handle: Option<mailcrab::TestMailServerHandle>,
+    sent: tokio::sync::mpsc::UnboundedSender<Value>,
+    received: tokio::sync::mpsc::UnboundedReceiver<Value>,
+}
+
+/// One SMTP session's state; the server clones it per connection.
+#[derive(Clone)]
+struct Inbox {
+    sent: tokio::sync::mpsc::UnboundedSender<Value>,
+    from: String,
+    to: Vec<String>,
+    data: Vec<u8>,
+}
+
+impl mailin::Handler for Inbox {
+    fn data_start(&mut self, _: &str, from: &str, _: bool, to: &[String]) -> mailin::Response {
+        self.from = from.to_string();
+        self.to = to.to_vec();
+        self.data.clear();
+        mailin::response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.data.extend_from_slice(buf);
+        Ok(())
+    }
+
+    /// Hands the message over before answering `250`, so a finished delivery has arrived.
+    fn data_end(&mut self) -> mailin::Response {
+        let parsed = mail_parser::MessageParser::default().parse(&self.data);
+        let Some(message) = parsed else {
+            return mailin::Response::custom(554, "5.6.0 unparseable message".into());
+        };
+        let headers: serde_json::Map<String, Value> = message
+            .headers_raw()
+            .map(|(name, value)| (name.to_string(), Value::String(value.trim().to_string())))
+            .collect();
+        let _ = self.sent.send(json!({
+            "envelope_from": self.from,
+            "envelope_recipients": self.to,
+            "subject": message.subject(),
+            "text": message.body_text(0),
+            "html": message.body_html(0),
+            "headers": headers,
+        }));
+        mailin::response::OK
+    }
+}
+
+/// Serves SMTP on `listener` with `handler` deciding, one task per connection, until the test
+/// ends.
+pub async fn serve_smtp<H: mailin::Handler + Clone + Send + 'static>(
+    listener: tokio::net::TcpListener,
+    handler: H,
+) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    while let Ok((stream, peer)) = listener.accept().await {
+        let handler = handler.clone();
+        tokio::spawn(async move {
+            let (read, mut write) = stream.into_split();
+            let mut read = tokio::io::BufReader::new(read);
+            let mut session = mailin::SessionBuilder::new("mail.test").build(peer.ip(), handler);
+            let mut reply = Vec::new();
+            session.greeting().write_to(&mut reply)?;
+            write.write_all(&reply).await?;
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                if read.read_until(b'\n', &mut line).await? == 0 {
+                    return Ok::<_, std::io::Error>(());
+                }
+                let response = session.process(&line);
+                if response.action == mailin::Action::NoReply {
+                    continue;
+                }
+                reply.clear();
+                response.write_to(&mut reply)?;
+                write.write_all(&reply).await?;
+                if response.action != mailin::Action::Reply {
+                    return Ok(());
+                }
+            }
+        });
+    }
 }
 
 /// A loopback port that was free a moment ago.
@@ -469,51 +553,54 @@ pub fn free_port() -> u16 {
 
 impl MailServer {
     pub async fn start() -> MailServer {
-        let mut server = MailServer {
-            port: free_port(),
-            handle: None,
-        };
+        let mut server = MailServer::down();
         server.listen().await;
         server
     }
 
     /// A port where nothing listens yet (connections are refused until `listen`).
     pub fn down() -> MailServer {
+        let (sent, received) = tokio::sync::mpsc::unbounded_channel();
         MailServer {
             port: free_port(),
-            handle: None,
+            sent,
+            received,
         }
     }
 
+    /// Starts serving on the port, until the test ends.
     pub async fn listen(&mut self) {
-        self.handle = Some(mailcrab::development_mail_server([127, 0, 0, 1], self.port).await);
-        // Wait until it accepts connections.
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-                .await
-                .is_ok()
-            {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        panic!("mail server did not start");
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .unwrap();
+        let inbox = Inbox {
+            sent: self.sent.clone(),
+            from: String::new(),
+            to: Vec::new(),
+            data: Vec::new(),
+        };
+        tokio::spawn(serve_smtp(listener, inbox));
+    }
+
+    /// The next email, waiting up to `secs` for it: only for what the application sends on its
+    /// own timer (the background job's own test).
+    pub async fn wait_for_next(&mut self, secs: u64) -> Value {
+        tokio::time::timeout(std::time::Duration::from_secs(secs), self.received.recv())
+            .await
+            .expect("an email arrives in time")
+            .unwrap()
     }
 
     /// Every email received so far and not yet taken, as mailcrab's JSON. Mailcrab hands a
     /// message over before it answers `250` to its data, so once a delivery has returned, what
     /// it sent is here: nothing to wait for.
     pub fn received(&mut self) -> Vec<Value> {
-        let rx = &mut self.handle.as_mut().expect("server is listening").rx;
-        std::iter::from_fn(|| rx.try_recv().ok())
-            .map(|message| serde_json::to_value(&message).unwrap())
-            .collect()
+        std::iter::from_fn(|| self.received.try_recv().ok()).collect()
     }
 
     /// The next email received, which must be there already.
     pub fn next(&mut self) -> Value {
-        let rx = &mut self.handle.as_mut().expect("server is listening").rx;
-        serde_json::to_value(rx.try_recv().expect("an email was received")).unwrap()
+        self.received.try_recv().expect("an email was received")
     }
 
     /// Delivers what is due and returns the first email received to `to` whose subject contains
