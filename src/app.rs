@@ -18,9 +18,9 @@ use crate::db::Db;
 use crate::email::settings as email_settings;
 use crate::email::smtp::{RelayConfig, SmtpRelay};
 use crate::email::templates;
+use crate::http::request_span::RequestSpan;
 use crate::messaging::EventBus;
 use crate::state::{AppState, StreamSlots};
-use crate::telemetry::RequestSpan;
 use crate::{error, http, jobs};
 
 #[derive(Clone)]

@@ -1,14 +1,10 @@
-//! Logging: one tracing subscriber for the process. Each request gets a root span with a request
-//! id; fields are ids only, never bodies, addresses, passwords or tokens. Client errors are logged
-//! by status alone, because their messages may quote what the client sent.
+//! Logging: one tracing subscriber for the process; each request's root span is built at the
+//! HTTP edge (`http::request_span`). Fields are ids only, never bodies, addresses, passwords or
+//! tokens.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use actix_web::Error;
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use tracing::{Metadata, Span, Subscriber};
-use tracing_actix_web::{RootSpanBuilder, root_span};
+use tracing::{Metadata, Subscriber};
 use tracing_subscriber::filter::{EnvFilter, LevelFilter, filter_fn};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
@@ -65,40 +61,6 @@ impl<S: Subscriber> Layer<S> for MalformedRequests {
 /// The malformed requests counted since the last call; the cleanup job logs them once a minute.
 pub(crate) fn take_malformed_requests() -> u64 {
     MALFORMED_REQUESTS.swap(0, Ordering::Relaxed)
-}
-
-/// Root span per request: method, route, client address, request id; one event at the end with
-/// the status. The cause of a 5xx is logged once, by `AppError::error_response`.
-pub(crate) struct RequestSpan;
-
-impl RootSpanBuilder for RequestSpan {
-    fn on_request_start(request: &ServiceRequest) -> Span {
-        root_span!(level = tracing::Level::INFO, request)
-    }
-
-    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
-        let status = match outcome {
-            Ok(response) => response.status(),
-            Err(error) => error.as_response_error().status_code(),
-        };
-        let code = i32::from(status.as_u16());
-        span.record("http.status_code", code);
-        span.record(
-            "otel.status_code",
-            if status.is_server_error() {
-                "ERROR"
-            } else {
-                "OK"
-            },
-        );
-        span.in_scope(|| {
-            if status.is_server_error() {
-                tracing::warn!(status = code, "request finished");
-            } else {
-                tracing::debug!(status = code, "request finished");
-            }
-        });
-    }
 }
 
 #[cfg(test)]

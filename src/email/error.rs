@@ -43,6 +43,24 @@ pub enum EmailError {
     Internal(#[source] anyhow::Error),
 }
 
+/// Why a mailer cannot be built from settings, or an email cannot be made into a message. Written
+/// for the store that configured it: no server banner, no secret.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum MailerError {
+    #[error("{0} is not set")]
+    NotSet(&'static str),
+    #[error("SMTP host: {0}")]
+    SmtpHost(#[from] crate::net::AddressError),
+    #[error("invalid SMTP host: {0}")]
+    InvalidHost(String),
+    #[error("invalid address {address:?}: {why}")]
+    InvalidAddress { address: String, why: String },
+    #[error("the message could not be built: {0}")]
+    Message(String),
+    #[error("TLS setup failed: {0}")]
+    Tls(String),
+}
+
 impl EmailError {
     pub(crate) fn invalid(field: &str, why: impl std::fmt::Display) -> EmailError {
         EmailError::Invalid(Invalid::new(field, why))

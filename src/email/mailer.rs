@@ -1,30 +1,13 @@
 //! Which way an email leaves: the store's own provider when it is configured, verified and allowed
 //! by the store's tier; the platform's relay otherwise.
 
+use super::MailerError;
 use super::providers::{Mailgun, SendGrid, Ses};
 use super::settings::StoredSettings;
 use super::smtp::{Outgoing, RelayConfig, SendError, SmtpRelay};
 use crate::config::EmailSettings;
 use crate::crypto::SecretKey;
 use crate::domain::EmailProvider;
-
-/// Why a mailer cannot be built from settings, or an email cannot be made into a message. Written
-/// for the store that configured it: no server banner, no secret.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum MailerError {
-    #[error("{0} is not set")]
-    NotSet(&'static str),
-    #[error("SMTP host: {0}")]
-    SmtpHost(#[from] crate::net::AddressError),
-    #[error("invalid SMTP host: {0}")]
-    InvalidHost(String),
-    #[error("invalid address {address:?}: {why}")]
-    InvalidAddress { address: String, why: String },
-    #[error("the message could not be built: {0}")]
-    Message(String),
-    #[error("TLS setup failed: {0}")]
-    Tls(String),
-}
 
 #[derive(Clone)]
 pub(crate) enum Mailer {

@@ -6,6 +6,7 @@ mod error;
 
 pub use delivery::deliver_all_due;
 pub use error::EmailError;
+pub(crate) use error::MailerError;
 
 pub(crate) mod delivery;
 pub(crate) mod dialect;

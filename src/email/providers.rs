@@ -10,7 +10,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::mailer::MailerError;
+use super::MailerError;
 use super::smtp::{Outgoing, SendError};
 
 /// One HTTP client for all providers: rustls with the ring provider and the Mozilla roots compiled

@@ -12,7 +12,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use super::mailer::MailerError;
+use super::MailerError;
 use crate::config::{EmailSettings, SmtpSecurity};
 
 /// One email ready to go out.

@@ -8,6 +8,7 @@ mod email;
 mod email_settings;
 pub(crate) mod messages;
 pub(crate) mod pages;
+pub(crate) mod request_span;
 mod settings;
 mod static_files;
 mod stream;

@@ -463,6 +463,7 @@ async fn admin_and_vendor_pages_render_and_template_previews_stay_sandboxed() {
             .unwrap();
         assert!(!heading.is_empty(), "{path}");
         screenshot(&admin, name).await;
+        at_phone_width(&admin, name).await;
     }
     admin.close().await.unwrap();
 
@@ -524,7 +525,35 @@ async fn admin_and_vendor_pages_render_and_template_previews_stay_sandboxed() {
         .await
         .unwrap();
     screenshot(&vendor, "vendor-email-settings").await;
+    at_phone_width(&vendor, "vendor-email-settings").await;
+    for (path, name) in [
+        ("/vendor/email-templates", "vendor-templates"),
+        ("/vendor/email-logs", "vendor-email-logs"),
+    ] {
+        vendor
+            .goto(&format!("{}{path}", app.address))
+            .await
+            .unwrap();
+        screenshot(&vendor, name).await;
+        at_phone_width(&vendor, name).await;
+    }
     vendor.close().await.unwrap();
+}
+
+/// The page at 390 px: nothing but a table's own box scrolls sideways, and a screenshot of it
+/// (`<name>-phone`); then back to the desktop size.
+async fn at_phone_width(client: &Client, name: &str) {
+    client.set_window_size(390, 844).await.unwrap();
+    let fits = client
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    screenshot(client, &format!("{name}-phone")).await;
+    assert_eq!(fits, json!(true), "{name} scrolls sideways at phone width");
+    client.set_window_size(1280, 800).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -107,7 +107,7 @@ pub(crate) async fn verify_settings(
 #[derive(Debug, thiserror::Error)]
 enum Unverified {
     #[error(transparent)]
-    Settings(#[from] crate::email::mailer::MailerError),
+    Settings(#[from] crate::email::MailerError),
     #[error("could not reach the mail server, or it did not answer in time")]
     Unreachable,
     #[error("the mail server refused the credentials")]
