@@ -231,7 +231,7 @@ impl Application {
                 tracing::warn!(error = %e, "worker uses the shared read connections");
             }
             App::new()
-                .wrap(error::json_errors())
+                .wrap(error::error_shapes())
                 .wrap(
                     DefaultHeaders::new()
                         .add(("X-Content-Type-Options", "nosniff"))

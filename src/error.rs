@@ -328,12 +328,30 @@ pub(crate) fn configure_extractors(cfg: &mut web::ServiceConfig) {
 /// Makes every error answer carry the JSON shape, also those written by actix itself before any
 /// handler ran (an oversized body on a `Bytes` extractor, a malformed request line): a plain-text
 /// or empty error body becomes `{"error": {code, message}}` with the same status and headers.
-/// JSON bodies and pages (HTML) pass unchanged.
-pub(crate) fn json_errors<B: 'static>() -> ErrorHandlers<B> {
-    ErrorHandlers::new().default_handler(into_json_shape)
+/// A browser asking for a page (`Accept: text/html`, outside `/api/`) gets the error as a page.
+pub(crate) fn error_shapes<B: 'static>() -> ErrorHandlers<B> {
+    ErrorHandlers::new().default_handler(into_error_shape)
 }
 
-fn into_json_shape<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+/// A browser navigating to a page, not a client of the API.
+fn wants_page(req: &HttpRequest) -> bool {
+    let accepts_html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    accepts_html && !req.path().starts_with("/api/")
+}
+
+fn into_error_shape<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    if wants_page(res.request())
+        && let Some(page) = crate::http::pages::error_page(res.request(), res.status())
+    {
+        let (req, _) = res.into_parts();
+        return Ok(ErrorHandlerResponse::Response(
+            ServiceResponse::new(req, page).map_into_right_body(),
+        ));
+    }
     let plain = res
         .headers()
         .get(header::CONTENT_TYPE)

@@ -106,9 +106,20 @@ async function refreshBadge() {
   }
 }
 
+// The open thread's closed state, as the other side changes it: the note shows, the reply box
+// goes (or comes back on reopening, with a reload for the server-rendered form).
+function showClosed(closed) {
+  const note = document.getElementById('closed-note');
+  if (note) note.hidden = !closed;
+  if (closed && composer) composer.hidden = true;
+  if (!closed && composer) composer.hidden = false;
+  if (!closed && !composer && thread) location.reload();
+}
+
 async function refreshThread() {
   if (!conversationId) return;
   const detail = await call(`${api}/${conversationId}?limit=50`);
+  showClosed(detail.is_closed);
   const seen = new Set([...thread.children].map((li) => li.dataset.id));
   for (const m of detail.messages) {
     if (!seen.has(String(m.id))) thread.append(renderMessage(m));
@@ -118,18 +129,52 @@ async function refreshThread() {
   if (detail.unread_count > 0) await call(`${api}/${conversationId}/read`, { method: 'PUT' });
 }
 
+// A time as people say it: "14:05" today, "Yesterday", "Mon", "3 Dec", "3 Dec 2025"; the
+// exact local time on hover.
+function when(iso) {
+  const at = new Date(iso);
+  const now = new Date();
+  const days = Math.round((new Date(now.toDateString()) - new Date(at.toDateString())) / 86400000);
+  if (days === 0) return at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  if (days === 1) return 'Yesterday';
+  if (days < 7) return at.toLocaleDateString([], { weekday: 'short' });
+  if (at.getFullYear() === now.getFullYear()) return at.toLocaleDateString([], { day: 'numeric', month: 'short' });
+  return at.toLocaleDateString([], { day: 'numeric', month: 'short', year: 'numeric' });
+}
+function timeEl(iso, className) {
+  const time = el('time', { class: className, datetime: iso, title: new Date(iso).toLocaleString() }, when(iso));
+  return time;
+}
+
+// The list as the page was asked for: the same search and filters as its address.
+function listQuery() {
+  const page = new URLSearchParams(location.search);
+  const query = new URLSearchParams({ limit: '50' });
+  if (page.get('search')) query.set('search', page.get('search'));
+  if (page.get('type')) query.set('conversation_type', page.get('type'));
+  if (page.get('status')) query.set('is_closed', String(page.get('status') === 'closed'));
+  return query;
+}
+
+function renderRow(c) {
+  const item = el('li', { class: `conversation${c.unread_count ? ' unread' : ''}${c.id === conversationId ? ' active' : ''}`, 'data-id': c.id });
+  const link = el('a', { href: `${location.pathname.replace(/\/\d+$/, '')}/${c.id}${location.search}` });
+  link.append(el('span', { class: 'subject' }, c.subject));
+  if (c.last_message_at) link.append(timeEl(c.last_message_at, 'when'));
+  const other = el('span', { class: 'other' }, c.other_participant ? c.other_participant.name : '');
+  if (c.is_closed) other.append(' ', el('span', { class: 'closed' }, 'closed'));
+  link.append(other);
+  if (c.unread_count) link.append(el('span', { class: 'count', 'aria-label': `${c.unread_count} unread` }, String(c.unread_count)));
+  link.append(el('span', { class: 'preview' }, c.last_message_preview || ''));
+  item.append(link);
+  return item;
+}
+
 async function refreshList() {
-  const data = await call(`${api}?limit=50`);
-  list.replaceChildren(...data.conversations.map((c) => {
-    const item = el('li', { class: `conversation${c.unread_count ? ' unread' : ''}${c.id === conversationId ? ' active' : ''}`, 'data-id': c.id });
-    const link = el('a', { href: `${location.pathname.replace(/\/\d+$/, '')}/${c.id}` });
-    link.append(el('span', { class: 'subject' }, c.subject));
-    if (c.unread_count) link.append(el('span', { class: 'count' }, String(c.unread_count)));
-    link.append(el('span', { class: 'other' }, c.other_participant ? c.other_participant.name : ''));
-    link.append(el('span', { class: 'preview' }, c.last_message_preview || ''));
-    item.append(link);
-    return item;
-  }));
+  const data = await call(`${api}?${listQuery()}`);
+  const rows = data.conversations.map(renderRow);
+  if (rows.length === 0) rows.push(el('li', { class: 'empty' }, list.dataset.emptySearch));
+  list.replaceChildren(...rows);
 }
 
 // Events come in bursts (a message is also a read, an unread change, a list change): the page
@@ -232,6 +277,11 @@ for (const text of document.querySelectorAll('#messages .text')) {
 }
 for (const time of document.querySelectorAll('#messages time')) {
   time.textContent = new Date(time.getAttribute('datetime')).toLocaleString();
+}
+for (const time of document.querySelectorAll('#conversations time')) {
+  const iso = time.getAttribute('datetime');
+  time.textContent = when(iso);
+  time.title = new Date(iso).toLocaleString();
 }
 
 // Older messages load when the thread is scrolled to the top (the API's `before` cursor).

@@ -154,6 +154,7 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                 ),
         )
         .route("/assets/{path:.*}", get().to(static_files::asset))
+        .route("/favicon.ico", get().to(static_files::favicon))
         .route("/", get().to(pages::home))
         .route("/{area}/login", get().to(pages::login_form))
         .route("/{area}/login", post().to(pages::login_submit))

@@ -26,3 +26,12 @@ pub(crate) async fn asset(path: web::Path<String>) -> Result<HttpResponse, AppEr
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .body(file.data.into_owned()))
 }
+
+/// `/favicon.ico`, which browsers ask for on every site whatever the page names: the same icon.
+pub(crate) async fn favicon() -> Result<HttpResponse, AppError> {
+    let file = Static::get("favicon.svg").ok_or(AppError::NotFound)?;
+    Ok(HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(file.data.into_owned()))
+}

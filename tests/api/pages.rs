@@ -218,3 +218,90 @@ async fn every_admin_and_store_page_renders_escapes_and_pages_its_tables() {
         .unwrap();
     assert_eq!(platform_only.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn browsers_get_errors_as_pages_and_api_clients_as_json() {
+    let app = spawn_app().await;
+    let m = app.marketplace().await;
+    let other_store = app.vendor_conversation(&m.b1, &m.cb, "Not yours").await;
+    let vendor = signed_in(&app, "vendor", "a1@example.test").await;
+    let page = vendor
+        .get(app.url(&format!("/vendor/messages/{other_store}")))
+        .header("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'self'")
+    );
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("<h1>Not found</h1>") && html.contains("href=\"/vendor/messages\""),
+        "{html}"
+    );
+    assert!(!html.contains("Not yours"));
+    // The same address without asking for HTML, and any API route, answer in the JSON shape.
+    let api = vendor
+        .get(app.url(&format!("/vendor/messages/{other_store}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        crate::helpers::assert_error(api, StatusCode::NOT_FOUND).await,
+        "not_found"
+    );
+    let api = vendor
+        .get(app.url(&format!("/api/v1/vendor/messages/{other_store}")))
+        .header("Accept", "text/html")
+        .bearer_auth(&m.a1.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        crate::helpers::assert_error(api, StatusCode::NOT_FOUND).await,
+        "not_found"
+    );
+
+    let icon = app
+        .client
+        .get(app.url("/favicon.ico"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(icon.status(), StatusCode::OK);
+    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+}
+
+#[tokio::test]
+async fn an_empty_inbox_says_what_to_do_and_a_search_names_its_term() {
+    let app = spawn_app().await;
+    let m = app.marketplace().await;
+    let vendor = signed_in(&app, "vendor", "a1@example.test").await;
+    let empty = page(&vendor, &app, "/vendor/messages").await;
+    assert!(
+        empty.contains("No conversations yet. Start one with “New conversation”."),
+        "{empty}"
+    );
+    app.vendor_conversation(&m.a1, &m.ca, "Lamp order").await;
+    let inbox = page(&vendor, &app, "/vendor/messages").await;
+    assert!(
+        inbox.contains("<time class=\"when\" datetime=\""),
+        "the list shows when"
+    );
+    let none = page(&vendor, &app, "/vendor/messages?search=%3Cb%3Ezebra").await;
+    assert!(
+        none.contains("No conversations match “&lt;b&gt;zebra”."),
+        "{none}"
+    );
+    assert!(none.contains("Clear the search"));
+}

@@ -428,7 +428,7 @@ async fn staff_compose_a_conversation_and_close_it_from_the_page() {
         .wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::XPath(
-            "//p[contains(., 'This conversation is closed.')]",
+            "//p[@id='closed-note' and not(@hidden) and contains(., 'This conversation is closed')]",
         ))
         .await
         .unwrap();
@@ -727,4 +727,105 @@ async fn two_open_threads_stay_quiet_after_a_message() {
     );
     shop.close().await.unwrap();
     vendor.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_fits_a_screen_and_a_close_reaches_the_other_side_live() {
+    let (app, staff, clara) = store_with_people().await;
+    let mut ids = Vec::new();
+    for n in 0..11 {
+        let subject =
+            format!("Order #10{n:02} with a rather long subject that has to be cut somewhere");
+        ids.push(conversation_with_clara(&app, &staff, &clara, &subject).await);
+    }
+    let id = *ids.last().unwrap();
+    let driver = chromedriver().await;
+    let profiles = tempfile::tempdir().unwrap();
+    let vendor = browser(&driver, &profiles.path().join("vendor")).await;
+    viewport(&vendor, 1280, 900).await;
+    sign_in(&vendor, &app.address, "vendor", None, "anna@example.test").await;
+    let rows = vendor
+        .execute(
+            "const list = document.querySelector('.list').getBoundingClientRect();
+             const rows = [...document.querySelectorAll('#conversations .conversation')].map((r) => r.getBoundingClientRect());
+             return [rows.filter((r) => r.bottom <= list.bottom).length, Math.max(...rows.map((r) => r.height)),
+                     document.documentElement.scrollWidth <= window.innerWidth,
+                     document.querySelector('.filters input[type=search]').getBoundingClientRect().width];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        rows[0].as_u64().unwrap() >= 8,
+        "conversations on one screen: {rows}"
+    );
+    assert!(rows[1].as_f64().unwrap() <= 120.0, "row height: {rows}");
+    assert_eq!(rows[2], json!(true), "no sideways scroll");
+    assert!(
+        rows[3].as_f64().unwrap() >= 200.0,
+        "the search field has room: {rows}"
+    );
+    screenshot(&vendor, "vendor-inbox").await;
+
+    let shop = browser(&driver, &profiles.path().join("shop")).await;
+    sign_in(
+        &shop,
+        &app.address,
+        "shop",
+        Some("lumen"),
+        "clara@example.test",
+    )
+    .await;
+    shop.goto(&format!("{}/shop/account/messages/{id}", app.address))
+        .await
+        .unwrap();
+    shop.find(Locator::Id("composer")).await.unwrap();
+    let closed = app
+        .post(
+            &format!("/api/v1/vendor/messages/{id}/close"),
+            &staff.token,
+            json!({}),
+        )
+        .await;
+    assert!(closed.status().is_success());
+    let mut state = json!(null);
+    for _ in 0..100 {
+        state = shop
+            .execute(
+                &format!(
+                    "const shown = (el) => getComputedStyle(el).display !== 'none';
+                     return [!shown(document.getElementById('composer')), !shown(document.getElementById('closed-note')),
+                             !!document.querySelector('#conversations [data-id=\"{id}\"] .closed')];"
+                ),
+                vec![],
+            )
+            .await
+            .unwrap();
+        if state == json!([true, false, true]) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        state,
+        json!([true, false, true]),
+        "[reply box hidden, closed note shown, list row closed]"
+    );
+    screenshot(&shop, "shop-thread-closed-live").await;
+    shop.set_window_size(390, 844).await.unwrap();
+    at_phone_width(&shop, "shop-thread-closed").await;
+    shop.close().await.unwrap();
+    vendor.close().await.unwrap();
+}
+
+/// Sizes the window so that the page itself gets `width` × `height` (the window's own frame aside).
+async fn viewport(client: &Client, width: u32, height: u32) {
+    client.set_window_size(width, height).await.unwrap();
+    let frame = client
+        .execute("return window.outerHeight - window.innerHeight;", vec![])
+        .await
+        .unwrap()
+        .as_u64()
+        .unwrap_or(0) as u32;
+    client.set_window_size(width, height + frame).await.unwrap();
 }

@@ -215,3 +215,53 @@ pub(crate) async fn home() -> HttpResponse {
              the <a href=\"/vendor/login\">store</a> or the <a href=\"/admin/login\">admin</a> area.</p></main></body></html>",
         )
 }
+
+/// What an error page says.
+#[derive(Serialize)]
+struct ErrorPage {
+    #[serde(flatten)]
+    chrome: Chrome,
+    status: u16,
+    message: &'static str,
+    way_on: &'static str,
+}
+
+/// An error answered to a browser as a page in the site's layout, for the area the path is in.
+pub(crate) fn error_page(
+    req: &HttpRequest,
+    status: actix_web::http::StatusCode,
+) -> Option<HttpResponse> {
+    let state = req.app_data::<actix_web::web::Data<AppState>>()?;
+    let area = req.path().split('/').nth(1).and_then(area_of);
+    let (title, message) = match status.as_u16() {
+        401 => ("Please sign in", "This page needs you to be signed in."),
+        403 => ("Not allowed", "Your account may not open this page."),
+        404 => (
+            "Not found",
+            "This page does not exist, or it is not yours to see.",
+        ),
+        429 => ("Too many requests", "Wait a moment, then try again."),
+        400..=499 => ("That did not work", "The request could not be understood."),
+        _ => (
+            "Something went wrong",
+            "Something went wrong on our side. Try again in a moment.",
+        ),
+    };
+    let page = ErrorPage {
+        chrome: Chrome {
+            title: title.to_string(),
+            area: area.map_or("", Area::as_str),
+            area_label: area.map_or("", label),
+            home: area.map_or("/", messages_url),
+            ..Chrome::default()
+        },
+        status: status.as_u16(),
+        message,
+        way_on: if status.as_u16() == 401 {
+            "Sign in"
+        } else {
+            "Go to your messages"
+        },
+    };
+    Some(render(state, "error.html", &page, status))
+}
