@@ -124,6 +124,7 @@ async function refreshThread() {
   for (const m of detail.messages) {
     if (!seen.has(String(m.id))) thread.append(renderMessage(m));
   }
+  markDays();
   thread.scrollTop = thread.scrollHeight;
   // Only what is unread is marked read: a read of nothing would be one more event for everyone.
   if (detail.unread_count > 0) await call(`${api}/${conversationId}/read`, { method: 'PUT' });
@@ -144,6 +145,28 @@ function when(iso) {
 function timeEl(iso, className) {
   const time = el('time', { class: className, datetime: iso, title: new Date(iso).toLocaleString() }, when(iso));
   return time;
+}
+
+// Messages are grouped by day, in the reader's own time zone: a separator ("Today",
+// "Yesterday", "Monday 30 November") before the first message of each day. Called whenever
+// messages are added, before or after.
+function markDays() {
+  if (!thread) return;
+  for (const old of thread.querySelectorAll('li.day')) old.remove();
+  const today = new Date().toDateString();
+  const yesterday = new Date(Date.now() - 86400000).toDateString();
+  let last = null;
+  for (const item of [...thread.children]) {
+    const iso = item.querySelector('time')?.getAttribute('datetime');
+    if (!iso) continue;
+    const at = new Date(iso);
+    const day = at.toDateString();
+    if (day === last) continue;
+    last = day;
+    const label = day === today ? 'Today' : day === yesterday ? 'Yesterday'
+      : at.toLocaleDateString([], { weekday: 'long', day: 'numeric', month: 'long', year: at.getFullYear() === new Date().getFullYear() ? undefined : 'numeric' });
+    item.before(el('li', { class: 'day', role: 'separator' }, label));
+  }
 }
 
 // The list as the page was asked for: the same search and filters as its address.
@@ -227,6 +250,7 @@ if (composer) {
     try {
       const message = await upload(`${api}/${conversationId}/messages`, body);
       thread.append(renderMessage(message));
+      markDays();
       thread.scrollTop = thread.scrollHeight;
       textarea.value = '';
       files.value = '';
@@ -267,8 +291,17 @@ function connect() {
 // A page kept in the back/forward cache must not hold its stream open (browsers allow six
 // connections per server); it reconnects, and catches up, when it is shown again.
 window.addEventListener('pagehide', () => { source?.close(); clearInterval(poller); poller = null; });
-window.addEventListener('pageshow', (event) => {
-  if (event.persisted) { connect(); refreshAll(); }
+// A page restored after signing out must not show what it showed: it stays hidden until the
+// session is checked, and the sign-in page replaces it when there is none.
+window.addEventListener('pageshow', async (event) => {
+  if (!event.persisted) return;
+  document.body.hidden = true;
+  const signedIn = await fetch(`/api/v1/${area}/auth/me`, { credentials: 'same-origin' })
+    .then((r) => r.ok).catch(() => false);
+  if (!signedIn) { location.replace(`/${area}/login`); return; }
+  document.body.hidden = false;
+  connect();
+  refreshAll();
 });
 // Server-rendered messages: clickable links and local times, the same as live ones.
 for (const text of document.querySelectorAll('#messages .text')) {
@@ -278,6 +311,7 @@ for (const text of document.querySelectorAll('#messages .text')) {
 for (const time of document.querySelectorAll('#messages time')) {
   time.textContent = new Date(time.getAttribute('datetime')).toLocaleString();
 }
+markDays();
 for (const time of document.querySelectorAll('#conversations time')) {
   const iso = time.getAttribute('datetime');
   time.textContent = when(iso);
@@ -290,10 +324,11 @@ thread?.addEventListener('scroll', async () => {
   if (thread.scrollTop > 40 || loadingOlder || thread.dataset.hasMore !== 'true') return;
   loadingOlder = true;
   try {
-    const oldest = thread.firstElementChild?.dataset.id;
+    const oldest = thread.querySelector('li[data-id]')?.dataset.id;
     const page = await call(`${api}/${conversationId}?limit=50&before=${oldest}`);
     const height = thread.scrollHeight;
     thread.prepend(...page.messages.map(renderMessage));
+    markDays();
     thread.scrollTop = thread.scrollHeight - height;
     thread.dataset.hasMore = String(page.has_more);
   } finally {

@@ -87,3 +87,14 @@ document.getElementById('logout')?.addEventListener('click', async () => {
   await call(`/api/v1/${area}/auth/logout`, 'POST').catch(() => {});
   location.href = `/${area}/login`;
 });
+
+// A page restored after signing out must not show what it showed: it stays hidden until the
+// session is checked, and the sign-in page replaces it when there is none.
+window.addEventListener('pageshow', async (event) => {
+  if (!event.persisted) return;
+  document.body.hidden = true;
+  const signedIn = await fetch(`/api/v1/${area}/auth/me`, { credentials: 'same-origin' })
+    .then((r) => r.ok).catch(() => false);
+  if (!signedIn) { location.replace(`/${area}/login`); return; }
+  document.body.hidden = false;
+});

@@ -590,7 +590,7 @@ async fn long_threads_load_older_messages_and_phones_get_one_column() {
         .unwrap();
     let count = || async {
         shop.execute(
-            "return document.querySelectorAll('#messages > li').length;",
+            "return document.querySelectorAll('#messages > li[data-id]').length;",
             vec![],
         )
         .await
@@ -617,6 +617,16 @@ async fn long_threads_load_older_messages_and_phones_get_one_column() {
         .await
         .unwrap();
     assert_eq!(first, json!("message 0"));
+    // The thread is grouped by day: it opens with the day's separator, older messages included.
+    let day = shop
+        .execute(
+            "const first = document.querySelector('#messages > li');
+             return [first.classList.contains('day'), first.getAttribute('role'), first.textContent.length > 0];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(day, json!([true, "separator", true]));
 
     // At phone width the thread is one screen with a way back, and nothing scrolls sideways.
     shop.set_window_size(390, 800).await.unwrap();
@@ -828,4 +838,59 @@ async fn viewport(client: &Client, width: u32, height: u32) {
         .as_u64()
         .unwrap_or(0) as u32;
     client.set_window_size(width, height + frame).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_keep_loading_across_back_and_forward_and_nothing_private_shows_after_signing_out() {
+    let (app, staff, clara) = store_with_people().await;
+    conversation_with_clara(&app, &staff, &clara, "Back and forth").await;
+    let driver = chromedriver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let vendor = browser(&driver, profile.path()).await;
+    sign_in(&vendor, &app.address, "vendor", None, "anna@example.test").await;
+    // Each messages page holds a live stream; twenty navigations with back and forward among
+    // them must never run out of the browser's six connections to the server.
+    for round in 0..10 {
+        vendor
+            .goto(&format!("{}/vendor/email-logs", app.address))
+            .await
+            .unwrap();
+        vendor.back().await.unwrap();
+        vendor.forward().await.unwrap();
+        vendor.back().await.unwrap();
+        vendor
+            .wait()
+            .at_most(Duration::from_secs(5))
+            .for_element(Locator::Css("#conversations .conversation"))
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: the inbox did not load: {e}"));
+    }
+    vendor
+        .find(Locator::Id("logout"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    vendor
+        .wait()
+        .at_most(Duration::from_secs(5))
+        .for_element(Locator::Css("input[name=password]"))
+        .await
+        .unwrap();
+    vendor.back().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let shown = vendor
+        .execute(
+            "return [location.pathname, document.body.innerText.includes('Back and forth')];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        shown,
+        json!(["/vendor/login", false]),
+        "Back after signing out"
+    );
+    vendor.close().await.unwrap();
 }
