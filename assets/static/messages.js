@@ -30,6 +30,13 @@ function linkify(text) {
   return fragment;
 }
 
+// "812 B", "14 KB", "3.2 MB", as the server writes them.
+function filesize(bytes) {
+  if (bytes < 1000) return `${bytes} B`;
+  if (bytes < 1000000) return `${Math.round(bytes / 1000)} KB`;
+  return `${(bytes / 1000000).toFixed(1)} MB`;
+}
+
 function renderMessage(m) {
   const item = el('li', { class: `message${m.is_system_message ? ' system' : ''}`, 'data-id': m.id });
   if (m.is_system_message) {
@@ -52,7 +59,9 @@ function renderMessage(m) {
       link.append(el('img', { src: a.thumbnail_url, alt: a.original_filename }));
       item.append(link);
     } else {
-      item.append(el('a', { class: 'chip', href: a.download_url }, a.original_filename));
+      const chip = el('a', { class: 'chip', href: a.download_url, title: a.original_filename });
+      chip.append(el('span', { class: 'chip-name' }, a.original_filename), ' ', el('span', { class: 'chip-size' }, filesize(a.file_size)));
+      item.append(chip);
     }
   }
   return item;

@@ -628,18 +628,22 @@ async fn long_threads_load_older_messages_and_phones_get_one_column() {
         .unwrap();
     assert_eq!(day, json!([true, "separator", true]));
 
-    // At phone width the thread is one screen with a way back, and nothing scrolls sideways.
-    shop.set_window_size(390, 800).await.unwrap();
+    // At phone width the thread is one screen with a way back, nothing scrolls sideways or
+    // down, and the Send button is whole on screen.
+    viewport(&shop, 390, 844).await;
     let layout = shop
         .execute(
-            "return [document.documentElement.scrollWidth <= window.innerWidth,
+            "const send = document.querySelector('#composer button[type=submit]').getBoundingClientRect();
+             return [document.documentElement.scrollWidth <= window.innerWidth,
+                     document.documentElement.scrollHeight <= window.innerHeight,
+                     send.bottom <= window.innerHeight && send.top >= 0,
                      getComputedStyle(document.querySelector('.list')).display,
                      getComputedStyle(document.querySelector('.back')).display];",
             vec![],
         )
         .await
         .unwrap();
-    assert_eq!(layout, json!([true, "none", "inline"]));
+    assert_eq!(layout, json!([true, true, true, "none", "inline"]));
     let badge_hidden = shop
         .execute(
             "return document.getElementById('unread-badge').hidden;",
@@ -777,6 +781,24 @@ async fn the_list_fits_a_screen_and_a_close_reaches_the_other_side_live() {
     );
     screenshot(&vendor, "vendor-inbox").await;
 
+    // A file with a 300-character name and a word longer than any screen.
+    let long_name = format!("{}.pdf", "quarterly-statement-".repeat(15));
+    let form = reqwest::multipart::Form::new()
+        .text("content", format!("Here it is: {}", "x".repeat(120)))
+        .part(
+            "files",
+            reqwest::multipart::Part::bytes(b"%PDF-1.4\n%%EOF\n".to_vec()).file_name(long_name),
+        );
+    let sent = app
+        .client
+        .post(app.url(&format!("/api/v1/vendor/messages/{id}/messages")))
+        .bearer_auth(&staff.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert!(sent.status().is_success(), "{}", sent.text().await.unwrap());
+
     let shop = browser(&driver, &profiles.path().join("shop")).await;
     sign_in(
         &shop,
@@ -790,6 +812,21 @@ async fn the_list_fits_a_screen_and_a_close_reaches_the_other_side_live() {
         .await
         .unwrap();
     shop.find(Locator::Id("composer")).await.unwrap();
+    let chip = shop
+        .execute(
+            "const chip = document.querySelector('#messages .chip');
+             const message = chip.closest('.message').getBoundingClientRect();
+             return [chip.getBoundingClientRect().right <= message.right,
+                     chip.querySelector('.chip-size').textContent];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        chip,
+        json!([true, "15 B"]),
+        "the file chip stays inside its message, with its size"
+    );
     let closed = app
         .post(
             &format!("/api/v1/vendor/messages/{id}/close"),

@@ -29,6 +29,7 @@ pub(crate) fn load_templates() -> anyhow::Result<tera::Tera> {
     let mut tera = tera::Tera::new();
     tera.autoescape_on(vec![".html"]);
     tera.register_filter("datetime", datetime);
+    tera.register_filter("filesize", filesize);
     let sources: Vec<(String, String)> = Templates::iter()
         .filter_map(|name| {
             Templates::get(&name).map(|f| {
@@ -54,6 +55,15 @@ fn datetime(at: &str, _: tera::Kwargs, _: &tera::State) -> String {
                 .to_string()
         },
     )
+}
+
+/// `{{ bytes | filesize }}`: "812 B", "14 KB", "3.2 MB".
+fn filesize(bytes: i64, _: tera::Kwargs, _: &tera::State) -> String {
+    match bytes {
+        ..1_000 => format!("{bytes} B"),
+        1_000..1_000_000 => format!("{} KB", (bytes + 500) / 1_000),
+        _ => format!("{:.1} MB", bytes as f64 / 1_000_000.0),
+    }
 }
 
 pub(crate) const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
@@ -264,4 +274,20 @@ pub(crate) fn error_page(
         },
     };
     Some(render(state, "error.html", &page, status))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn file_sizes_read_as_people_write_them() {
+        let tera = super::load_templates().unwrap();
+        let render = |bytes: i64| {
+            let mut ctx = tera::Context::new();
+            ctx.insert("n", &bytes);
+            tera.render_str("{{ n | filesize }}", &ctx, false).unwrap()
+        };
+        assert_eq!(render(812), "812 B");
+        assert_eq!(render(14_499), "14 KB");
+        assert_eq!(render(3_240_000), "3.2 MB");
+    }
 }
