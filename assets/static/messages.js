@@ -37,8 +37,8 @@ function filesize(bytes) {
   return `${(bytes / 1000000).toFixed(1)} MB`;
 }
 
-function renderMessage(m) {
-  const item = el('li', { class: `message${m.is_system_message ? ' system' : ''}`, 'data-id': m.id });
+function renderMessage(m, mine = false) {
+  const item = el('li', { class: `message${m.is_system_message ? ' system' : ''}${mine && !m.is_system_message ? ' mine' : ''}`, 'data-id': m.id });
   if (m.is_system_message) {
     item.append(el('span', {}, m.content));
     return item;
@@ -134,6 +134,7 @@ async function refreshThread() {
     if (!seen.has(String(m.id))) thread.append(renderMessage(m));
   }
   markDays();
+  markSeen(detail.participants.filter((p) => p.participant_type !== thread.dataset.meType).map((p) => p.last_read_at));
   thread.scrollTop = thread.scrollHeight;
   // Only what is unread is marked read: a read of nothing would be one more event for everyone.
   if (detail.unread_count > 0) await call(`${api}/${conversationId}/read`, { method: 'PUT' });
@@ -176,6 +177,17 @@ function markDays() {
       : at.toLocaleDateString([], { weekday: 'long', day: 'numeric', month: 'long', year: at.getFullYear() === new Date().getFullYear() ? undefined : 'numeric' });
     item.before(el('li', { class: 'day', role: 'separator' }, label));
   }
+}
+
+// "Seen" under my last message once someone on the other side has read past it.
+function markSeen(othersReadAt) {
+  if (!thread) return;
+  thread.querySelector('.seen')?.remove();
+  const mine = [...thread.querySelectorAll('li.message.mine')].pop();
+  const sent = mine?.querySelector('time')?.getAttribute('datetime');
+  if (!sent) return;
+  const read = Math.max(0, ...othersReadAt.filter(Boolean).map((t) => new Date(t).getTime()));
+  if (read >= new Date(sent).getTime()) mine.append(el('span', { class: 'seen' }, 'Seen'));
 }
 
 // The list as the page was asked for: the same search and filters as its address.
@@ -258,8 +270,9 @@ if (composer) {
     for (const file of files.files) body.append('files', file);
     try {
       const message = await upload(`${api}/${conversationId}/messages`, body);
-      thread.append(renderMessage(message));
+      thread.append(renderMessage(message, true));
       markDays();
+      markSeen([]);
       thread.scrollTop = thread.scrollHeight;
       textarea.value = '';
       files.value = '';
@@ -291,8 +304,11 @@ function connect() {
       refreshSoon({ thread: changed === conversationId });
     });
   }
-  // A read changes unread counts, never the thread: the list and the badge are enough.
-  source.addEventListener('conversation_read', () => refreshSoon());
+  // A read changes unread counts, and the thread only when the other side read it ("Seen").
+  source.addEventListener('conversation_read', (event) => {
+    const read = JSON.parse(event.data || '{}');
+    refreshSoon({ thread: read.conversation_id === conversationId && read.actor?.type !== thread?.dataset.meType });
+  });
   source.addEventListener('resync', refreshAll);
   source.addEventListener('end', () => { source.close(); location.href = `/${area}/login`; });
   source.onerror = () => { startPolling(); };
@@ -321,6 +337,7 @@ for (const time of document.querySelectorAll('#messages time')) {
   time.textContent = new Date(time.getAttribute('datetime')).toLocaleString();
 }
 markDays();
+markSeen((thread?.dataset.othersRead || '').split(' '));
 for (const time of document.querySelectorAll('#conversations time')) {
   const iso = time.getAttribute('datetime');
   time.textContent = when(iso);

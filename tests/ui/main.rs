@@ -799,6 +799,13 @@ async fn the_list_fits_a_screen_and_a_close_reaches_the_other_side_live() {
         .unwrap();
     assert!(sent.status().is_success(), "{}", sent.text().await.unwrap());
 
+    // Anna has the thread open: nothing is seen yet.
+    vendor
+        .goto(&format!("{}/vendor/messages/{id}", app.address))
+        .await
+        .unwrap();
+    assert!(vendor.find(Locator::Css("#messages .seen")).await.is_err());
+
     let shop = browser(&driver, &profiles.path().join("shop")).await;
     sign_in(
         &shop,
@@ -812,6 +819,15 @@ async fn the_list_fits_a_screen_and_a_close_reaches_the_other_side_live() {
         .await
         .unwrap();
     shop.find(Locator::Id("composer")).await.unwrap();
+    // Clara's page read the thread: Anna's open page says so under her last message, live.
+    let seen = vendor
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#messages li.mine:last-of-type .seen"))
+        .await
+        .expect("Seen under Anna's last message");
+    assert_eq!(seen.text().await.unwrap(), "Seen");
+    screenshot(&vendor, "vendor-thread-seen").await;
     let chip = shop
         .execute(
             "const chip = document.querySelector('#messages .chip');

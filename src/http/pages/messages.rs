@@ -4,7 +4,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::extract::AreaUser;
-use crate::domain::{Actor, Area};
+use crate::db::Timestamp;
+use crate::domain::{Actor, Area, ParticipantType};
 use crate::error::AppError;
 use crate::messaging::inbox::{self, ListFilter};
 use crate::messaging::{ConversationDetail, ConversationSummary, Message, Preferences};
@@ -28,6 +29,10 @@ struct SelectedView {
     /// The viewer's own preferences for this conversation.
     muted: bool,
     email_off: bool,
+    /// The viewer's side ("store", "customer", "admin") and when each participant of another
+    /// side last read: the page shows "Seen" under my last message once one of them passes it.
+    me_type: ParticipantType,
+    others_read_at: Vec<Timestamp>,
 }
 
 /// The channels an area's inbox can be filtered by.
@@ -141,7 +146,15 @@ fn selected_view(
     preferences: Option<Preferences>,
 ) -> SelectedView {
     let (me_type, me_id) = actor.participant();
+    let others_read_at = detail
+        .participants
+        .iter()
+        .filter(|p| p.participant_type != me_type)
+        .filter_map(|p| p.last_read_at.clone())
+        .collect();
     SelectedView {
+        me_type,
+        others_read_at,
         has_more: detail.has_more,
         muted: preferences.as_ref().is_some_and(|p| p.muted),
         email_off: preferences.is_some_and(|p| !p.email_notifications),
