@@ -74,7 +74,8 @@ document.addEventListener('click', async (event) => {
   if (!button || button.closest('form.api-form')?.contains(button) && button.type === 'submit') return;
   button.disabled = true;
   try {
-    const answer = await call(button.dataset.post, button.dataset.method || 'POST');
+    const body = button.dataset.body ? JSON.parse(button.dataset.body) : undefined;
+    const answer = await call(button.dataset.post, button.dataset.method || 'POST', body);
     if (answer && answer.verification_error) alert(`Not verified: ${answer.verification_error}`);
     location.reload();
   } catch (e) {

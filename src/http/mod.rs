@@ -167,6 +167,7 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/shop/account", get().to(admin_pages::shop_account))
         .route("/admin/stores", get().to(admin_pages::admin_stores))
+        .route("/admin/stores/{id}", get().to(admin_pages::admin_store))
         .route("/admin/email-logs", get().to(admin_pages::admin_email_logs))
         .route(
             "/admin/notifications",

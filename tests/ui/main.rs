@@ -465,6 +465,60 @@ async fn admin_and_vendor_pages_render_and_template_previews_stay_sandboxed() {
         screenshot(&admin, name).await;
         at_phone_width(&admin, name).await;
     }
+    // A store's page: its staff can be disabled from the list.
+    admin
+        .goto(&format!("{}/admin/stores", app.address))
+        .await
+        .unwrap();
+    admin
+        .find(Locator::LinkText("lumen"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    admin
+        .wait()
+        .at_most(Duration::from_secs(5))
+        .for_element(Locator::XPath("//td[.='anna@example.test']"))
+        .await
+        .unwrap();
+    screenshot(&admin, "admin-store").await;
+    at_phone_width(&admin, "admin-store").await;
+    admin
+        .find(Locator::XPath(
+            "//tr[td='anna@example.test']//button[.='Disable']",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    admin
+        .wait()
+        .at_most(Duration::from_secs(5))
+        .for_element(Locator::XPath(
+            "//tr[td='anna@example.test']/td[.='disabled']",
+        ))
+        .await
+        .expect("Anna is disabled");
+    admin
+        .find(Locator::XPath(
+            "//tr[td='anna@example.test']//button[.='Enable']",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    admin
+        .wait()
+        .at_most(Duration::from_secs(5))
+        .for_element(Locator::XPath(
+            "//tr[td='anna@example.test']/td[.='active']",
+        ))
+        .await
+        .expect("Anna is active again");
     admin.close().await.unwrap();
 
     let vendor = browser(&driver, &profiles.path().join("vendor")).await;

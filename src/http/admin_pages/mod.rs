@@ -38,6 +38,11 @@ struct Pager {
 
 impl Pager {
     fn new(page: Page, shown: usize, total: i64, filters: &[(&str, &str)]) -> Pager {
+        Pager::named("skip", page, shown, total, filters)
+    }
+
+    /// A pager whose offset travels as `param`, for pages with more than one table.
+    fn named(param: &str, page: Page, shown: usize, total: i64, filters: &[(&str, &str)]) -> Pager {
         let link = |skip: u32| {
             let mut query: Vec<(&str, String)> = filters
                 .iter()
@@ -45,7 +50,7 @@ impl Pager {
                 .map(|(k, v)| (*k, v.to_string()))
                 .collect();
             if skip > 0 {
-                query.push(("skip", skip.to_string()));
+                query.push((param, skip.to_string()));
             }
             format!(
                 "?{}",

@@ -1,15 +1,15 @@
 //! The admin's stores page and the customer's account page.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::accounts::{self, Store};
-use crate::domain::{Area, Tier};
+use crate::accounts::{self, Customer, Store, User};
+use crate::domain::{Area, Page, Tier};
 use crate::error::AppError;
 use crate::http::pages::{Chrome, chrome, page_user, render_page};
 use crate::state::AppState;
 
-use super::{Pager, Skip};
+use super::{Pager, ROWS_PER_PAGE, Skip};
 
 pub(crate) async fn shop_account(
     state: web::Data<AppState>,
@@ -47,4 +47,64 @@ pub(crate) async fn admin_stores(
         tiers: Tier::ALL,
     };
     Ok(render_page(&state, "admin/stores.html", &view))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct StoreQuery {
+    #[serde(default)]
+    staff_skip: u32,
+    #[serde(default)]
+    customers_skip: u32,
+}
+
+#[derive(Serialize)]
+struct StorePage {
+    #[serde(flatten)]
+    chrome: Chrome,
+    store: Store,
+    staff: Vec<User>,
+    staff_pager: Pager,
+    customers: Vec<Customer>,
+    customers_pager: Pager,
+}
+
+/// One store: its staff (add, disable, enable) and its customers (add).
+pub(crate) async fn admin_store(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<i64>,
+    query: web::Query<StoreQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (_, chrome) = signed_in!(state, req, Area::Admin, "Store", "/admin/stores");
+    let id = path.into_inner();
+    let page = |skip| Page {
+        skip,
+        limit: ROWS_PER_PAGE,
+    };
+    let (staff_page, customers_page) = (page(query.staff_skip), page(query.customers_skip));
+    let (store, (staff, staff_total), (customers, customers_total)) = state
+        .db
+        .read(move |conn| {
+            Ok::<_, AppError>((
+                accounts::get_store(conn, id)?,
+                accounts::list_store_users(conn, id, staff_page)?,
+                accounts::list_customers(conn, id, customers_page)?,
+            ))
+        })
+        .await?;
+    let view = StorePage {
+        staff_pager: Pager::named("staff_skip", staff_page, staff.len(), staff_total, &[]),
+        customers_pager: Pager::named(
+            "customers_skip",
+            customers_page,
+            customers.len(),
+            customers_total,
+            &[],
+        ),
+        chrome,
+        store,
+        staff,
+        customers,
+    };
+    Ok(render_page(&state, "admin/store.html", &view))
 }
