@@ -30,6 +30,12 @@ function linkify(text) {
   return fragment;
 }
 
+// A message's time of day (the day separators carry the date); the full time on hover.
+function clockTime(iso) {
+  const at = new Date(iso);
+  return el('time', { datetime: iso, title: at.toLocaleString() }, at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }));
+}
+
 // "812 B", "14 KB", "3.2 MB", as the server writes them.
 function filesize(bytes) {
   if (bytes < 1000) return `${bytes} B`;
@@ -44,7 +50,7 @@ function renderMessage(m, mine = false) {
     return item;
   }
   const meta = el('div', { class: 'meta' });
-  meta.append(el('strong', {}, m.sender_name), ' ', el('time', { datetime: m.created_at }, new Date(m.created_at).toLocaleString()));
+  meta.append(el('strong', {}, m.sender_name), ' ', clockTime(m.created_at));
   item.append(meta);
   if (m.is_deleted) {
     item.append(el('p', { class: 'muted' }, 'Message deleted'));
@@ -334,7 +340,7 @@ for (const text of document.querySelectorAll('#messages .text')) {
   text.replaceChildren(linkify(plain));
 }
 for (const time of document.querySelectorAll('#messages time')) {
-  time.textContent = new Date(time.getAttribute('datetime')).toLocaleString();
+  time.replaceWith(clockTime(time.getAttribute('datetime')));
 }
 markDays();
 markSeen((thread?.dataset.othersRead || '').split(' '));

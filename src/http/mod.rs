@@ -168,6 +168,7 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
         .route("/shop/account", get().to(admin_pages::shop_account))
         .route("/admin/stores", get().to(admin_pages::admin_stores))
         .route("/admin/stores/{id}", get().to(admin_pages::admin_store))
+        .route("/vendor/customers", get().to(admin_pages::vendor_customers))
         .route("/admin/email-logs", get().to(admin_pages::admin_email_logs))
         .route(
             "/admin/notifications",

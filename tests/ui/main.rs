@@ -583,6 +583,7 @@ async fn admin_and_vendor_pages_render_and_template_previews_stay_sandboxed() {
     for (path, name) in [
         ("/vendor/email-templates", "vendor-templates"),
         ("/vendor/email-logs", "vendor-email-logs"),
+        ("/vendor/customers", "vendor-customers"),
     ] {
         vendor
             .goto(&format!("{}{path}", app.address))
@@ -591,6 +592,33 @@ async fn admin_and_vendor_pages_render_and_template_previews_stay_sandboxed() {
         screenshot(&vendor, name).await;
         at_phone_width(&vendor, name).await;
     }
+    // Staff add a customer from the page.
+    vendor
+        .goto(&format!("{}/vendor/customers", app.address))
+        .await
+        .unwrap();
+    for (field, value) in [("full_name", "Dora Diaz"), ("email", "dora@example.test")] {
+        vendor
+            .find(Locator::Css(&format!("form.api-form input[name={field}]")))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    vendor
+        .find(Locator::Css("form.api-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    vendor
+        .wait()
+        .at_most(Duration::from_secs(5))
+        .for_element(Locator::XPath("//td[.='dora@example.test']"))
+        .await
+        .expect("the new customer is listed");
     vendor.close().await.unwrap();
 }
 

@@ -108,3 +108,32 @@ pub(crate) async fn admin_store(
     };
     Ok(render_page(&state, "admin/store.html", &view))
 }
+
+#[derive(Serialize)]
+struct CustomersPage {
+    #[serde(flatten)]
+    chrome: Chrome,
+    customers: Vec<Customer>,
+    pager: Pager,
+}
+
+/// A store's customers, for its staff: the list and adding one.
+pub(crate) async fn vendor_customers(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<Skip>,
+) -> Result<HttpResponse, AppError> {
+    let (auth, chrome) = signed_in!(state, req, Area::Vendor, "Customers", "/vendor/customers");
+    let store_id = auth.actor.store_id().unwrap_or_default();
+    let page = query.page();
+    let (customers, total) = state
+        .db
+        .read(move |conn| accounts::list_customers(conn, store_id, page))
+        .await?;
+    let view = CustomersPage {
+        pager: Pager::new(page, customers.len(), total, &[]),
+        chrome,
+        customers,
+    };
+    Ok(render_page(&state, "vendor/customers.html", &view))
+}

@@ -147,6 +147,7 @@ fn nav(area: Area, current: &str) -> Vec<NavItem> {
         ],
         Area::Vendor => &[
             ("/vendor/messages", "Messages"),
+            ("/vendor/customers", "Customers"),
             ("/vendor/email-templates", "Email templates"),
             ("/vendor/email-settings", "Email settings"),
             ("/vendor/email-logs", "Email logs"),
