@@ -1,5 +1,7 @@
 // Live parts of the messages page: sending without reload, the event stream (with a 30 s polling
 // fallback), the unread badge, Enter to send. The page works without this script; it only adds.
+import { guardRestoredPages } from './restore.js';
+
 const area = document.querySelector('meta[name=area]').content;
 const csrf = document.querySelector('meta[name=csrf-token]').content;
 const api = `/api/v1/${area}/messages`;
@@ -322,18 +324,7 @@ function connect() {
 // A page kept in the back/forward cache must not hold its stream open (browsers allow six
 // connections per server); it reconnects, and catches up, when it is shown again.
 window.addEventListener('pagehide', () => { source?.close(); clearInterval(poller); poller = null; });
-// A page restored after signing out must not show what it showed: it stays hidden until the
-// session is checked, and the sign-in page replaces it when there is none.
-window.addEventListener('pageshow', async (event) => {
-  if (!event.persisted) return;
-  document.body.hidden = true;
-  const signedIn = await fetch(`/api/v1/${area}/auth/me`, { credentials: 'same-origin' })
-    .then((r) => r.ok).catch(() => false);
-  if (!signedIn) { location.replace(`/${area}/login`); return; }
-  document.body.hidden = false;
-  connect();
-  refreshAll();
-});
+guardRestoredPages(area, () => { connect(); refreshAll(); });
 // Server-rendered messages: clickable links and local times, the same as live ones.
 for (const text of document.querySelectorAll('#messages .text')) {
   const plain = text.textContent;

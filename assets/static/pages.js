@@ -1,5 +1,7 @@
 // Shared behaviour of the admin and vendor pages: forms that talk to the JSON API, row buttons,
 // template previews in a sandboxed frame, sign-out. Pages render fully on the server without it.
+import { guardRestoredPages } from './restore.js';
+
 const area = document.querySelector('meta[name=area]').content;
 const csrf = document.querySelector('meta[name=csrf-token]').content;
 
@@ -89,13 +91,4 @@ document.getElementById('logout')?.addEventListener('click', async () => {
   location.href = `/${area}/login`;
 });
 
-// A page restored after signing out must not show what it showed: it stays hidden until the
-// session is checked, and the sign-in page replaces it when there is none.
-window.addEventListener('pageshow', async (event) => {
-  if (!event.persisted) return;
-  document.body.hidden = true;
-  const signedIn = await fetch(`/api/v1/${area}/auth/me`, { credentials: 'same-origin' })
-    .then((r) => r.ok).catch(() => false);
-  if (!signedIn) { location.replace(`/${area}/login`); return; }
-  document.body.hidden = false;
-});
+guardRestoredPages(area);
