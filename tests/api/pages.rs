@@ -305,3 +305,42 @@ async fn an_empty_inbox_says_what_to_do_and_a_search_names_its_term() {
     );
     assert!(none.contains("Clear the search"));
 }
+
+#[tokio::test]
+async fn a_page_with_its_scripts_and_styles_stays_under_60_kb() {
+    let app = spawn_app().await;
+    let m = app.marketplace().await;
+    let id = app.vendor_conversation(&m.a1, &m.ca, "Weight").await;
+    let vendor = signed_in(&app, "vendor", "a1@example.test").await;
+    for path in [
+        format!("/vendor/messages/{id}"),
+        "/vendor/email-settings".into(),
+    ] {
+        let html = page(&vendor, &app, &path).await;
+        // Every asset the page names, and the modules those import.
+        let mut queue: Vec<String> = html
+            .split(['"', '\''])
+            .filter(|s| s.starts_with("/assets/") && (s.ends_with(".js") || s.ends_with(".css")))
+            .map(str::to_string)
+            .collect();
+        let (mut seen, mut bytes) = (std::collections::HashSet::new(), 0);
+        while let Some(asset) = queue.pop() {
+            if !seen.insert(asset.clone()) {
+                continue;
+            }
+            let body = page(&vendor, &app, &asset).await;
+            bytes += body.len();
+            for import in body
+                .split('\'')
+                .filter(|s| s.starts_with("./") && s.ends_with(".js"))
+            {
+                queue.push(format!("/assets/{}", &import[2..]));
+            }
+        }
+        assert!(seen.len() >= 3, "{path}: {seen:?}");
+        assert!(
+            bytes < 60 * 1024,
+            "{path}: {bytes} bytes of scripts and styles"
+        );
+    }
+}
