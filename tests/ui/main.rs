@@ -66,6 +66,30 @@ async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
         .expect("a browser session")
 }
 
+async fn click(client: &Client, target: Locator<'_>) {
+    client.find(target).await.unwrap().click().await.unwrap();
+}
+
+async fn type_into(client: &Client, target: Locator<'_>, text: &str) {
+    client
+        .find(target)
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+/// Waits up to 10 s for `target` to appear.
+async fn wait_for(client: &Client, target: Locator<'_>) -> fantoccini::elements::Element {
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(target)
+        .await
+        .unwrap()
+}
+
 async fn screenshot(client: &Client, name: &str) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/artifacts");
     std::fs::create_dir_all(&dir).unwrap();
@@ -79,41 +103,12 @@ async fn screenshot(client: &Client, name: &str) {
 async fn sign_in(client: &Client, base: &str, area: &str, store_code: Option<&str>, email: &str) {
     client.goto(&format!("{base}/{area}/login")).await.unwrap();
     if let Some(code) = store_code {
-        client
-            .find(Locator::Css("input[name=store_code]"))
-            .await
-            .unwrap()
-            .send_keys(code)
-            .await
-            .unwrap();
+        type_into(client, Locator::Css("input[name=store_code]"), code).await;
     }
-    client
-        .find(Locator::Css("input[name=email]"))
-        .await
-        .unwrap()
-        .send_keys(email)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("#conversations"))
-        .await
-        .unwrap();
+    type_into(client, Locator::Css("input[name=email]"), email).await;
+    type_into(client, Locator::Css("input[name=password]"), PASSWORD).await;
+    click(client, Locator::Css("form button[type=submit]")).await;
+    wait_for(client, Locator::Css("#conversations")).await;
 }
 
 /// A store "lumen" with the staff member Anna and the registered customer Clara.
@@ -190,13 +185,7 @@ async fn a_message_with_an_attachment_reaches_the_open_customer_page_live() {
     image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 3, y as u8 * 4, 90]))
         .save(&photo)
         .unwrap();
-    vendor
-        .find(Locator::Id("files"))
-        .await
-        .unwrap()
-        .send_keys(photo.to_str().unwrap())
-        .await
-        .unwrap();
+    type_into(&vendor, Locator::Id("files"), photo.to_str().unwrap()).await;
     let textarea = vendor.find(Locator::Id("content")).await.unwrap();
     textarea
         .send_keys("Your lamp ships today: https://tracking.example.test/42")
@@ -204,14 +193,11 @@ async fn a_message_with_an_attachment_reaches_the_open_customer_page_live() {
         .unwrap();
     // Enter sends.
     textarea.send_keys("\u{E007}").await.unwrap();
-    vendor
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::XPath(
-            "//ol[@id='messages']//p[contains(., 'ships today')]",
-        ))
-        .await
-        .unwrap();
+    wait_for(
+        &vendor,
+        Locator::XPath("//ol[@id='messages']//p[contains(., 'ships today')]"),
+    )
+    .await;
     screenshot(&vendor, "vendor-thread").await;
 
     // The customer's open page updates without a reload: the list and the badge.
@@ -288,13 +274,7 @@ async fn staff_compose_a_conversation_and_close_it_from_the_page() {
     let profile = tempfile::tempdir().unwrap();
     let vendor = browser(&driver, profile.path()).await;
     sign_in(&vendor, &app.address, "vendor", None, "anna@example.test").await;
-    vendor
-        .find(Locator::Id("compose-open"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&vendor, Locator::Id("compose-open")).await;
     let search = vendor
         .find(Locator::Css("#compose input[name=recipient_search]"))
         .await
@@ -317,28 +297,20 @@ async fn staff_compose_a_conversation_and_close_it_from_the_page() {
         .send_keys("Clara <clara@example.test>")
         .await
         .unwrap();
-    vendor
-        .find(Locator::Css("#compose input[name=subject]"))
-        .await
-        .unwrap()
-        .send_keys("Spare parts")
-        .await
-        .unwrap();
-    vendor
-        .find(Locator::Css("#compose textarea"))
-        .await
-        .unwrap()
-        .send_keys("Do you need a spare shade?")
-        .await
-        .unwrap();
+    type_into(
+        &vendor,
+        Locator::Css("#compose input[name=subject]"),
+        "Spare parts",
+    )
+    .await;
+    type_into(
+        &vendor,
+        Locator::Css("#compose textarea"),
+        "Do you need a spare shade?",
+    )
+    .await;
     screenshot(&vendor, "vendor-compose").await;
-    vendor
-        .find(Locator::Css("#compose button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&vendor, Locator::Css("#compose button[type=submit]")).await;
     let heading = vendor
         .wait()
         .at_most(Duration::from_secs(10))
@@ -354,27 +326,9 @@ async fn staff_compose_a_conversation_and_close_it_from_the_page() {
         "<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"/>",
     )
     .unwrap();
-    vendor
-        .find(Locator::Id("files"))
-        .await
-        .unwrap()
-        .send_keys(svg.to_str().unwrap())
-        .await
-        .unwrap();
-    vendor
-        .find(Locator::Id("content"))
-        .await
-        .unwrap()
-        .send_keys("a drawing")
-        .await
-        .unwrap();
-    vendor
-        .find(Locator::Css("#composer button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&vendor, Locator::Id("files"), svg.to_str().unwrap()).await;
+    type_into(&vendor, Locator::Id("content"), "a drawing").await;
+    click(&vendor, Locator::Css("#composer button[type=submit]")).await;
     let error = vendor
         .wait()
         .at_most(Duration::from_secs(10))
@@ -388,13 +342,11 @@ async fn staff_compose_a_conversation_and_close_it_from_the_page() {
     );
 
     // Mute is remembered.
-    vendor
-        .find(Locator::Css("#thread-actions button[data-action=mute]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(
+        &vendor,
+        Locator::Css("#thread-actions button[data-action=mute]"),
+    )
+    .await;
     for _ in 0..50 {
         let pressed = vendor
             .execute(
@@ -417,21 +369,14 @@ async fn staff_compose_a_conversation_and_close_it_from_the_page() {
         .await
         .unwrap();
     assert_eq!(pressed, json!("true"));
-    vendor
-        .find(Locator::Css("#thread-actions button[data-action=close]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    vendor
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::XPath(
+    click(
+        &vendor,
+        Locator::Css("#thread-actions button[data-action=close]"),
+    )
+    .await;
+    wait_for(&vendor, Locator::XPath(
             "//p[@id='closed-note' and not(@hidden) and contains(., 'This conversation is closed')]",
-        ))
-        .await
-        .unwrap();
+        )).await;
     assert!(
         vendor.find(Locator::Id("composer")).await.is_err(),
         "no composer on a closed thread"
@@ -470,30 +415,15 @@ async fn admin_and_vendor_pages_render_and_template_previews_stay_sandboxed() {
         .goto(&format!("{}/admin/stores", app.address))
         .await
         .unwrap();
-    admin
-        .find(Locator::LinkText("lumen"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    admin
-        .wait()
-        .at_most(Duration::from_secs(5))
-        .for_element(Locator::XPath("//td[.='anna@example.test']"))
-        .await
-        .unwrap();
+    click(&admin, Locator::LinkText("lumen")).await;
+    wait_for(&admin, Locator::XPath("//td[.='anna@example.test']")).await;
     screenshot(&admin, "admin-store").await;
     at_phone_width(&admin, "admin-store").await;
-    admin
-        .find(Locator::XPath(
-            "//tr[td='anna@example.test']//button[.='Disable']",
-        ))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(
+        &admin,
+        Locator::XPath("//tr[td='anna@example.test']//button[.='Disable']"),
+    )
+    .await;
     admin
         .wait()
         .at_most(Duration::from_secs(5))
@@ -502,15 +432,11 @@ async fn admin_and_vendor_pages_render_and_template_previews_stay_sandboxed() {
         ))
         .await
         .expect("Anna is disabled");
-    admin
-        .find(Locator::XPath(
-            "//tr[td='anna@example.test']//button[.='Enable']",
-        ))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(
+        &admin,
+        Locator::XPath("//tr[td='anna@example.test']//button[.='Enable']"),
+    )
+    .await;
     admin
         .wait()
         .at_most(Duration::from_secs(5))
@@ -536,13 +462,7 @@ async fn admin_and_vendor_pages_render_and_template_previews_stay_sandboxed() {
         .unwrap();
     body.clear().await.unwrap();
     body.send_keys("<h2>Hi {{ recipient_name }}</h2><script>document.title='pwned'</script>{{ unsubscribe_url }}").await.unwrap();
-    vendor
-        .find(Locator::Css("button[data-preview]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&vendor, Locator::Css("button[data-preview]")).await;
     let mut shown = false;
     for _ in 0..100 {
         let subject = vendor
@@ -598,21 +518,14 @@ async fn admin_and_vendor_pages_render_and_template_previews_stay_sandboxed() {
         .await
         .unwrap();
     for (field, value) in [("full_name", "Dora Diaz"), ("email", "dora@example.test")] {
-        vendor
-            .find(Locator::Css(&format!("form.api-form input[name={field}]")))
-            .await
-            .unwrap()
-            .send_keys(value)
-            .await
-            .unwrap();
+        type_into(
+            &vendor,
+            Locator::Css(&format!("form.api-form input[name={field}]")),
+            value,
+        )
+        .await;
     }
-    vendor
-        .find(Locator::Css("form.api-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&vendor, Locator::Css("form.api-form button[type=submit]")).await;
     vendor
         .wait()
         .at_most(Duration::from_secs(5))
@@ -1000,19 +913,8 @@ async fn pages_keep_loading_across_back_and_forward_and_nothing_private_shows_af
             .await
             .unwrap_or_else(|e| panic!("round {round}: the inbox did not load: {e}"));
     }
-    vendor
-        .find(Locator::Id("logout"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    vendor
-        .wait()
-        .at_most(Duration::from_secs(5))
-        .for_element(Locator::Css("input[name=password]"))
-        .await
-        .unwrap();
+    click(&vendor, Locator::Id("logout")).await;
+    wait_for(&vendor, Locator::Css("input[name=password]")).await;
     vendor.back().await.unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let shown = vendor
