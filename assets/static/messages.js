@@ -120,6 +120,8 @@ async function refreshBadge() {
   if (badge) {
     badge.textContent = total_unread;
     badge.hidden = total_unread === 0;
+    // The link's name holds its visible text ("Messages 3") and says what the number is.
+    badge.closest('a')?.setAttribute('aria-label', `Messages ${total_unread} unread`);
   }
 }
 
@@ -183,7 +185,7 @@ function markDays() {
     last = day;
     const label = day === today ? 'Today' : day === yesterday ? 'Yesterday'
       : at.toLocaleDateString([], { weekday: 'long', day: 'numeric', month: 'long', year: at.getFullYear() === new Date().getFullYear() ? undefined : 'numeric' });
-    item.before(el('li', { class: 'day', role: 'separator' }, label));
+    item.before(el('li', { class: 'day' }, label));
   }
 }
 
