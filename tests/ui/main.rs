@@ -82,12 +82,21 @@ async fn type_into(client: &Client, target: Locator<'_>, text: &str) {
 
 /// Waits up to 10 s for `target` to appear.
 async fn wait_for(client: &Client, target: Locator<'_>) -> fantoccini::elements::Element {
+    wait_for_what(client, target, "the element appears").await
+}
+
+/// [`wait_for`], failing with `what` was expected.
+async fn wait_for_what(
+    client: &Client,
+    target: Locator<'_>,
+    what: &str,
+) -> fantoccini::elements::Element {
     client
         .wait()
         .at_most(Duration::from_secs(10))
         .for_element(target)
         .await
-        .unwrap()
+        .unwrap_or_else(|e| panic!("{what}: {e}"))
 }
 
 /// axe-core (MPL-2.0, Deque Systems), vendored for the accessibility check.
@@ -244,14 +253,11 @@ async fn a_message_with_an_attachment_reaches_the_open_customer_page_live() {
     shop.goto(&format!("{}/shop/account/messages/{id}", app.address))
         .await
         .unwrap();
-    let message = shop
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::XPath(
-            "//ol[@id='messages']/li[contains(., 'ships today')]",
-        ))
-        .await
-        .unwrap();
+    let message = wait_for(
+        &shop,
+        Locator::XPath("//ol[@id='messages']/li[contains(., 'ships today')]"),
+    )
+    .await;
     // The server-rendered thread shows the text; the image shows as a thumbnail.
     assert!(
         message
@@ -260,11 +266,7 @@ async fn a_message_with_an_attachment_reaches_the_open_customer_page_live() {
             .unwrap()
             .contains("https://tracking.example.test/42")
     );
-    shop.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("#messages .thumb img"))
-        .await
-        .unwrap();
+    wait_for(&shop, Locator::Css("#messages .thumb img")).await;
     screenshot(&shop, "shop-thread").await;
     // Reading the thread clears the badge.
     let mut cleared = false;
@@ -332,12 +334,7 @@ async fn staff_compose_a_conversation_and_close_it_from_the_page() {
     .await;
     screenshot(&vendor, "vendor-compose").await;
     click(&vendor, Locator::Css("#compose button[type=submit]")).await;
-    let heading = vendor
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::XPath("//h1[.='Spare parts']"))
-        .await
-        .unwrap();
+    let heading = wait_for(&vendor, Locator::XPath("//h1[.='Spare parts']")).await;
     assert_eq!(heading.text().await.unwrap(), "Spare parts");
 
     // A refused upload is explained next to the composer, in words.
@@ -350,12 +347,7 @@ async fn staff_compose_a_conversation_and_close_it_from_the_page() {
     type_into(&vendor, Locator::Id("files"), svg.to_str().unwrap()).await;
     type_into(&vendor, Locator::Id("content"), "a drawing").await;
     click(&vendor, Locator::Css("#composer button[type=submit]")).await;
-    let error = vendor
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("#composer-error:not([hidden])"))
-        .await
-        .unwrap();
+    let error = wait_for(&vendor, Locator::Css("#composer-error:not([hidden])")).await;
     assert!(
         error.text().await.unwrap().contains("not allowed"),
         "{}",
@@ -445,27 +437,23 @@ async fn admin_and_vendor_pages_render_and_template_previews_stay_sandboxed() {
         Locator::XPath("//tr[td='anna@example.test']//button[.='Disable']"),
     )
     .await;
-    admin
-        .wait()
-        .at_most(Duration::from_secs(5))
-        .for_element(Locator::XPath(
-            "//tr[td='anna@example.test']/td[.='disabled']",
-        ))
-        .await
-        .expect("Anna is disabled");
+    wait_for_what(
+        &admin,
+        Locator::XPath("//tr[td='anna@example.test']/td[.='disabled']"),
+        "Anna is disabled",
+    )
+    .await;
     click(
         &admin,
         Locator::XPath("//tr[td='anna@example.test']//button[.='Enable']"),
     )
     .await;
-    admin
-        .wait()
-        .at_most(Duration::from_secs(5))
-        .for_element(Locator::XPath(
-            "//tr[td='anna@example.test']/td[.='active']",
-        ))
-        .await
-        .expect("Anna is active again");
+    wait_for_what(
+        &admin,
+        Locator::XPath("//tr[td='anna@example.test']/td[.='active']"),
+        "Anna is active again",
+    )
+    .await;
     admin.close().await.unwrap();
 
     let vendor = browser(&driver, &profiles.path().join("vendor")).await;
@@ -547,12 +535,12 @@ async fn admin_and_vendor_pages_render_and_template_previews_stay_sandboxed() {
         .await;
     }
     click(&vendor, Locator::Css("form.api-form button[type=submit]")).await;
-    vendor
-        .wait()
-        .at_most(Duration::from_secs(5))
-        .for_element(Locator::XPath("//td[.='dora@example.test']"))
-        .await
-        .expect("the new customer is listed");
+    wait_for_what(
+        &vendor,
+        Locator::XPath("//td[.='dora@example.test']"),
+        "the new customer is listed",
+    )
+    .await;
     vendor.close().await.unwrap();
 }
 
@@ -734,13 +722,11 @@ async fn two_open_threads_stay_quiet_after_a_message() {
         .send_message("vendor", &staff, id, "Your parcel left the warehouse")
         .await;
     assert!(sent.status().is_success());
-    shop.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::XPath(
-            "//ol[@id='messages']//p[contains(., 'left the warehouse')]",
-        ))
-        .await
-        .unwrap();
+    wait_for(
+        &shop,
+        Locator::XPath("//ol[@id='messages']//p[contains(., 'left the warehouse')]"),
+    )
+    .await;
     tokio::time::sleep(Duration::from_secs(10)).await;
     let shop_requests = api_requests(&shop).await - before.0;
     let vendor_requests = api_requests(&vendor).await - before.1;
@@ -836,12 +822,12 @@ async fn the_list_fits_a_screen_and_a_close_reaches_the_other_side_live() {
         .unwrap();
     shop.find(Locator::Id("composer")).await.unwrap();
     // Clara's page read the thread: Anna's open page says so under her last message, live.
-    let seen = vendor
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("#messages li.mine:last-of-type .seen"))
-        .await
-        .expect("Seen under Anna's last message");
+    let seen = wait_for_what(
+        &vendor,
+        Locator::Css("#messages li.mine:last-of-type .seen"),
+        "Seen under Anna's last message",
+    )
+    .await;
     assert_eq!(seen.text().await.unwrap(), "Seen");
     screenshot(&vendor, "vendor-thread-seen").await;
     let chip = shop
@@ -939,12 +925,8 @@ async fn pages_keep_loading_across_back_and_forward_and_nothing_private_shows_af
         vendor.back().await.unwrap();
         vendor.forward().await.unwrap();
         vendor.back().await.unwrap();
-        vendor
-            .wait()
-            .at_most(Duration::from_secs(5))
-            .for_element(Locator::Css("#conversations .conversation"))
-            .await
-            .unwrap_or_else(|e| panic!("round {round}: the inbox did not load: {e}"));
+        let what = format!("round {round}: the inbox loads");
+        wait_for_what(&vendor, Locator::Css("#conversations .conversation"), &what).await;
     }
     click(&vendor, Locator::Id("logout")).await;
     wait_for(&vendor, Locator::Css("input[name=password]")).await;

@@ -58,26 +58,24 @@ pub(crate) async fn run_once(ctx: &Context) -> Result<usize, EmailError> {
     Ok(count)
 }
 
+/// Marks `email` failed with no further attempt, for `why`.
+async fn fail_for_good(ctx: &Context, email: &Claimed, why: String) -> Result<(), EmailError> {
+    let (claimed, settings) = (email.clone(), ctx.settings.email.clone());
+    ctx.db
+        .write(move |tx| {
+            outbox::mark_failed(tx, &settings, &claimed, "smtp", &why, Failure::Permanent)
+        })
+        .await?;
+    Ok(())
+}
+
 async fn deliver(ctx: &Context, email: Claimed) -> Result<(), EmailError> {
     let settings = &ctx.settings.email;
     if email.interrupted && email.at_most_once {
         // The process died while this notification was being sent: the relay may have it.
         // Notifications are at most once, so it is not sent again.
-        let claimed = email.clone();
-        let settings = settings.clone();
-        ctx.db
-            .write(move |tx| {
-                outbox::mark_failed(
-                    tx,
-                    &settings,
-                    &claimed,
-                    "smtp",
-                    "interrupted while sending; not re-sent (notifications are sent at most once)",
-                    Failure::Permanent,
-                )
-            })
-            .await?;
-        return Ok(());
+        let why = "interrupted while sending; not re-sent (notifications are sent at most once)";
+        return fail_for_good(ctx, &email, why.into()).await;
     }
     let check = email.clone();
     if !ctx
@@ -94,23 +92,7 @@ async fn deliver(ctx: &Context, email: Claimed) -> Result<(), EmailError> {
     let rendered = if email.subject.is_empty() {
         match render_email(ctx, &email).await {
             Ok(rendered) => rendered,
-            Err(reason) => {
-                let reason = reason.to_string();
-                let (claimed, settings) = (email.clone(), settings.clone());
-                ctx.db
-                    .write(move |tx| {
-                        outbox::mark_failed(
-                            tx,
-                            &settings,
-                            &claimed,
-                            "smtp",
-                            &reason,
-                            Failure::Permanent,
-                        )
-                    })
-                    .await?;
-                return Ok(());
-            }
+            Err(reason) => return fail_for_good(ctx, &email, reason.to_string()).await,
         }
     } else {
         Rendered {
