@@ -217,7 +217,7 @@ impl Application {
             ))
             .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?,
             sns_certificates: Default::default(),
-            pages: crate::http::pages::load_templates()?,
+            pages: crate::http::pages::Pages::load()?,
             streams: StreamSlots::new(stream_capacity(&settings)),
         });
 

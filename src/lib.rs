@@ -17,6 +17,7 @@ pub mod domain;
 pub mod email;
 pub mod error;
 mod http;
+pub mod i18n;
 pub mod jobs;
 pub mod messaging;
 pub mod net;

@@ -27,8 +27,8 @@ pub struct AppState {
     pub sandbox_exe: PathBuf,
     /// The HTTP client of the email providers (rustls, ring, compiled-in roots).
     pub http: reqwest::Client,
-    /// The page templates (autoescaped).
-    pub pages: tera::Tera,
+    /// The page templates (autoescaped), once per language.
+    pub(crate) pages: crate::http::pages::Pages,
     /// SNS signing certificates by URL (they are long-lived).
     pub sns_certificates: crate::email::feedback::SnsCertificates,
     /// Live event streams, against their limit.

@@ -1,6 +1,7 @@
 // Live parts of the messages page: sending without reload, the event stream (with a 30 s polling
 // fallback), the unread badge, Enter to send. The page works without this script; it only adds.
 import { guardRestoredPages } from './restore.js';
+import { errorText, lang, number, relativeDay, t } from './strings.js';
 
 const area = document.querySelector('meta[name=area]').content;
 const csrf = document.querySelector('meta[name=csrf-token]').content;
@@ -35,14 +36,14 @@ function linkify(text) {
 // A message's time of day (the day separators carry the date); the full time on hover.
 function clockTime(iso) {
   const at = new Date(iso);
-  return el('time', { datetime: iso, title: at.toLocaleString() }, at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }));
+  return el('time', { datetime: iso, title: at.toLocaleString(lang) }, at.toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit' }));
 }
 
-// "812 B", "14 KB", "3.2 MB", as the server writes them.
+// "812 B", "14 KB", "3.2 MB" (3,2 MB in German), as the server writes them.
 function filesize(bytes) {
-  if (bytes < 1000) return `${bytes} B`;
-  if (bytes < 1000000) return `${Math.round(bytes / 1000)} KB`;
-  return `${(bytes / 1000000).toFixed(1)} MB`;
+  if (bytes < 1000) return `${number(bytes)} B`;
+  if (bytes < 1000000) return `${number(Math.round(bytes / 1000))} KB`;
+  return `${number(Math.round(bytes / 100000) / 10)} MB`;
 }
 
 function renderMessage(m, mine = false) {
@@ -55,7 +56,7 @@ function renderMessage(m, mine = false) {
   meta.append(el('strong', {}, m.sender_name), ' ', clockTime(m.created_at));
   item.append(meta);
   if (m.is_deleted) {
-    item.append(el('p', { class: 'muted' }, 'Message deleted'));
+    item.append(el('p', { class: 'muted' }, t('message-deleted')));
   } else {
     const text = el('p', { class: 'text' });
     text.append(linkify(m.content));
@@ -82,9 +83,8 @@ async function call(path, options = {}) {
     headers: { 'X-CSRF-Token': csrf, ...(options.headers || {}) },
   });
   if (!response.ok) {
-    let message = `Request failed (${response.status})`;
-    try { message = (await response.json()).error.message; } catch (_) { /* keep the generic text */ }
-    throw new Error(message);
+    const body = await response.json().catch(() => null);
+    throw new Error(errorText(response.status, body));
   }
   return response.status === 204 ? null : response.json();
 }
@@ -105,11 +105,11 @@ function upload(url, body) {
     request.onload = () => {
       if (progress) progress.hidden = true;
       if (request.status >= 200 && request.status < 300) resolve(request.response);
-      else reject(new Error(request.response?.error?.message || `Request failed (${request.status})`));
+      else reject(new Error(errorText(request.status, request.response)));
     };
     request.onerror = () => {
       if (progress) progress.hidden = true;
-      reject(new Error('The connection failed; the message was not sent.'));
+      reject(new Error(t('not-sent')));
     };
     request.send(body);
   });
@@ -121,7 +121,7 @@ async function refreshBadge() {
     badge.textContent = total_unread;
     badge.hidden = total_unread === 0;
     // The link's name holds its visible text ("Messages 3") and says what the number is.
-    badge.closest('a')?.setAttribute('aria-label', `Messages ${total_unread} unread`);
+    badge.closest('a')?.setAttribute('aria-label', t('badge-label', { count: total_unread }));
   }
 }
 
@@ -156,14 +156,14 @@ function when(iso) {
   const at = new Date(iso);
   const now = new Date();
   const days = Math.round((new Date(now.toDateString()) - new Date(at.toDateString())) / 86400000);
-  if (days === 0) return at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-  if (days === 1) return 'Yesterday';
-  if (days < 7) return at.toLocaleDateString([], { weekday: 'short' });
-  if (at.getFullYear() === now.getFullYear()) return at.toLocaleDateString([], { day: 'numeric', month: 'short' });
-  return at.toLocaleDateString([], { day: 'numeric', month: 'short', year: 'numeric' });
+  if (days === 0) return at.toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit' });
+  if (days === 1) return relativeDay(1);
+  if (days < 7) return at.toLocaleDateString(lang, { weekday: 'short' });
+  if (at.getFullYear() === now.getFullYear()) return at.toLocaleDateString(lang, { day: 'numeric', month: 'short' });
+  return at.toLocaleDateString(lang, { day: 'numeric', month: 'short', year: 'numeric' });
 }
 function timeEl(iso, className) {
-  const time = el('time', { class: className, datetime: iso, title: new Date(iso).toLocaleString() }, when(iso));
+  const time = el('time', { class: className, datetime: iso, title: new Date(iso).toLocaleString(lang) }, when(iso));
   return time;
 }
 
@@ -183,8 +183,8 @@ function markDays() {
     const day = at.toDateString();
     if (day === last) continue;
     last = day;
-    const label = day === today ? 'Today' : day === yesterday ? 'Yesterday'
-      : at.toLocaleDateString([], { weekday: 'long', day: 'numeric', month: 'long', year: at.getFullYear() === new Date().getFullYear() ? undefined : 'numeric' });
+    const label = day === today ? relativeDay(0) : day === yesterday ? relativeDay(1)
+      : at.toLocaleDateString(lang, { weekday: 'long', day: 'numeric', month: 'long', year: at.getFullYear() === new Date().getFullYear() ? undefined : 'numeric' });
     item.before(el('li', { class: 'day' }, label));
   }
 }
@@ -197,7 +197,7 @@ function markSeen(othersReadAt) {
   const sent = mine?.querySelector('time')?.getAttribute('datetime');
   if (!sent) return;
   const read = Math.max(0, ...othersReadAt.filter(Boolean).map((t) => new Date(t).getTime()));
-  if (read >= new Date(sent).getTime()) mine.append(el('span', { class: 'seen' }, 'Seen'));
+  if (read >= new Date(sent).getTime()) mine.append(el('span', { class: 'seen' }, t('seen')));
 }
 
 // The list as the page was asked for: the same search and filters as its address.
@@ -216,9 +216,9 @@ function renderRow(c) {
   link.append(el('span', { class: 'subject' }, c.subject));
   if (c.last_message_at) link.append(timeEl(c.last_message_at, 'when'));
   const other = el('span', { class: 'other' }, c.other_participant ? c.other_participant.name : '');
-  if (c.is_closed) other.append(' ', el('span', { class: 'closed' }, 'closed'));
+  if (c.is_closed) other.append(' ', el('span', { class: 'closed' }, t('closed')));
   link.append(other);
-  if (c.unread_count) link.append(el('span', { class: 'count', 'aria-label': `${c.unread_count} unread` }, String(c.unread_count)));
+  if (c.unread_count) link.append(el('span', { class: 'count', 'aria-label': t('unread', { count: c.unread_count }) }, String(c.unread_count)));
   link.append(el('span', { class: 'preview' }, c.last_message_preview || ''));
   item.append(link);
   return item;
@@ -396,7 +396,7 @@ actions?.addEventListener('click', async (event) => {
 });
 thread?.addEventListener('click', async (event) => {
   const button = event.target.closest('button.delete');
-  if (!button || !confirm('Delete this message?')) return;
+  if (!button || !confirm(t('confirm-delete'))) return;
   await call(`${api}/${conversationId}/messages/${button.dataset.message}`, { method: 'DELETE' }).catch((e) => alert(e.message));
   location.reload();
 });
@@ -428,7 +428,7 @@ if (dialog) {
     await lookup().catch(() => {});
     const recipient = found.find((r) => `${r.name} <${r.email}>` === search.value);
     if (!recipient) {
-      error.textContent = 'Choose a recipient from the list.';
+      error.textContent = t('choose-recipient');
       error.hidden = false;
       return;
     }

@@ -1,6 +1,7 @@
 // Shared behaviour of the admin and vendor pages: forms that talk to the JSON API, row buttons,
 // template previews in a sandboxed frame, sign-out. Pages render fully on the server without it.
 import { guardRestoredPages } from './restore.js';
+import { errorText, t } from './strings.js';
 
 const area = document.querySelector('meta[name=area]').content;
 const csrf = document.querySelector('meta[name=csrf-token]').content;
@@ -13,9 +14,8 @@ async function call(url, method, body) {
     body: body ? JSON.stringify(body) : undefined,
   });
   if (!response.ok) {
-    let message = `Request failed (${response.status})`;
-    try { message = (await response.json()).error.message; } catch (_) { /* generic text */ }
-    throw new Error(message);
+    const answer = await response.json().catch(() => null);
+    throw new Error(errorText(response.status, answer));
   }
   return response.status === 204 ? null : response.json();
 }
@@ -61,7 +61,7 @@ for (const form of document.querySelectorAll('form.api-form')) {
       const body = values(form);
       const draft = { code: body.code || form.dataset.code, language: body.language || form.dataset.language, subject: body.subject, body_html: body.body_html, body_text: body.body_text };
       const rendered = await call(preview.dataset.preview, 'POST', draft);
-      document.getElementById('preview-subject').textContent = `Subject: ${rendered.subject} (${rendered.layer}, ${rendered.language})`;
+      document.getElementById('preview-subject').textContent = t('preview-subject', { subject: rendered.subject, layer: t(`layer-${rendered.layer}`), language: rendered.language });
       // The frame is sandboxed without scripts or our origin: a template's own markup cannot act.
       document.getElementById('preview').srcdoc = rendered.body_html;
     } catch (e) {
@@ -78,7 +78,7 @@ document.addEventListener('click', async (event) => {
   try {
     const body = button.dataset.body ? JSON.parse(button.dataset.body) : undefined;
     const answer = await call(button.dataset.post, button.dataset.method || 'POST', body);
-    if (answer && answer.verification_error) alert(`Not verified: ${answer.verification_error}`);
+    if (answer && answer.verification_error) alert(t('not-verified', { problem: answer.verification_error }));
     location.reload();
   } catch (e) {
     alert(e.message);

@@ -3,7 +3,8 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::AccountsError;
-use super::{Customer, unique_or};
+use super::{Customer, PersonPatch, unique_or};
+use crate::auth::session::{self, Principal};
 use crate::domain::Page;
 
 const CUSTOMER_COLUMNS: &str =
@@ -104,4 +105,37 @@ pub(crate) fn customer_credentials(
             |r| Ok((customer_row(r)?, r.get(8)?)),
         )
         .optional()?)
+}
+
+/// Updates a customer of `store_id`; disabling one ends all their sessions in the same commit.
+pub(crate) fn update_customer(
+    conn: &Connection,
+    store_id: i64,
+    customer_id: i64,
+    patch: &PersonPatch,
+) -> Result<Customer, AccountsError> {
+    let customer = conn
+        .query_row(
+            &format!(
+                "UPDATE customers SET full_name = coalesce(?3, full_name),
+                        language = coalesce(?4, language), is_active = coalesce(?5, is_active),
+                        updated_at = ?6
+                 WHERE id = ?1 AND store_id = ?2 RETURNING {CUSTOMER_COLUMNS}"
+            ),
+            params![
+                customer_id,
+                store_id,
+                patch.full_name,
+                patch.language,
+                patch.is_active,
+                chrono::Utc::now()
+            ],
+            customer_row,
+        )
+        .optional()?
+        .ok_or(AccountsError::NotFound)?;
+    if !customer.is_active {
+        session::delete_all_for(conn, Principal::Customer(customer.id), None)?;
+    }
+    Ok(customer)
 }

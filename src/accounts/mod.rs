@@ -95,3 +95,69 @@ pub(super) fn unique_or(
         _ => AccountsError::from(e),
     }
 }
+
+/// Checked changes to a staff member or a customer; `None` leaves a value as it is.
+#[derive(Debug, Default)]
+pub(crate) struct PersonPatch {
+    pub full_name: Option<String>,
+    pub language: Option<String>,
+    pub is_active: Option<bool>,
+}
+
+/// The signed-in person as every page shows them: their name, and the language they read.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Profile {
+    pub full_name: String,
+    pub email: String,
+    pub language: String,
+}
+
+/// Changes the name or language of whoever `actor` is.
+pub(crate) fn update_profile(
+    conn: &rusqlite::Connection,
+    actor: &crate::domain::Actor,
+    patch: &PersonPatch,
+) -> Result<Profile, AccountsError> {
+    let (table, id) = match *actor {
+        crate::domain::Actor::Admin { user_id } | crate::domain::Actor::Staff { user_id, .. } => {
+            ("users", user_id)
+        }
+        crate::domain::Actor::Customer { customer_id, .. } => ("customers", customer_id),
+    };
+    conn.execute(
+        &format!(
+            "UPDATE {table} SET full_name = coalesce(?2, full_name),
+                    language = coalesce(?3, language), updated_at = ?4 WHERE id = ?1"
+        ),
+        rusqlite::params![id, patch.full_name, patch.language, Utc::now()],
+    )?;
+    profile(conn, actor)
+}
+
+/// The profile of whoever `actor` is (a user or a customer).
+pub(crate) fn profile(
+    conn: &rusqlite::Connection,
+    actor: &crate::domain::Actor,
+) -> Result<Profile, AccountsError> {
+    use rusqlite::OptionalExtension;
+    let (sql, id) = match *actor {
+        crate::domain::Actor::Admin { user_id } | crate::domain::Actor::Staff { user_id, .. } => (
+            "SELECT full_name, email, language FROM users WHERE id = ?1",
+            user_id,
+        ),
+        crate::domain::Actor::Customer { customer_id, .. } => (
+            "SELECT full_name, email, language FROM customers WHERE id = ?1",
+            customer_id,
+        ),
+    };
+    conn.prepare_cached(sql)?
+        .query_row([id], |r| {
+            Ok(Profile {
+                full_name: r.get(0)?,
+                email: r.get(1)?,
+                language: r.get(2)?,
+            })
+        })
+        .optional()?
+        .ok_or(AccountsError::NotFound)
+}

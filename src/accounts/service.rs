@@ -8,12 +8,12 @@ use serde::Deserialize;
 use tracing::instrument;
 
 use super::AccountsError;
-use super::{Customer, NewCustomer, NewUser, User};
+use super::{Customer, NewCustomer, NewUser, PersonPatch, Profile, User};
 use crate::auth::Hasher;
 use crate::auth::session::{self, NewSession, Principal, SessionKind};
 use crate::config::Settings;
 use crate::db::Db;
-use crate::domain::{self, Invalid};
+use crate::domain::{self, Actor, Invalid};
 
 /// What the account use cases need.
 #[derive(Clone)]
@@ -47,6 +47,72 @@ fn checked(input: &PersonInput) -> Result<Person, Invalid> {
         full_name: domain::clean_line("full_name", &input.full_name, NAME_MAX)?,
         language: domain::clean_language("language", input.language.as_deref().unwrap_or("en"))?,
     })
+}
+
+/// Changes to a person as given (any subset); checked before anything is written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PersonChange {
+    pub full_name: Option<String>,
+    pub language: Option<String>,
+    pub is_active: Option<bool>,
+}
+
+impl PersonChange {
+    fn checked(self) -> Result<PersonPatch, Invalid> {
+        Ok(PersonPatch {
+            full_name: self
+                .full_name
+                .map(|n| domain::clean_line("full_name", &n, NAME_MAX))
+                .transpose()?,
+            language: self
+                .language
+                .map(|l| domain::clean_language("language", &l))
+                .transpose()?,
+            is_active: self.is_active,
+        })
+    }
+}
+
+/// Renames, relanguages, disables or enables a staff member of a store.
+pub(crate) async fn update_store_user(
+    ctx: &Context,
+    store_id: i64,
+    user_id: i64,
+    change: PersonChange,
+) -> Result<User, AccountsError> {
+    let patch = change.checked()?;
+    ctx.db
+        .write(move |tx| super::update_store_user(tx, store_id, user_id, &patch))
+        .await
+}
+
+/// Renames, relanguages, disables or enables a customer of a store.
+pub(crate) async fn update_customer(
+    ctx: &Context,
+    store_id: i64,
+    customer_id: i64,
+    change: PersonChange,
+) -> Result<Customer, AccountsError> {
+    let patch = change.checked()?;
+    ctx.db
+        .write(move |tx| super::update_customer(tx, store_id, customer_id, &patch))
+        .await
+}
+
+/// The signed-in person changes their own name or language (not whether they are active).
+pub(crate) async fn update_own_profile(
+    ctx: &Context,
+    actor: Actor,
+    change: PersonChange,
+) -> Result<Profile, AccountsError> {
+    if change.is_active.is_some() {
+        return Err(Invalid::new("is_active", "cannot be changed on your own account").into());
+    }
+    let patch = change.checked()?;
+    ctx.db
+        .write(move |tx| super::update_profile(tx, &actor, &patch))
+        .await
 }
 
 /// The password's hash, when one was given (already checked).

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::AccountsError;
+use super::{AccountsError, PersonPatch};
 use super::{User, unique_or};
 use crate::auth::session::{self, Principal};
 use crate::domain::{Page, Role};
@@ -125,19 +125,12 @@ pub(crate) fn list_store_users(
     Ok((users, total))
 }
 
-#[derive(Debug, Default)]
-pub(crate) struct UserPatch {
-    pub full_name: Option<String>,
-    pub language: Option<String>,
-    pub is_active: Option<bool>,
-}
-
 /// Updates a staff member of `store_id`; disabling one ends all their sessions in the same commit.
 pub(crate) fn update_store_user(
     conn: &Connection,
     store_id: i64,
     user_id: i64,
-    patch: &UserPatch,
+    patch: &PersonPatch,
 ) -> Result<User, AccountsError> {
     let user = conn
         .query_row(

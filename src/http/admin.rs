@@ -3,8 +3,8 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::service::{self, PersonInput};
-use crate::accounts::{self, StorePatch, UserPatch};
+use crate::accounts::service::{self, PersonChange, PersonInput};
+use crate::accounts::{self, StorePatch};
 use crate::auth::AdminUser;
 use crate::domain::{self, Page, Tier};
 use crate::error::AppError;
@@ -38,14 +38,6 @@ pub(crate) struct CreateUser {
     password: String,
     full_name: String,
     language: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct UpdateUser {
-    full_name: Option<String>,
-    language: Option<String>,
-    is_active: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -190,26 +182,25 @@ pub(crate) async fn update_store_user(
     state: web::Data<AppState>,
     _admin: AdminUser,
     path: web::Path<(i64, i64)>,
-    body: web::Json<UpdateUser>,
+    body: web::Json<PersonChange>,
 ) -> Result<HttpResponse, AppError> {
     let (store_id, user_id) = path.into_inner();
-    let body = body.into_inner();
-    let patch = UserPatch {
-        full_name: body
-            .full_name
-            .map(|n| domain::clean_line("full_name", &n, 255))
-            .transpose()?,
-        language: body
-            .language
-            .map(|l| domain::clean_language("language", &l))
-            .transpose()?,
-        is_active: body.is_active,
-    };
-    let user = state
-        .db
-        .write(move |tx| accounts::update_store_user(tx, store_id, user_id, &patch))
-        .await?;
+    let user =
+        service::update_store_user(&state.accounts(), store_id, user_id, body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(user))
+}
+
+pub(crate) async fn update_customer(
+    state: web::Data<AppState>,
+    _admin: AdminUser,
+    path: web::Path<(i64, i64)>,
+    body: web::Json<PersonChange>,
+) -> Result<HttpResponse, AppError> {
+    let (store_id, customer_id) = path.into_inner();
+    let customer =
+        service::update_customer(&state.accounts(), store_id, customer_id, body.into_inner())
+            .await?;
+    Ok(HttpResponse::Ok().json(customer))
 }
 
 pub(crate) async fn create_customer(

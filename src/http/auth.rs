@@ -351,6 +351,21 @@ pub(crate) async fn me<U: AreaUser>(
     }))
 }
 
+/// The caller changes their own name or page language.
+pub(crate) async fn update_me<U: AreaUser>(
+    state: web::Data<AppState>,
+    user: U,
+    body: web::Json<accounts::service::PersonChange>,
+) -> Result<HttpResponse, AppError> {
+    let profile = accounts::service::update_own_profile(
+        &state.accounts(),
+        user.auth().actor,
+        body.into_inner(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(profile))
+}
+
 /// Changes the caller's password and ends every other session of the account.
 pub(crate) async fn change_password<U: AreaUser>(
     state: web::Data<AppState>,

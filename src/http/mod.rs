@@ -55,6 +55,7 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                         .route("/auth/login", post().to(auth::login_admin))
                         .route("/auth/logout", post().to(auth::logout::<AdminUser>))
                         .route("/auth/me", get().to(auth::me::<AdminUser>))
+                        .route("/auth/me", patch().to(auth::update_me::<AdminUser>))
                         .route(
                             "/auth/password",
                             post().to(auth::change_password::<AdminUser>),
@@ -82,6 +83,10 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                         .route(
                             "/stores/{store_id}/customers",
                             get().to(admin::list_customers),
+                        )
+                        .route(
+                            "/stores/{store_id}/customers/{customer_id}",
+                            patch().to(admin::update_customer),
                         )
                         .route("/email-templates", get().to(email::list_templates))
                         .route("/email-templates", post().to(email::create_template))
@@ -116,12 +121,14 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                         .route("/auth/login", post().to(auth::login_vendor))
                         .route("/auth/logout", post().to(auth::logout::<VendorUser>))
                         .route("/auth/me", get().to(auth::me::<VendorUser>))
+                        .route("/auth/me", patch().to(auth::update_me::<VendorUser>))
                         .route(
                             "/auth/password",
                             post().to(auth::change_password::<VendorUser>),
                         )
                         .route("/customers", post().to(vendor::create_customer))
                         .route("/customers", get().to(vendor::list_customers))
+                        .route("/customers/{id}", patch().to(vendor::update_customer))
                         .route("/email-templates", get().to(email::vendor_templates))
                         .route("/email-templates/preview", post().to(email::vendor_preview))
                         .route(
@@ -147,6 +154,7 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                         .route("/auth/register", post().to(auth::register))
                         .route("/auth/logout", post().to(auth::logout::<CustomerUser>))
                         .route("/auth/me", get().to(auth::me::<CustomerUser>))
+                        .route("/auth/me", patch().to(auth::update_me::<CustomerUser>))
                         .route(
                             "/auth/password",
                             post().to(auth::change_password::<CustomerUser>),
@@ -165,7 +173,19 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
             "/vendor/messages/{id}",
             get().to(pages::thread::<VendorUser>),
         )
-        .route("/shop/account", get().to(admin_pages::shop_account))
+        .route(
+            "/shop/account",
+            get().to(admin_pages::account::<CustomerUser>),
+        )
+        .route(
+            "/vendor/account",
+            get().to(admin_pages::account::<VendorUser>),
+        )
+        .route(
+            "/admin/account",
+            get().to(admin_pages::account::<AdminUser>),
+        )
+        .route("/vendor/team", get().to(admin_pages::vendor_team))
         .route("/admin/stores", get().to(admin_pages::admin_stores))
         .route("/admin/stores/{id}", get().to(admin_pages::admin_store))
         .route("/vendor/customers", get().to(admin_pages::vendor_customers))

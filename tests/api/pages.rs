@@ -177,7 +177,7 @@ async fn every_admin_and_store_page_renders_escapes_and_pages_its_tables() {
         "/admin/email-logs?status=pending&recipient=ca%40example.test",
     )
     .await;
-    assert!(logs.contains("1–1 of 1 emails"), "{logs}");
+    assert!(logs.contains("1–1 of 1 email<"), "{logs}");
     assert!(logs.contains("<option value=\"pending\" selected>"));
     assert!(logs.contains("value=\"ca@example.test\""));
     for path in [
@@ -343,4 +343,72 @@ async fn a_page_with_its_scripts_and_styles_stays_under_60_kb() {
             "{path}: {bytes} bytes of scripts and styles"
         );
     }
+}
+
+#[tokio::test]
+async fn pages_speak_the_accounts_language_else_the_browsers() {
+    let app = spawn_app().await;
+    let m = app.marketplace().await;
+    let anon = no_redirects();
+    let german = |path: &str| {
+        anon.get(app.url(path))
+            .header("Accept-Language", "fr-CH, de-AT;q=0.9, en;q=0.5")
+    };
+
+    let login = german("/shop/login")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        login.contains("<html lang=\"de\">") && login.contains("Anmeldung im Shop"),
+        "{login}"
+    );
+    let english = page(&anon, &app, "/shop/login").await;
+    assert!(english.contains("<html lang=\"en\">") && english.contains("Sign in to the shop"));
+    let missing = german("/admin/nothing-here")
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert!(missing.text().await.unwrap().contains("Nicht gefunden"));
+
+    // The account's language wins over the browser's once someone is signed in.
+    let vendor = signed_in(&app, "vendor", "a1@example.test").await;
+    let r = vendor
+        .get(app.url("/vendor/customers"))
+        .header("Accept-Language", "de")
+        .send()
+        .await
+        .unwrap();
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("<html lang=\"en\">") && text.contains("Add a customer"),
+        "{text}"
+    );
+    let r = app
+        .patch(
+            "/api/v1/vendor/auth/me",
+            &m.a1.token,
+            json!({"language": "de"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let text = page(&vendor, &app, "/vendor/customers").await;
+    assert!(
+        text.contains("<html lang=\"de\">") && text.contains("Kunden anlegen"),
+        "{text}"
+    );
+    // The numbers and the scripts' words come in German as well.
+    assert!(
+        text.contains("1–2 von 2 Kunden") || text.contains("von 2 Kunden"),
+        "{text}"
+    );
+    assert!(
+        text.contains("&quot;seen&quot;:&quot;Gesehen&quot;"),
+        "{text}"
+    );
 }

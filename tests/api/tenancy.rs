@@ -236,3 +236,98 @@ async fn a_store_user_of_another_store_is_not_found_through_the_wrong_store_path
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn staff_and_admins_disable_customers_of_that_store_only_and_the_next_request_fails() {
+    let app = spawn_app().await;
+    let admin = app.admin("root@example.test").await;
+    let a = app.create_store(&admin, "shop-a", "essential").await;
+    let b = app.create_store(&admin, "shop-b", "essential").await;
+    let staff_a = app.staff(&admin, a, "a@example.test").await;
+    let staff_b = app.staff(&admin, b, "b@example.test").await;
+    let ann = app.customer("shop-a", "ann@example.test").await;
+
+    // Another store's staff, and the admin through another store's path, find nothing.
+    let path = format!("/api/v1/vendor/customers/{}", ann.id);
+    assert_error(
+        app.patch(&path, &staff_b.token, json!({"is_active": false}))
+            .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let wrong = format!("/api/v1/admin/stores/{b}/customers/{}", ann.id);
+    assert_error(
+        app.patch(&wrong, &admin.token, json!({"is_active": false}))
+            .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    assert_eq!(
+        app.get("/api/v1/shop/auth/me", &ann.token).await.status(),
+        StatusCode::OK
+    );
+    assert_error(
+        app.patch(&path, &staff_a.token, json!({"language": "klingon!"}))
+            .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+
+    let r = app
+        .patch(&path, &staff_a.token, json!({"is_active": false}))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["is_active"], false);
+    assert_error(
+        app.get("/api/v1/shop/auth/me", &ann.token).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+
+    let right = format!("/api/v1/admin/stores/{a}/customers/{}", ann.id);
+    let r = app
+        .patch(&right, &admin.token, json!({"is_active": true}))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    app.login(
+        "shop",
+        json!({"store_code": "shop-a", "email": "ann@example.test", "password": crate::helpers::PASSWORD}),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn everyone_changes_their_own_name_and_page_language_but_not_whether_they_are_active() {
+    let app = spawn_app().await;
+    let m = app.marketplace().await;
+    for party in [&m.admin, &m.a1, &m.ca] {
+        let path = format!("/api/v1/{}/auth/me", party.area);
+        let r = app
+            .patch(
+                &path,
+                &party.token,
+                json!({"full_name": "New Name", "language": "de"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK, "{}", party.area);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(
+            (body["full_name"].as_str(), body["language"].as_str()),
+            (Some("New Name"), Some("de"))
+        );
+        assert_error(
+            app.patch(&path, &party.token, json!({"is_active": false}))
+                .await,
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+        assert_error(
+            app.patch(&path, &party.token, json!({"full_name": ""}))
+                .await,
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+        assert_eq!(app.get(&path, &party.token).await.status(), StatusCode::OK);
+    }
+}

@@ -83,7 +83,13 @@ pub(crate) async fn admin_email_logs(
     req: HttpRequest,
     q: web::Query<LogQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let (_, chrome) = signed_in!(state, req, Area::Admin, "Email logs", "/admin/email-logs");
+    let (_, chrome) = signed_in!(
+        state,
+        req,
+        Area::Admin,
+        "nav-email-logs",
+        "/admin/email-logs"
+    );
     email_logs(&state, chrome, q.into_inner(), None, true).await
 }
 
@@ -92,6 +98,12 @@ pub(crate) async fn vendor_email_logs(
     req: HttpRequest,
     q: web::Query<LogQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let (auth, chrome) = signed_in!(state, req, Area::Vendor, "Email logs", "/vendor/email-logs");
+    let (auth, chrome) = signed_in!(
+        state,
+        req,
+        Area::Vendor,
+        "nav-email-logs",
+        "/vendor/email-logs"
+    );
     email_logs(&state, chrome, q.into_inner(), auth.actor.store_id(), false).await
 }

@@ -82,7 +82,7 @@ pub(crate) async fn admin_templates(
         state,
         req,
         Area::Admin,
-        "Email templates",
+        "nav-email-templates",
         "/admin/email-templates"
     );
     let templates = state
@@ -115,7 +115,7 @@ pub(crate) async fn admin_template(
         state,
         req,
         Area::Admin,
-        "Edit template",
+        "title-edit-template",
         "/admin/email-templates"
     );
     let id = path.into_inner();
@@ -143,7 +143,7 @@ pub(crate) async fn vendor_templates(
         state,
         req,
         Area::Vendor,
-        "Email templates",
+        "nav-email-templates",
         "/vendor/email-templates"
     );
     let store_id = auth.actor.store_id().unwrap_or_default();
@@ -175,7 +175,7 @@ pub(crate) async fn vendor_template(
         state,
         req,
         Area::Vendor,
-        "Edit your template",
+        "title-edit-template",
         "/vendor/email-templates"
     );
     let (code, language) = path.into_inner();

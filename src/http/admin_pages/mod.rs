@@ -73,7 +73,7 @@ macro_rules! signed_in {
     ($state:expr, $req:expr, $area:expr, $title:expr, $url:expr) => {
         match page_user(&$req, $area).await {
             Ok(auth) => {
-                let chrome = chrome(&$state, &auth, $area, $title, $url).await?;
+                let chrome = chrome(&$state, &$req, &auth, $area, $title, $url).await?;
                 (auth, chrome)
             }
             Err(redirect) => return Ok(redirect),
@@ -82,12 +82,14 @@ macro_rules! signed_in {
 }
 
 // The pages, after the macro they use.
+mod account;
 mod email_logs;
 mod email_templates;
 mod notifications;
 mod settings;
 mod stores;
 
+pub(crate) use account::*;
 pub(crate) use email_logs::*;
 pub(crate) use email_templates::*;
 pub(crate) use notifications::*;

@@ -28,7 +28,7 @@ pub(crate) async fn admin_notifications(
         state,
         req,
         Area::Admin,
-        "Notifications",
+        "nav-notifications",
         "/admin/notifications"
     );
     let page = query.page();

@@ -26,7 +26,7 @@ pub(crate) async fn vendor_settings(
         state,
         req,
         Area::Vendor,
-        "Email settings",
+        "nav-email-settings",
         "/vendor/email-settings"
     );
     let store_id = auth.actor.store_id().unwrap_or_default();

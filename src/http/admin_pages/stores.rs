@@ -1,4 +1,4 @@
-//! The admin's stores page and the customer's account page.
+//! The admin's stores pages, and a store's own customers and team.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -10,14 +10,6 @@ use crate::http::pages::{Chrome, chrome, page_user, render_page};
 use crate::state::AppState;
 
 use super::{Pager, ROWS_PER_PAGE, Skip};
-
-pub(crate) async fn shop_account(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-) -> Result<HttpResponse, AppError> {
-    let (_, chrome) = signed_in!(state, req, Area::Shop, "Your account", "/shop/account");
-    Ok(render_page(&state, "shop/account.html", &chrome))
-}
 
 #[derive(Serialize)]
 struct StoresPage {
@@ -33,7 +25,7 @@ pub(crate) async fn admin_stores(
     req: HttpRequest,
     query: web::Query<Skip>,
 ) -> Result<HttpResponse, AppError> {
-    let (_, chrome) = signed_in!(state, req, Area::Admin, "Stores", "/admin/stores");
+    let (_, chrome) = signed_in!(state, req, Area::Admin, "nav-stores", "/admin/stores");
     let page = query.page();
     let (stores, total) = state
         .db
@@ -66,6 +58,11 @@ struct StorePage {
     staff_pager: Pager,
     customers: Vec<Customer>,
     customers_pager: Pager,
+    /// Where the tables' rows send their changes, and what an empty customer table says.
+    staff_url: String,
+    customer_url: String,
+    customers_api: String,
+    customers_empty: &'static str,
 }
 
 /// One store: its staff (add, disable, enable) and its customers (add).
@@ -75,7 +72,7 @@ pub(crate) async fn admin_store(
     path: web::Path<i64>,
     query: web::Query<StoreQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let (_, chrome) = signed_in!(state, req, Area::Admin, "Store", "/admin/stores");
+    let (_, chrome) = signed_in!(state, req, Area::Admin, "nav-stores", "/admin/stores");
     let id = path.into_inner();
     let page = |skip| Page {
         skip,
@@ -101,7 +98,11 @@ pub(crate) async fn admin_store(
             customers_total,
             &[],
         ),
-        chrome,
+        chrome: chrome.titled(&store.name),
+        staff_url: format!("/api/v1/admin/stores/{id}/users/"),
+        customer_url: format!("/api/v1/admin/stores/{id}/customers/"),
+        customers_api: format!("/api/v1/admin/stores/{id}/customers"),
+        customers_empty: "customers-empty-admin",
         store,
         staff,
         customers,
@@ -115,6 +116,9 @@ struct CustomersPage {
     chrome: Chrome,
     customers: Vec<Customer>,
     pager: Pager,
+    customer_url: &'static str,
+    customers_api: &'static str,
+    customers_empty: &'static str,
 }
 
 /// A store's customers, for its staff: the list and adding one.
@@ -123,7 +127,13 @@ pub(crate) async fn vendor_customers(
     req: HttpRequest,
     query: web::Query<Skip>,
 ) -> Result<HttpResponse, AppError> {
-    let (auth, chrome) = signed_in!(state, req, Area::Vendor, "Customers", "/vendor/customers");
+    let (auth, chrome) = signed_in!(
+        state,
+        req,
+        Area::Vendor,
+        "nav-customers",
+        "/vendor/customers"
+    );
     let store_id = auth.actor.store_id().unwrap_or_default();
     let page = query.page();
     let (customers, total) = state
@@ -134,6 +144,41 @@ pub(crate) async fn vendor_customers(
         pager: Pager::new(page, customers.len(), total, &[]),
         chrome,
         customers,
+        customer_url: "/api/v1/vendor/customers/",
+        customers_api: "/api/v1/vendor/customers",
+        customers_empty: "customers-empty-store",
     };
     Ok(render_page(&state, "vendor/customers.html", &view))
+}
+
+#[derive(Serialize)]
+struct TeamPage {
+    #[serde(flatten)]
+    chrome: Chrome,
+    staff: Vec<User>,
+    pager: Pager,
+    /// Staff see their team; only the platform adds and disables members.
+    staff_url: &'static str,
+}
+
+/// A store's team, for its staff: who else answers the store's messages.
+pub(crate) async fn vendor_team(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<Skip>,
+) -> Result<HttpResponse, AppError> {
+    let (auth, chrome) = signed_in!(state, req, Area::Vendor, "nav-team", "/vendor/team");
+    let store_id = auth.actor.store_id().unwrap_or_default();
+    let page = query.page();
+    let (staff, total) = state
+        .db
+        .read(move |conn| accounts::list_store_users(conn, store_id, page))
+        .await?;
+    let view = TeamPage {
+        pager: Pager::new(page, staff.len(), total, &[]),
+        chrome,
+        staff,
+        staff_url: "",
+    };
+    Ok(render_page(&state, "vendor/team.html", &view))
 }

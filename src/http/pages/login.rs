@@ -14,6 +14,7 @@ use super::{area_of, label, messages_url, render};
 
 #[derive(Serialize, Default)]
 struct LoginPage {
+    lang: String,
     title: String,
     area: &'static str,
     area_label: &'static str,
@@ -24,10 +25,12 @@ struct LoginPage {
     store_code: String,
 }
 
+/// `error` is a catalogue key.
 fn login_page(
     state: &AppState,
+    req: &HttpRequest,
     area: Area,
-    error: Option<String>,
+    error: Option<&str>,
     email: String,
     store_code: String,
 ) -> HttpResponse {
@@ -36,12 +39,15 @@ fn login_page(
     } else {
         actix_web::http::StatusCode::OK
     };
+    // Nobody is signed in yet: the browser's language.
+    let words = state.pages.catalogue(None, req);
     let page = LoginPage {
-        title: format!("Sign in to the {} area", label(area).to_lowercase()),
+        lang: words.language.clone(),
+        title: words.text(&format!("login-title-{}", area.as_str()), &[]),
         area: area.as_str(),
         area_label: label(area),
         home: "/",
-        error,
+        error: error.map(|key| words.text(key, &[])),
         email,
         store_code,
         ..Default::default()
@@ -56,12 +62,14 @@ pub(crate) struct LoginQuery {
 
 pub(crate) async fn login_form(
     state: web::Data<AppState>,
+    req: HttpRequest,
     path: web::Path<String>,
     query: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, AppError> {
     let area = area_of(&path).ok_or(AppError::NotFound)?;
     Ok(login_page(
         &state,
+        &req,
         area,
         None,
         String::new(),
@@ -107,15 +115,17 @@ pub(crate) async fn login_submit(
         }
         Err(AppError::InvalidCredentials) => Ok(login_page(
             &state,
+            &req,
             area,
-            Some("The email or the password is wrong.".into()),
+            Some("login-wrong"),
             form.email,
             store_code.unwrap_or_default(),
         )),
-        Err(e @ AppError::RateLimited { .. }) => Ok(login_page(
+        Err(AppError::RateLimited { .. }) => Ok(login_page(
             &state,
+            &req,
             area,
-            Some(e.to_string()),
+            Some("login-too-many"),
             form.email,
             String::new(),
         )),

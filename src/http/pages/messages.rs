@@ -42,24 +42,24 @@ fn type_options(area: Area) -> Vec<ComposeType> {
             ComposeType {
                 value: "admin_store",
                 recipient: "store",
-                label: "With stores",
+                label: "channel-with-stores",
             },
             ComposeType {
                 value: "admin_customer",
                 recipient: "customer",
-                label: "With customers",
+                label: "channel-with-customers",
             },
         ],
         Area::Vendor => vec![
             ComposeType {
                 value: "store_customer",
                 recipient: "customer",
-                label: "With customers",
+                label: "channel-with-customers",
             },
             ComposeType {
                 value: "admin_store",
                 recipient: "admin",
-                label: "With the platform",
+                label: "channel-with-platform",
             },
         ],
         Area::Shop => Vec::new(),
@@ -95,18 +95,18 @@ fn compose_types(area: Area) -> Vec<ComposeType> {
             ComposeType {
                 value: "admin_store",
                 recipient: "store",
-                label: "With a store",
+                label: "compose-with-store",
             },
             ComposeType {
                 value: "admin_customer",
                 recipient: "customer",
-                label: "With a customer",
+                label: "compose-with-customer",
             },
         ],
         Area::Vendor => vec![ComposeType {
             value: "store_customer",
             recipient: "customer",
-            label: "With a customer",
+            label: "compose-with-customer",
         }],
         Area::Shop => Vec::new(),
     }
@@ -186,10 +186,18 @@ async fn messages_page(
         .db
         .read(move |conn| inbox::inbox_page(conn, &actor, &filter, selected))
         .await?;
-    let title = thread
-        .as_ref()
-        .map_or("Messages", |(d, _)| &d.summary.subject);
-    let chrome = chrome(&state, &auth, area, title, messages_url(area)).await?;
+    let mut chrome = chrome(
+        &state,
+        &req,
+        &auth,
+        area,
+        "nav-messages",
+        messages_url(area),
+    )
+    .await?;
+    if let Some((detail, _)) = &thread {
+        chrome = chrome.titled(&detail.summary.subject);
+    }
     let page = MessagesPage {
         chrome,
         conversations: list.conversations,

@@ -9,14 +9,19 @@ mod messages;
 pub(crate) use login::*;
 pub(crate) use messages::*;
 
-use actix_web::http::header;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use actix_web::http::header::{self, Header};
 use actix_web::{HttpRequest, HttpResponse};
+use fluent_bundle::FluentValue;
 use rust_embed::RustEmbed;
 use serde::Serialize;
 
 use crate::auth::extract::{Authenticated, authenticate};
 use crate::domain::Area;
 use crate::error::AppError;
+use crate::i18n::{Catalogue, Catalogues, DEFAULT_LANGUAGE};
 use crate::messaging::inbox::{self};
 use crate::state::AppState;
 
@@ -24,45 +29,127 @@ use crate::state::AppState;
 #[folder = "assets/templates/"]
 struct Templates;
 
-/// One Tera instance with every page template; `.html` templates escape every variable.
-pub(crate) fn load_templates() -> anyhow::Result<tera::Tera> {
-    let mut tera = tera::Tera::new();
-    tera.autoescape_on(vec![".html"]);
-    tera.register_filter("datetime", datetime);
-    tera.register_filter("filesize", filesize);
-    let sources: Vec<(String, String)> = Templates::iter()
-        .filter_map(|name| {
-            Templates::get(&name).map(|f| {
-                (
-                    name.to_string(),
-                    String::from_utf8_lossy(&f.data).into_owned(),
-                )
+/// The page templates, once per language: each copy's `t(key=…)` function and `datetime`,
+/// `filesize` and `number` filters speak that language, so templates and components need no
+/// language argument.
+pub(crate) struct Pages {
+    catalogues: Catalogues,
+    by_language: BTreeMap<String, tera::Tera>,
+}
+
+impl Pages {
+    pub(crate) fn load() -> anyhow::Result<Self> {
+        let catalogues = Catalogues::load()?;
+        let sources: Vec<(String, String)> = Templates::iter()
+            .filter_map(|name| {
+                Templates::get(&name).map(|f| {
+                    (
+                        name.to_string(),
+                        String::from_utf8_lossy(&f.data).into_owned(),
+                    )
+                })
             })
+            .collect();
+        // The languages a reader may choose, each in its own words.
+        let languages: Vec<BTreeMap<&str, String>> = catalogues
+            .languages()
+            .map(|c| {
+                BTreeMap::from([
+                    ("code", c.language.clone()),
+                    ("name", c.text("language-name", &[])),
+                ])
+            })
+            .collect();
+        let mut by_language = BTreeMap::new();
+        for catalogue in catalogues.languages() {
+            let mut tera = tera::Tera::new();
+            tera.autoescape_on(vec![".html"]);
+            speak(&mut tera, catalogue);
+            tera.global_context().insert("languages", &languages);
+            tera.add_raw_templates(sources.clone())
+                .map_err(|e| anyhow::anyhow!("page templates: {e}"))?;
+            by_language.insert(catalogue.language.clone(), tera);
+        }
+        Ok(Pages {
+            catalogues,
+            by_language,
         })
-        .collect();
-    tera.add_raw_templates(sources)
-        .map_err(|e| anyhow::anyhow!("page templates: {e}"))?;
-    Ok(tera)
+    }
+
+    /// The reader's catalogue: their account's language, else their browser's.
+    pub(crate) fn catalogue(&self, account: Option<&str>, req: &HttpRequest) -> &Arc<Catalogue> {
+        let browser = header::AcceptLanguage::parse(req)
+            .map(|accept| accept.ranked())
+            .unwrap_or_default();
+        let tags: Vec<String> = browser.iter().map(ToString::to_string).collect();
+        self.catalogues
+            .choose(account, tags.iter().map(String::as_str))
+    }
+
+    fn render(
+        &self,
+        language: &str,
+        name: &str,
+        context: &tera::Context,
+    ) -> tera::TeraResult<String> {
+        let tera = self
+            .by_language
+            .get(language)
+            .or_else(|| self.by_language.get(DEFAULT_LANGUAGE))
+            .ok_or_else(|| tera::Error::message("no page templates"))?;
+        tera.render(name, context)
+    }
 }
 
-/// `{{ at | datetime }}`: an RFC 3339 time as "2026-12-02 06:21 UTC"; anything else as given.
-fn datetime(at: &str, _: tera::Kwargs, _: &tera::State) -> String {
-    chrono::DateTime::parse_from_rfc3339(at).map_or_else(
-        |_| at.to_string(),
-        |t| {
-            t.with_timezone(&chrono::Utc)
-                .format("%Y-%m-%d %H:%M UTC")
-                .to_string()
+/// Teaches one Tera copy its language: `t(key="…", var=…)`, the formatting filters, and the
+/// page-wide `lang` and `strings` (the scripts' messages, as JSON).
+fn speak(tera: &mut tera::Tera, catalogue: &Arc<Catalogue>) {
+    let words = catalogue.clone();
+    tera.register_function("t", move |kwargs: tera::Kwargs, _: &tera::State| {
+        let key: String = kwargs.must_get("key")?;
+        let args: Vec<(String, FluentValue<'static>)> = kwargs
+            .iter()
+            .filter(|(name, _)| name.as_str() != Some("key"))
+            .map(|(name, value)| (name.to_string(), fluent_value(value)))
+            .collect();
+        let args: Vec<(&str, FluentValue<'static>)> =
+            args.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
+        Ok::<_, tera::Error>(words.text(&key, &args))
+    });
+    let words = catalogue.clone();
+    tera.register_filter(
+        "datetime",
+        move |at: &str, _: tera::Kwargs, _: &tera::State| {
+            chrono::DateTime::parse_from_rfc3339(at).map_or_else(
+                |_| at.to_string(),
+                |t| words.datetime(t.with_timezone(&chrono::Utc)),
+            )
         },
-    )
+    );
+    let words = catalogue.clone();
+    tera.register_filter(
+        "filesize",
+        move |bytes: i64, _: tera::Kwargs, _: &tera::State| words.filesize(bytes),
+    );
+    let words = catalogue.clone();
+    tera.register_filter("number", move |n: i64, _: tera::Kwargs, _: &tera::State| {
+        words.number(n as f64, 0)
+    });
+    tera.global_context().insert("lang", &catalogue.language);
+    tera.global_context()
+        .insert("strings", &catalogue.script_strings());
 }
 
-/// `{{ bytes | filesize }}`: "812 B", "14 KB", "3.2 MB".
-fn filesize(bytes: i64, _: tera::Kwargs, _: &tera::State) -> String {
-    match bytes {
-        ..1_000 => format!("{bytes} B"),
-        1_000..1_000_000 => format!("{} KB", (bytes + 500) / 1_000),
-        _ => format!("{:.1} MB", bytes as f64 / 1_000_000.0),
+/// A template value as a Fluent argument: numbers stay numbers, so plurals can select on them.
+fn fluent_value(value: &tera::Value) -> FluentValue<'static> {
+    if let Some(n) = value.as_i64() {
+        FluentValue::from(n)
+    } else if let Some(n) = value.as_f64() {
+        FluentValue::from(n)
+    } else if let Some(s) = value.as_str() {
+        FluentValue::from(s.to_string())
+    } else {
+        FluentValue::from(value.to_string())
     }
 }
 
@@ -75,8 +162,14 @@ fn render(
     context: &impl Serialize,
     status: actix_web::http::StatusCode,
 ) -> HttpResponse {
-    let result =
-        tera::Context::from_serialize(context).and_then(|ctx| state.pages.render(name, &ctx));
+    // Every page's context carries the reader's language as `lang` (the chrome's).
+    let result = tera::Context::from_serialize(context).and_then(|ctx| {
+        let language = ctx
+            .get("lang")
+            .and_then(|v| v.as_str())
+            .unwrap_or(DEFAULT_LANGUAGE);
+        state.pages.render(language, name, &ctx)
+    });
     match result {
         Ok(html) => HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")
@@ -107,17 +200,20 @@ fn messages_url(area: Area) -> &'static str {
     }
 }
 
+/// The catalogue key of an area's name.
 fn label(area: Area) -> &'static str {
     match area {
-        Area::Admin => "Admin",
-        Area::Vendor => "Store",
-        Area::Shop => "Shop",
+        Area::Admin => "area-admin",
+        Area::Vendor => "area-vendor",
+        Area::Shop => "area-shop",
     }
 }
 
 /// The parts every signed-in page shows: header, badge, navigation, CSRF token.
 #[derive(Serialize, Default)]
 pub(crate) struct Chrome {
+    /// The reader's language: picks the templates' copy that speaks it.
+    lang: String,
     title: String,
     area: &'static str,
     area_label: &'static str,
@@ -132,6 +228,7 @@ pub(crate) struct Chrome {
 #[derive(Serialize)]
 struct NavItem {
     url: &'static str,
+    /// A catalogue key.
     label: &'static str,
     current: bool,
 }
@@ -139,22 +236,25 @@ struct NavItem {
 fn nav(area: Area, current: &str) -> Vec<NavItem> {
     let items: &[(&str, &str)] = match area {
         Area::Admin => &[
-            ("/admin/messages", "Messages"),
-            ("/admin/stores", "Stores"),
-            ("/admin/email-templates", "Email templates"),
-            ("/admin/email-logs", "Email logs"),
-            ("/admin/notifications", "Notifications"),
+            ("/admin/messages", "nav-messages"),
+            ("/admin/stores", "nav-stores"),
+            ("/admin/email-templates", "nav-email-templates"),
+            ("/admin/email-logs", "nav-email-logs"),
+            ("/admin/notifications", "nav-notifications"),
+            ("/admin/account", "nav-account"),
         ],
         Area::Vendor => &[
-            ("/vendor/messages", "Messages"),
-            ("/vendor/customers", "Customers"),
-            ("/vendor/email-templates", "Email templates"),
-            ("/vendor/email-settings", "Email settings"),
-            ("/vendor/email-logs", "Email logs"),
+            ("/vendor/messages", "nav-messages"),
+            ("/vendor/customers", "nav-customers"),
+            ("/vendor/team", "nav-team"),
+            ("/vendor/email-templates", "nav-email-templates"),
+            ("/vendor/email-settings", "nav-email-settings"),
+            ("/vendor/email-logs", "nav-email-logs"),
+            ("/vendor/account", "nav-account"),
         ],
         Area::Shop => &[
-            ("/shop/account", "Account"),
-            ("/shop/account/messages", "Messages"),
+            ("/shop/account", "nav-account"),
+            ("/shop/account/messages", "nav-messages"),
         ],
     };
     items
@@ -167,35 +267,47 @@ fn nav(area: Area, current: &str) -> Vec<NavItem> {
         .collect()
 }
 
-/// Builds the chrome for a signed-in page: the user's name and unread total come from the DB.
+/// Builds the chrome for a signed-in page: the user's name, language and unread total come from
+/// the DB; `title` is a catalogue key.
 pub(crate) async fn chrome(
     state: &AppState,
+    req: &HttpRequest,
     auth: &Authenticated,
     area: Area,
     title: &str,
     current: &str,
 ) -> Result<Chrome, AppError> {
     let actor = auth.actor;
-    let (user_name, unread) = state
+    let (profile, unread) = state
         .db
         .read(move |conn| {
             Ok::<_, AppError>((
-                crate::messaging::participants::actor_name(conn, &actor)?,
+                crate::accounts::profile(conn, &actor)?,
                 inbox::total_unread(conn, &actor)?,
             ))
         })
         .await?;
+    let words = state.pages.catalogue(Some(&profile.language), req);
     Ok(Chrome {
-        title: title.to_string(),
+        lang: words.language.clone(),
+        title: words.text(title, &[]),
         area: area.as_str(),
         area_label: label(area),
         home: messages_url(area),
         messages_url: messages_url(area),
         csrf_token: auth.csrf_token.clone().unwrap_or_default(),
-        user_name,
+        user_name: profile.full_name,
         unread,
         nav: nav(area, current),
     })
+}
+
+impl Chrome {
+    /// A page named by its content (a conversation's subject, a store's name) rather than a key.
+    pub(crate) fn titled(mut self, title: &str) -> Self {
+        self.title = title.to_string();
+        self
+    }
 }
 
 pub(crate) fn render_page(state: &AppState, name: &str, context: &impl Serialize) -> HttpResponse {
@@ -215,16 +327,15 @@ pub(crate) async fn page_user(
 }
 
 /// `/`: where to sign in.
-pub(crate) async fn home() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header(("Content-Security-Policy", CSP))
-        .body(
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
-             content=\"width=device-width\"><title>Parley</title><link rel=\"stylesheet\" href=\"/assets/app.css\"></head>\
-             <body><main class=\"login card\"><h1>Parley</h1><p>Sign in to the <a href=\"/shop/login\">shop</a>, \
-             the <a href=\"/vendor/login\">store</a> or the <a href=\"/admin/login\">admin</a> area.</p></main></body></html>",
-        )
+pub(crate) async fn home(state: actix_web::web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let words = state.pages.catalogue(None, &req);
+    let page = Chrome {
+        lang: words.language.clone(),
+        title: words.text("home-title", &[]),
+        home: "/",
+        ..Chrome::default()
+    };
+    render_page(&state, "home.html", &page)
 }
 
 /// What an error page says.
@@ -233,8 +344,8 @@ struct ErrorPage {
     #[serde(flatten)]
     chrome: Chrome,
     status: u16,
-    message: &'static str,
-    way_on: &'static str,
+    message: String,
+    way_on: String,
 }
 
 /// An error answered to a browser as a page in the site's layout, for the area the path is in.
@@ -244,51 +355,35 @@ pub(crate) fn error_page(
 ) -> Option<HttpResponse> {
     let state = req.app_data::<actix_web::web::Data<AppState>>()?;
     let area = req.path().split('/').nth(1).and_then(area_of);
-    let (title, message) = match status.as_u16() {
-        401 => ("Please sign in", "This page needs you to be signed in."),
-        403 => ("Not allowed", "Your account may not open this page."),
-        404 => (
-            "Not found",
-            "This page does not exist, or it is not yours to see.",
-        ),
-        429 => ("Too many requests", "Wait a moment, then try again."),
-        400..=499 => ("That did not work", "The request could not be understood."),
-        _ => (
-            "Something went wrong",
-            "Something went wrong on our side. Try again in a moment.",
-        ),
+    let case = match status.as_u16() {
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not-found",
+        429 => "too-many",
+        400..=499 => "bad-request",
+        _ => "server",
     };
+    // The error handler does not know the account: the browser's language it is.
+    let words = state.pages.catalogue(None, req);
     let page = ErrorPage {
         chrome: Chrome {
-            title: title.to_string(),
+            lang: words.language.clone(),
+            title: words.text(&format!("error-{case}-title"), &[]),
             area: area.map_or("", Area::as_str),
             area_label: area.map_or("", label),
             home: area.map_or("/", messages_url),
             ..Chrome::default()
         },
         status: status.as_u16(),
-        message,
-        way_on: if status.as_u16() == 401 {
-            "Sign in"
-        } else {
-            "Go to your messages"
-        },
+        message: words.text(&format!("error-{case}-message"), &[]),
+        way_on: words.text(
+            if case == "unauthorized" {
+                "error-sign-in"
+            } else {
+                "error-to-messages"
+            },
+            &[],
+        ),
     };
     Some(render(state, "error.html", &page, status))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn file_sizes_read_as_people_write_them() {
-        let tera = super::load_templates().unwrap();
-        let render = |bytes: i64| {
-            let mut ctx = tera::Context::new();
-            ctx.insert("n", &bytes);
-            tera.render_str("{{ n | filesize }}", &ctx, false).unwrap()
-        };
-        assert_eq!(render(812), "812 B");
-        assert_eq!(render(14_499), "14 KB");
-        assert_eq!(render(3_240_000), "3.2 MB");
-    }
 }

@@ -1,0 +1,317 @@
+# Parleys Seiten auf Deutsch: dieselben Nachrichten wie en.ftl, keine mehr und keine weniger.
+
+## Formate
+locale = de_DE
+format-datetime = %-d. %B %Y, %H:%M UTC
+language-name = Deutsch
+
+## Layout
+skip-to-content = Zum Inhalt springen
+area-admin = Admin
+area-vendor = Shop-Verwaltung
+area-shop = Shop
+nav-user = Ihr Konto
+nav-area = Seiten: { $area }
+nav-messages = Nachrichten
+nav-stores = Shops
+nav-customers = Kunden
+nav-email-templates = E-Mail-Vorlagen
+nav-email-settings = E-Mail-Einstellungen
+nav-email-logs = E-Mail-Protokoll
+nav-notifications = Benachrichtigungen
+nav-team = Team
+team-intro = Alle, die die Nachrichten Ihres Shops beantworten. Das Plattform-Team legt Mitglieder an und sperrt sie.
+nav-account = Konto
+title-edit-template = Vorlage bearbeiten
+badge-label = { $count ->
+    [0] Nachrichten, keine ungelesen
+   *[other] Nachrichten, { $count } ungelesen
+}
+sign-out = Abmelden
+sign-in = Anmelden
+yes = ja
+
+## Start und Anmeldung
+home-title = Willkommen
+home-where = Wo möchten Sie sich anmelden?
+home-shop = Im Shop, als Kunde
+home-vendor = In der Shop-Verwaltung, als Mitarbeiter
+home-admin = Im Admin-Bereich, als Plattform-Team
+login-title-admin = Anmeldung im Admin-Bereich
+login-title-vendor = Anmeldung in der Shop-Verwaltung
+login-title-shop = Anmeldung im Shop
+login-wrong = E-Mail-Adresse oder Passwort ist falsch.
+login-too-many = Zu viele Versuche. Warten Sie ein paar Minuten und versuchen Sie es dann erneut.
+field-store-code = Shop-Code
+field-email = E-Mail
+field-password = Passwort
+
+## Fehlerseiten
+error-unauthorized-title = Bitte melden Sie sich an
+error-unauthorized-message = Für diese Seite müssen Sie angemeldet sein.
+error-forbidden-title = Nicht erlaubt
+error-forbidden-message = Ihr Konto darf diese Seite nicht öffnen.
+error-not-found-title = Nicht gefunden
+error-not-found-message = Diese Seite gibt es nicht, oder sie ist nicht für Sie bestimmt.
+error-too-many-title = Zu viele Anfragen
+error-too-many-message = Warten Sie einen Moment und versuchen Sie es dann erneut.
+error-bad-request-title = Das hat nicht geklappt
+error-bad-request-message = Die Anfrage war nicht verständlich.
+error-server-title = Etwas ist schiefgelaufen
+error-server-message = Bei uns ist etwas schiefgelaufen. Versuchen Sie es gleich noch einmal.
+error-sign-in = Anmelden
+error-to-messages = Zu Ihren Nachrichten
+
+## Posteingang
+list-label = Unterhaltungen
+compose-open = Neue Unterhaltung
+search-placeholder = Suchen
+search-label = Unterhaltungen durchsuchen
+filter-channel = Kanal
+filter-all-channels = Alle Kanäle
+filter-status = Status
+filter-all = Alle
+filter-open = Offen
+filter-closed = Geschlossen
+filter-apply = Filtern
+filter-any = alle
+channel-with-stores = Mit Shops
+channel-with-customers = Mit Kunden
+channel-with-platform = Mit der Plattform
+list-closed = geschlossen
+unread-count = { $count } ungelesen
+list-empty-search = Keine Unterhaltung passt zu „{ $search }“.
+list-clear-search = Suche zurücksetzen
+list-empty-filters = Keine Unterhaltung passt zu diesen Filtern.
+list-show-all = Alle zeigen
+list-empty-shop = Noch keine Nachrichten. Wenn ein Shop Ihnen schreibt, erscheint die Unterhaltung hier.
+list-empty-staff = Noch keine Unterhaltungen. Beginnen Sie eine mit „Neue Unterhaltung“.
+
+## Eine Unterhaltung
+thread-label = Unterhaltung
+thread-back = Alle Unterhaltungen
+thread-choose = Wählen Sie eine Unterhaltung.
+thread-closed = Diese Unterhaltung ist geschlossen.
+thread-closed-staff = Diese Unterhaltung ist geschlossen; öffnen Sie sie wieder, um zu schreiben.
+thread-messages = Nachrichten
+action-close = Schließen
+action-reopen = Wieder öffnen
+action-mute = Stumm
+action-email-off = Keine E-Mails
+action-delete = Löschen
+message-deleted = Nachricht gelöscht
+composer-label = Nachricht
+composer-placeholder = Nachricht schreiben (Enter sendet, Umschalt+Enter für eine neue Zeile)
+composer-attach = Dateien anhängen
+composer-send = Senden
+composer-progress = Fortschritt des Hochladens
+
+## Eine Unterhaltung beginnen
+compose-channel = Kanal
+compose-with-store = Mit einem Shop
+compose-with-customer = Mit einem Kunden
+compose-recipient = Empfänger
+compose-recipient-placeholder = Nach Name oder E-Mail suchen
+compose-subject = Betreff
+compose-message = Nachricht
+compose-start = Beginnen
+action-cancel = Abbrechen
+
+## Tabellen und Formulare
+pager-label = Seiten
+pager-range = { $from }–{ $to } von { $counted }
+pager-prev = Zurück
+pager-next = Weiter
+count-stores = { $count ->
+    [0] Keine Shops
+    [one] 1 Shop
+   *[other] { $count } Shops
+}
+count-staff = { $count ->
+    [0] Keine Mitarbeiter
+    [one] 1 Mitarbeiter
+   *[other] { $count } Mitarbeitern
+}
+count-customers = { $count ->
+    [0] Keine Kunden
+    [one] 1 Kunde
+   *[other] { $count } Kunden
+}
+count-emails = { $count ->
+    [0] Keine E-Mails
+    [one] 1 E-Mail
+   *[other] { $count } E-Mails
+}
+count-notifications = { $count ->
+    [0] Keine Benachrichtigungen
+    [one] 1 Benachrichtigung
+   *[other] { $count } Benachrichtigungen
+}
+col-id = Nr.
+col-code = Code
+col-name = Name
+col-tier = Tarif
+col-state = Zustand
+col-language = Sprache
+col-signs-in = Anmeldung
+col-actions = Aktionen
+col-created = Erstellt
+col-recipient = Empfänger
+col-template = Vorlage
+col-subject = Betreff
+col-status = Status
+col-attempts = Versuche
+col-problem = Problem
+col-category = Kategorie
+col-stores = Shops
+col-in-use = Verwendet
+col-when = Wann
+col-priority = Priorität
+col-type = Art
+col-title = Titel
+col-message = Nachricht
+state-active = aktiv
+state-inactive = inaktiv
+state-disabled = gesperrt
+state-read = gelesen
+state-new = neu
+action-disable = Sperren
+action-enable = Entsperren
+action-save = Speichern
+action-create = Anlegen
+action-preview = Vorschau
+action-retry = Erneut senden
+action-mark-read = Als gelesen markieren
+form-saved = Gespeichert.
+secret-set = gesetzt — leer lassen, um es zu behalten
+secret-not-set = nicht gesetzt
+field-password-optional = Passwort (optional: ohne Passwort keine Anmeldung)
+field-password-rule = Passwort (mindestens 10 Zeichen)
+field-store-code-rule = Code (a-z, 0-9, -)
+tier-essential = Essential
+tier-professional = Professional
+tier-business = Business
+tier-enterprise = Enterprise
+
+## Shops, Mitarbeiter, Kunden
+stores-all = Alle Shops
+stores-empty = Noch keine Shops. Legen Sie unten den ersten an.
+stores-add = Shop anlegen
+stores-add-button = Shop anlegen
+staff-title = Mitarbeiter
+staff-empty = Noch keine Mitarbeiter. Legen Sie unten den ersten an: Er meldet sich unter /vendor/login an.
+staff-add = Mitarbeiter anlegen
+staff-add-button = Mitarbeiter anlegen
+customers-add = Kunden anlegen
+customers-add-button = Kunden anlegen
+customers-no-password = kein Passwort
+customers-empty-admin = Noch keine Kunden. Sie registrieren sich im Shop, oder Sie legen sie unten an.
+customers-empty-store = Noch keine Kunden. Sie registrieren sich in Ihrem Shop, oder Sie legen sie unten an und schreiben ihnen.
+
+## Ihr Konto
+account-hello = Hallo { $name }
+account-unread = { $count ->
+    [0] Keine ungelesenen Nachrichten
+    [one] ungelesene Nachricht
+   *[other] ungelesene Nachrichten
+}
+account-settings = Ihre Angaben
+account-signed-in-as = Angemeldet als { $email }
+account-language = Sprache der Seiten
+
+## E-Mail-Vorlagen
+templates-admin-intro = Jede Vorlage gibt es je Sprache; eine Sprache ohne eigene Vorlage verwendet die englische.
+templates-store-intro = Ihre Kunden erhalten die E-Mails der Plattform, außer Sie schreiben Ihre eigene Fassung.
+templates-empty = Keine Vorlagen. Legen Sie unten eine an.
+templates-store-empty = Die Plattform bietet keine Vorlagen an, die Shops ändern dürfen.
+templates-all = Alle Vorlagen
+templates-new = Neue Vorlage
+templates-platform-only = nur Plattform
+templates-may-override = änderbar
+templates-yours = Ihre Fassung
+templates-platforms = Fassung der Plattform
+templates-revert = Zurück zur Fassung der Plattform
+templates-save-yours = Ihre Fassung speichern
+templates-variables = Verfügbare Variablen: { $variables }
+field-body-html = HTML-Text
+field-body-text = Nur-Text
+field-variables = Variablen (durch Leerzeichen getrennt)
+field-required-variables = Pflicht-Variablen
+field-active = Aktiv
+field-platform-only = Nur Plattform (Shops können sie nicht ändern)
+preview-title = Vorschau
+preview-frame = E-Mail-Vorschau
+
+## E-Mail-Einstellungen und Protokoll
+settings-configured = Eingerichtet.
+settings-not-configured = Noch nicht eingerichtet.
+settings-verified = Geprüft.
+settings-not-verified = Nicht geprüft.
+settings-last-problem = Letztes Problem: { $problem }
+settings-heading = Wie die E-Mails Ihres Shops versendet werden
+settings-from-email = Absenderadresse
+settings-from-name = Absendername
+settings-reply-to = Antwortadresse
+settings-provider = Anbieter
+settings-smtp-host = SMTP-Server
+settings-smtp-port = SMTP-Port
+settings-smtp-user = SMTP-Benutzer
+settings-smtp-password = SMTP-Passwort
+settings-implicit-tls = Implizites TLS (Port 465)
+settings-track-opens = Öffnungen erfassen
+settings-track-clicks = Klicks erfassen
+settings-api-key = API-Schlüssel für { $provider }
+settings-mailgun-domain = Mailgun-Domain
+settings-mailgun-region = Mailgun-Region
+settings-ses-key-id = SES-Zugriffsschlüssel-ID
+settings-ses-secret = SES-Geheimschlüssel
+settings-ses-region = SES-Region
+settings-send-test = Test-E-Mail senden
+provider-smtp = SMTP
+provider-sendgrid = SendGrid
+provider-mailgun = Mailgun
+provider-ses = Amazon SES
+region-us = Vereinigte Staaten
+region-eu = Europäische Union
+email-logs-empty = Keine E-Mails gefunden.
+email-status-pending = wartend
+email-status-sent = gesendet
+email-status-failed = fehlgeschlagen
+email-status-bounced = unzustellbar
+email-status-delivered = zugestellt
+email-status-opened = geöffnet
+email-status-clicked = geklickt
+
+## Benachrichtigungen
+notifications-empty = Keine Benachrichtigungen. Parley meldet hier, wenn E-Mails scheitern oder der Versand eines Shops gestört ist.
+priority-low = niedrig
+priority-normal = normal
+priority-high = hoch
+priority-critical = kritisch
+alert-system_alert = System
+alert-store_issue = Shop-Problem
+alert-import_failure = Importfehler
+
+## Für die Skripte
+js-seen = Gesehen
+js-closed = geschlossen
+js-unread = { $count } ungelesen
+js-badge-label = Nachrichten, { $count } ungelesen
+js-message-deleted = Nachricht gelöscht
+js-not-sent = Die Verbindung ist abgebrochen; die Nachricht wurde nicht gesendet.
+js-confirm-delete = Diese Nachricht löschen?
+js-choose-recipient = Wählen Sie einen Empfänger aus der Liste.
+js-not-verified = Nicht geprüft: { $problem }
+js-preview-subject = Betreff: { $subject } ({ $layer }, { $language })
+js-layer-store = Ihre Fassung
+js-layer-platform = Fassung der Plattform
+js-error-status = Die Anfrage ist fehlgeschlagen ({ $status }). Versuchen Sie es erneut.
+js-error-rate_limited = Zu viele Anfragen. Warten Sie einen Moment und versuchen Sie es dann erneut.
+js-error-conversation_closed = Diese Unterhaltung ist geschlossen.
+js-error-payload_too_large = Die Datei ist zu groß.
+js-error-unsupported_media_type = Diese Art von Datei ist nicht erlaubt.
+js-error-csrf_failed = Die Seite ist veraltet. Laden Sie sie neu und versuchen Sie es erneut.
+js-error-unauthorized = Sie sind abgemeldet. Melden Sie sich erneut an.
+js-error-forbidden = Ihr Konto darf das nicht.
+js-error-not_found = Das gibt es nicht mehr.
+js-error-internal_error = Bei uns ist etwas schiefgelaufen. Versuchen Sie es gleich noch einmal.

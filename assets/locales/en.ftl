@@ -1,0 +1,318 @@
+# Parley's pages in English: the reference catalogue. Every other language has exactly these
+# messages (a test fails otherwise); messages starting `js-` go to the pages' scripts.
+
+## Formats: the locale whose data writes dates and numbers, and the pattern of a full time.
+locale = en_GB
+format-datetime = %-d %b %Y, %H:%M UTC
+language-name = English
+
+## Layout
+skip-to-content = Skip to content
+area-admin = Admin
+area-vendor = Store
+area-shop = Shop
+nav-user = Your account
+nav-area = { $area } pages
+nav-messages = Messages
+nav-stores = Stores
+nav-customers = Customers
+nav-email-templates = Email templates
+nav-email-settings = Email settings
+nav-email-logs = Email logs
+nav-notifications = Notifications
+nav-team = Team
+team-intro = Everyone who answers your store's messages. The platform team adds and disables members.
+nav-account = Account
+title-edit-template = Edit template
+badge-label = { $count ->
+    [0] Messages, none unread
+   *[other] Messages, { $count } unread
+}
+sign-out = Sign out
+sign-in = Sign in
+yes = yes
+
+## Home and sign-in
+home-title = Welcome
+home-where = Where do you want to sign in?
+home-shop = The shop, as a customer
+home-vendor = The store area, as store staff
+home-admin = The admin area, as the platform team
+login-title-admin = Sign in to the admin area
+login-title-vendor = Sign in to the store area
+login-title-shop = Sign in to the shop
+login-wrong = The email or the password is wrong.
+login-too-many = Too many attempts. Wait a few minutes, then try again.
+field-store-code = Store code
+field-email = Email
+field-password = Password
+
+## Errors as pages
+error-unauthorized-title = Please sign in
+error-unauthorized-message = This page needs you to be signed in.
+error-forbidden-title = Not allowed
+error-forbidden-message = Your account may not open this page.
+error-not-found-title = Not found
+error-not-found-message = This page does not exist, or it is not yours to see.
+error-too-many-title = Too many requests
+error-too-many-message = Wait a moment, then try again.
+error-bad-request-title = That did not work
+error-bad-request-message = The request could not be understood.
+error-server-title = Something went wrong
+error-server-message = Something went wrong on our side. Try again in a moment.
+error-sign-in = Sign in
+error-to-messages = Go to your messages
+
+## The inbox
+list-label = Conversations
+compose-open = New conversation
+search-placeholder = Search
+search-label = Search conversations
+filter-channel = Channel
+filter-all-channels = All channels
+filter-status = Status
+filter-all = All
+filter-open = Open
+filter-closed = Closed
+filter-apply = Filter
+filter-any = any
+channel-with-stores = With stores
+channel-with-customers = With customers
+channel-with-platform = With the platform
+list-closed = closed
+unread-count = { $count } unread
+list-empty-search = No conversations match “{ $search }”.
+list-clear-search = Clear the search
+list-empty-filters = No conversations match these filters.
+list-show-all = Show all
+list-empty-shop = No messages yet. When a store writes to you, the conversation shows here.
+list-empty-staff = No conversations yet. Start one with “New conversation”.
+
+## A thread
+thread-label = Conversation
+thread-back = All conversations
+thread-choose = Choose a conversation.
+thread-closed = This conversation is closed.
+thread-closed-staff = This conversation is closed; reopen it to write again.
+thread-messages = Messages
+action-close = Close
+action-reopen = Reopen
+action-mute = Mute
+action-email-off = No emails
+action-delete = Delete
+message-deleted = Message deleted
+composer-label = Message
+composer-placeholder = Write a message (Enter sends, Shift+Enter for a new line)
+composer-attach = Attach files
+composer-send = Send
+composer-progress = Upload progress
+
+## Starting a conversation
+compose-channel = Channel
+compose-with-store = With a store
+compose-with-customer = With a customer
+compose-recipient = Recipient
+compose-recipient-placeholder = Search by name or email
+compose-subject = Subject
+compose-message = Message
+compose-start = Start
+action-cancel = Cancel
+
+## Tables and forms
+pager-label = Pages
+pager-range = { $from }–{ $to } of { $counted }
+pager-prev = Previous
+pager-next = Next
+count-stores = { $count ->
+    [0] No stores
+    [one] 1 store
+   *[other] { $count } stores
+}
+count-staff = { $count ->
+    [0] No staff members
+    [one] 1 staff member
+   *[other] { $count } staff members
+}
+count-customers = { $count ->
+    [0] No customers
+    [one] 1 customer
+   *[other] { $count } customers
+}
+count-emails = { $count ->
+    [0] No emails
+    [one] 1 email
+   *[other] { $count } emails
+}
+count-notifications = { $count ->
+    [0] No notifications
+    [one] 1 notification
+   *[other] { $count } notifications
+}
+col-id = Id
+col-code = Code
+col-name = Name
+col-tier = Tier
+col-state = State
+col-language = Language
+col-signs-in = Signs in
+col-actions = Actions
+col-created = Created
+col-recipient = Recipient
+col-template = Template
+col-subject = Subject
+col-status = Status
+col-attempts = Attempts
+col-problem = Problem
+col-category = Category
+col-stores = Stores
+col-in-use = In use
+col-when = When
+col-priority = Priority
+col-type = Type
+col-title = Title
+col-message = Message
+state-active = active
+state-inactive = inactive
+state-disabled = disabled
+state-read = read
+state-new = new
+action-disable = Disable
+action-enable = Enable
+action-save = Save
+action-create = Create
+action-preview = Preview
+action-retry = Retry
+action-mark-read = Mark read
+form-saved = Saved.
+secret-set = set — leave empty to keep
+secret-not-set = not set
+field-password-optional = Password (optional: without one they cannot sign in)
+field-password-rule = Password (at least 10 characters)
+field-store-code-rule = Code (a-z, 0-9, -)
+tier-essential = Essential
+tier-professional = Professional
+tier-business = Business
+tier-enterprise = Enterprise
+
+## Stores, staff, customers
+stores-all = All stores
+stores-empty = No stores yet. Add the first one below.
+stores-add = Add a store
+stores-add-button = Add store
+staff-title = Staff
+staff-empty = No staff yet. Add the first member below: they sign in at /vendor/login.
+staff-add = Add a staff member
+staff-add-button = Add staff member
+customers-add = Add a customer
+customers-add-button = Add customer
+customers-no-password = no password
+customers-empty-admin = No customers yet. They register in the shop, or you add them below.
+customers-empty-store = No customers yet. They register in your shop, or you add them below and write to them.
+
+## Your account
+account-hello = Hello { $name }
+account-unread = { $count ->
+    [0] No unread messages
+    [one] unread message
+   *[other] unread messages
+}
+account-settings = Your details
+account-signed-in-as = Signed in as { $email }
+account-language = Language of the pages
+
+## Email templates
+templates-admin-intro = Each template exists per language; a language without its own falls back to English.
+templates-store-intro = Your customers get the platform's emails unless you write your own version of one.
+templates-empty = No templates. Create one below.
+templates-store-empty = The platform offers no templates stores may change.
+templates-all = All templates
+templates-new = New template
+templates-platform-only = platform only
+templates-may-override = may override
+templates-yours = your version
+templates-platforms = platform version
+templates-revert = Back to the platform version
+templates-save-yours = Save your version
+templates-variables = Variables you can use: { $variables }
+field-body-html = HTML body
+field-body-text = Text body
+field-variables = Variables (separated by spaces)
+field-required-variables = Required variables
+field-active = Active
+field-platform-only = Platform only (stores cannot override)
+preview-title = Preview
+preview-frame = Email preview
+
+## Email settings and logs
+settings-configured = Configured.
+settings-not-configured = Not configured yet.
+settings-verified = Verified.
+settings-not-verified = Not verified.
+settings-last-problem = Last problem: { $problem }
+settings-heading = How your store's email leaves
+settings-from-email = From address
+settings-from-name = From name
+settings-reply-to = Reply-to
+settings-provider = Provider
+settings-smtp-host = SMTP host
+settings-smtp-port = SMTP port
+settings-smtp-user = SMTP user
+settings-smtp-password = SMTP password
+settings-implicit-tls = Implicit TLS (port 465)
+settings-track-opens = Track opens
+settings-track-clicks = Track clicks
+settings-api-key = { $provider } API key
+settings-mailgun-domain = Mailgun domain
+settings-mailgun-region = Mailgun region
+settings-ses-key-id = SES access key id
+settings-ses-secret = SES secret key
+settings-ses-region = SES region
+settings-send-test = Send a test email
+provider-smtp = SMTP
+provider-sendgrid = SendGrid
+provider-mailgun = Mailgun
+provider-ses = Amazon SES
+region-us = United States
+region-eu = European Union
+email-logs-empty = No emails match.
+email-status-pending = pending
+email-status-sent = sent
+email-status-failed = failed
+email-status-bounced = bounced
+email-status-delivered = delivered
+email-status-opened = opened
+email-status-clicked = clicked
+
+## Notifications
+notifications-empty = No notifications. Parley tells you here when emails fail or a store's sending breaks.
+priority-low = low
+priority-normal = normal
+priority-high = high
+priority-critical = critical
+alert-system_alert = System
+alert-store_issue = Store issue
+alert-import_failure = Import failure
+
+## For the scripts
+js-seen = Seen
+js-closed = closed
+js-unread = { $count } unread
+js-badge-label = Messages, { $count } unread
+js-message-deleted = Message deleted
+js-not-sent = The connection failed; the message was not sent.
+js-confirm-delete = Delete this message?
+js-choose-recipient = Choose a recipient from the list.
+js-not-verified = Not verified: { $problem }
+js-preview-subject = Subject: { $subject } ({ $layer }, { $language })
+js-layer-store = your version
+js-layer-platform = platform version
+js-error-status = The request failed ({ $status }). Try again.
+js-error-rate_limited = Too many requests. Wait a moment, then try again.
+js-error-conversation_closed = This conversation is closed.
+js-error-payload_too_large = The file is too large.
+js-error-unsupported_media_type = This type of file is not allowed.
+js-error-csrf_failed = The page is out of date. Reload it and try again.
+js-error-unauthorized = You are signed out. Sign in again.
+js-error-forbidden = Your account may not do this.
+js-error-not_found = This no longer exists.
+js-error-internal_error = Something went wrong on our side. Try again in a moment.
