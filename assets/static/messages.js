@@ -266,6 +266,17 @@ if (composer) {
     textarea.style.height = 'auto';
     textarea.style.height = `${textarea.scrollHeight}px`;
   });
+  // The chosen files as chips, before they are sent.
+  const chosen = document.getElementById('files-chosen');
+  const showChosen = () => {
+    chosen.replaceChildren(...[...files.files].map((file) => {
+      const chip = el('li', { class: 'chip' });
+      chip.append(el('span', { class: 'chip-name' }, file.name), ' ', el('span', { class: 'chip-size' }, filesize(file.size)));
+      return chip;
+    }));
+    chosen.hidden = files.files.length === 0;
+  };
+  files.addEventListener('change', showChosen);
   textarea.addEventListener('keydown', (event) => {
     if (event.key === 'Enter' && !event.shiftKey) {
       event.preventDefault();
@@ -286,12 +297,21 @@ if (composer) {
       thread.scrollTop = thread.scrollHeight;
       textarea.value = '';
       files.value = '';
+      showChosen();
       sessionStorage.removeItem(draftKey);
     } catch (e) {
       error.textContent = e.message;
       error.hidden = false;
     }
   });
+}
+
+// A filter applies as soon as it is chosen (Enter applies the search), so the Filter button,
+// which pages without scripts need, gives its room to the selects.
+const filters = document.querySelector('.inbox .filters');
+if (filters) {
+  for (const select of filters.querySelectorAll('select')) select.addEventListener('change', () => filters.requestSubmit());
+  filters.querySelector('button[type=submit]').hidden = true;
 }
 
 document.getElementById('logout')?.addEventListener('click', async () => {

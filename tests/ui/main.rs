@@ -48,6 +48,11 @@ async fn chromedriver() -> Driver {
 
 /// A fresh headless browser window with its own profile and no network but loopback.
 async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
+    browser_in(driver, profile, "en").await
+}
+
+/// [`browser`], asking for pages in `language` (its Accept-Language).
+async fn browser_in(driver: &Driver, profile: &std::path::Path, language: &str) -> Client {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -56,7 +61,9 @@ async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                      "--disable-background-networking", "--disable-component-update", "--disable-sync",
                      "--disable-quic", "--no-first-run", "--window-size=1280,800",
+                     format!("--lang={language}"),
                      format!("--user-data-dir={}", profile.display())],
+            "prefs": { "intl.accept_languages": language },
         }),
     );
     ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
@@ -128,6 +135,14 @@ const name = (e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.clas
 const shown = (e) => e.offsetParent !== null || getComputedStyle(e).position === 'fixed';
 const overlap = (a, b) => Math.min(a.right, b.right) - Math.max(a.left, b.left) > 1 && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 1;
 const width = document.documentElement.clientWidth;
+// What a box that scrolls or clips on its own holds may reach past the window (a wide table,
+// the area navigation on a phone, a long file name cut with an ellipsis).
+const insideScroller = (node) => {
+  for (let p = node.parentElement; p && p !== document.body; p = p.parentElement) {
+    if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(p).overflowX)) return true;
+  }
+  return false;
+};
 if (document.documentElement.scrollWidth > width) problems.push(`the page is ${document.documentElement.scrollWidth}px wide in a ${width}px window`);
 for (const selector of ['#conversations > li', '#messages > li']) {
   const rows = [...document.querySelectorAll(selector)].filter(shown);
@@ -135,7 +150,8 @@ for (const selector of ['#conversations > li', '#messages > li']) {
     const box = row.getBoundingClientRect();
     if (i > 0 && box.top < rows[i - 1].getBoundingClientRect().bottom - 1) problems.push(`${selector} ${i} overlaps the row before it`);
     if (selector.startsWith('#conv') && box.height > 120) problems.push(`conversation row ${i} is ${Math.round(box.height)}px tall`);
-    if (box.right > width + 1) problems.push(`${selector} ${i} ends at ${Math.round(box.right)}px`);
+    const frame = row.parentElement.getBoundingClientRect();
+    if (box.left < frame.left - 1 || box.right > frame.right + 1) problems.push(`${selector} ${i} reaches outside its list (${Math.round(box.left)}–${Math.round(box.right)}px in ${Math.round(frame.left)}–${Math.round(frame.right)}px)`);
     const parts = [...row.querySelectorAll(':scope > *, :scope > a > *, :scope > .meta > *')].filter(shown)
       .filter((p) => !p.contains(row) && p.getBoundingClientRect().width > 0);
     for (let a = 0; a < parts.length; a++) for (let b = a + 1; b < parts.length; b++) {
@@ -148,8 +164,19 @@ for (const control of document.querySelectorAll('button, select, .badge, .count,
   if (!shown(control)) continue;
   if (control.scrollWidth > control.clientWidth + 1 || control.scrollHeight > control.clientHeight + 2) problems.push(`text clipped in ${name(control)}: "${control.textContent.trim().slice(0, 40)}"`);
 }
+// A select shows its chosen option whole: its text, measured in the select's font, fits inside
+// the box less the padding and the arrow.
+const ruler = document.createElement('canvas').getContext('2d');
+for (const select of document.querySelectorAll('select')) {
+  if (!shown(select) || select.selectedIndex < 0) continue;
+  const style = getComputedStyle(select);
+  ruler.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+  const text = ruler.measureText(select.options[select.selectedIndex].text).width;
+  const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 20;
+  if (text > room) problems.push(`text clipped in ${name(select)}: "${select.options[select.selectedIndex].text}" needs ${Math.round(text)}px of ${Math.round(room)}px`);
+}
 for (const node of document.querySelectorAll('body *')) {
-  if (!shown(node) || node.closest('.table-scroll, textarea, pre, iframe')) continue;
+  if (!shown(node) || insideScroller(node)) continue;
   const box = node.getBoundingClientRect();
   if (box.width > 0 && box.right > width + 1) problems.push(`${name(node)} ends at ${Math.round(box.right)}px in a ${width}px window`);
 }
@@ -1013,4 +1040,207 @@ async fn pages_keep_loading_across_back_and_forward_and_nothing_private_shows_af
         "Back after signing out"
     );
     vendor.close().await.unwrap();
+}
+
+/// Every page of the three areas, in English and in German, at desktop and phone width: each
+/// gets its screenshot (`tests/artifacts/<language>-<page>[-phone].png`), the layout check and
+/// axe-core. The data has what makes pages hard: a long subject, an unbroken 300-character file
+/// name, an image, a closed conversation, an empty search, another tenant's conversation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_in_english_and_german_at_desktop_and_phone_width() {
+    use reqwest::multipart::{Form, Part};
+    let (app, anna, clara) = store_with_people().await;
+    let admin = app
+        .login(
+            "admin",
+            json!({"email": "root@example.test", "password": PASSWORD}),
+        )
+        .await;
+    let admin = Party {
+        area: "admin",
+        token: admin["access_token"].as_str().unwrap().to_string(),
+        id: admin["user"]["id"].as_i64().unwrap(),
+    };
+    let long_subject = "Rücksendung der Bestellung 1042 mit dem beschädigten Lampenschirm aus Leinen, Farbe Sand, und der Frage nach einem Ersatzteil";
+    let open = conversation_with_clara(&app, &anna, &clara, long_subject).await;
+    let files = Form::new()
+        .text("content", "Photo and invoice attached. Supercalifragilisticexpialidocious-unbreakable-word-that-goes-on-and-on-and-on-and-on-and-on-and-on-and-on.")
+        .part(
+            "files",
+            Part::bytes(crate::helpers::png(320, 200))
+                .file_name("lampshade.png")
+                .mime_str("image/png")
+                .unwrap(),
+        )
+        .part(
+            "files",
+            Part::bytes(b"%PDF-1.4 invoice".to_vec())
+                .file_name(format!("{}.pdf", "invoice-".repeat(37)))
+                .mime_str("application/pdf")
+                .unwrap(),
+        );
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1/vendor/messages/{open}/messages")))
+        .bearer_auth(&anna.token)
+        .multipart(files)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    app.send(&clara, open, "Thank you! When will the replacement arrive?")
+        .await;
+    let closed = conversation_with_clara(&app, &anna, &clara, "Invoice 77").await;
+    let r = app
+        .post(
+            &format!("/api/v1/vendor/messages/{closed}/close"),
+            &anna.token,
+            json!({}),
+        )
+        .await;
+    assert!(r.status().is_success());
+    let with_store = app
+        .start_conversation(
+            "admin",
+            &admin,
+            json!({"conversation_type": "admin_store", "subject": "Payout schedule", "recipient_type": "store",
+                   "recipient_id": anna.id, "store_id": 1, "initial_message": "Payouts move to Fridays."}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+
+    let driver = chromedriver().await;
+    let profiles = tempfile::tempdir().unwrap();
+    for language in ["en", "de"] {
+        for party in [&admin, &anna, &clara] {
+            let r = app
+                .patch(
+                    &format!("/api/v1/{}/auth/me", party.area),
+                    &party.token,
+                    json!({"language": language}),
+                )
+                .await;
+            assert!(r.status().is_success());
+        }
+        let at = |page: &str| format!("{language}-{page}");
+        let client = browser_in(
+            &driver,
+            &profiles.path().join(format!("anon-{language}")),
+            language,
+        )
+        .await;
+        for (path, page) in [
+            ("/", "home"),
+            ("/shop/login", "shop-login"),
+            ("/vendor/login", "vendor-login"),
+            ("/admin/login", "admin-login"),
+        ] {
+            client
+                .goto(&format!("{}{path}", app.address))
+                .await
+                .unwrap();
+            let lang = client
+                .execute("return document.documentElement.lang;", vec![])
+                .await
+                .unwrap();
+            assert_eq!(lang, json!(language), "{path}");
+            screenshot(&client, &at(page)).await;
+            at_phone_width(&client, &at(page)).await;
+        }
+        client.close().await.unwrap();
+
+        let tours: [(&str, Option<&str>, &str, Vec<(String, &str)>); 3] = [
+            (
+                "admin",
+                None,
+                "root@example.test",
+                vec![
+                    ("/admin/messages".into(), "admin-inbox"),
+                    (format!("/admin/messages/{with_store}"), "admin-thread"),
+                    (
+                        "/admin/messages?search=nothing-like-this".into(),
+                        "admin-empty-search",
+                    ),
+                    ("/admin/stores".into(), "admin-stores"),
+                    ("/admin/stores/1".into(), "admin-store"),
+                    ("/admin/email-templates".into(), "admin-templates"),
+                    ("/admin/email-templates/1".into(), "admin-template"),
+                    ("/admin/email-logs".into(), "admin-email-logs"),
+                    ("/admin/notifications".into(), "admin-notifications"),
+                    ("/admin/account".into(), "admin-account"),
+                    ("/admin/stores/999".into(), "admin-not-found"),
+                ],
+            ),
+            (
+                "vendor",
+                None,
+                "anna@example.test",
+                vec![
+                    ("/vendor/messages".into(), "vendor-inbox"),
+                    (format!("/vendor/messages/{open}"), "vendor-thread"),
+                    (format!("/vendor/messages/{closed}"), "vendor-closed"),
+                    ("/vendor/customers".into(), "vendor-customers"),
+                    ("/vendor/team".into(), "vendor-team"),
+                    ("/vendor/email-templates".into(), "vendor-templates"),
+                    (
+                        "/vendor/email-templates/new_message/en".into(),
+                        "vendor-template",
+                    ),
+                    ("/vendor/email-settings".into(), "vendor-email-settings"),
+                    ("/vendor/email-logs".into(), "vendor-email-logs"),
+                    ("/vendor/account".into(), "vendor-account"),
+                ],
+            ),
+            (
+                "shop",
+                Some("lumen"),
+                "clara@example.test",
+                vec![
+                    ("/shop/account".into(), "shop-account"),
+                    ("/shop/account/messages".into(), "shop-inbox"),
+                    (format!("/shop/account/messages/{open}"), "shop-thread"),
+                    (format!("/shop/account/messages/{closed}"), "shop-closed"),
+                    (
+                        format!("/shop/account/messages/{with_store}"),
+                        "shop-not-found",
+                    ),
+                ],
+            ),
+        ];
+        for (area, store, email, pages) in tours {
+            let client = browser_in(
+                &driver,
+                &profiles.path().join(format!("{area}-{language}")),
+                language,
+            )
+            .await;
+            sign_in(&client, &app.address, area, store, email).await;
+            for (path, page) in pages {
+                client
+                    .goto(&format!("{}{path}", app.address))
+                    .await
+                    .unwrap();
+                wait_for_what(&client, Locator::Css("main h1, #conversations"), &path).await;
+                let lang = client
+                    .execute("return document.documentElement.lang;", vec![])
+                    .await
+                    .unwrap();
+                assert_eq!(lang, json!(language), "{path}");
+                screenshot(&client, &at(page)).await;
+                at_phone_width(&client, &at(page)).await;
+            }
+            if area != "shop" {
+                // The compose dialog, open.
+                client
+                    .goto(&format!("{}/{area}/messages", app.address))
+                    .await
+                    .unwrap();
+                click(&client, Locator::Id("compose-open")).await;
+                wait_for(&client, Locator::Css("dialog[open]")).await;
+                screenshot(&client, &at(&format!("{area}-compose"))).await;
+            }
+            client.close().await.unwrap();
+        }
+    }
 }

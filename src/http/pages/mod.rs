@@ -66,6 +66,17 @@ impl Pages {
             tera.autoescape_on(vec![".html"]);
             speak(&mut tera, catalogue);
             tera.global_context().insert("languages", &languages);
+            let names: BTreeMap<String, String> = languages
+                .iter()
+                .map(|l| (l["code"].clone(), l["name"].clone()))
+                .collect();
+            // `{{ "de" | language_name }}`: "Deutsch"; a code Parley has no pages in stays a code.
+            tera.register_filter(
+                "language_name",
+                move |code: &str, _: tera::Kwargs, _: &tera::State| {
+                    names.get(code).cloned().unwrap_or_else(|| code.to_string())
+                },
+            );
             tera.add_raw_templates(sources.clone())
                 .map_err(|e| anyhow::anyhow!("page templates: {e}"))?;
             by_language.insert(catalogue.language.clone(), tera);
