@@ -1042,6 +1042,9 @@ async fn pages_keep_loading_across_back_and_forward_and_nothing_private_shows_af
     vendor.close().await.unwrap();
 }
 
+/// One area's pages: the area, its store code (shop), who signs in, and each path with its name.
+type Tour<'a> = (&'a str, Option<&'a str>, &'a str, Vec<(String, &'a str)>);
+
 /// Every page of the three areas, in English and in German, at desktop and phone width: each
 /// gets its screenshot (`tests/artifacts/<language>-<page>[-phone].png`), the layout check and
 /// axe-core. The data has what makes pages hard: a long subject, an unbroken 300-character file
@@ -1150,7 +1153,7 @@ async fn every_page_in_english_and_german_at_desktop_and_phone_width() {
         }
         client.close().await.unwrap();
 
-        let tours: [(&str, Option<&str>, &str, Vec<(String, &str)>); 3] = [
+        let tours: [Tour; 3] = [
             (
                 "admin",
                 None,
