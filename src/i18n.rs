@@ -125,6 +125,11 @@ impl Catalogue {
             .into_owned()
     }
 
+    /// The locale as a BCP 47 tag ("de-DE"), for the browser's own formatters.
+    pub fn locale_tag(&self) -> String {
+        self.locale.to_string().replace('_', "-")
+    }
+
     pub fn keys(&self) -> &[String] {
         &self.keys
     }

@@ -294,6 +294,7 @@ alert-store_issue = Shop-Problem
 alert-import_failure = Importfehler
 
 ## Für die Skripte
+js-offline = Verbindung unterbrochen. Neuer Versuch in { $seconds } s; neue Nachrichten erscheinen, sobald sie wieder steht.
 js-seen = Gesehen
 js-closed = geschlossen
 js-unread = { $count } ungelesen

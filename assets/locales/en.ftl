@@ -295,6 +295,7 @@ alert-store_issue = Store issue
 alert-import_failure = Import failure
 
 ## For the scripts
+js-offline = Connection lost. Trying again in { $seconds } s; new messages show when it is back.
 js-seen = Seen
 js-closed = closed
 js-unread = { $count } unread

@@ -319,15 +319,33 @@ document.getElementById('logout')?.addEventListener('click', async () => {
   location.href = `/${area}/login`;
 });
 
-// Live updates: the event stream, or polling every 30 s while it is down.
+// Live updates: the event stream, or polling every 30 s while it is down. A dropped stream is
+// retried after 2 s, then 4, 8 … up to a minute (with jitter, so a restarted server is not hit by
+// every page at once) instead of the browser's fixed few seconds forever, and the page says so.
+const liveStatus = document.getElementById('live-status');
 let poller = null;
 function startPolling() {
   if (!poller) poller = setInterval(refreshAll, 30000);
 }
+function stopPolling() {
+  clearInterval(poller);
+  poller = null;
+}
 let source = null;
+let retry = null;
+let retryDelay = 2000;
 function connect() {
+  retry = null;
   source = new EventSource(`${api}/stream`);
-  source.onopen = () => { clearInterval(poller); poller = null; };
+  source.onopen = () => {
+    stopPolling();
+    if (liveStatus && !liveStatus.hidden) {
+      // Back after a gap: whatever happened meanwhile is fetched once.
+      liveStatus.hidden = true;
+      refreshAll();
+    }
+    retryDelay = 2000;
+  };
   for (const kind of ['message_sent', 'message_deleted', 'conversation_created', 'conversation_closed', 'conversation_reopened']) {
     source.addEventListener(kind, (event) => {
       const changed = JSON.parse(event.data || '{}').conversation_id;
@@ -341,11 +359,26 @@ function connect() {
   });
   source.addEventListener('resync', refreshAll);
   source.addEventListener('end', () => { source.close(); location.href = `/${area}/login`; });
-  source.onerror = () => { startPolling(); };
+  source.onerror = () => {
+    source.close();
+    startPolling();
+    if (liveStatus) {
+      liveStatus.textContent = t('offline', { seconds: Math.round(retryDelay / 1000) });
+      liveStatus.hidden = false;
+    }
+    retry = setTimeout(connect, retryDelay * (0.8 + Math.random() * 0.4));
+    retryDelay = Math.min(retryDelay * 2, 60000);
+  };
+}
+function disconnect() {
+  source?.close();
+  clearTimeout(retry);
+  retry = null;
+  stopPolling();
 }
 // A page kept in the back/forward cache must not hold its stream open (browsers allow six
 // connections per server); it reconnects, and catches up, when it is shown again.
-window.addEventListener('pagehide', () => { source?.close(); clearInterval(poller); poller = null; });
+window.addEventListener('pagehide', disconnect);
 guardRestoredPages(area, () => { connect(); refreshAll(); });
 // Server-rendered messages: clickable links and local times, the same as live ones.
 for (const text of document.querySelectorAll('#messages .text')) {

@@ -1,7 +1,8 @@
 // The page's words and formats: the `js-` messages of its language's catalogue (rendered into
 // <body data-strings>), and the browser's Intl formatters for the page's language.
 const strings = JSON.parse(document.body.dataset.strings || '{}');
-export const lang = document.documentElement.lang || 'en';
+// The catalogue's locale ("en-GB", "de-DE"): times and numbers as the server writes them.
+export const lang = document.querySelector('meta[name=locale]')?.content || document.documentElement.lang || 'en';
 
 // `t('seen')`, `t('unread', { count: 3 })`: Fluent leaves unfilled variables as `{$name}`.
 export function t(key, vars = {}) {

@@ -7,6 +7,8 @@ mod cli;
 mod email;
 mod email_settings;
 mod errors;
+// Shared with the browser tests; not every helper is used here.
+#[allow(dead_code)]
 #[path = "../helpers/mod.rs"]
 mod helpers;
 mod messaging;

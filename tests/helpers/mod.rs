@@ -104,6 +104,28 @@ impl TestApp {
         }
     }
 
+    /// Starts a stopped application again on the same port, data directory and settings, as a
+    /// restarted server looks to a browser that stayed open.
+    pub async fn start_again_on_the_same_port(self) -> TestApp {
+        let mut settings = self.settings();
+        let port = self
+            .address
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .parse::<u16>()
+            .unwrap();
+        settings.server.bind = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let (address, state, stop) = start_app(settings).await;
+        TestApp {
+            address,
+            data_dir: self.data_dir,
+            state,
+            client: http_client(),
+            stop,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

@@ -51,6 +51,39 @@ async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
     browser_in(driver, profile, "en").await
 }
 
+/// Counts, from the first line of every page on, each timer and animation frame it asks for:
+/// `window.__timers` holds `[kind, delay, when]`. Registered through chromedriver's CDP endpoint
+/// so that it runs before the page's own scripts.
+#[derive(Debug)]
+struct WatchTimers;
+
+const WATCH_TIMERS: &str = "window.__timers = [];
+  for (const name of ['setTimeout', 'setInterval', 'requestAnimationFrame', 'requestIdleCallback']) {
+    const original = window[name];
+    window[name] = function (callback, delay, ...rest) {
+      window.__timers.push([name, name.startsWith('set') ? (delay || 0) : 0, performance.now()]);
+      return original.call(this, callback, delay, ...rest);
+    };
+  }";
+
+impl fantoccini::wd::WebDriverCompatibleCommand for WatchTimers {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({"cmd": "Page.addScriptToEvaluateOnNewDocument", "params": {"source": WATCH_TIMERS}});
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
 /// [`browser`], asking for pages in `language` (its Accept-Language).
 async fn browser_in(driver: &Driver, profile: &std::path::Path, language: &str) -> Client {
     let mut caps = serde_json::Map::new();
@@ -66,11 +99,16 @@ async fn browser_in(driver: &Driver, profile: &std::path::Path, language: &str) 
             "prefs": { "intl.accept_languages": language },
         }),
     );
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(caps)
         .connect(&format!("http://127.0.0.1:{}", driver.1))
         .await
-        .expect("a browser session")
+        .expect("a browser session");
+    client
+        .issue_cmd(WatchTimers)
+        .await
+        .expect("the timer watch is installed");
+    client
 }
 
 async fn click(client: &Client, target: Locator<'_>) {
@@ -1246,4 +1284,97 @@ async fn every_page_in_english_and_german_at_desktop_and_phone_width() {
             client.close().await.unwrap();
         }
     }
+}
+
+/// A page left alone does nothing: over five seconds it asks for no timer and no animation
+/// frame and makes no request, and nothing it set up since it loaded repeats faster than the
+/// 30 s polling fallback (the stream stays open; polling runs only while it is down).
+async fn assert_idle(client: &Client, what: &str) {
+    let fast = client
+        .execute(
+            "return window.__timers.filter(([kind, delay]) => kind === 'setInterval' && delay < 30000);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        fast,
+        json!([]),
+        "{what}: intervals faster than the polling fallback"
+    );
+    let start = client
+        .execute(
+            "return [performance.now(), performance.getEntriesByType('resource').length];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let done = client
+        .execute(
+            "const [since, requests] = arguments;
+             return [window.__timers.filter(([, , at]) => at > since),
+                     performance.getEntriesByType('resource').length - requests];",
+            vec![start[0].clone(), start[1].clone()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        done,
+        json!([[], 0]),
+        "{what}: work scheduled and requests made while idle"
+    );
+}
+
+/// The live stream of an open page goes down with the server: the page says so, retries after
+/// 2 s, then 4 s, 8 s (not the browser's fixed few seconds), and when the server is back it
+/// reconnects on its own and shows what was sent meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_reconnects_with_backoff_after_the_server_comes_back() {
+    let (app, staff, clara) = store_with_people().await;
+    let id = conversation_with_clara(&app, &staff, &clara, "Still there?").await;
+    let driver = chromedriver().await;
+    let profiles = tempfile::tempdir().unwrap();
+    let vendor = browser(&driver, &profiles.path().join("vendor")).await;
+    sign_in(&vendor, &app.address, "vendor", None, "anna@example.test").await;
+    vendor
+        .goto(&format!("{}/vendor/messages/{id}", app.address))
+        .await
+        .unwrap();
+    wait_for(&vendor, Locator::XPath("//p[contains(., 'Hello Clara')]")).await;
+    assert_idle(&vendor, "an open thread").await;
+
+    app.stop.stop().await;
+    for seconds in [2, 4, 8] {
+        wait_for_what(
+            &vendor,
+            Locator::XPath(&format!(
+                "//p[@id='live-status'][contains(., 'in {seconds} s')]"
+            )),
+            &format!("the page waits {seconds} s before its next try"),
+        )
+        .await;
+    }
+    screenshot(&vendor, "vendor-offline").await;
+    let app = app.start_again_on_the_same_port().await;
+    let sent = app.send(&clara, id, "Yes, I am here").await;
+    assert!(sent.status().is_success());
+    // The next try comes at most ~19 s later (16 s with jitter).
+    vendor
+        .wait()
+        .at_most(Duration::from_secs(25))
+        .for_element(Locator::XPath(
+            "//ol[@id='messages']//p[contains(., 'Yes, I am here')]",
+        ))
+        .await
+        .expect("the message sent while the page was offline shows once it is back");
+    let status_hidden = vendor
+        .execute(
+            "return document.getElementById('live-status').hidden;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(status_hidden, json!(true), "the offline line is gone");
+    vendor.close().await.unwrap();
 }

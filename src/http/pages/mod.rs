@@ -148,6 +148,8 @@ fn speak(tera: &mut tera::Tera, catalogue: &Arc<Catalogue>) {
     });
     tera.global_context().insert("lang", &catalogue.language);
     tera.global_context()
+        .insert("locale", &catalogue.locale_tag());
+    tera.global_context()
         .insert("strings", &catalogue.script_strings());
 }
 
