@@ -1378,3 +1378,142 @@ async fn a_page_reconnects_with_backoff_after_the_server_comes_back() {
     assert_eq!(status_hidden, json!(true), "the offline line is gone");
     vendor.close().await.unwrap();
 }
+
+/// Presses Tab until the focused element matches `selector` (at most 60 times) and checks that
+/// the focus is visible there: an outline on the element, or on the label that stands for it.
+async fn tab_to(client: &Client, selector: &str) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    for _ in 0..60 {
+        // A key press to the page, not to an element: typed into a file input, Tab would be
+        // taken for a file name.
+        let tab = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: '\u{E004}' })
+            .then(KeyAction::Up { value: '\u{E004}' });
+        client.perform_actions(tab).await.unwrap();
+        let here = client
+            .execute(
+                "const e = document.activeElement;
+                 if (!e.matches(arguments[0])) return null;
+                 const face = e.labels && e.labels.length && getComputedStyle(e).opacity === '0' ? e.labels[0] : e;
+                 return getComputedStyle(face).outlineStyle;",
+                vec![json!(selector)],
+            )
+            .await
+            .unwrap();
+        if let Some(outline) = here.as_str() {
+            assert_ne!(outline, "none", "the focus on {selector} is visible");
+            return;
+        }
+    }
+    panic!("Tab never reaches {selector}");
+}
+
+/// Types into whatever has the focus (WebDriver keys: Enter is \u{E007}).
+async fn keys(client: &Client, text: &str) {
+    client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+/// The whole messages flow with the keyboard alone: skip to the content, open a thread, reply,
+/// attach a file, start a conversation in the dialog, close a conversation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_messages_flow_works_with_the_keyboard_alone() {
+    let (app, staff, clara) = store_with_people().await;
+    conversation_with_clara(&app, &staff, &clara, "Keyboard only").await;
+    let driver = chromedriver().await;
+    let profiles = tempfile::tempdir().unwrap();
+    let vendor = browser(&driver, &profiles.path().join("vendor")).await;
+    sign_in(&vendor, &app.address, "vendor", None, "anna@example.test").await;
+
+    // The first Tab reaches the skip link, which shows itself.
+    tab_to(&vendor, "a.skip-link").await;
+    let top = vendor
+        .execute(
+            "return document.activeElement.getBoundingClientRect().top >= 0;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(top, json!(true), "the focused skip link is on screen");
+    screenshot(&vendor, "vendor-keyboard-skip-link").await;
+
+    // Open the thread from the list.
+    tab_to(&vendor, "#conversations a").await;
+    keys(&vendor, "\u{E007}").await;
+    wait_for(&vendor, Locator::Css("#composer")).await;
+
+    // Reply with Enter, then attach a file from the keyboard and send it with the Send button.
+    tab_to(&vendor, "#content").await;
+    keys(&vendor, "Typed without a mouse\u{E007}").await;
+    wait_for(
+        &vendor,
+        Locator::XPath("//ol[@id='messages']//p[contains(., 'Typed without a mouse')]"),
+    )
+    .await;
+    tab_to(&vendor, "#files").await;
+    let note = profiles.path().join("note.txt");
+    std::fs::write(&note, "a note").unwrap();
+    keys(&vendor, note.to_str().unwrap()).await;
+    wait_for_what(
+        &vendor,
+        Locator::XPath("//ul[@id='files-chosen']//span[.='note.txt']"),
+        "the chosen file shows as a chip",
+    )
+    .await;
+    tab_to(&vendor, "#composer button[type=submit]").await;
+    keys(&vendor, "\u{E007}").await;
+    wait_for(
+        &vendor,
+        Locator::XPath("//ol[@id='messages']//a[@class='chip'][contains(., 'note.txt')]"),
+    )
+    .await;
+
+    // Start a conversation in the dialog: its fields in Tab order, Enter submits.
+    tab_to(&vendor, "#compose-open").await;
+    keys(&vendor, "\u{E007}").await;
+    wait_for(&vendor, Locator::Css("dialog[open]")).await;
+    tab_to(&vendor, "dialog input[name=recipient_search]").await;
+    // What picking "Clara <clara@example.test>" from the suggestions puts in the field.
+    keys(&vendor, "Clara <clara@example.test>").await;
+    wait_for(
+        &vendor,
+        Locator::Css("#recipient-options option[value='Clara <clara@example.test>']"),
+    )
+    .await;
+    tab_to(&vendor, "dialog input[name=subject]").await;
+    keys(&vendor, "Started from the keyboard").await;
+    tab_to(&vendor, "dialog textarea[name=initial_message]").await;
+    keys(&vendor, "Hello again").await;
+    tab_to(&vendor, "dialog button[type=submit]").await;
+    keys(&vendor, "\u{E007}").await;
+    let said = vendor
+        .execute(
+            "return document.getElementById('compose-error')?.textContent;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    wait_for_what(
+        &vendor,
+        Locator::XPath("//h1[.='Started from the keyboard']"),
+        &format!("the new conversation opens (the dialog said {said})"),
+    )
+    .await;
+
+    // Close it with the keyboard: the reply box goes, the closed note shows.
+    tab_to(&vendor, "#thread-actions button[data-action=close]").await;
+    keys(&vendor, "\u{E007}").await;
+    wait_for_what(
+        &vendor,
+        Locator::XPath("//p[@id='closed-note'][not(@hidden)]"),
+        "the conversation is closed",
+    )
+    .await;
+    screenshot(&vendor, "vendor-keyboard-closed").await;
+    vendor.close().await.unwrap();
+}
