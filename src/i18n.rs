@@ -441,8 +441,13 @@ mod tests {
                 .collect::<Vec<_>>(),
         ));
         built.extend(values("region-", &["us", "eu"]));
+        built.extend(values("setting-", &crate::platform::keys()));
         built.extend(values("login-title-", &["admin", "vendor", "shop"]));
         built.extend(values("js-layer-", &["store", "platform"]));
+        for party in crate::domain::ParticipantType::ALL {
+            built.push(format!("party-{}", party.as_str()));
+            built.push(format!("js-party-{}", party.as_str()));
+        }
         for case in [
             "unauthorized",
             "forbidden",

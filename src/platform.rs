@@ -55,6 +55,12 @@ pub(crate) struct Setting {
     pub description: &'static str,
 }
 
+/// Every setting there is (the pages name each in the reader's language).
+#[cfg(test)]
+pub(crate) fn keys() -> Vec<&'static str> {
+    DEFINITIONS.iter().map(|d| d.key).collect()
+}
+
 fn definition(key: &str) -> Result<&'static Definition, PlatformError> {
     DEFINITIONS
         .iter()

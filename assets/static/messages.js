@@ -215,7 +215,8 @@ function renderRow(c) {
   const link = el('a', { href: `${location.pathname.replace(/\/\d+$/, '')}/${c.id}${location.search}` });
   link.append(el('span', { class: 'subject' }, c.subject));
   if (c.last_message_at) link.append(timeEl(c.last_message_at, 'when'));
-  const other = el('span', { class: 'other' }, c.other_participant ? c.other_participant.name : '');
+  const other = el('span', { class: 'other' });
+  if (c.other_participant) other.append(el('span', { class: 'party' }, t(`party-${c.other_participant.type}`)), ' ', c.other_participant.name);
   if (c.is_closed) other.append(' ', el('span', { class: 'closed' }, t('closed')));
   link.append(other);
   if (c.unread_count) link.append(el('span', { class: 'count', 'aria-label': t('unread', { count: c.unread_count }) }, String(c.unread_count)));

@@ -187,6 +187,7 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/vendor/team", get().to(admin_pages::vendor_team))
         .route("/admin/stores", get().to(admin_pages::admin_stores))
+        .route("/admin/settings", get().to(admin_pages::admin_settings))
         .route("/admin/stores/{id}", get().to(admin_pages::admin_store))
         .route("/vendor/customers", get().to(admin_pages::vendor_customers))
         .route("/admin/email-logs", get().to(admin_pages::admin_email_logs))

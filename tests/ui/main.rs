@@ -675,10 +675,11 @@ async fn admin_and_vendor_pages_render_and_template_previews_stay_sandboxed() {
     vendor.close().await.unwrap();
 }
 
-/// The page at 390 px: nothing but a table's own box scrolls sideways, and a screenshot of it
+/// The page at 360 px: nothing but a table's own box scrolls sideways, and a screenshot of it
 /// (`<name>-phone`); then back to the desktop size.
 async fn at_phone_width(client: &Client, name: &str) {
-    client.set_window_size(390, 844).await.unwrap();
+    // The narrowest phone the pages promise to fit.
+    client.set_window_size(360, 780).await.unwrap();
     let fits = client
         .execute(
             "return document.documentElement.scrollWidth <= window.innerWidth;",
@@ -1209,6 +1210,7 @@ async fn every_page_in_english_and_german_at_desktop_and_phone_width() {
                     ("/admin/email-templates/1".into(), "admin-template"),
                     ("/admin/email-logs".into(), "admin-email-logs"),
                     ("/admin/notifications".into(), "admin-notifications"),
+                    ("/admin/settings".into(), "admin-settings"),
                     ("/admin/account".into(), "admin-account"),
                     ("/admin/stores/999".into(), "admin-not-found"),
                 ],

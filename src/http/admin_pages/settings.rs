@@ -1,4 +1,4 @@
-//! The store's email settings page.
+//! The store's email settings page and the platform's settings page.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
@@ -7,6 +7,7 @@ use crate::domain::{Area, EmailProvider};
 use crate::email::settings::{self as email_settings, SettingsView};
 use crate::error::AppError;
 use crate::http::pages::{Chrome, chrome, page_user, render_page};
+use crate::platform;
 use crate::state::AppState;
 
 #[derive(Serialize)]
@@ -41,4 +42,25 @@ pub(crate) async fn vendor_settings(
         providers: EmailProvider::ALL,
     };
     Ok(render_page(&state, "vendor/email_settings.html", &view))
+}
+
+#[derive(Serialize)]
+struct PlatformSettingsPage {
+    #[serde(flatten)]
+    chrome: Chrome,
+    settings: Vec<platform::Setting>,
+}
+
+/// The platform's settings, each with its own form.
+pub(crate) async fn admin_settings(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let (_, chrome) = signed_in!(state, req, Area::Admin, "nav-settings", "/admin/settings");
+    let settings = state.db.read(platform::list).await?;
+    Ok(render_page(
+        &state,
+        "admin/settings.html",
+        &PlatformSettingsPage { chrome, settings },
+    ))
 }

@@ -254,6 +254,7 @@ fn nav(area: Area, current: &str) -> Vec<NavItem> {
             ("/admin/email-templates", "nav-email-templates"),
             ("/admin/email-logs", "nav-email-logs"),
             ("/admin/notifications", "nav-notifications"),
+            ("/admin/settings", "nav-settings"),
             ("/admin/account", "nav-account"),
         ],
         Area::Vendor => &[
