@@ -139,7 +139,7 @@ CREATE TABLE conversations (
     last_message_at   TEXT,
     message_count     INTEGER NOT NULL DEFAULT 0 CHECK (message_count >= 0),
     created_at        TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')),
-    updated_at        TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')), last_activity_at TEXT, last_message_preview TEXT, first_admin_id INTEGER, first_staff_id INTEGER, first_customer_id INTEGER,
+    updated_at        TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')), last_activity_at TEXT, last_message_preview TEXT, first_admin_id INTEGER, first_staff_id INTEGER, first_customer_id INTEGER, last_message_event TEXT,
     -- store_customer and admin_store always belong to a store (tenant isolation).
     CHECK (conversation_type = 'admin_customer' OR store_id IS NOT NULL)
 );
@@ -370,7 +370,7 @@ CREATE TABLE "messages" (
     deleted_by_id     INTEGER,
     created_at        TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')),
     updated_at        TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')),
-    search_key        INTEGER,
+    search_key        INTEGER, system_event TEXT CHECK (system_event IN ('closed', 'reopened')),
     PRIMARY KEY (conversation_id, id)
 ) WITHOUT ROWID;
 CREATE INDEX ix_messages_sender ON messages (sender_id);

@@ -98,6 +98,11 @@ text_enum!(
 );
 
 text_enum!(
+    /// What a system message records (its `content` says it in English for the API).
+    SystemEvent { Closed => "closed", Reopened => "reopened" }
+);
+
+text_enum!(
     /// The three messaging channels.
     ConversationType { AdminStore => "admin_store", StoreCustomer => "store_customer", AdminCustomer => "admin_customer" }
 );

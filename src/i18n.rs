@@ -444,6 +444,16 @@ mod tests {
         built.extend(values("setting-", &crate::platform::keys()));
         built.extend(values("login-title-", &["admin", "vendor", "shop"]));
         built.extend(values("js-layer-", &["store", "platform"]));
+        for event in crate::domain::SystemEvent::ALL {
+            for prefix in [
+                "system-",
+                "system-preview-",
+                "js-system-",
+                "js-system-preview-",
+            ] {
+                built.push(format!("{prefix}{}", event.as_str()));
+            }
+        }
         for party in crate::domain::ParticipantType::ALL {
             built.push(format!("party-{}", party.as_str()));
             built.push(format!("js-party-{}", party.as_str()));

@@ -114,6 +114,11 @@ composer-attach = Dateien anhängen
 composer-send = Senden
 composer-progress = Fortschritt des Hochladens
 
+system-closed = { $name } hat die Unterhaltung geschlossen
+system-reopened = { $name } hat die Unterhaltung wieder geöffnet
+system-preview-closed = Unterhaltung geschlossen
+system-preview-reopened = Unterhaltung wieder geöffnet
+
 ## Eine Unterhaltung beginnen
 compose-channel = Kanal
 compose-with-store = Mit einem Shop
@@ -305,6 +310,10 @@ js-offline = Verbindung unterbrochen. Neuer Versuch in { $seconds } s; neue Nach
 js-party-admin = Plattform
 js-party-store = Shop
 js-party-customer = Kunde
+js-system-closed = { $name } hat die Unterhaltung geschlossen
+js-system-reopened = { $name } hat die Unterhaltung wieder geöffnet
+js-system-preview-closed = Unterhaltung geschlossen
+js-system-preview-reopened = Unterhaltung wieder geöffnet
 js-seen = Gesehen
 js-closed = geschlossen
 js-unread = { $count } ungelesen

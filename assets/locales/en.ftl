@@ -115,6 +115,11 @@ composer-attach = Attach files
 composer-send = Send
 composer-progress = Upload progress
 
+system-closed = Conversation closed by { $name }
+system-reopened = Conversation reopened by { $name }
+system-preview-closed = Conversation closed
+system-preview-reopened = Conversation reopened
+
 ## Starting a conversation
 compose-channel = Channel
 compose-with-store = With a store
@@ -306,6 +311,10 @@ js-offline = Connection lost. Trying again in { $seconds } s; new messages show 
 js-party-admin = Platform
 js-party-store = Store
 js-party-customer = Customer
+js-system-closed = Conversation closed by { $name }
+js-system-reopened = Conversation reopened by { $name }
+js-system-preview-closed = Conversation closed
+js-system-preview-reopened = Conversation reopened
 js-seen = Seen
 js-closed = closed
 js-unread = { $count } unread

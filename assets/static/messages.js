@@ -49,7 +49,7 @@ function filesize(bytes) {
 function renderMessage(m, mine = false) {
   const item = el('li', { class: `message${m.is_system_message ? ' system' : ''}${mine && !m.is_system_message ? ' mine' : ''}`, 'data-id': m.id });
   if (m.is_system_message) {
-    item.append(el('span', {}, m.content));
+    item.append(el('span', {}, m.system_event ? t(`system-${m.system_event}`, { name: m.sender_name }) : m.content));
     return item;
   }
   const meta = el('div', { class: 'meta' });
@@ -220,7 +220,8 @@ function renderRow(c) {
   if (c.is_closed) other.append(' ', el('span', { class: 'closed' }, t('closed')));
   link.append(other);
   if (c.unread_count) link.append(el('span', { class: 'count', 'aria-label': t('unread', { count: c.unread_count }) }, String(c.unread_count)));
-  link.append(el('span', { class: 'preview' }, c.last_message_preview || ''));
+  const preview = c.last_message_event ? t(`system-preview-${c.last_message_event}`) : c.last_message_preview;
+  link.append(el('span', { class: 'preview' }, preview || ''));
   item.append(link);
   return item;
 }

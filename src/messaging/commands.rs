@@ -11,7 +11,7 @@ use super::error::MessagingError;
 use super::inbox::total_unread;
 use super::messages::insert_message;
 use super::participants::{actor_name, add_participant, participant_store};
-use crate::domain::{Actor, ConversationType, Invalid, ParticipantType};
+use crate::domain::{Actor, ConversationType, Invalid, ParticipantType, SystemEvent};
 
 pub(crate) struct NewConversation {
     pub conversation_type: ConversationType,
@@ -88,7 +88,7 @@ pub(crate) fn create(
         Some(store_id),
     )?;
     if let Some(content) = &new.initial_message {
-        insert_message(conn, actor, id, content, false)?;
+        insert_message(conn, actor, id, content, None)?;
     }
     Ok(id)
 }
@@ -151,12 +151,18 @@ pub(crate) fn set_closed(
         )?;
     }
     let name = actor_name(conn, actor)?;
-    let text = if close {
-        format!("Conversation closed by {name}")
+    let (text, event) = if close {
+        (
+            format!("Conversation closed by {name}"),
+            SystemEvent::Closed,
+        )
     } else {
-        format!("Conversation reopened by {name}")
+        (
+            format!("Conversation reopened by {name}"),
+            SystemEvent::Reopened,
+        )
     };
-    insert_message(conn, actor, id, &text, true)?;
+    insert_message(conn, actor, id, &text, Some(event))?;
     Ok(())
 }
 

@@ -30,7 +30,8 @@ fn summary_select(actor: &Actor, from: &str) -> String {
                 {other_type}, {other_id},
                 CASE {other_type}
                      WHEN 'customer' THEN (SELECT full_name FROM customers WHERE id = {other_id})
-                     ELSE (SELECT full_name FROM users WHERE id = {other_id}) END
+                     ELSE (SELECT full_name FROM users WHERE id = {other_id}) END,
+                c.last_message_event
          FROM {from}")
 }
 
@@ -90,6 +91,7 @@ fn summary_row(r: &Row<'_>) -> rusqlite::Result<ConversationSummary> {
         created_at: timestamp(r, 8)?,
         unread_count: r.get(9)?,
         last_message_preview: r.get(10)?,
+        last_message_event: r.get(14)?,
         other_participant: other,
     })
 }

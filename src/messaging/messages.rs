@@ -12,32 +12,37 @@ use super::participants::{add_participant, participant_name, participant_store};
 use super::{Attachment, Message, PREVIEW_CHARS};
 use crate::attachments::StoredFile;
 use crate::db::timestamp;
-use crate::domain::{Actor, ParticipantType};
+use crate::domain::{Actor, ParticipantType, SystemEvent};
 
 /// Inserts a message from `actor` and updates the counters. A user message raises every other
-/// participant's unread count by one; a system message (close/reopen) raises none.
+/// participant's unread count by one; a system message (close/reopen, `system` set) raises none.
 pub(crate) fn insert_message(
     conn: &Connection,
     actor: &Actor,
     conversation_id: i64,
     content: &str,
-    is_system: bool,
+    system: Option<SystemEvent>,
 ) -> Result<i64, MessagingError> {
+    let is_system = system.is_some();
     let (me_type, me_id) = actor.participant();
     let now = Utc::now();
     // Messages are keyed by conversation (migration V14), so the id is not a rowid: it is the next
     // after the largest, read from the unique index. One writer runs every send, so none collide.
     let id: i64 = conn
         .prepare_cached(
-            "INSERT INTO messages (id, conversation_id, sender_type, sender_id, content, is_system_message, created_at, updated_at)
-             VALUES ((SELECT coalesce(max(id), 0) + 1 FROM messages), ?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id",
+            "INSERT INTO messages (id, conversation_id, sender_type, sender_id, content, is_system_message,
+                                   system_event, created_at, updated_at)
+             VALUES ((SELECT coalesce(max(id), 0) + 1 FROM messages), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) RETURNING id",
         )?
-        .query_row(params![conversation_id, me_type, me_id, content, is_system, now], |r| r.get(0))?;
+        .query_row(
+            params![conversation_id, me_type, me_id, content, is_system, system, now],
+            |r| r.get(0),
+        )?;
     conn.prepare_cached(
         "UPDATE conversations SET message_count = message_count + 1, last_message_at = ?2, last_activity_at = ?2,
-                updated_at = ?2, last_message_preview = substr(?3, 1, ?4) WHERE id = ?1",
+                updated_at = ?2, last_message_preview = substr(?3, 1, ?4), last_message_event = ?5 WHERE id = ?1",
     )?
-    .execute(params![conversation_id, now, content, PREVIEW_CHARS])?;
+    .execute(params![conversation_id, now, content, PREVIEW_CHARS, system])?;
     if !is_system {
         conn.prepare_cached(
             "UPDATE conversation_participants SET unread_count = unread_count + 1
@@ -69,7 +74,7 @@ pub(crate) fn append(
         me_id,
         participant_store(actor, &row),
     )?;
-    let id = insert_message(conn, actor, conversation_id, content, false)?;
+    let id = insert_message(conn, actor, conversation_id, content, None)?;
     for file in files {
         conn.prepare_cached(
             "INSERT INTO message_attachments (message_id, filename, original_filename, file_path, file_size, mime_type,
@@ -104,7 +109,7 @@ pub(crate) fn append(
 /// A message's row; its sender is named afterwards ([`name_senders`]), each sender once.
 const MESSAGE_SELECT: &str =
     "SELECT m.id, m.conversation_id, m.sender_type, m.sender_id, m.content,
-        m.is_system_message, m.is_deleted, m.created_at
+        m.is_system_message, m.is_deleted, m.created_at, m.system_event
     FROM messages m";
 
 fn message_row(r: &Row<'_>) -> rusqlite::Result<Message> {
@@ -118,6 +123,7 @@ fn message_row(r: &Row<'_>) -> rusqlite::Result<Message> {
         // A deleted message stays in the thread, its content hidden.
         content: if is_deleted { String::new() } else { r.get(4)? },
         is_system_message: r.get(5)?,
+        system_event: r.get(8)?,
         is_deleted,
         created_at: timestamp(r, 7)?,
         attachments: Vec::new(),
@@ -282,7 +288,7 @@ pub(crate) fn delete(
     )?;
     // The inbox preview shows the newest message; if that was this one, it shows nothing now.
     conn.execute(
-        "UPDATE conversations SET last_message_preview = NULL
+        "UPDATE conversations SET last_message_preview = NULL, last_message_event = NULL
          WHERE id = ?1 AND ?2 = (SELECT max(id) FROM messages WHERE conversation_id = ?1)",
         [conversation_id, message_id],
     )?;

@@ -19,7 +19,7 @@ pub(crate) mod service;
 use crate::db::Timestamp;
 use serde::Serialize;
 
-use crate::domain::{ConversationType, ParticipantType};
+use crate::domain::{ConversationType, ParticipantType, SystemEvent};
 
 pub(crate) use error::MessagingError;
 pub use events::{Event, EventBus, EventKind};
@@ -52,6 +52,8 @@ pub(crate) struct ConversationSummary {
     pub unread_count: i64,
     pub other_participant: Option<OtherParticipant>,
     pub last_message_preview: Option<String>,
+    /// Set when the newest message is a system message: what it records.
+    pub last_message_event: Option<SystemEvent>,
     pub created_at: Timestamp,
 }
 
@@ -96,6 +98,8 @@ pub(crate) struct Message {
     /// Empty when the message was deleted.
     pub content: String,
     pub is_system_message: bool,
+    /// What a system message records (`closed`, `reopened`); null for people's messages.
+    pub system_event: Option<SystemEvent>,
     pub is_deleted: bool,
     pub created_at: Timestamp,
     pub attachments: Vec<Attachment>,

@@ -411,4 +411,44 @@ async fn pages_speak_the_accounts_language_else_the_browsers() {
         text.contains("&quot;seen&quot;:&quot;Gesehen&quot;"),
         "{text}"
     );
+
+    // System messages are said in the reader's language too; the API keeps its English content
+    // and gives the event's code.
+    let id = app.vendor_conversation(&m.a1, &m.ca, "Order 1042").await;
+    let r = app
+        .post(
+            &format!("/api/v1/vendor/messages/{id}/close"),
+            &m.a1.token,
+            json!({}),
+        )
+        .await;
+    assert!(r.status().is_success());
+    let thread = page(&vendor, &app, &format!("/vendor/messages/{id}")).await;
+    assert!(
+        thread.contains("hat die Unterhaltung geschlossen"),
+        "{thread}"
+    );
+    assert!(
+        thread.contains("<span class=\"preview\">Unterhaltung geschlossen</span>"),
+        "{thread}"
+    );
+    let detail: serde_json::Value = app
+        .get(&format!("/api/v1/shop/messages/{id}"), &m.ca.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let system = detail["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(system["system_event"], "closed");
+    assert!(
+        system["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("Conversation closed by")
+    );
 }
