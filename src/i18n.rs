@@ -130,6 +130,10 @@ impl Catalogue {
         self.locale.to_string().replace('_', "-")
     }
 
+    pub fn has(&self, key: &str) -> bool {
+        self.bundle.has_message(key)
+    }
+
     pub fn keys(&self) -> &[String] {
         &self.keys
     }

@@ -316,10 +316,6 @@ if (filters) {
   filters.querySelector('button[type=submit]').hidden = true;
 }
 
-document.getElementById('logout')?.addEventListener('click', async () => {
-  await call(`/api/v1/${area}/auth/logout`, { method: 'POST' }).catch(() => {});
-  location.href = `/${area}/login`;
-});
 
 // Live updates: the event stream, or polling every 30 s while it is down. A dropped stream is
 // retried after 2 s, then 4, 8 … up to a minute (with jitter, so a restarted server is not hit by
@@ -430,6 +426,8 @@ const actions = document.getElementById('thread-actions');
 actions?.addEventListener('click', async (event) => {
   const button = event.target.closest('button[data-action]');
   if (!button) return;
+  // Close and reopen are forms for pages without scripts; here they go through the API.
+  event.preventDefault();
   const id = actions.dataset.conversation;
   try {
     if (button.dataset.action === 'close' || button.dataset.action === 'reopen') {

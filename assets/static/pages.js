@@ -86,9 +86,5 @@ document.addEventListener('click', async (event) => {
   }
 });
 
-document.getElementById('logout')?.addEventListener('click', async () => {
-  await call(`/api/v1/${area}/auth/logout`, 'POST').catch(() => {});
-  location.href = `/${area}/login`;
-});
 
 guardRestoredPages(area);

@@ -1,5 +1,8 @@
 // The page's words and formats: the `js-` messages of its language's catalogue (rendered into
 // <body data-strings>), and the browser's Intl formatters for the page's language.
+// Controls that only scripts can work are hidden until a script runs (see .no-js in app.css).
+document.documentElement.classList.remove('no-js');
+
 const strings = JSON.parse(document.body.dataset.strings || '{}');
 // The catalogue's locale ("en-GB", "de-DE"): times and numbers as the server writes them.
 export const lang = document.querySelector('meta[name=locale]')?.content || document.documentElement.lang || 'en';

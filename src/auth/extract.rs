@@ -140,6 +140,46 @@ pub(crate) async fn authenticate(req: HttpRequest, area: Area) -> Result<Authent
     state.db.read(move |conn| credential.check(conn)).await
 }
 
+/// A cookie session posting a page's form (which cannot send `X-CSRF-Token`): the session is
+/// checked first, so nobody signed out gets to upload anything, and the token the form carries
+/// in its body is checked by [`FormSession::confirm`] once the body is read. Nothing acts on the
+/// session before that.
+pub(crate) struct FormSession(Authenticated);
+
+impl FormSession {
+    /// Who the session is, for read-only checks made before the body is read (may this actor
+    /// send here, how large may a file be); anything that changes state waits for `confirm`.
+    pub(crate) fn actor_for_checks(&self) -> Actor {
+        self.0.actor
+    }
+
+    pub(crate) fn confirm(self, sent: &str) -> Result<Authenticated, AppError> {
+        let expected = self.0.csrf_token.as_deref().unwrap_or_default().as_bytes();
+        if expected.is_empty() || !bool::from(sent.as_bytes().ct_eq(expected)) {
+            return Err(AppError::CsrfFailed);
+        }
+        Ok(self.0)
+    }
+}
+
+/// The cookie session behind a page's form post, its CSRF token still to be confirmed.
+pub(crate) async fn authenticate_form(
+    req: &HttpRequest,
+    area: Area,
+) -> Result<FormSession, AppError> {
+    let state = app_state(req)?;
+    let mut credential = Credential::of(req, area, state.settings.secure_cookies())?;
+    if credential.kind != SessionKind::Cookie {
+        return Err(AppError::Unauthorized(
+            "pages post with their cookie session",
+        ));
+    }
+    // Checked from the body instead, by `FormSession::confirm`.
+    credential.csrf_sent = None;
+    let auth = state.db.read(move |conn| credential.check(conn)).await?;
+    Ok(FormSession(auth))
+}
+
 /// An area's credential, not yet checked: for the busiest reads, which check it inside their own
 /// read ([`Credential::check`]) so a request takes one snapshot instead of two. A handler gets
 /// no actor without checking it.

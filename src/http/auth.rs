@@ -305,20 +305,31 @@ pub(crate) async fn logout<U: AreaUser>(
     state: web::Data<AppState>,
     user: U,
 ) -> Result<HttpResponse, AppError> {
-    let auth = user.auth().clone();
+    let mut response = HttpResponse::NoContent();
+    end_session(&state, U::AREA, user.auth(), &mut response).await?;
+    Ok(response.finish())
+}
+
+/// Ends the session `auth` and, for a cookie session, has `response` remove its cookie.
+pub(crate) async fn end_session(
+    state: &AppState,
+    area: Area,
+    auth: &crate::auth::extract::Authenticated,
+    response: &mut actix_web::HttpResponseBuilder,
+) -> Result<(), AppError> {
+    let session_id = auth.session_id;
     state
         .db
-        .write(move |tx| Ok::<_, AppError>(session::delete(tx, auth.session_id)?))
+        .write(move |tx| Ok::<_, AppError>(session::delete(tx, session_id)?))
         .await?;
-    let mut response = HttpResponse::NoContent();
     if auth.kind == SessionKind::Cookie {
-        let mut cookie = Cookie::build(cookie_name(U::AREA, state.settings.secure_cookies()), "")
+        let mut cookie = Cookie::build(cookie_name(area, state.settings.secure_cookies()), "")
             .path("/")
             .finish();
         cookie.make_removal();
         response.cookie(cookie);
     }
-    Ok(response.finish())
+    Ok(())
 }
 
 #[derive(Serialize)]

@@ -166,6 +166,27 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
         .route("/", get().to(pages::home))
         .route("/{area}/login", get().to(pages::login_form))
         .route("/{area}/login", post().to(pages::login_submit))
+        .route("/{area}/logout", post().to(pages::logout_submit))
+        .route(
+            "/admin/messages/{id}/reply",
+            post().to(pages::reply::<AdminUser>),
+        )
+        .route(
+            "/admin/messages/{id}/{action}",
+            post().to(pages::close_or_reopen::<AdminUser>),
+        )
+        .route(
+            "/vendor/messages/{id}/reply",
+            post().to(pages::reply::<VendorUser>),
+        )
+        .route(
+            "/vendor/messages/{id}/{action}",
+            post().to(pages::close_or_reopen::<VendorUser>),
+        )
+        .route(
+            "/shop/account/messages/{id}/reply",
+            post().to(pages::reply::<CustomerUser>),
+        )
         .route("/admin/messages", get().to(pages::inbox::<AdminUser>))
         .route("/admin/messages/{id}", get().to(pages::thread::<AdminUser>))
         .route("/vendor/messages", get().to(pages::inbox::<VendorUser>))

@@ -452,3 +452,152 @@ async fn pages_speak_the_accounts_language_else_the_browsers() {
             .starts_with("Conversation closed by")
     );
 }
+
+/// The CSRF token a signed-in page carries for its forms.
+fn csrf_of(page: &str) -> String {
+    let start = page.find("name=\"csrf-token\" content=\"").unwrap() + 27;
+    page[start..start + page[start..].find('"').unwrap()].to_string()
+}
+
+#[tokio::test]
+async fn without_scripts_the_thread_page_replies_and_closes_through_its_own_forms() {
+    use reqwest::multipart::{Form, Part};
+    let app = spawn_app().await;
+    let m = app.marketplace().await;
+    let id = app.vendor_conversation(&m.a1, &m.ca, "No scripts").await;
+    let vendor = signed_in(&app, "vendor", "a1@example.test").await;
+    let thread = page(&vendor, &app, &format!("/vendor/messages/{id}")).await;
+    assert!(thread.contains(&format!("action=\"/vendor/messages/{id}/reply\"")));
+    let csrf = csrf_of(&thread);
+    let reply = |token: &str, text: &str| {
+        let form = Form::new()
+            .text("csrf_token", token.to_string())
+            .text("content", text.to_string())
+            .part(
+                "files",
+                Part::bytes(b"a plain note".to_vec())
+                    .file_name("note.txt")
+                    .mime_str("text/plain")
+                    .unwrap(),
+            );
+        vendor
+            .post(app.url(&format!("/vendor/messages/{id}/reply")))
+            .multipart(form)
+            .send()
+    };
+
+    // A forged form (no token, or another one) sends nothing and says why.
+    for token in ["", "not-the-token"] {
+        let r = reply(token, "forged").await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            r.headers()["location"],
+            format!("/vendor/messages/{id}?problem=csrf_failed").as_str()
+        );
+    }
+    let r = reply(&csrf, "Sent by the form").await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers()["location"],
+        format!("/vendor/messages/{id}").as_str()
+    );
+    let detail: serde_json::Value = app
+        .get(&format!("/api/v1/shop/messages/{id}"), &m.ca.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let texts: Vec<&str> = detail["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert!(
+        texts.contains(&"Sent by the form") && !texts.contains(&"forged"),
+        "{texts:?}"
+    );
+    let last = detail["messages"].as_array().unwrap().last().unwrap();
+    assert_eq!(last["attachments"][0]["original_filename"], "note.txt");
+
+    // Close through the form; a reply to a closed conversation comes back with the reason.
+    let forged = vendor
+        .post(app.url(&format!("/vendor/messages/{id}/close")))
+        .form(&[("csrf_token", "nope")])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        forged.headers()["location"]
+            .to_str()
+            .unwrap()
+            .ends_with("problem=csrf_failed")
+    );
+    let r = vendor
+        .post(app.url(&format!("/vendor/messages/{id}/close")))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()["location"],
+        format!("/vendor/messages/{id}").as_str()
+    );
+    let r = reply(&csrf, "too late").await.unwrap();
+    assert_eq!(
+        r.headers()["location"],
+        format!("/vendor/messages/{id}?problem=conversation_closed").as_str()
+    );
+    let shown = page(
+        &vendor,
+        &app,
+        &format!("/vendor/messages/{id}?problem=conversation_closed"),
+    )
+    .await;
+    assert!(shown.contains("This conversation is closed."), "{shown}");
+
+    // Another store's conversation and a signed-out browser get nowhere.
+    let other = app.vendor_conversation(&m.b1, &m.cb, "Store B's").await;
+    let r = vendor
+        .post(app.url(&format!("/vendor/messages/{other}/close")))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .ends_with("problem=not_found")
+    );
+    let r = no_redirects()
+        .post(app.url(&format!("/vendor/messages/{id}/reopen")))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["location"], "/vendor/login");
+
+    // Signing out through the header's form needs the token too.
+    let forged = vendor
+        .post(app.url("/vendor/logout"))
+        .form(&[("csrf_token", "nope")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    page(&vendor, &app, "/vendor/messages").await;
+    let r = vendor
+        .post(app.url("/vendor/logout"))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["location"], "/vendor/login");
+    let after = vendor
+        .get(app.url("/vendor/messages"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.headers()["location"], "/vendor/login");
+}

@@ -86,6 +86,20 @@ impl fantoccini::wd::WebDriverCompatibleCommand for WatchTimers {
 
 /// [`browser`], asking for pages in `language` (its Accept-Language).
 async fn browser_in(driver: &Driver, profile: &std::path::Path, language: &str) -> Client {
+    browser_with(driver, profile, language, true).await
+}
+
+/// A browser with scripts turned off, as some readers (and some corporate policies) have it.
+async fn browser_without_scripts(driver: &Driver, profile: &std::path::Path) -> Client {
+    browser_with(driver, profile, "en", false).await
+}
+
+async fn browser_with(
+    driver: &Driver,
+    profile: &std::path::Path,
+    language: &str,
+    scripts: bool,
+) -> Client {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -96,7 +110,8 @@ async fn browser_in(driver: &Driver, profile: &std::path::Path, language: &str) 
                      "--disable-quic", "--no-first-run", "--window-size=1280,800",
                      format!("--lang={language}"),
                      format!("--user-data-dir={}", profile.display())],
-            "prefs": { "intl.accept_languages": language },
+            "prefs": { "intl.accept_languages": language,
+                       "profile.managed_default_content_settings.javascript": if scripts { 1 } else { 2 } },
         }),
     );
     let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
@@ -260,8 +275,14 @@ async fn assert_layout(client: &Client, name: &str) {
 }
 
 async fn screenshot(client: &Client, name: &str) {
-    assert_layout(client, name).await;
     assert_accessible(client, name).await;
+    screenshot_unaudited(client, name).await;
+}
+
+/// [`screenshot`] with the layout check but without axe-core, whose checks need the page's
+/// scripts running (for a browser that has them off; the same pages are audited with them on).
+async fn screenshot_unaudited(client: &Client, name: &str) {
+    assert_layout(client, name).await;
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/artifacts");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
@@ -1517,5 +1538,91 @@ async fn the_messages_flow_works_with_the_keyboard_alone() {
     )
     .await;
     screenshot(&vendor, "vendor-keyboard-closed").await;
+    vendor.close().await.unwrap();
+}
+
+/// Without scripts, the pages still do the main things: sign in, open a thread, reply with a
+/// file, close it (each a plain form post and a new page).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_scripts_staff_reply_with_a_file_and_close_the_conversation() {
+    let (app, staff, clara) = store_with_people().await;
+    let id = conversation_with_clara(&app, &staff, &clara, "Plain HTML").await;
+    let driver = chromedriver().await;
+    let profiles = tempfile::tempdir().unwrap();
+    let vendor = browser_without_scripts(&driver, &profiles.path().join("vendor")).await;
+    let scripts = vendor.execute("return 1;", vec![]).await;
+    // WebDriver's own scripts still run; the page's do not (no script-made day separator).
+    assert!(scripts.is_ok());
+    sign_in(&vendor, &app.address, "vendor", None, "anna@example.test").await;
+    click(
+        &vendor,
+        Locator::XPath("//a[span[@class='subject'][.='Plain HTML']]"),
+    )
+    .await;
+    wait_for(&vendor, Locator::Css("#composer")).await;
+    assert!(
+        vendor
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with(&format!("/{id}"))
+    );
+    let separators = vendor
+        .find_all(Locator::Css("#messages li.day"))
+        .await
+        .unwrap();
+    assert!(separators.is_empty(), "the page's scripts are off");
+    type_into(&vendor, Locator::Id("content"), "Sent without scripts").await;
+    let note = profiles.path().join("plain.txt");
+    std::fs::write(&note, "plain").unwrap();
+    type_into(&vendor, Locator::Id("files"), note.to_str().unwrap()).await;
+    click(&vendor, Locator::Css("#composer button[type=submit]")).await;
+    wait_for(
+        &vendor,
+        Locator::XPath("//ol[@id='messages']//p[.='Sent without scripts']"),
+    )
+    .await;
+    wait_for(
+        &vendor,
+        Locator::XPath("//a[@class='chip'][contains(., 'plain.txt')]"),
+    )
+    .await;
+    click(&vendor, Locator::Css("button[data-action=close]")).await;
+    wait_for_what(
+        &vendor,
+        Locator::Css("button[data-action=reopen]"),
+        "the conversation is closed and offers to reopen",
+    )
+    .await;
+    screenshot_unaudited(&vendor, "vendor-without-scripts-closed").await;
+    // What only scripts can do is not offered; signing out is a form like the rest.
+    for control in ["#compose-open", "button[data-action=mute]", "button.delete"] {
+        let shown = vendor
+            .find(Locator::Css(control))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap();
+        assert!(!shown, "{control} is hidden without scripts");
+    }
+    click(&vendor, Locator::Id("logout")).await;
+    wait_for_what(
+        &vendor,
+        Locator::Css("form[action='/vendor/login']"),
+        "signed out",
+    )
+    .await;
+    vendor
+        .goto(&format!("{}/vendor/messages/{id}", app.address))
+        .await
+        .unwrap();
+    wait_for_what(
+        &vendor,
+        Locator::Css("form[action='/vendor/login']"),
+        "the session is over",
+    )
+    .await;
     vendor.close().await.unwrap();
 }

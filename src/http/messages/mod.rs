@@ -5,7 +5,7 @@
 
 mod attachments;
 mod conversations;
-mod send;
+pub(crate) mod send;
 
 use actix_web::{Route, web};
 

@@ -58,7 +58,8 @@ pub(super) async fn send<U: AreaUser>(
         {
             return Err(too_large(max_file));
         }
-        read_multipart(&state, &req, payload, max_file).await?
+        let body = read_multipart(&state, &req, payload, max_file, false).await?;
+        (body.content, body.uploads)
     } else {
         return Err(AppError::UnsupportedMediaType(
             "send application/json or multipart/form-data".into(),
@@ -90,7 +91,7 @@ async fn read_json(payload: web::Payload) -> Result<String, AppError> {
     Ok(body.content)
 }
 
-fn too_large(max_file: u64) -> AppError {
+pub(crate) fn too_large(max_file: u64) -> AppError {
     AppError::PayloadTooLarge(format!(
         "attachments may be at most {} MB each, {} per message",
         max_file / (1024 * 1024),
@@ -98,20 +99,31 @@ fn too_large(max_file: u64) -> AppError {
     ))
 }
 
+/// A message's multipart body, read.
+pub(crate) struct MessageForm {
+    pub content: String,
+    pub uploads: Vec<Upload>,
+    /// The page form's CSRF token (only where `from_page` allowed the field).
+    pub csrf_token: String,
+}
+
 /// Streams a multipart body: the `content` text and up to `MAX_FILES` `files`, each written to a
-/// temporary file as it arrives and refused as soon as it passes the size limit.
-async fn read_multipart(
+/// temporary file as it arrives and refused as soon as it passes the size limit; a page's form
+/// (`from_page`) also carries its `csrf_token`.
+pub(crate) async fn read_multipart(
     state: &AppState,
     req: &HttpRequest,
     payload: web::Payload,
     max_file: u64,
-) -> Result<(String, Vec<Upload>), AppError> {
+    from_page: bool,
+) -> Result<MessageForm, AppError> {
     let bad = |e: actix_multipart::MultipartError| AppError::BadRequest {
         code: "invalid_multipart",
         message: e.to_string(),
     };
     let mut multipart = Multipart::new(req.headers(), payload);
     let mut content = String::new();
+    let mut csrf_token = String::new();
     let mut uploads = Vec::new();
     let temp_dir = attachments::temp_dir(state.settings.data_dir());
     while let Some(mut field) = multipart.try_next().await.map_err(bad)? {
@@ -128,6 +140,23 @@ async fn read_multipart(
                 }
                 content = String::from_utf8(bytes)
                     .map_err(|_| AppError::validation("content", "must be UTF-8 text"))?;
+            }
+            Some("csrf_token") if from_page => {
+                let mut bytes = Vec::new();
+                while let Some(chunk) = field.try_next().await.map_err(bad)? {
+                    if bytes.len() + chunk.len() > 256 {
+                        return Err(AppError::CsrfFailed);
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                csrf_token = String::from_utf8_lossy(&bytes).into_owned();
+            }
+            // A page's form sends its file input even when no file was chosen: an empty part.
+            Some("files")
+                if from_page
+                    && field.content_disposition().and_then(|cd| cd.get_filename()) == Some("") =>
+            {
+                while field.try_next().await.map_err(bad)?.is_some() {}
             }
             Some("files") | Some("files[]") => {
                 if uploads.len() == attachments::MAX_FILES {
@@ -175,5 +204,9 @@ async fn read_multipart(
             }
         }
     }
-    Ok((content, uploads))
+    Ok(MessageForm {
+        content,
+        uploads,
+        csrf_token,
+    })
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::session::SessionKind;
 use crate::domain::Area;
 use crate::error::AppError;
-use crate::http::auth::{check_credentials, start_session};
+use crate::http::auth::{check_credentials, end_session, start_session};
 use crate::state::AppState;
 
 use super::{area_of, label, messages_url, render};
@@ -131,4 +131,26 @@ pub(crate) async fn login_submit(
         )),
         Err(e) => Err(e),
     }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LogoutForm {
+    csrf_token: String,
+}
+
+/// Signing out through the header's form (scripts sign out through the API instead).
+pub(crate) async fn logout_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<LogoutForm>,
+) -> Result<HttpResponse, AppError> {
+    let area = area_of(&path).ok_or(AppError::NotFound)?;
+    let mut response = HttpResponse::SeeOther();
+    response.insert_header((header::LOCATION, format!("/{}/login", area.as_str())));
+    if let Ok(session) = crate::auth::extract::authenticate_form(&req, area).await {
+        let auth = session.confirm(&form.csrf_token)?;
+        end_session(&state, area, &auth, &mut response).await?;
+    }
+    Ok(response.finish())
 }

@@ -1,13 +1,16 @@
 //! The messages pages: the inbox with its filters, one thread, the compose dialog.
 
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::extract::AreaUser;
+use crate::auth::extract::{AreaUser, authenticate_form};
 use crate::db::Timestamp;
 use crate::domain::{Actor, Area, ParticipantType};
 use crate::error::AppError;
+use crate::http::messages::send::read_multipart;
 use crate::messaging::inbox::{self, ListFilter};
+use crate::messaging::service;
 use crate::messaging::{ConversationDetail, ConversationSummary, Message, Preferences};
 use crate::state::AppState;
 
@@ -79,6 +82,8 @@ struct MessagesPage {
     can_compose: bool,
     can_close: bool,
     compose_types: Vec<ComposeType>,
+    /// What went wrong with the last form post, in words.
+    problem: Option<String>,
 }
 
 /// A channel the compose dialog offers, with the recipient kind it needs.
@@ -120,6 +125,9 @@ pub(crate) struct InboxQuery {
     status: String,
     #[serde(rename = "type", default)]
     conversation_type: String,
+    /// What went wrong with the page's own reply or close form (an error code).
+    #[serde(default)]
+    problem: String,
 }
 
 impl InboxQuery {
@@ -198,6 +206,15 @@ async fn messages_page(
     if let Some((detail, _)) = &thread {
         chrome = chrome.titled(&detail.summary.subject);
     }
+    let problem = (!query.problem.is_empty()).then(|| {
+        let words = state.pages.catalogue(Some(&chrome.lang), &req);
+        let key = format!("js-error-{}", query.problem);
+        if words.has(&key) {
+            words.text(&key, &[])
+        } else {
+            words.text("error-bad-request-message", &[])
+        }
+    });
     let page = MessagesPage {
         chrome,
         conversations: list.conversations,
@@ -209,6 +226,7 @@ async fn messages_page(
         can_compose: area != Area::Shop,
         can_close: area != Area::Shop,
         compose_types: compose_types(area),
+        problem,
     };
     Ok(render_page(&state, "messages.html", &page))
 }
@@ -230,4 +248,83 @@ pub(crate) async fn thread<U: AreaUser>(
     q: web::Query<InboxQuery>,
 ) -> Result<HttpResponse, AppError> {
     messages_page(state, req, U::AREA, Some(path.into_inner()), q.into_inner()).await
+}
+
+/// Where a page's form goes back to: the thread, with the problem's code when there was one
+/// (the page says it in the reader's language).
+fn back_to_thread(area: Area, id: i64, outcome: Result<(), AppError>) -> HttpResponse {
+    let mut url = format!("{}/{id}", messages_url(area));
+    if let Err(e) = outcome {
+        if matches!(e, AppError::Internal(_)) {
+            tracing::error!(error = %e, "a page's form failed");
+        }
+        url = format!("{url}?problem={}", e.code());
+    }
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, url))
+        .finish()
+}
+
+fn to_login(area: Area) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/{}/login", area.as_str())))
+        .finish()
+}
+
+/// A reply from the thread page's own form (multipart, with its CSRF token), for browsers
+/// without scripts; with scripts the page sends through the API instead.
+pub(crate) async fn reply<U: AreaUser>(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<i64>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let (area, id) = (U::AREA, path.into_inner());
+    let Ok(session) = authenticate_form(&req, area).await else {
+        return Ok(to_login(area));
+    };
+    let outcome = async {
+        let (ctx, actor) = (state.messaging(), session.actor_for_checks());
+        state.login_limiter.check_sender(&actor)?;
+        let max_file = service::check_send(&ctx, actor, id).await?;
+        let form = read_multipart(&state, &req, payload, max_file, true).await?;
+        let auth = session.confirm(&form.csrf_token)?;
+        service::send_message(&ctx, auth.actor, id, &form.content, form.uploads)
+            .await?
+            .publish(&state.events);
+        Ok(())
+    }
+    .await;
+    Ok(back_to_thread(area, id, outcome))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CsrfForm {
+    csrf_token: String,
+}
+
+/// Closing or reopening from the thread page's own form, for browsers without scripts.
+pub(crate) async fn close_or_reopen<U: AreaUser>(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(i64, String)>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, AppError> {
+    let (area, (id, action)) = (U::AREA, path.into_inner());
+    let Ok(session) = authenticate_form(&req, area).await else {
+        return Ok(to_login(area));
+    };
+    let outcome = async {
+        let auth = session.confirm(&form.csrf_token)?;
+        let ctx = state.messaging();
+        let done = match action.as_str() {
+            "close" => service::close_conversation(&ctx, auth.actor, id).await?,
+            "reopen" => service::reopen_conversation(&ctx, auth.actor, id).await?,
+            _ => return Err(AppError::NotFound),
+        };
+        done.publish(&state.events);
+        Ok(())
+    }
+    .await;
+    Ok(back_to_thread(area, id, outcome))
 }
