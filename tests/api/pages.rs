@@ -363,11 +363,14 @@ async fn pages_speak_the_accounts_language_else_the_browsers() {
         .await
         .unwrap();
     assert!(
-        login.contains("<html lang=\"de\">") && login.contains("Anmeldung im Shop"),
+        login.contains("<html lang=\"de\" class=\"no-js\">") && login.contains("Anmeldung im Shop"),
         "{login}"
     );
     let english = page(&anon, &app, "/shop/login").await;
-    assert!(english.contains("<html lang=\"en\">") && english.contains("Sign in to the shop"));
+    assert!(
+        english.contains("<html lang=\"en\" class=\"no-js\">")
+            && english.contains("Sign in to the shop")
+    );
     let missing = german("/admin/nothing-here")
         .header("Accept", "text/html")
         .send()
@@ -386,7 +389,7 @@ async fn pages_speak_the_accounts_language_else_the_browsers() {
         .unwrap();
     let text = r.text().await.unwrap();
     assert!(
-        text.contains("<html lang=\"en\">") && text.contains("Add a customer"),
+        text.contains("<html lang=\"en\" class=\"no-js\">") && text.contains("Add a customer"),
         "{text}"
     );
     let r = app
@@ -399,7 +402,7 @@ async fn pages_speak_the_accounts_language_else_the_browsers() {
     assert_eq!(r.status(), StatusCode::OK);
     let text = page(&vendor, &app, "/vendor/customers").await;
     assert!(
-        text.contains("<html lang=\"de\">") && text.contains("Kunden anlegen"),
+        text.contains("<html lang=\"de\" class=\"no-js\">") && text.contains("Kunden anlegen"),
         "{text}"
     );
     // The numbers and the scripts' words come in German as well.
