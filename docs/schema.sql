@@ -26,6 +26,30 @@ CREATE UNIQUE INDEX ix_admin_notifications_open_cause ON admin_notifications (de
 CREATE INDEX ix_admin_notifications_priority ON admin_notifications (priority);
 CREATE INDEX ix_admin_notifications_type ON admin_notifications (type);
 
+-- api_keys
+CREATE TABLE api_keys (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT    NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
+    key_hash     BLOB    NOT NULL UNIQUE,
+    key_prefix   TEXT    NOT NULL,
+    -- Space-separated: provision, conversations, events, sso.
+    scopes       TEXT    NOT NULL,
+    created_by   INTEGER NOT NULL REFERENCES users (id),
+    created_at   TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')),
+    last_used_at TEXT,
+    revoked_at   TEXT
+);
+
+-- audit_log
+CREATE TABLE audit_log (
+    id      INTEGER PRIMARY KEY,
+    at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')),
+    actor   TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    target  TEXT NOT NULL
+);
+CREATE INDEX ix_audit_log_actor ON audit_log (actor, id);
+
 -- conversation_counts
 CREATE TABLE conversation_counts (
     store_id          INTEGER NOT NULL,
@@ -245,10 +269,12 @@ CREATE TABLE customers (
     language      TEXT    NOT NULL DEFAULT 'en' CHECK (length(language) BETWEEN 2 AND 5),
     is_active     INTEGER NOT NULL DEFAULT 1 CHECK (is_active IN (0, 1)),
     created_at    TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')),
-    updated_at    TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')),
+    updated_at    TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')), external_id TEXT CHECK (length(external_id) BETWEEN 1 AND 128),
     UNIQUE (store_id, email)
 );
 CREATE INDEX ix_customers_access ON customers (id, store_id, is_active);
+CREATE UNIQUE INDEX ux_customers_external_id ON customers (store_id, external_id)
+    WHERE external_id IS NOT NULL;
 
 -- email_logs
 CREATE TABLE email_logs (
@@ -521,7 +547,8 @@ CREATE TABLE stores (
     is_active   INTEGER NOT NULL DEFAULT 1 CHECK (is_active IN (0, 1)),
     created_at  TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')),
     updated_at  TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now'))
-);
+, external_id TEXT CHECK (length(external_id) BETWEEN 1 AND 128));
+CREATE UNIQUE INDEX ux_stores_external_id ON stores (external_id) WHERE external_id IS NOT NULL;
 
 -- users
 CREATE TABLE users (
@@ -534,7 +561,9 @@ CREATE TABLE users (
     language      TEXT    NOT NULL DEFAULT 'en' CHECK (length(language) BETWEEN 2 AND 5),
     is_active     INTEGER NOT NULL DEFAULT 1 CHECK (is_active IN (0, 1)),
     created_at    TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')),
-    updated_at    TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')),
+    updated_at    TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')), external_id TEXT CHECK (length(external_id) BETWEEN 1 AND 128),
     CHECK ((role = 'admin') = (store_id IS NULL))
 );
 CREATE INDEX ix_users_store ON users (store_id, id);
+CREATE UNIQUE INDEX ux_users_external_id ON users (coalesce(store_id, 0), external_id)
+    WHERE external_id IS NOT NULL;

@@ -98,6 +98,12 @@ text_enum!(
 );
 
 text_enum!(
+    /// What an integration key may do: provision accounts, work conversations, read events,
+    /// sign people in.
+    Scope { Provision => "provision", Conversations => "conversations", Events => "events", Sso => "sso" }
+);
+
+text_enum!(
     /// What a system message records (its `content` says it in English for the API).
     SystemEvent { Closed => "closed", Reopened => "reopened" }
 );

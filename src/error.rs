@@ -147,6 +147,18 @@ impl From<AccountsError> for AppError {
     }
 }
 
+impl From<crate::integration::IntegrationError> for AppError {
+    fn from(e: crate::integration::IntegrationError) -> Self {
+        use crate::integration::IntegrationError as I;
+        match e {
+            I::NotFound => AppError::NotFound,
+            I::MissingScope(_) => AppError::Forbidden(e.to_string()),
+            I::Invalid(invalid) => invalid.into(),
+            I::Db(e) => e.into(),
+        }
+    }
+}
+
 impl From<EmailError> for AppError {
     fn from(e: EmailError) -> Self {
         match e {

@@ -446,6 +446,13 @@ mod tests {
         ));
         built.extend(values("region-", &["us", "eu"]));
         built.extend(values("setting-", &crate::platform::keys()));
+        built.extend(values(
+            "scope-",
+            &crate::domain::Scope::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>(),
+        ));
         built.extend(values("login-title-", &["admin", "vendor", "shop"]));
         built.extend(values("js-layer-", &["store", "platform"]));
         for event in crate::domain::SystemEvent::ALL {

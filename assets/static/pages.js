@@ -26,7 +26,11 @@ function values(form) {
   const body = {};
   for (const field of form.elements) {
     if (!field.name) continue;
-    if (field.type === 'checkbox') body[field.name] = field.checked;
+    if (field.type === 'checkbox' && field.dataset.many !== undefined) {
+      // Several boxes of one name: the list of the checked ones' values.
+      body[field.name] ||= [];
+      if (field.checked) body[field.name].push(field.value);
+    } else if (field.type === 'checkbox') body[field.name] = field.checked;
     else if (field.dataset.list !== undefined || field.name.endsWith('variables')) body[field.name] = field.value.split(/[\s,]+/).filter(Boolean);
     else if (field.type === 'number') { if (field.value !== '') body[field.name] = Number(field.value); }
     else if (field.value !== '') body[field.name] = field.value;
@@ -44,7 +48,13 @@ for (const form of document.querySelectorAll('form.api-form')) {
     try {
       const saved = await call(form.dataset.url, form.dataset.method, values(form));
       ok.hidden = false;
-      if (form.dataset.method === 'POST' && saved && saved.id && form.dataset.url.endsWith('templates')) {
+      const shown = form.querySelector('.key-shown');
+      if (shown && saved && saved[form.dataset.show]) {
+        // A secret shown once: it stays on the page until the reader leaves it.
+        shown.querySelector('output').textContent = saved[form.dataset.show];
+        shown.hidden = false;
+        ok.hidden = true;
+      } else if (form.dataset.method === 'POST' && saved && saved.id && form.dataset.url.endsWith('templates')) {
         location.href = `${location.pathname}/${saved.id}`;
       } else {
         setTimeout(() => location.reload(), 600);

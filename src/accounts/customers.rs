@@ -7,8 +7,7 @@ use super::{Customer, PersonPatch, unique_or};
 use crate::auth::session::{self, Principal};
 use crate::domain::Page;
 
-const CUSTOMER_COLUMNS: &str =
-    "id, store_id, email, full_name, language, is_active, password_hash IS NOT NULL, created_at";
+const CUSTOMER_COLUMNS: &str = "id, store_id, email, full_name, language, is_active, password_hash IS NOT NULL, created_at, external_id";
 
 fn customer_row(r: &Row<'_>) -> rusqlite::Result<Customer> {
     Ok(Customer {
@@ -20,6 +19,7 @@ fn customer_row(r: &Row<'_>) -> rusqlite::Result<Customer> {
         is_active: r.get(5)?,
         can_log_in: r.get(6)?,
         created_at: r.get(7)?,
+        external_id: r.get(8)?,
     })
 }
 
@@ -102,7 +102,7 @@ pub(crate) fn customer_credentials(
                    AND store_id = (SELECT id FROM stores WHERE code = ?1 AND is_active)"
             ),
             params![store_code, email],
-            |r| Ok((customer_row(r)?, r.get(8)?)),
+            |r| Ok((customer_row(r)?, r.get(9)?)),
         )
         .optional()?)
 }

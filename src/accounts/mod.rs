@@ -36,6 +36,7 @@ impl From<rusqlite::Error> for AccountsError {
 
 mod customers;
 mod passwords;
+pub(crate) mod provision;
 pub(crate) mod service;
 mod stores;
 mod users;
@@ -53,6 +54,8 @@ pub(crate) struct Store {
     pub tier: Tier,
     pub is_active: bool,
     pub created_at: DateTime<Utc>,
+    /// The platform's id for it (null when created without one).
+    pub external_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -65,6 +68,7 @@ pub struct User {
     pub language: String,
     pub is_active: bool,
     pub created_at: DateTime<Utc>,
+    pub external_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -78,6 +82,7 @@ pub(crate) struct Customer {
     /// False for customers created by staff who have not set a password (they cannot log in).
     pub can_log_in: bool,
     pub created_at: DateTime<Utc>,
+    pub external_id: Option<String>,
 }
 
 /// Maps a UNIQUE violation to a 409 with `code`; anything else stays an internal error.

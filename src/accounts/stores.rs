@@ -7,7 +7,7 @@ use super::AccountsError;
 use super::{Store, unique_or};
 use crate::domain::{Page, Tier};
 
-const STORE_COLUMNS: &str = "id, code, name, tier, is_active, created_at";
+const STORE_COLUMNS: &str = "id, code, name, tier, is_active, created_at, external_id";
 
 fn store_row(r: &Row<'_>) -> rusqlite::Result<Store> {
     Ok(Store {
@@ -17,6 +17,7 @@ fn store_row(r: &Row<'_>) -> rusqlite::Result<Store> {
         tier: r.get(3)?,
         is_active: r.get(4)?,
         created_at: r.get(5)?,
+        external_id: r.get(6)?,
     })
 }
 

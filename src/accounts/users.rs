@@ -8,7 +8,8 @@ use super::{User, unique_or};
 use crate::auth::session::{self, Principal};
 use crate::domain::{Page, Role};
 
-const USER_COLUMNS: &str = "id, email, full_name, role, store_id, language, is_active, created_at";
+const USER_COLUMNS: &str =
+    "id, email, full_name, role, store_id, language, is_active, created_at, external_id";
 
 fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
@@ -20,6 +21,7 @@ fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
         language: r.get(5)?,
         is_active: r.get(6)?,
         created_at: r.get(7)?,
+        external_id: r.get(8)?,
     })
 }
 
@@ -164,7 +166,7 @@ pub(crate) fn user_credentials(
                    AND (store_id IS NULL OR (SELECT is_active FROM stores WHERE id = u.store_id))"
             ),
             params![email, role],
-            |r| Ok((user_row(r)?, r.get(8)?)),
+            |r| Ok((user_row(r)?, r.get(9)?)),
         )
         .optional()?)
 }

@@ -250,3 +250,42 @@ impl VendorUser {
         self.0.actor.store_id().unwrap_or_default()
     }
 }
+
+/// The platform's backend, by its integration key (`Authorization: Bearer pk_…`); a key acts as
+/// the platform, never as a person. Its last use is written at most once a minute.
+#[derive(Debug, Clone)]
+pub(crate) struct PlatformKey(pub crate::integration::keys::KeyCaller);
+
+impl FromRequest for PlatformKey {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = app_state(&req)?;
+            let secret = req
+                .headers()
+                .get(actix_web::http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim)
+                .filter(|t| !t.is_empty() && t.len() <= 128)
+                .ok_or(AppError::Unauthorized("an integration key is required"))?
+                .to_string();
+            let key = state
+                .db
+                .read(move |conn| crate::integration::keys::authenticate(conn, &secret))
+                .await?
+                .ok_or(AppError::Unauthorized("invalid or revoked integration key"))?;
+            if key.use_is_stale() {
+                let id = key.id;
+                state
+                    .db
+                    .write(move |tx| crate::integration::keys::touch(tx, id))
+                    .await?;
+            }
+            Ok(PlatformKey(key))
+        })
+    }
+}

@@ -6,6 +6,7 @@ mod admin_pages;
 mod auth;
 mod email;
 mod email_settings;
+mod integration;
 pub(crate) mod messages;
 pub(crate) mod pages;
 pub(crate) mod request_span;
@@ -112,6 +113,9 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                             put().to(email_settings::read_notification),
                         )
                         .route("/email-logs/{id}/retry", post().to(email::retry_email))
+                        .route("/api-keys", post().to(integration::create_key))
+                        .route("/api-keys", get().to(integration::list_keys))
+                        .route("/api-keys/{id}", delete().to(integration::revoke_key))
                         .route("/settings", get().to(settings::list_settings))
                         .route("/settings/{key}", put().to(settings::update_setting)),
                 )
@@ -145,6 +149,18 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                         .route(
                             "/email-settings/verify",
                             post().to(email_settings::verify_settings),
+                        ),
+                )
+                .service(
+                    web::scope("/integration")
+                        .route("/stores/{external_id}", put().to(integration::put_store))
+                        .route(
+                            "/stores/{store_external_id}/users/{external_id}",
+                            put().to(integration::put_staff),
+                        )
+                        .route(
+                            "/stores/{store_external_id}/customers/{external_id}",
+                            put().to(integration::put_customer),
                         ),
                 )
                 .service(
@@ -209,6 +225,8 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
         .route("/vendor/team", get().to(admin_pages::vendor_team))
         .route("/admin/stores", get().to(admin_pages::admin_stores))
         .route("/admin/settings", get().to(admin_pages::admin_settings))
+        .route("/admin/api-keys", get().to(admin_pages::admin_api_keys))
+        .route("/admin/api-keys/{id}", get().to(admin_pages::admin_api_key))
         .route("/admin/stores/{id}", get().to(admin_pages::admin_store))
         .route("/vendor/customers", get().to(admin_pages::vendor_customers))
         .route("/admin/email-logs", get().to(admin_pages::admin_email_logs))

@@ -11,6 +11,7 @@ mod errors;
 #[allow(dead_code)]
 #[path = "../helpers/mod.rs"]
 mod helpers;
+mod integration;
 mod messaging;
 mod pages;
 mod providers;

@@ -616,6 +616,30 @@ async fn admin_and_vendor_pages_render_and_template_previews_stay_sandboxed() {
         "Anna is active again",
     )
     .await;
+    // An integration key made on its page shows its secret once, on the page.
+    admin
+        .goto(&format!("{}/admin/api-keys", app.address))
+        .await
+        .unwrap();
+    type_into(
+        &admin,
+        Locator::Css("form.api-form input[name=name]"),
+        "Backend",
+    )
+    .await;
+    click(&admin, Locator::Css("input[name=scopes][value=provision]")).await;
+    click(&admin, Locator::Css("form.api-form button[type=submit]")).await;
+    let secret = wait_for_what(
+        &admin,
+        Locator::XPath("//output[@class='key-secret'][starts-with(., 'pk_')]"),
+        "the new key is shown",
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert_eq!(secret.len(), 46);
+    screenshot(&admin, "admin-api-key-created").await;
     admin.close().await.unwrap();
 
     let vendor = browser(&driver, &profiles.path().join("vendor")).await;
@@ -1173,6 +1197,25 @@ async fn every_page_in_english_and_german_at_desktop_and_phone_width() {
         .as_i64()
         .unwrap();
 
+    let key: serde_json::Value = app
+        .post(
+            "/api/v1/admin/api-keys",
+            &admin.token,
+            json!({"name": "Shop backend (production)", "scopes": ["provision", "events"]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let provisioned = app
+        .client
+        .put(app.url("/api/v1/integration/stores/st-lumen"))
+        .bearer_auth(key["key"].as_str().unwrap())
+        .json(&json!({"code": "lumen", "name": "Lumen", "tier": "business"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(provisioned.status().is_success());
     let driver = chromedriver().await;
     let profiles = tempfile::tempdir().unwrap();
     for language in ["en", "de"] {
@@ -1232,6 +1275,8 @@ async fn every_page_in_english_and_german_at_desktop_and_phone_width() {
                     ("/admin/email-logs".into(), "admin-email-logs"),
                     ("/admin/notifications".into(), "admin-notifications"),
                     ("/admin/settings".into(), "admin-settings"),
+                    ("/admin/api-keys".into(), "admin-api-keys"),
+                    ("/admin/api-keys/1".into(), "admin-api-key"),
                     ("/admin/account".into(), "admin-account"),
                     ("/admin/stores/999".into(), "admin-not-found"),
                 ],

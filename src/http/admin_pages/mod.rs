@@ -83,6 +83,7 @@ macro_rules! signed_in {
 
 // The pages, after the macro they use.
 mod account;
+mod api_keys;
 mod email_logs;
 mod email_templates;
 mod notifications;
@@ -90,6 +91,7 @@ mod settings;
 mod stores;
 
 pub(crate) use account::*;
+pub(crate) use api_keys::*;
 pub(crate) use email_logs::*;
 pub(crate) use email_templates::*;
 pub(crate) use notifications::*;

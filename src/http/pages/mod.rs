@@ -255,6 +255,7 @@ fn nav(area: Area, current: &str) -> Vec<NavItem> {
             ("/admin/email-logs", "nav-email-logs"),
             ("/admin/notifications", "nav-notifications"),
             ("/admin/settings", "nav-settings"),
+            ("/admin/api-keys", "nav-api-keys"),
             ("/admin/account", "nav-account"),
         ],
         Area::Vendor => &[

@@ -1,0 +1,282 @@
+//! Provisioning by the platform's ids: an integration key creates or updates a store, a staff
+//! member or a customer named by the platform's `external_id`, idempotently (the same PUT twice
+//! changes nothing the second time). A row Parley already has without an external id is adopted
+//! when it matches (a store by its code, a person by their email in that store), so a first sync
+//! of an existing shop links what is there instead of failing on it. Every write is recorded in
+//! the audit log against the key, in the same transaction.
+
+use chrono::Utc;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Deserialize;
+
+use super::service::Context;
+use super::{AccountsError, Customer, Store, User, unique_or};
+use crate::audit;
+use crate::auth::session::{self, Principal};
+use crate::domain::{self, Tier};
+
+/// A store as the platform sends it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StoreInput {
+    pub code: String,
+    pub name: String,
+    pub tier: Tier,
+    pub is_active: Option<bool>,
+}
+
+/// A staff member or a customer as the platform sends them (no password: they sign in through
+/// the platform, or set one with the forgotten-password flow).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PersonInput {
+    pub email: String,
+    pub full_name: String,
+    pub language: Option<String>,
+    pub is_active: Option<bool>,
+}
+
+struct Person {
+    email: String,
+    full_name: String,
+    language: Option<String>,
+    is_active: Option<bool>,
+}
+
+impl PersonInput {
+    fn checked(&self) -> Result<Person, domain::Invalid> {
+        Ok(Person {
+            email: domain::clean_email("email", &self.email)?.to_ascii_lowercase(),
+            full_name: domain::clean_line("full_name", &self.full_name, 255)?,
+            language: self
+                .language
+                .as_deref()
+                .map(|l| domain::clean_language("language", l))
+                .transpose()?,
+            is_active: self.is_active,
+        })
+    }
+}
+
+fn external(value: &str) -> Result<String, domain::Invalid> {
+    domain::clean_line("external_id", value, 128)
+}
+
+/// Whether a PUT created the row (201) or found it (200).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Upserted {
+    Created,
+    Updated,
+}
+
+fn audit_write(
+    tx: &Connection,
+    by: &str,
+    kind: &str,
+    upserted: Upserted,
+    id: i64,
+) -> rusqlite::Result<()> {
+    let verb = match upserted {
+        Upserted::Created => "created",
+        Upserted::Updated => "updated",
+    };
+    audit::record(tx, by, &format!("{kind}.{verb}"), &format!("{kind}:{id}"))
+}
+
+/// `PUT /integration/stores/{external_id}`.
+pub(crate) async fn put_store(
+    ctx: &Context,
+    by: String,
+    external_id: &str,
+    input: StoreInput,
+) -> Result<(Store, Upserted), AccountsError> {
+    let external_id = external(external_id)?;
+    let code = domain::clean_store_code(&input.code)?;
+    let name = domain::clean_line("name", &input.name, 255)?;
+    ctx.db
+        .write(move |tx| {
+            let found: Option<i64> = tx
+                .query_row(
+                    "SELECT id FROM stores WHERE external_id = ?1
+                     UNION ALL SELECT id FROM stores WHERE code = ?2 AND external_id IS NULL
+                     LIMIT 1",
+                    params![external_id, code],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let upserted = if found.is_some() {
+                Upserted::Updated
+            } else {
+                Upserted::Created
+            };
+            let id: i64 = match found {
+                Some(id) => {
+                    tx.execute(
+                        "UPDATE stores SET external_id = ?2, code = ?3, name = ?4, tier = ?5,
+                                is_active = coalesce(?6, is_active), updated_at = ?7 WHERE id = ?1",
+                        params![
+                            id,
+                            external_id,
+                            code,
+                            name,
+                            input.tier,
+                            input.is_active,
+                            Utc::now()
+                        ],
+                    )
+                    .map_err(|e| unique_or(e, "store_code_taken", "another store has this code"))?;
+                    id
+                }
+                None => tx
+                    .query_row(
+                        "INSERT INTO stores (code, name, tier, is_active, external_id)
+                         VALUES (?1, ?2, ?3, coalesce(?4, 1), ?5) RETURNING id",
+                        params![code, name, input.tier, input.is_active, external_id],
+                        |r| r.get(0),
+                    )
+                    .map_err(|e| unique_or(e, "store_code_taken", "another store has this code"))?,
+            };
+            audit_write(tx, &by, "store", upserted, id)?;
+            Ok::<_, AccountsError>((super::get_store(tx, id)?, upserted))
+        })
+        .await
+}
+
+fn store_by_external(tx: &Connection, external_id: &str) -> Result<i64, AccountsError> {
+    tx.prepare_cached("SELECT id FROM stores WHERE external_id = ?1")?
+        .query_row([external_id], |r| r.get(0))
+        .optional()?
+        .ok_or(AccountsError::NotFound)
+}
+
+/// `PUT /integration/stores/{store_external_id}/users/{external_id}`: a staff member.
+pub(crate) async fn put_staff(
+    ctx: &Context,
+    by: String,
+    store_external_id: &str,
+    external_id: &str,
+    input: PersonInput,
+) -> Result<(User, Upserted), AccountsError> {
+    let (store_external_id, external_id) = (external(store_external_id)?, external(external_id)?);
+    let person = input.checked()?;
+    ctx.db
+        .write(move |tx| {
+            let store_id = store_by_external(tx, &store_external_id)?;
+            let found: Option<i64> = tx
+                .query_row(
+                    "SELECT id FROM users WHERE store_id = ?1 AND external_id = ?2
+                     UNION ALL SELECT id FROM users WHERE store_id = ?1 AND email = ?3 AND external_id IS NULL
+                     LIMIT 1",
+                    params![store_id, external_id, person.email],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let taken = |e| unique_or(e, "email_taken", "another account has this email");
+            let (id, upserted) = match found {
+                Some(id) => {
+                    tx.execute(
+                        "UPDATE users SET external_id = ?2, email = ?3, full_name = ?4,
+                                language = coalesce(?5, language), is_active = coalesce(?6, is_active),
+                                updated_at = ?7 WHERE id = ?1",
+                        params![id, external_id, person.email, person.full_name, person.language,
+                                person.is_active, Utc::now()],
+                    )
+                    .map_err(taken)?;
+                    (id, Upserted::Updated)
+                }
+                // No password: an empty hash never verifies (see `Hasher::verify`).
+                None => (
+                    tx.query_row(
+                        "INSERT INTO users (email, password_hash, full_name, role, store_id, language,
+                                            is_active, external_id)
+                         VALUES (?1, '', ?2, 'store', ?3, coalesce(?4, 'en'), coalesce(?5, 1), ?6)
+                         RETURNING id",
+                        params![person.email, person.full_name, store_id, person.language,
+                                person.is_active, external_id],
+                        |r| r.get(0),
+                    )
+                    .map_err(taken)?,
+                    Upserted::Created,
+                ),
+            };
+            if person.is_active == Some(false) {
+                session::delete_all_for(tx, Principal::User(id), None)?;
+            }
+            audit_write(tx, &by, "user", upserted, id)?;
+            Ok::<_, AccountsError>((super::get_user(tx, id)?, upserted))
+        })
+        .await
+}
+
+/// `PUT /integration/stores/{store_external_id}/customers/{external_id}`.
+pub(crate) async fn put_customer(
+    ctx: &Context,
+    by: String,
+    store_external_id: &str,
+    external_id: &str,
+    input: PersonInput,
+) -> Result<(Customer, Upserted), AccountsError> {
+    let (store_external_id, external_id) = (external(store_external_id)?, external(external_id)?);
+    let person = input.checked()?;
+    ctx.db
+        .write(move |tx| {
+            let store_id = store_by_external(tx, &store_external_id)?;
+            let (customer, upserted) = upsert_customer(tx, store_id, &external_id, &person)?;
+            audit_write(tx, &by, "customer", upserted, customer.id)?;
+            Ok::<_, AccountsError>((customer, upserted))
+        })
+        .await
+}
+
+fn upsert_customer(
+    tx: &Connection,
+    store_id: i64,
+    external_id: &str,
+    person: &Person,
+) -> Result<(Customer, Upserted), AccountsError> {
+    let found: Option<i64> = tx
+        .prepare_cached(
+            "SELECT id FROM customers WHERE store_id = ?1 AND external_id = ?2
+             UNION ALL SELECT id FROM customers WHERE store_id = ?1 AND email = ?3 AND external_id IS NULL
+             LIMIT 1",
+        )?
+        .query_row(params![store_id, external_id, person.email], |r| r.get(0))
+        .optional()?;
+    let taken = |e| {
+        unique_or(
+            e,
+            "email_taken",
+            "another customer of this store has this email",
+        )
+    };
+    let (id, upserted) = match found {
+        Some(id) => {
+            tx.prepare_cached(
+                "UPDATE customers SET external_id = ?2, email = ?3, full_name = ?4,
+                        language = coalesce(?5, language), is_active = coalesce(?6, is_active),
+                        updated_at = ?7 WHERE id = ?1",
+            )?
+            .execute(params![id, external_id, person.email, person.full_name, person.language,
+                             person.is_active, Utc::now()])
+            .map_err(taken)?;
+            (id, Upserted::Updated)
+        }
+        None => (
+            tx.prepare_cached(
+                "INSERT INTO customers (store_id, email, full_name, language, is_active, external_id)
+                 VALUES (?1, ?2, ?3, coalesce(?4, 'en'), coalesce(?5, 1), ?6) RETURNING id",
+            )?
+            .query_row(
+                params![store_id, person.email, person.full_name, person.language,
+                        person.is_active, external_id],
+                |r| r.get(0),
+            )
+            .map_err(taken)?,
+            Upserted::Created,
+        ),
+    };
+    if person.is_active == Some(false) {
+        session::delete_all_for(tx, Principal::Customer(id), None)?;
+    }
+    Ok((super::get_customer(tx, id)?, upserted))
+}

@@ -1,0 +1,99 @@
+//! The platform's side: the admin's API keys, and what a key does (provisioning by the
+//! platform's ids). Every write a key makes is recorded against it in the audit log.
+
+use actix_web::{HttpResponse, web};
+
+use crate::accounts::provision::{self, PersonInput, StoreInput, Upserted};
+use crate::auth::AdminUser;
+use crate::auth::extract::PlatformKey;
+use crate::domain::{Actor, Scope};
+use crate::error::AppError;
+use crate::integration::keys::{self, KeyInput};
+use crate::state::AppState;
+
+/// `POST /api/v1/admin/api-keys`: the answer is the only place the key itself appears.
+pub(crate) async fn create_key(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    body: web::Json<KeyInput>,
+) -> Result<HttpResponse, AppError> {
+    let Actor::Admin { user_id } = admin.0.actor else {
+        return Err(AppError::NotFound);
+    };
+    let input = body.into_inner();
+    let created = state
+        .db
+        .write(move |tx| keys::create(tx, user_id, &input))
+        .await?;
+    tracing::info!(key_id = created.api_key.id, "integration key created");
+    Ok(HttpResponse::Created().json(created))
+}
+
+pub(crate) async fn list_keys(
+    state: web::Data<AppState>,
+    _admin: AdminUser,
+) -> Result<HttpResponse, AppError> {
+    let keys = state.db.read(keys::list).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "keys": keys })))
+}
+
+pub(crate) async fn revoke_key(
+    state: web::Data<AppState>,
+    _admin: AdminUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    state.db.write(move |tx| keys::revoke(tx, id)).await?;
+    tracing::info!(key_id = id, "integration key revoked");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn answer<T: serde::Serialize>((row, upserted): (T, Upserted)) -> HttpResponse {
+    match upserted {
+        Upserted::Created => HttpResponse::Created().json(row),
+        Upserted::Updated => HttpResponse::Ok().json(row),
+    }
+}
+
+/// `PUT /api/v1/integration/stores/{external_id}`.
+pub(crate) async fn put_store(
+    state: web::Data<AppState>,
+    key: PlatformKey,
+    path: web::Path<String>,
+    body: web::Json<StoreInput>,
+) -> Result<HttpResponse, AppError> {
+    key.0.require(Scope::Provision)?;
+    let by = key.0.audit_name();
+    let done = provision::put_store(&state.accounts(), by, &path, body.into_inner()).await?;
+    Ok(answer(done))
+}
+
+/// `PUT /api/v1/integration/stores/{store_external_id}/users/{external_id}`.
+pub(crate) async fn put_staff(
+    state: web::Data<AppState>,
+    key: PlatformKey,
+    path: web::Path<(String, String)>,
+    body: web::Json<PersonInput>,
+) -> Result<HttpResponse, AppError> {
+    key.0.require(Scope::Provision)?;
+    let (store, person) = path.into_inner();
+    let by = key.0.audit_name();
+    let done =
+        provision::put_staff(&state.accounts(), by, &store, &person, body.into_inner()).await?;
+    Ok(answer(done))
+}
+
+/// `PUT /api/v1/integration/stores/{store_external_id}/customers/{external_id}`.
+pub(crate) async fn put_customer(
+    state: web::Data<AppState>,
+    key: PlatformKey,
+    path: web::Path<(String, String)>,
+    body: web::Json<PersonInput>,
+) -> Result<HttpResponse, AppError> {
+    key.0.require(Scope::Provision)?;
+    let (store, person) = path.into_inner();
+    let by = key.0.audit_name();
+    let done =
+        provision::put_customer(&state.accounts(), by, &store, &person, body.into_inner()).await?;
+    Ok(answer(done))
+}
