@@ -56,6 +56,14 @@ pub enum Command {
     Backup { dest: PathBuf },
     /// Fill an empty data directory from the backup SRC.
     Restore { src: PathBuf },
+    /// Import stores, staff and customers by the platform's ids from a JSON-lines FILE
+    /// (resumable; failed lines go to FILE.errors.jsonl).
+    Import {
+        file: PathBuf,
+        /// Start from the first line even if an earlier run got further.
+        #[arg(long)]
+        restart: bool,
+    },
     /// Load and validate the configuration, print it (secrets redacted) and exit.
     CheckConfig,
     /// Print the schema after every migration (docs/schema.sql is this output).
@@ -136,6 +144,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 report.files,
                 settings.storage.data_dir.display()
             );
+        }
+        Command::Import { file, restart } => {
+            let (db, _key) =
+                tokio::task::spawn_blocking(move || app::open_data_dir(&settings)).await??;
+            let report = crate::import::run(&db, &file, restart).await?;
+            println!(
+                "imported {}: {} created, {} updated, {} failed{}",
+                file.display(),
+                report.created,
+                report.updated,
+                report.failed,
+                if report.resumed_after > 0 {
+                    format!(" (resumed after line {})", report.resumed_after)
+                } else {
+                    String::new()
+                }
+            );
+            if let Some(errors) = report.errors_file {
+                println!("the failed lines and why: {}", errors.display());
+            }
         }
         Command::CheckConfig => {
             println!("{}", toml::to_string_pretty(&settings)?);

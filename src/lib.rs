@@ -19,6 +19,7 @@ pub mod email;
 pub mod error;
 mod http;
 pub mod i18n;
+pub mod import;
 pub mod integration;
 pub mod jobs;
 pub mod messaging;

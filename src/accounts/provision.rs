@@ -9,10 +9,10 @@ use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Deserialize;
 
-use super::service::Context;
 use super::{AccountsError, Customer, Store, User, unique_or};
 use crate::audit;
 use crate::auth::session::{self, Principal};
+use crate::db::Db;
 use crate::domain::{self, Tier};
 
 /// A store as the platform sends it.
@@ -85,7 +85,7 @@ fn audit_write(
 
 /// `PUT /integration/stores/{external_id}`.
 pub(crate) async fn put_store(
-    ctx: &Context,
+    db: &Db,
     by: String,
     external_id: &str,
     input: StoreInput,
@@ -93,53 +93,52 @@ pub(crate) async fn put_store(
     let external_id = external(external_id)?;
     let code = domain::clean_store_code(&input.code)?;
     let name = domain::clean_line("name", &input.name, 255)?;
-    ctx.db
-        .write(move |tx| {
-            let found: Option<i64> = tx
-                .query_row(
-                    "SELECT id FROM stores WHERE external_id = ?1
+    db.write(move |tx| {
+        let found: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM stores WHERE external_id = ?1
                      UNION ALL SELECT id FROM stores WHERE code = ?2 AND external_id IS NULL
                      LIMIT 1",
-                    params![external_id, code],
+                params![external_id, code],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let upserted = if found.is_some() {
+            Upserted::Updated
+        } else {
+            Upserted::Created
+        };
+        let id: i64 = match found {
+            Some(id) => {
+                tx.execute(
+                    "UPDATE stores SET external_id = ?2, code = ?3, name = ?4, tier = ?5,
+                                is_active = coalesce(?6, is_active), updated_at = ?7 WHERE id = ?1",
+                    params![
+                        id,
+                        external_id,
+                        code,
+                        name,
+                        input.tier,
+                        input.is_active,
+                        Utc::now()
+                    ],
+                )
+                .map_err(|e| unique_or(e, "store_code_taken", "another store has this code"))?;
+                id
+            }
+            None => tx
+                .query_row(
+                    "INSERT INTO stores (code, name, tier, is_active, external_id)
+                         VALUES (?1, ?2, ?3, coalesce(?4, 1), ?5) RETURNING id",
+                    params![code, name, input.tier, input.is_active, external_id],
                     |r| r.get(0),
                 )
-                .optional()?;
-            let upserted = if found.is_some() {
-                Upserted::Updated
-            } else {
-                Upserted::Created
-            };
-            let id: i64 = match found {
-                Some(id) => {
-                    tx.execute(
-                        "UPDATE stores SET external_id = ?2, code = ?3, name = ?4, tier = ?5,
-                                is_active = coalesce(?6, is_active), updated_at = ?7 WHERE id = ?1",
-                        params![
-                            id,
-                            external_id,
-                            code,
-                            name,
-                            input.tier,
-                            input.is_active,
-                            Utc::now()
-                        ],
-                    )
-                    .map_err(|e| unique_or(e, "store_code_taken", "another store has this code"))?;
-                    id
-                }
-                None => tx
-                    .query_row(
-                        "INSERT INTO stores (code, name, tier, is_active, external_id)
-                         VALUES (?1, ?2, ?3, coalesce(?4, 1), ?5) RETURNING id",
-                        params![code, name, input.tier, input.is_active, external_id],
-                        |r| r.get(0),
-                    )
-                    .map_err(|e| unique_or(e, "store_code_taken", "another store has this code"))?,
-            };
-            audit_write(tx, &by, "store", upserted, id)?;
-            Ok::<_, AccountsError>((super::get_store(tx, id)?, upserted))
-        })
-        .await
+                .map_err(|e| unique_or(e, "store_code_taken", "another store has this code"))?,
+        };
+        audit_write(tx, &by, "store", upserted, id)?;
+        Ok::<_, AccountsError>((super::get_store(tx, id)?, upserted))
+    })
+    .await
 }
 
 fn store_by_external(tx: &Connection, external_id: &str) -> Result<i64, AccountsError> {
@@ -151,7 +150,7 @@ fn store_by_external(tx: &Connection, external_id: &str) -> Result<i64, Accounts
 
 /// `PUT /integration/stores/{store_external_id}/users/{external_id}`: a staff member.
 pub(crate) async fn put_staff(
-    ctx: &Context,
+    db: &Db,
     by: String,
     store_external_id: &str,
     external_id: &str,
@@ -159,8 +158,7 @@ pub(crate) async fn put_staff(
 ) -> Result<(User, Upserted), AccountsError> {
     let (store_external_id, external_id) = (external(store_external_id)?, external(external_id)?);
     let person = input.checked()?;
-    ctx.db
-        .write(move |tx| {
+    db.write(move |tx| {
             let store_id = store_by_external(tx, &store_external_id)?;
             let found: Option<i64> = tx
                 .query_row(
@@ -210,7 +208,7 @@ pub(crate) async fn put_staff(
 
 /// `PUT /integration/stores/{store_external_id}/customers/{external_id}`.
 pub(crate) async fn put_customer(
-    ctx: &Context,
+    db: &Db,
     by: String,
     store_external_id: &str,
     external_id: &str,
@@ -218,14 +216,13 @@ pub(crate) async fn put_customer(
 ) -> Result<(Customer, Upserted), AccountsError> {
     let (store_external_id, external_id) = (external(store_external_id)?, external(external_id)?);
     let person = input.checked()?;
-    ctx.db
-        .write(move |tx| {
-            let store_id = store_by_external(tx, &store_external_id)?;
-            let (customer, upserted) = upsert_customer(tx, store_id, &external_id, &person)?;
-            audit_write(tx, &by, "customer", upserted, customer.id)?;
-            Ok::<_, AccountsError>((customer, upserted))
-        })
-        .await
+    db.write(move |tx| {
+        let store_id = store_by_external(tx, &store_external_id)?;
+        let (customer, upserted) = upsert_customer(tx, store_id, &external_id, &person)?;
+        audit_write(tx, &by, "customer", upserted, customer.id)?;
+        Ok::<_, AccountsError>((customer, upserted))
+    })
+    .await
 }
 
 fn upsert_customer(
@@ -279,4 +276,93 @@ fn upsert_customer(
         session::delete_all_for(tx, Principal::Customer(id), None)?;
     }
     Ok((super::get_customer(tx, id)?, upserted))
+}
+
+/// One line of `parley import`: a store, a staff member or a customer, by the platform's ids —
+/// the body its PUT takes, with `type`, `external_id` and (for people) `store` beside it:
+/// `{"type": "customer", "store": "st-1", "external_id": "c-7", "email": …, "full_name": …}`.
+#[derive(Debug, Clone)]
+pub(crate) enum ImportLine {
+    Store {
+        external_id: String,
+        store: StoreInput,
+    },
+    User {
+        store: String,
+        external_id: String,
+        person: PersonInput,
+    },
+    Customer {
+        store: String,
+        external_id: String,
+        person: PersonInput,
+    },
+}
+
+impl ImportLine {
+    pub(crate) fn external_id(&self) -> &str {
+        match self {
+            ImportLine::Store { external_id, .. }
+            | ImportLine::User { external_id, .. }
+            | ImportLine::Customer { external_id, .. } => external_id,
+        }
+    }
+
+    /// Reads one line; the answer says what is wrong with it in words.
+    pub(crate) fn parse(text: &str) -> Result<ImportLine, String> {
+        let mut fields: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(text).map_err(|e| format!("not a JSON object: {e}"))?;
+        let mut take = |name: &str| match fields.remove(name) {
+            Some(serde_json::Value::String(s)) => Ok(s),
+            Some(_) => Err(format!("`{name}` must be a string")),
+            None => Err(format!("`{name}` is missing")),
+        };
+        let kind = take("type")?;
+        let external_id = take("external_id")?;
+        let store = if kind == "store" {
+            None
+        } else {
+            Some(take("store")?)
+        };
+        let rest = serde_json::Value::Object(fields);
+        let body = |e: serde_json::Error| e.to_string();
+        Ok(match (kind.as_str(), store) {
+            ("store", _) => ImportLine::Store {
+                external_id,
+                store: serde_json::from_value(rest).map_err(body)?,
+            },
+            ("user", Some(store)) => ImportLine::User {
+                store,
+                external_id,
+                person: serde_json::from_value(rest).map_err(body)?,
+            },
+            ("customer", Some(store)) => ImportLine::Customer {
+                store,
+                external_id,
+                person: serde_json::from_value(rest).map_err(body)?,
+            },
+            (other, _) => return Err(format!("unknown type `{other}`: store, user or customer")),
+        })
+    }
+}
+
+/// Applies one import line as the matching PUT would.
+pub(crate) async fn import_line(
+    db: &Db,
+    by: String,
+    line: ImportLine,
+) -> Result<Upserted, AccountsError> {
+    Ok(match line {
+        ImportLine::Store { external_id, store } => put_store(db, by, &external_id, store).await?.1,
+        ImportLine::User {
+            store,
+            external_id,
+            person,
+        } => put_staff(db, by, &store, &external_id, person).await?.1,
+        ImportLine::Customer {
+            store,
+            external_id,
+            person,
+        } => put_customer(db, by, &store, &external_id, person).await?.1,
+    })
 }

@@ -64,7 +64,7 @@ pub(crate) async fn put_store(
 ) -> Result<HttpResponse, AppError> {
     key.0.require(Scope::Provision)?;
     let by = key.0.audit_name();
-    let done = provision::put_store(&state.accounts(), by, &path, body.into_inner()).await?;
+    let done = provision::put_store(&state.db, by, &path, body.into_inner()).await?;
     Ok(answer(done))
 }
 
@@ -78,8 +78,7 @@ pub(crate) async fn put_staff(
     key.0.require(Scope::Provision)?;
     let (store, person) = path.into_inner();
     let by = key.0.audit_name();
-    let done =
-        provision::put_staff(&state.accounts(), by, &store, &person, body.into_inner()).await?;
+    let done = provision::put_staff(&state.db, by, &store, &person, body.into_inner()).await?;
     Ok(answer(done))
 }
 
@@ -93,7 +92,6 @@ pub(crate) async fn put_customer(
     key.0.require(Scope::Provision)?;
     let (store, person) = path.into_inner();
     let by = key.0.audit_name();
-    let done =
-        provision::put_customer(&state.accounts(), by, &store, &person, body.into_inner()).await?;
+    let done = provision::put_customer(&state.db, by, &store, &person, body.into_inner()).await?;
     Ok(answer(done))
 }

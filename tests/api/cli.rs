@@ -541,3 +541,107 @@ async fn the_server_raises_its_open_files_limit_and_counts_malformed_requests_qu
     assert!(!log.contains("ERROR"), "{log}");
     assert!(!log.contains("parse error"), "{log}");
 }
+
+/// `parley import` on a data directory: run twice it duplicates nothing, bad lines are reported
+/// with their number and reason while the rest go in, and a run resumes after the lines an
+/// earlier one finished.
+#[test]
+fn import_loads_a_shop_by_external_ids_idempotently_reports_bad_lines_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = dir.path().join("shop.jsonl");
+    let mut lines = vec![
+        json!({"type": "store", "external_id": "st-1", "code": "north", "name": "North", "tier": "business"}),
+        json!({"type": "user", "store": "st-1", "external_id": "u-1", "email": "lena@north.test", "full_name": "Lena"}),
+        json!({"type": "customer", "store": "st-1", "external_id": "c-bad", "email": "not an email", "full_name": "X"}),
+        json!({"type": "customer", "store": "nowhere", "external_id": "c-lost", "email": "lost@north.test", "full_name": "Lost"}),
+    ];
+    for i in 0..1000 {
+        lines.push(json!({"type": "customer", "store": "st-1", "external_id": format!("c-{i}"),
+                          "email": format!("c{i}@north.test"), "full_name": format!("Customer {i}"), "language": "de"}));
+    }
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect::<String>() + "{broken\n";
+    std::fs::write(&file, text).unwrap();
+    let import = |extra: &[&str]| {
+        let started = std::time::Instant::now();
+        let out = parley()
+            .arg("--data-dir")
+            .arg(&data)
+            .arg("import")
+            .arg(&file)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (String::from_utf8(out.stdout).unwrap(), started.elapsed())
+    };
+
+    let (first, took) = import(&[]);
+    assert!(
+        first.contains("1002 created, 0 updated, 3 failed"),
+        "{first}"
+    );
+    eprintln!("imported 1,005 lines in {took:?}");
+    let report = std::fs::read_to_string(dir.path().join("shop.jsonl.errors.jsonl")).unwrap();
+    let report: Vec<Value> = report
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(report.len(), 3);
+    assert_eq!(
+        (
+            report[0]["line"].as_i64(),
+            report[0]["external_id"].as_str()
+        ),
+        (Some(3), Some("c-bad"))
+    );
+    assert!(
+        report[0]["error"].as_str().unwrap().contains("email"),
+        "{:?}",
+        report[0]
+    );
+    assert_eq!(report[1]["line"], 4);
+    assert_eq!(report[1]["error"], "not found");
+    assert_eq!(report[2]["line"], 1005);
+    assert!(
+        report[2]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not a JSON object")
+    );
+
+    // Finished: a second run has nothing left; from the start it only updates.
+    let (again, _) = import(&[]);
+    assert!(
+        again.contains("0 created, 0 updated, 0 failed (resumed after line 1005)"),
+        "{again}"
+    );
+    let (restarted, _) = import(&["--restart"]);
+    assert!(
+        restarted.contains("0 created, 1002 updated, 3 failed"),
+        "{restarted}"
+    );
+    // Interrupted after line 900: the next run does the last 105.
+    std::fs::write(dir.path().join("shop.jsonl.progress"), "900").unwrap();
+    let (resumed, _) = import(&[]);
+    assert!(
+        resumed.contains("0 created, 104 updated, 1 failed (resumed after line 900)"),
+        "{resumed}"
+    );
+
+    let conn = rusqlite::Connection::open(data.join("parley.db")).unwrap();
+    let (customers, users, audited): (i64, i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM users WHERE external_id = 'u-1'),
+                    (SELECT count(*) FROM audit_log WHERE actor = 'import:shop.jsonl')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!((customers, users), (1000, 1));
+    assert_eq!(audited, 1002 + 1002 + 104);
+}
