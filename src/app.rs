@@ -217,7 +217,7 @@ impl Application {
             ))
             .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?,
             sns_certificates: Default::default(),
-            pages: crate::http::pages::Pages::load()?,
+            pages: crate::views::Pages::load()?,
             streams: StreamSlots::new(stream_capacity(&settings)),
         });
 
@@ -231,7 +231,7 @@ impl Application {
                 tracing::warn!(error = %e, "worker uses the shared read connections");
             }
             App::new()
-                .wrap(error::error_shapes())
+                .wrap(crate::http::error_shapes::error_shapes())
                 .wrap(
                     DefaultHeaders::new()
                         .add(("X-Content-Type-Options", "nosniff"))

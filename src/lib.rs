@@ -27,6 +27,7 @@ pub mod net;
 pub mod platform;
 pub mod state;
 pub mod telemetry;
+pub mod views;
 
 pub use app::Application;
 pub use config::Settings;

@@ -28,7 +28,7 @@ pub struct AppState {
     /// The HTTP client of the email providers (rustls, ring, compiled-in roots).
     pub http: reqwest::Client,
     /// The page templates (autoescaped), once per language.
-    pub(crate) pages: crate::http::pages::Pages,
+    pub(crate) pages: crate::views::Pages,
     /// SNS signing certificates by URL (they are long-lived).
     pub sns_certificates: crate::email::feedback::SnsCertificates,
     /// Live event streams, against their limit.

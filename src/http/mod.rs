@@ -6,6 +6,7 @@ mod admin_pages;
 mod auth;
 mod email;
 mod email_settings;
+pub(crate) mod error_shapes;
 mod integration;
 pub(crate) mod messages;
 pub(crate) mod pages;

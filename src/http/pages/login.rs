@@ -40,7 +40,7 @@ fn login_page(
         actix_web::http::StatusCode::OK
     };
     // Nobody is signed in yet: the browser's language.
-    let words = state.pages.catalogue(None, req);
+    let words = super::catalogue_for(state, None, req);
     let page = LoginPage {
         lang: words.language.clone(),
         title: words.text(&format!("login-title-{}", area.as_str()), &[]),

@@ -207,7 +207,7 @@ async fn messages_page(
         chrome = chrome.titled(&detail.summary.subject);
     }
     let problem = (!query.problem.is_empty()).then(|| {
-        let words = state.pages.catalogue(Some(&chrome.lang), &req);
+        let words = super::catalogue_for(&state, Some(&chrome.lang), &req);
         let key = format!("js-error-{}", query.problem);
         if words.has(&key) {
             words.text(&key, &[])

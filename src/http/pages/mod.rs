@@ -9,161 +9,32 @@ mod messages;
 pub(crate) use login::*;
 pub(crate) use messages::*;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use actix_web::http::header::{self, Header};
 use actix_web::{HttpRequest, HttpResponse};
-use fluent_bundle::FluentValue;
-use rust_embed::RustEmbed;
 use serde::Serialize;
 
 use crate::auth::extract::{Authenticated, authenticate};
 use crate::domain::Area;
 use crate::error::AppError;
-use crate::i18n::{Catalogue, Catalogues, DEFAULT_LANGUAGE};
+use crate::i18n::{Catalogue, DEFAULT_LANGUAGE};
 use crate::messaging::inbox::{self};
 use crate::state::AppState;
 
-#[derive(RustEmbed)]
-#[folder = "assets/templates/"]
-struct Templates;
-
-/// The page templates, once per language: each copy's `t(key=…)` function and `datetime`,
-/// `filesize` and `number` filters speak that language, so templates and components need no
-/// language argument.
-pub(crate) struct Pages {
-    catalogues: Catalogues,
-    by_language: BTreeMap<String, tera::Tera>,
-}
-
-impl Pages {
-    pub(crate) fn load() -> anyhow::Result<Self> {
-        let catalogues = Catalogues::load()?;
-        let sources: Vec<(String, String)> = Templates::iter()
-            .filter_map(|name| {
-                Templates::get(&name).map(|f| {
-                    (
-                        name.to_string(),
-                        String::from_utf8_lossy(&f.data).into_owned(),
-                    )
-                })
-            })
-            .collect();
-        // The languages a reader may choose, each in its own words.
-        let languages: Vec<BTreeMap<&str, String>> = catalogues
-            .languages()
-            .map(|c| {
-                BTreeMap::from([
-                    ("code", c.language.clone()),
-                    ("name", c.text("language-name", &[])),
-                ])
-            })
-            .collect();
-        let mut by_language = BTreeMap::new();
-        for catalogue in catalogues.languages() {
-            let mut tera = tera::Tera::new();
-            tera.autoescape_on(vec![".html"]);
-            speak(&mut tera, catalogue);
-            tera.global_context().insert("languages", &languages);
-            let names: BTreeMap<String, String> = languages
-                .iter()
-                .map(|l| (l["code"].clone(), l["name"].clone()))
-                .collect();
-            // `{{ "de" | language_name }}`: "Deutsch"; a code Parley has no pages in stays a code.
-            tera.register_filter(
-                "language_name",
-                move |code: &str, _: tera::Kwargs, _: &tera::State| {
-                    names.get(code).cloned().unwrap_or_else(|| code.to_string())
-                },
-            );
-            tera.add_raw_templates(sources.clone())
-                .map_err(|e| anyhow::anyhow!("page templates: {e}"))?;
-            by_language.insert(catalogue.language.clone(), tera);
-        }
-        Ok(Pages {
-            catalogues,
-            by_language,
-        })
-    }
-
-    /// The reader's catalogue: their account's language, else their browser's.
-    pub(crate) fn catalogue(&self, account: Option<&str>, req: &HttpRequest) -> &Arc<Catalogue> {
-        let browser = header::AcceptLanguage::parse(req)
-            .map(|accept| accept.ranked())
-            .unwrap_or_default();
-        let tags: Vec<String> = browser.iter().map(ToString::to_string).collect();
-        self.catalogues
-            .choose(account, tags.iter().map(String::as_str))
-    }
-
-    fn render(
-        &self,
-        language: &str,
-        name: &str,
-        context: &tera::Context,
-    ) -> tera::TeraResult<String> {
-        let tera = self
-            .by_language
-            .get(language)
-            .or_else(|| self.by_language.get(DEFAULT_LANGUAGE))
-            .ok_or_else(|| tera::Error::message("no page templates"))?;
-        tera.render(name, context)
-    }
-}
-
-/// Teaches one Tera copy its language: `t(key="…", var=…)`, the formatting filters, and the
-/// page-wide `lang` and `strings` (the scripts' messages, as JSON).
-fn speak(tera: &mut tera::Tera, catalogue: &Arc<Catalogue>) {
-    let words = catalogue.clone();
-    tera.register_function("t", move |kwargs: tera::Kwargs, _: &tera::State| {
-        let key: String = kwargs.must_get("key")?;
-        let args: Vec<(String, FluentValue<'static>)> = kwargs
-            .iter()
-            .filter(|(name, _)| name.as_str() != Some("key"))
-            .map(|(name, value)| (name.to_string(), fluent_value(value)))
-            .collect();
-        let args: Vec<(&str, FluentValue<'static>)> =
-            args.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
-        Ok::<_, tera::Error>(words.text(&key, &args))
-    });
-    let words = catalogue.clone();
-    tera.register_filter(
-        "datetime",
-        move |at: &str, _: tera::Kwargs, _: &tera::State| {
-            chrono::DateTime::parse_from_rfc3339(at).map_or_else(
-                |_| at.to_string(),
-                |t| words.datetime(t.with_timezone(&chrono::Utc)),
-            )
-        },
-    );
-    let words = catalogue.clone();
-    tera.register_filter(
-        "filesize",
-        move |bytes: i64, _: tera::Kwargs, _: &tera::State| words.filesize(bytes),
-    );
-    let words = catalogue.clone();
-    tera.register_filter("number", move |n: i64, _: tera::Kwargs, _: &tera::State| {
-        words.number(n as f64, 0)
-    });
-    tera.global_context().insert("lang", &catalogue.language);
-    tera.global_context()
-        .insert("locale", &catalogue.locale_tag());
-    tera.global_context()
-        .insert("strings", &catalogue.script_strings());
-}
-
-/// A template value as a Fluent argument: numbers stay numbers, so plurals can select on them.
-fn fluent_value(value: &tera::Value) -> FluentValue<'static> {
-    if let Some(n) = value.as_i64() {
-        FluentValue::from(n)
-    } else if let Some(n) = value.as_f64() {
-        FluentValue::from(n)
-    } else if let Some(s) = value.as_str() {
-        FluentValue::from(s.to_string())
-    } else {
-        FluentValue::from(value.to_string())
-    }
+/// The reader's catalogue: their account's language, else their browser's `Accept-Language`.
+pub(crate) fn catalogue_for<'s>(
+    state: &'s AppState,
+    account: Option<&str>,
+    req: &HttpRequest,
+) -> &'s Arc<Catalogue> {
+    let browser = header::AcceptLanguage::parse(req)
+        .map(|accept| accept.ranked())
+        .unwrap_or_default();
+    let tags: Vec<String> = browser.iter().map(ToString::to_string).collect();
+    state
+        .pages
+        .catalogue(account, tags.iter().map(String::as_str))
 }
 
 pub(crate) const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
@@ -302,7 +173,7 @@ pub(crate) async fn chrome(
             ))
         })
         .await?;
-    let words = state.pages.catalogue(Some(&profile.language), req);
+    let words = catalogue_for(state, Some(&profile.language), req);
     Ok(Chrome {
         lang: words.language.clone(),
         title: words.text(title, &[]),
@@ -343,7 +214,7 @@ pub(crate) async fn page_user(
 
 /// `/`: where to sign in.
 pub(crate) async fn home(state: actix_web::web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let words = state.pages.catalogue(None, &req);
+    let words = catalogue_for(&state, None, &req);
     let page = Chrome {
         lang: words.language.clone(),
         title: words.text("home-title", &[]),
@@ -379,7 +250,7 @@ pub(crate) fn error_page(
         _ => "server",
     };
     // The error handler does not know the account: the browser's language it is.
-    let words = state.pages.catalogue(None, req);
+    let words = catalogue_for(state, None, req);
     let page = ErrorPage {
         chrome: Chrome {
             lang: words.language.clone(),
