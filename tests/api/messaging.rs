@@ -976,3 +976,51 @@ async fn changes_are_published_on_the_event_bus_with_their_audience() {
         "conversation_reopened"
     );
 }
+
+#[tokio::test]
+async fn lists_take_updated_since_for_an_incremental_sync() {
+    let app = spawn_app().await;
+    let m = app.marketplace().await;
+    let quiet = app.vendor_conversation(&m.a1, &m.ca, "Quiet").await;
+    let busy = app.vendor_conversation(&m.a1, &m.ca, "Busy").await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let since = chrono::Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    assert!(
+        app.send(&m.ca, busy, "any news?")
+            .await
+            .status()
+            .is_success()
+    );
+    let new = app.vendor_conversation(&m.a1, &m.ca, "New").await;
+    let since = since.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    for party in [&m.a1, &m.ca] {
+        let list: Value = app
+            .client
+            .get(app.url(&format!("/api/v1/{}/messages", party.area)))
+            .query(&[("updated_since", since.as_str())])
+            .bearer_auth(&party.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let ids: Vec<i64> = list["conversations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(ids, vec![new, busy], "{}: {list}", party.area);
+        assert_eq!(list["total"], 2);
+        assert!(!ids.contains(&quiet));
+    }
+    let r = app
+        .get(
+            "/api/v1/vendor/messages?updated_since=yesterday",
+            &m.a1.token,
+        )
+        .await;
+    assert_error(r, StatusCode::BAD_REQUEST).await;
+}

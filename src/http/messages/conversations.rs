@@ -18,6 +18,8 @@ pub(super) struct ListQuery {
     conversation_type: Option<ConversationType>,
     is_closed: Option<bool>,
     search: Option<String>,
+    /// RFC 3339: only conversations changed since then (incremental sync).
+    updated_since: Option<chrono::DateTime<chrono::Utc>>,
     #[serde(default)]
     skip: u32,
     #[serde(default = "default_limit")]
@@ -55,6 +57,7 @@ pub(super) async fn list<U: AreaUser>(
         conversation_type,
         is_closed,
         search,
+        updated_since,
         skip,
         limit,
     } = query.into_inner();
@@ -63,6 +66,7 @@ pub(super) async fn list<U: AreaUser>(
         conversation_type,
         is_closed,
         search: search.filter(|s| s.len() <= SEARCH_MAX_BYTES),
+        updated_since,
     };
     let searching = filter.search.is_some();
     // The session is checked inside the read, before the limit: no credential hears 401 first.

@@ -142,6 +142,7 @@ impl InboxQuery {
                 _ => None,
             },
             search: (!search.is_empty() && search.len() <= 200).then(|| search.to_string()),
+            updated_since: None,
         }
     }
 }

@@ -52,9 +52,11 @@ fn inbox_queries_never_scan_a_whole_table() {
             is_closed: Some(false),
             conversation_type: Some(ConversationType::StoreCustomer),
             search: None,
+            updated_since: None,
         },
         ListFilter {
             search: Some("refund".into()),
+            updated_since: None,
             ..Default::default()
         },
     ];
@@ -548,6 +550,7 @@ fn search_finds_what_reading_every_text_finds() {
             for closed in [None, Some(false)] {
                 let filter = ListFilter {
                     search: Some(query.into()),
+                    updated_since: None,
                     is_closed: closed,
                     ..Default::default()
                 };
