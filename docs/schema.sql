@@ -163,11 +163,14 @@ CREATE TABLE conversations (
     last_message_at   TEXT,
     message_count     INTEGER NOT NULL DEFAULT 0 CHECK (message_count >= 0),
     created_at        TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')),
-    updated_at        TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')), last_activity_at TEXT, last_message_preview TEXT, first_admin_id INTEGER, first_staff_id INTEGER, first_customer_id INTEGER, last_message_event TEXT,
+    updated_at        TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')), last_activity_at TEXT, last_message_preview TEXT, first_admin_id INTEGER, first_staff_id INTEGER, first_customer_id INTEGER, last_message_event TEXT, context_type TEXT
+    CHECK (context_type IN ('order', 'product', 'offer', 'return', 'custom')), context_id TEXT CHECK (length(context_id) BETWEEN 1 AND 128), context_label TEXT CHECK (length(context_label) <= 200), context_url TEXT CHECK (length(context_url) <= 2000),
     -- store_customer and admin_store always belong to a store (tenant isolation).
     CHECK (conversation_type = 'admin_customer' OR store_id IS NOT NULL)
 );
 CREATE INDEX ix_conversations_access ON conversations (id, conversation_type, store_id);
+CREATE INDEX ix_conversations_context ON conversations (context_type, context_id)
+    WHERE context_type IS NOT NULL;
 CREATE INDEX ix_conversations_last_message ON conversations (last_message_at);
 CREATE INDEX ix_conversations_store_activity
     ON conversations (store_id, last_activity_at, conversation_type, is_closed);
@@ -352,6 +355,20 @@ CREATE TABLE email_templates (
 );
 CREATE INDEX ix_email_templates_category ON email_templates (category);
 CREATE INDEX ix_email_templates_code ON email_templates (code);
+
+-- events
+CREATE TABLE events (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_type      TEXT    NOT NULL,
+    conversation_id INTEGER NOT NULL,
+    actor_type      TEXT    NOT NULL CHECK (actor_type IN ('admin', 'store', 'customer')),
+    actor_id        INTEGER NOT NULL,
+    -- The message created or deleted; for participant.added, null (the actor joined).
+    message_id      INTEGER,
+    created_at      TEXT    NOT NULL
+);
+CREATE INDEX ix_events_conversation ON events (conversation_id, seq);
+CREATE INDEX ix_events_created ON events (created_at);
 
 -- message_attachments
 CREATE TABLE message_attachments (

@@ -17,6 +17,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub security: SecuritySettings,
     pub email: EmailSettings,
+    pub integration: IntegrationSettings,
     pub log: LogSettings,
     /// The executable that renders store templates in a sandbox (`parley render-sandbox`).
     /// Not configurable: the running binary itself; tests point it at the built binary.
@@ -212,6 +213,25 @@ impl Default for EmailSettings {
     }
 }
 
+/// How the platform around Parley plugs in (integration keys, events, conversation context).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IntegrationSettings {
+    /// Days the event log keeps events; a reader further behind gets 410 `events_expired`.
+    pub event_retention_days: u32,
+    /// Hosts a conversation's context link may point to (`https` only); empty refuses links.
+    pub context_url_hosts: Vec<String>,
+}
+
+impl Default for IntegrationSettings {
+    fn default() -> Self {
+        Self {
+            event_retention_days: 30,
+            context_url_hosts: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogSettings {
@@ -304,6 +324,9 @@ impl Settings {
         }
         if !(1..=64).contains(&auth.hash_concurrency) {
             return bad("auth.hash_concurrency", "must be between 1 and 64");
+        }
+        if self.integration.event_retention_days == 0 {
+            return bad("integration.event_retention_days", "must be at least 1");
         }
         if self
             .log

@@ -39,6 +39,9 @@ pub enum AppError {
     NotFound,
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// What was asked for existed once and is no longer kept (410).
+    #[error("{message}")]
+    Gone { code: &'static str, message: String },
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -73,7 +76,9 @@ impl AppError {
     pub(crate) fn code(&self) -> &'static str {
         match self {
             AppError::Validation(_) => "validation_error",
-            AppError::BadRequest { code, .. } | AppError::Conflict { code, .. } => code,
+            AppError::BadRequest { code, .. }
+            | AppError::Conflict { code, .. }
+            | AppError::Gone { code, .. } => code,
             AppError::Unauthorized(_) => "unauthorized",
             AppError::InvalidCredentials => "invalid_credentials",
             AppError::Forbidden(_) => "forbidden",
@@ -218,6 +223,10 @@ impl From<MessagingError> for AppError {
                 code: "recipient_not_found",
                 message: e.to_string(),
             },
+            M::EventsExpired => AppError::Gone {
+                code: "events_expired",
+                message: e.to_string(),
+            },
             M::Invalid(invalid) => invalid.into(),
             M::Attachment(e) => e.into(),
             M::Db(e) => e.into(),
@@ -247,6 +256,7 @@ impl ResponseError for AppError {
             }
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::Gone { .. } => StatusCode::GONE,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

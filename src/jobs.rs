@@ -92,7 +92,8 @@ where
     }
 }
 
-/// Drops expired sessions, idle rate-limit keys, and upload temp files left by a crash.
+/// Drops expired sessions, events past their retention, idle rate-limit keys, and upload temp
+/// files left by a crash.
 pub(crate) async fn cleanup_once(ctx: &Context) -> Result<(), AppError> {
     let temp_dir = crate::attachments::temp_dir(ctx.settings.data_dir());
     let swept = tokio::task::spawn_blocking(move || {
@@ -110,6 +111,15 @@ pub(crate) async fn cleanup_once(ctx: &Context) -> Result<(), AppError> {
         .await?;
     if removed > 0 {
         tracing::debug!(removed, "expired sessions removed");
+    }
+    let kept = chrono::Duration::days(ctx.settings.integration.event_retention_days.into());
+    let before = chrono::Utc::now() - kept;
+    let pruned = ctx
+        .db
+        .write(move |tx| Ok::<_, AppError>(crate::messaging::event_log::prune(tx, before)?))
+        .await?;
+    if pruned > 0 {
+        tracing::info!(pruned, "events older than the retention removed");
     }
     ctx.login_limiter.forget_idle();
     let malformed = crate::telemetry::take_malformed_requests();

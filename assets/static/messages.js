@@ -332,26 +332,34 @@ function stopPolling() {
 let source = null;
 let retry = null;
 let retryDelay = 2000;
+// The last event seen: a new stream resumes after it, and the server replays what was missed (or
+// says `resync` when that is too much to replay).
+let lastEventId = null;
 function connect() {
   retry = null;
-  source = new EventSource(`${api}/stream`);
+  source = new EventSource(lastEventId === null ? `${api}/stream` : `${api}/stream?last_event_id=${lastEventId}`);
   source.onopen = () => {
     stopPolling();
     if (liveStatus && !liveStatus.hidden) {
-      // Back after a gap: whatever happened meanwhile is fetched once.
       liveStatus.hidden = true;
-      refreshAll();
+      // Back after a gap with no event to resume after: whatever happened is fetched once.
+      if (lastEventId === null) refreshAll();
     }
     retryDelay = 2000;
   };
-  for (const kind of ['message_sent', 'message_deleted', 'conversation_created', 'conversation_closed', 'conversation_reopened']) {
+  const seen = (event) => {
+    if (event.lastEventId) lastEventId = event.lastEventId;
+  };
+  for (const kind of ['message_sent', 'message_deleted', 'conversation_created', 'conversation_closed', 'conversation_reopened', 'participant_added']) {
     source.addEventListener(kind, (event) => {
+      seen(event);
       const changed = JSON.parse(event.data || '{}').conversation_id;
       refreshSoon({ thread: changed === conversationId });
     });
   }
   // A read changes unread counts, and the thread only when the other side read it ("Seen").
   source.addEventListener('conversation_read', (event) => {
+    seen(event);
     const read = JSON.parse(event.data || '{}');
     refreshSoon({ thread: read.conversation_id === conversationId && read.actor?.type !== thread?.dataset.meType });
   });

@@ -6,6 +6,7 @@ mod admin_pages;
 mod auth;
 mod email;
 mod email_settings;
+mod events;
 pub(crate) mod error_shapes;
 mod integration;
 pub(crate) mod messages;
@@ -54,6 +55,7 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                 .service(
                     web::scope("/admin")
                         .service(messages::scope::<AdminUser>())
+                        .route("/events", get().to(events::for_area::<AdminUser>))
                         .route("/auth/login", post().to(auth::login_admin))
                         .route("/auth/logout", post().to(auth::logout::<AdminUser>))
                         .route("/auth/me", get().to(auth::me::<AdminUser>))
@@ -123,6 +125,7 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                 .service(
                     web::scope("/vendor")
                         .service(messages::scope::<VendorUser>())
+                        .route("/events", get().to(events::for_area::<VendorUser>))
                         .route("/auth/login", post().to(auth::login_vendor))
                         .route("/auth/logout", post().to(auth::logout::<VendorUser>))
                         .route("/auth/me", get().to(auth::me::<VendorUser>))
@@ -154,6 +157,7 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .service(
                     web::scope("/integration")
+                        .route("/events", get().to(events::for_platform))
                         .route("/stores/{external_id}", put().to(integration::put_store))
                         .route(
                             "/stores/{store_external_id}/users/{external_id}",
@@ -167,6 +171,7 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                 .service(
                     web::scope("/shop")
                         .service(messages::scope::<CustomerUser>())
+                        .route("/events", get().to(events::for_area::<CustomerUser>))
                         .route("/auth/login", post().to(auth::login_shop))
                         .route("/auth/register", post().to(auth::register))
                         .route("/auth/logout", post().to(auth::logout::<CustomerUser>))

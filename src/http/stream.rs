@@ -1,13 +1,18 @@
-//! `GET /api/v1/{area}/messages/stream`: Server-Sent Events of the changes the caller may see.
-//! A comment line every 15 s keeps proxies from closing the stream; at the same moment the session
-//! is checked again, so a logout or a disabled account ends the stream. A subscriber that falls
-//! behind gets a `resync` event and should reload.
+//! `GET /api/v1/{area}/messages/stream`: Server-Sent Events of the changes the caller may see,
+//! each with its event-log sequence number as its `id`. A client that comes back with
+//! `Last-Event-ID` (or `?last_event_id=`, for scripts that open a new `EventSource`) first gets
+//! what it missed, from the log. A comment line every 15 s keeps proxies from closing the stream;
+//! at the same moment the session is checked again, so a logout or a disabled account ends the
+//! stream. A subscriber that falls behind, or missed more than a replay carries, gets a `resync`
+//! event and should reload.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web::{self, Bytes};
-use actix_web::{HttpResponse, http::header};
+use actix_web::{HttpRequest, HttpResponse, http::header};
+use serde::Deserialize;
 use futures_util::StreamExt;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
@@ -15,20 +20,63 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::auth::extract::{AreaUser, Authenticated};
 use crate::auth::session;
 use crate::error::AppError;
-use crate::messaging::Event;
+use crate::messaging::{Event, event_log};
 use crate::state::{AppState, StreamSlot};
+
+/// The most missed events a reconnect replays; past that the viewer reloads (`resync`).
+const REPLAY_MAX: u32 = 500;
+
+#[derive(Deserialize)]
+pub(crate) struct StreamQuery {
+    last_event_id: Option<i64>,
+}
 
 pub(crate) async fn stream<U: AreaUser>(
     state: web::Data<AppState>,
     user: U,
+    req: HttpRequest,
+    query: web::Query<StreamQuery>,
 ) -> Result<HttpResponse, AppError> {
+    let last_seen = req
+        .headers()
+        .get("Last-Event-ID")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .or(query.last_event_id)
+        .filter(|seq| *seq >= 0);
     // Held by the stream until it ends: a place among the descriptors kept for streams.
     let slot = state.streams.take().ok_or(AppError::Overloaded)?;
     let every = Duration::from_secs(state.settings.server.sse_keepalive_seconds.max(1));
+    // Subscribed before the log is read, so nothing committed in between is lost; what the log
+    // and the bus both carry is sent once (`replayed_through`).
+    let receiver = state.events.subscribe();
+    let auth = user.auth().clone();
+    let (backlog, resync) = match last_seen {
+        None => (VecDeque::new(), false),
+        Some(after) => {
+            let actor = auth.actor;
+            let missed = state
+                .db
+                .read(move |conn| event_log::missed(conn, actor, after, REPLAY_MAX))
+                .await?;
+            match missed {
+                Some(events) => (events.into_iter().map(Arc::new).collect(), false),
+                None => (VecDeque::new(), true),
+            }
+        }
+    };
+    let replayed_through = backlog
+        .back()
+        .map(|e: &Arc<Event>| e.seq)
+        .or(last_seen)
+        .unwrap_or(0);
     let subscription = Subscription {
-        receiver: state.events.subscribe(),
+        receiver,
+        backlog,
+        resync,
+        replayed_through,
         ticker: tokio::time::interval_at(tokio::time::Instant::now() + every, every),
-        auth: user.auth().clone(),
+        auth,
         state,
         _slot: slot,
         ended: false,
@@ -52,6 +100,14 @@ pub(crate) async fn stream<U: AreaUser>(
 /// One viewer's stream: the events they may see, keep-alives, and its end.
 struct Subscription {
     receiver: broadcast::Receiver<Arc<Event>>,
+    /// Missed events still to send after a reconnect.
+    backlog: VecDeque<Arc<Event>>,
+    /// The client missed too much to replay: it is told to reload first.
+    resync: bool,
+    /// The newest sequence number the replay covered (or the client had): the bus may carry those
+    /// again. Live events are not compared with each other: they are published after their commits,
+    /// not always in sequence order.
+    replayed_through: i64,
     ticker: tokio::time::Interval,
     state: web::Data<AppState>,
     auth: Authenticated,
@@ -65,10 +121,16 @@ impl Subscription {
         if self.ended {
             return None;
         }
+        if std::mem::take(&mut self.resync) {
+            return Some(Bytes::from_static(b"event: resync\ndata: {}\n\n"));
+        }
+        if let Some(event) = self.backlog.pop_front() {
+            return Some(Bytes::from(event_chunk(&event)));
+        }
         loop {
             tokio::select! {
                 received = self.receiver.recv() => match received {
-                    Ok(event) if event.visible_to(&self.auth.actor) => {
+                    Ok(event) if event.seq > self.replayed_through && event.visible_to(&self.auth.actor) => {
                         return Some(Bytes::from(event_chunk(&event)));
                     }
                     Ok(_) => continue,
@@ -97,12 +159,13 @@ impl Subscription {
     }
 }
 
-/// An event in the SSE format: its kind as the event name, itself as JSON data.
+/// An event in the SSE format: its sequence number as the id, its kind as the event name, itself
+/// as JSON data.
 fn event_chunk(event: &Event) -> String {
     let data = serde_json::to_string(event).unwrap_or_default();
-    let kind = serde_json::to_value(event.kind)
-        .ok()
-        .and_then(|k| k.as_str().map(str::to_string))
-        .unwrap_or_default();
-    format!("event: {kind}\ndata: {data}\n\n")
+    format!(
+        "id: {}\nevent: {}\ndata: {data}\n\n",
+        event.seq,
+        event.kind.stream_name()
+    )
 }

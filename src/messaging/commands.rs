@@ -24,12 +24,13 @@ pub(crate) struct NewConversation {
 
 /// What the rights rules allow: admins open `admin_store` (to a staff user) and `admin_customer`
 /// (to a customer); staff open `store_customer` with their own store's customers; customers open
-/// nothing. The recipient must exist, be active, and (for staff) belong to their store.
+/// nothing. The recipient must exist, be active, and (for staff) belong to their store. Answers
+/// the conversation's id and its first message's, if it has one.
 pub(crate) fn create(
     conn: &Connection,
     actor: &Actor,
     new: &NewConversation,
-) -> Result<i64, MessagingError> {
+) -> Result<(i64, Option<i64>), MessagingError> {
     use ConversationType as T;
     use ParticipantType as P;
     let allowed = match (actor, new.conversation_type) {
@@ -87,10 +88,12 @@ pub(crate) fn create(
         new.recipient_id,
         Some(store_id),
     )?;
-    if let Some(content) = &new.initial_message {
-        insert_message(conn, actor, id, content, None)?;
-    }
-    Ok(id)
+    let first_message = new
+        .initial_message
+        .as_deref()
+        .map(|content| insert_message(conn, actor, id, content, None))
+        .transpose()?;
+    Ok((id, first_message))
 }
 
 /// The store of an active recipient, or `recipient_not_found`.
@@ -199,18 +202,19 @@ pub(crate) fn mark_read(
     })
 }
 
-/// Updates the caller's notification preferences, joining the conversation if needed.
+/// Updates the caller's notification preferences, joining the conversation if needed (and saying
+/// whether they joined).
 pub(crate) fn set_preferences(
     conn: &Connection,
     actor: &Actor,
     id: i64,
     email_notifications: Option<bool>,
     muted: Option<bool>,
-) -> Result<Preferences, MessagingError> {
+) -> Result<(Preferences, bool), MessagingError> {
     let row = load_visible(conn, actor, id)?;
     let (me_type, me_id) = actor.participant();
-    add_participant(conn, id, me_type, me_id, participant_store(actor, &row))?;
-    conn.query_row(
+    let joined = add_participant(conn, id, me_type, me_id, participant_store(actor, &row))?;
+    let preferences = conn.query_row(
         "UPDATE conversation_participants
             SET email_notifications = coalesce(?4, email_notifications), muted = coalesce(?5, muted), updated_at = ?6
           WHERE conversation_id = ?1 AND participant_type = ?2 AND participant_id = ?3
@@ -223,6 +227,6 @@ pub(crate) fn set_preferences(
                 muted: r.get(1)?,
             })
         },
-    )
-    .map_err(MessagingError::from)
+    )?;
+    Ok((preferences, joined))
 }

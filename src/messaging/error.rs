@@ -21,6 +21,9 @@ pub(crate) enum MessagingError {
     NotClosed,
     #[error("recipient_id: no such recipient in this store")]
     RecipientNotFound,
+    /// The events after the reader's position are no longer kept.
+    #[error("the events after this point are no longer kept; sync again with updated_since")]
+    EventsExpired,
     #[error(transparent)]
     Invalid(#[from] Invalid),
     #[error(transparent)]

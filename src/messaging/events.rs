@@ -1,6 +1,8 @@
-//! The in-process event bus: every use case that changes what someone sees publishes one event
-//! after its commit, naming the conversation's store and participants, so live views (SSE) can
-//! route it to exactly the viewers allowed to see it.
+//! What changed: every use case that changes what someone sees records one event in the event log
+//! (`events`, in its own transaction, so the log's order is commit order) and publishes it on the
+//! in-process bus after its commit, naming the conversation's store and participants, so live
+//! views (SSE) can route it to exactly the viewers allowed to see it. `event_log` reads the log
+//! back (the events API, a stream's replay after a reconnect, outgoing webhooks).
 
 use std::sync::Arc;
 
@@ -20,6 +22,66 @@ pub enum EventKind {
     ConversationRead,
     ConversationClosed,
     ConversationReopened,
+    ParticipantAdded,
+}
+
+impl EventKind {
+    pub(crate) const ALL: &'static [EventKind] = &[
+        EventKind::ConversationCreated,
+        EventKind::MessageSent,
+        EventKind::MessageDeleted,
+        EventKind::ConversationRead,
+        EventKind::ConversationClosed,
+        EventKind::ConversationReopened,
+        EventKind::ParticipantAdded,
+    ];
+
+    /// The event's type in the log, the events API and webhooks (the live stream names events as
+    /// it always has, `message_sent`, for the pages and clients written against it).
+    pub fn log_type(self) -> &'static str {
+        match self {
+            EventKind::ConversationCreated => "conversation.created",
+            EventKind::MessageSent => "message.created",
+            EventKind::MessageDeleted => "message.deleted",
+            EventKind::ConversationRead => "conversation.read",
+            EventKind::ConversationClosed => "conversation.closed",
+            EventKind::ConversationReopened => "conversation.reopened",
+            EventKind::ParticipantAdded => "participant.added",
+        }
+    }
+
+    pub(crate) fn from_log_type(name: &str) -> Option<EventKind> {
+        Self::ALL.iter().copied().find(|k| k.log_type() == name)
+    }
+
+    /// Its name on the live stream.
+    pub(crate) fn stream_name(self) -> &'static str {
+        match self {
+            EventKind::ConversationCreated => "conversation_created",
+            EventKind::MessageSent => "message_sent",
+            EventKind::MessageDeleted => "message_deleted",
+            EventKind::ConversationRead => "conversation_read",
+            EventKind::ConversationClosed => "conversation_closed",
+            EventKind::ConversationReopened => "conversation_reopened",
+            EventKind::ParticipantAdded => "participant_added",
+        }
+    }
+}
+
+impl rusqlite::ToSql for EventKind {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.log_type().into())
+    }
+}
+
+impl rusqlite::types::FromSql for EventKind {
+    fn column_result(
+        value: rusqlite::types::ValueRef<'_>,
+    ) -> rusqlite::types::FromSqlResult<Self> {
+        let name = value.as_str()?;
+        EventKind::from_log_type(name)
+            .ok_or_else(|| rusqlite::types::FromSqlError::Other(format!("event {name:?}").into()))
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -31,6 +93,8 @@ pub struct EventParticipant {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Event {
+    /// Its place in the event log (the live stream's event id).
+    pub seq: i64,
     pub kind: EventKind,
     pub conversation_id: i64,
     pub conversation_type: ConversationType,
@@ -42,14 +106,44 @@ pub struct Event {
 }
 
 impl Event {
-    /// The event describing a change to conversation `id`, with its store and participants (read
-    /// in the same transaction as the change, so the audience is exact).
-    pub(crate) fn load(
+    /// Records a change to conversation `id` in the event log, inside the change's transaction,
+    /// and answers the event with its store and participants (read in that transaction too, so
+    /// the audience is exact).
+    pub(crate) fn record(
         conn: &Connection,
         id: i64,
         kind: EventKind,
         actor: &Actor,
         message_id: Option<i64>,
+    ) -> rusqlite::Result<Event> {
+        let (participant_type, me) = actor.participant();
+        let at = Utc::now();
+        let seq = conn
+            .prepare_cached(
+                "INSERT INTO events (event_type, conversation_id, actor_type, actor_id, message_id, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING seq",
+            )?
+            .query_row(
+                rusqlite::params![kind, id, participant_type, me, message_id, at],
+                |r| r.get(0),
+            )?;
+        let actor = EventParticipant {
+            participant_type,
+            id: me,
+        };
+        Event::load(conn, seq, kind, id, actor, message_id, at)
+    }
+
+    /// An event of the log as the live views carry it: with the conversation's type, store and
+    /// (current) participants.
+    pub(crate) fn load(
+        conn: &Connection,
+        seq: i64,
+        kind: EventKind,
+        id: i64,
+        actor: EventParticipant,
+        message_id: Option<i64>,
+        at: DateTime<Utc>,
     ) -> rusqlite::Result<Event> {
         let (conversation_type, store_id): (ConversationType, Option<i64>) = conn
             .prepare_cached("SELECT conversation_type, store_id FROM conversations WHERE id = ?1")?
@@ -63,19 +157,16 @@ impl Event {
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
-        let (participant_type, me) = actor.participant();
         Ok(Event {
+            seq,
             kind,
             conversation_id: id,
             conversation_type,
             store_id,
             participants,
-            actor: EventParticipant {
-                participant_type,
-                id: me,
-            },
+            actor,
             message_id,
-            at: Utc::now(),
+            at,
         })
     }
 

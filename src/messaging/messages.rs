@@ -54,20 +54,21 @@ pub(crate) fn insert_message(
 }
 
 /// Appends a message (with already stored files) to a conversation the actor may see and that is
-/// open; the sender joins the participants if they were not one yet.
+/// open; the sender joins the participants if they were not one yet (an admin answering for the
+/// team, a colleague of the store's first writer).
 pub(crate) fn append(
     conn: &Connection,
     actor: &Actor,
     conversation_id: i64,
     content: &str,
     files: &[StoredFile],
-) -> Result<Message, MessagingError> {
+) -> Result<Appended, MessagingError> {
     let row = load_visible(conn, actor, conversation_id)?;
     if row.is_closed {
         return Err(MessagingError::Closed);
     }
     let (me_type, me_id) = actor.participant();
-    add_participant(
+    let joined = add_participant(
         conn,
         conversation_id,
         me_type,
@@ -103,7 +104,13 @@ pub(crate) fn append(
             std::slice::from_mut(&mut message),
         )?;
     }
-    Ok(message)
+    Ok(Appended { message, joined })
+}
+
+/// A message appended, and whether its sender joined the conversation with it.
+pub(crate) struct Appended {
+    pub message: Message,
+    pub joined: bool,
 }
 
 /// A message's row; its sender is named afterwards ([`name_senders`]), each sender once.

@@ -4,11 +4,13 @@
 //! - `commands`, `messages`, `participants`: their SQL, inside the caller's transaction;
 //! - `inbox`, `search`: the reads (lists, badge, thread view, full-text search);
 //! - `access`: who may see which conversation, one rule per kind of actor;
-//! - `events`: what changed, for the live views.
+//! - `events`, `event_log`: what changed, recorded with each change, for the live views, the
+//!   events API and webhooks.
 
 pub(crate) mod access;
 pub(crate) mod commands;
 mod error;
+pub(crate) mod event_log;
 pub(crate) mod events;
 pub(crate) mod inbox;
 pub(crate) mod messages;

@@ -65,7 +65,7 @@ pub(crate) fn add_participant(
     kind: ParticipantType,
     id: i64,
     store_id: Option<i64>,
-) -> Result<(), MessagingError> {
+) -> Result<bool, MessagingError> {
     // Nearly always they are one already (every send asks): a look in the unique index costs a
     // fraction of an insert that builds its row (defaults, checks) before it finds the conflict.
     let joined = conn
@@ -81,7 +81,7 @@ pub(crate) fn add_participant(
         )?
         .execute(params![conversation_id, kind, id, store_id])?;
     }
-    Ok(())
+    Ok(!joined)
 }
 
 /// The store context recorded on a participant row: none for admins.

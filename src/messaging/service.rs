@@ -91,22 +91,38 @@ pub(crate) async fn start_conversation(
             .filter(|m| !m.is_empty()),
     };
     let settings = ctx.settings.clone();
-    let (detail, event) = ctx
+    let (detail, events) = ctx
         .db
         .write(move |tx| {
-            let id = commands::create(tx, &actor, &new)?;
-            if let Some(first) = &new.initial_message {
+            let (id, first_message) = commands::create(tx, &actor, &new)?;
+            let mut events = vec![Event::record(
+                tx,
+                id,
+                EventKind::ConversationCreated,
+                &actor,
+                None,
+            )?];
+            if let (Some(first), Some(message_id)) = (&new.initial_message, first_message) {
                 let name = actor_name(tx, &actor)?;
                 let preview = quote(first, 0);
                 notify::new_message(tx, &settings, id, &actor, &name, &preview)?;
+                events.push(Event::record(
+                    tx,
+                    id,
+                    EventKind::MessageSent,
+                    &actor,
+                    Some(message_id),
+                )?);
             }
-            let event = Event::load(tx, id, EventKind::ConversationCreated, &actor, None)?;
             let detail = inbox::detail(tx, &actor, id, FIRST_PAGE, None)?;
-            Ok::<_, MessagingError>((detail, event))
+            Ok::<_, MessagingError>((detail, events))
         })
         .await?;
     tracing::info!(conversation_id = detail.summary.id, "conversation created");
-    Ok(Outcome::new(detail, Some(event)))
+    Ok(Outcome {
+        value: detail,
+        events,
+    })
 }
 
 /// Checks that `actor` may send to conversation `id` now, before any upload is read, and answers
@@ -156,21 +172,29 @@ pub(crate) async fn send_message(
     let committed = ctx
         .db
         .write(move |tx| {
-            let message = messages::append(tx, &actor, id, &content, &files)?;
+            let appended = messages::append(tx, &actor, id, &content, &files)?;
+            let message = appended.message;
             let preview = quote(&message.content, message.attachments.len());
             notify::new_message(tx, &settings, id, &actor, &message.sender_name, &preview)?;
-            let event = Event::load(tx, id, EventKind::MessageSent, &actor, Some(message.id))?;
-            Ok::<_, MessagingError>((message, event))
+            let mut events = Vec::with_capacity(2);
+            if appended.joined {
+                events.push(Event::record(tx, id, EventKind::ParticipantAdded, &actor, None)?);
+            }
+            events.push(Event::record(tx, id, EventKind::MessageSent, &actor, Some(message.id))?);
+            Ok::<_, MessagingError>((message, events))
         })
         .await;
     match committed {
-        Ok((message, event)) => {
+        Ok((message, events)) => {
             tracing::info!(
                 message_id = message.id,
                 files = stored.len(),
                 "message sent"
             );
-            Ok(Outcome::new(message, Some(event)))
+            Ok(Outcome {
+                value: message,
+                events,
+            })
         }
         Err(e) => {
             remove_uncommitted(data_dir, stored).await;
@@ -253,7 +277,7 @@ async fn set_closed(
             } else {
                 EventKind::ConversationReopened
             };
-            let event = Event::load(tx, id, kind, &actor, None)?;
+            let event = Event::record(tx, id, kind, &actor, None)?;
             Ok::<_, MessagingError>((inbox::summary(tx, &actor, id)?, event))
         })
         .await?;
@@ -272,23 +296,31 @@ pub(crate) async fn mark_read(
             let read = commands::mark_read(tx, &actor, id)?;
             let event = read
                 .changed
-                .then(|| Event::load(tx, id, EventKind::ConversationRead, &actor, None))
+                .then(|| Event::record(tx, id, EventKind::ConversationRead, &actor, None))
                 .transpose()?;
             Ok(Outcome::new(read.total_unread, event))
         })
         .await
 }
 
-/// Changes the caller's notification preferences for one conversation.
+/// Changes the caller's notification preferences for one conversation (joining it, for an admin
+/// or a colleague who was not a participant yet).
 pub(crate) async fn set_preferences(
     ctx: &Context,
     actor: Actor,
     id: i64,
     email_notifications: Option<bool>,
     muted: Option<bool>,
-) -> Result<Preferences, MessagingError> {
+) -> Result<Outcome<Preferences>, MessagingError> {
     ctx.db
-        .write(move |tx| commands::set_preferences(tx, &actor, id, email_notifications, muted))
+        .write(move |tx| {
+            let (preferences, joined) =
+                commands::set_preferences(tx, &actor, id, email_notifications, muted)?;
+            let event = joined
+                .then(|| Event::record(tx, id, EventKind::ParticipantAdded, &actor, None))
+                .transpose()?;
+            Ok(Outcome::new(preferences, event))
+        })
         .await
 }
 
@@ -303,7 +335,7 @@ pub(crate) async fn delete_message(
         .db
         .write(move |tx| {
             messages::delete(tx, &actor, id, message_id)?;
-            Ok::<_, MessagingError>(Event::load(
+            Ok::<_, MessagingError>(Event::record(
                 tx,
                 id,
                 EventKind::MessageDeleted,

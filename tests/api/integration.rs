@@ -6,19 +6,7 @@ use serde_json::{Value, json};
 use crate::helpers::{Party, TestApp, assert_error, spawn_app};
 
 async fn key(app: &TestApp, admin: &Party, scopes: &[&str]) -> (i64, String) {
-    let r = app
-        .post(
-            "/api/v1/admin/api-keys",
-            &admin.token,
-            json!({"name": "Shop backend", "scopes": scopes}),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let body: Value = r.json().await.unwrap();
-    (
-        body["id"].as_i64().unwrap(),
-        body["key"].as_str().unwrap().to_string(),
-    )
+    app.integration_key(admin, scopes).await
 }
 
 async fn put(app: &TestApp, key: &str, path: &str, body: Value) -> reqwest::Response {

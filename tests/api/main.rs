@@ -7,6 +7,7 @@ mod cli;
 mod email;
 mod email_settings;
 mod errors;
+mod events;
 // Shared with the browser tests; not every helper is used here.
 #[allow(dead_code)]
 #[path = "../helpers/mod.rs"]

@@ -14,9 +14,24 @@ struct Stream {
 
 impl Stream {
     async fn open(app: &TestApp, area: &str, party: &Party) -> Stream {
-        let response = app
-            .get(&format!("/api/v1/{area}/messages/stream"), &party.token)
-            .await;
+        Stream::open_after(app, area, party, None).await
+    }
+
+    /// A stream resumed after the event `last_event_id`, as a browser's `EventSource` reconnects.
+    async fn open_after(
+        app: &TestApp,
+        area: &str,
+        party: &Party,
+        last_event_id: Option<&str>,
+    ) -> Stream {
+        let mut request = app
+            .client
+            .get(app.url(&format!("/api/v1/{area}/messages/stream")))
+            .bearer_auth(&party.token);
+        if let Some(id) = last_event_id {
+            request = request.header("Last-Event-ID", id);
+        }
+        let response = request.send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()["content-type"], "text/event-stream");
         let mut stream = Stream {
@@ -196,4 +211,56 @@ async fn streams_beyond_the_limit_get_503_and_ordinary_requests_still_answer() {
         reopened.is_some(),
         "the ended stream's place was not given back"
     );
+}
+
+/// The `id:` lines of a stream's text, in order.
+fn ids(text: &str) -> Vec<i64> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("id: "))
+        .map(|id| id.parse().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_reconnect_with_last_event_id_replays_what_was_missed_once() {
+    let app = spawn_app().await;
+    let m = app.marketplace().await;
+    let mut first = Stream::open(&app, "shop", &m.ca).await;
+    let id = app.vendor_conversation(&m.a1, &m.ca, "Resume").await;
+    first.wait_for("event: message_sent").await;
+    let seen = ids(&first.text);
+    assert_eq!(seen.len(), 2, "{}", first.text);
+    assert!(seen[0] < seen[1]);
+    drop(first);
+
+    // Away: two messages to the customer, one elsewhere they may not see.
+    app.send(&m.a1, id, "missed one").await;
+    app.send(&m.a2, id, "missed two").await;
+    app.vendor_conversation(&m.a1, &m.ca2, "Not yours").await;
+
+    let last = seen[1].to_string();
+    let mut back = Stream::open_after(&app, "shop", &m.ca, Some(&last)).await;
+    back.wait_for("event: message_sent").await;
+    back.read_for(std::time::Duration::from_millis(300)).await;
+    let replayed = ids(&back.text);
+    // missed one, the colleague joining, missed two: each once, in order, all after `last`.
+    assert_eq!(replayed.len(), 3, "{}", back.text);
+    assert!(replayed.windows(2).all(|w| w[0] < w[1]) && replayed[0] > seen[1]);
+    assert!(back.text.contains("event: participant_added"));
+    assert!(!back.text.contains("resync"));
+    let about = format!("\"conversation_id\":{id},");
+    assert_eq!(back.text.matches(&about).count(), 3, "{}", back.text);
+
+    // And it goes on live.
+    let live: serde_json::Value = app.send(&m.a1, id, "live again").await.json().await.unwrap();
+    back.wait_for(&format!("\"message_id\":{}", live["id"])).await;
+    assert_eq!(ids(&back.text).len(), 4);
+
+    // Too far behind (or pruned): told to reload instead.
+    app.execute("DELETE FROM events WHERE seq = 1").await;
+    let mut stale = Stream::open_after(&app, "shop", &m.ca, Some("0")).await;
+    stale.wait_for("event: resync").await;
+    // Nonsense ids are ignored: a plain live stream.
+    let plain = Stream::open_after(&app, "shop", &m.ca, Some("abc")).await;
+    assert!(!plain.text.contains("event:"), "{}", plain.text);
 }

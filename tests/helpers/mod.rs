@@ -433,6 +433,32 @@ impl TestApp {
         self.deliver_emails().await
     }
 
+    /// An integration key with these scopes, made by `admin`: its id and the key itself.
+    pub async fn integration_key(&self, admin: &Party, scopes: &[&str]) -> (i64, String) {
+        let r = self
+            .post(
+                "/api/v1/admin/api-keys",
+                &admin.token,
+                json!({"name": "Shop backend", "scopes": scopes}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let body: Value = r.json().await.unwrap();
+        (
+            body["id"].as_i64().unwrap(),
+            body["key"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// Runs statements against the application's database, through its writer.
+    pub async fn execute(&self, sql: &'static str) {
+        self.state
+            .db
+            .write(move |tx| Ok::<_, parley::error::AppError>(tx.execute_batch(sql)?))
+            .await
+            .unwrap()
+    }
+
     /// Runs a query against the application's database.
     pub async fn query_i64(&self, sql: &'static str, params: Vec<i64>) -> i64 {
         self.state

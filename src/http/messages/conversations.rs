@@ -253,7 +253,8 @@ pub(super) async fn preferences<U: AreaUser>(
     let actor = user.auth().actor;
     let preferences =
         service::set_preferences(&state.messaging(), actor, *path, email_notifications, muted)
-            .await?;
+            .await?
+            .publish(&state.events);
     Ok(HttpResponse::Ok().json(preferences))
 }
 

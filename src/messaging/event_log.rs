@@ -1,0 +1,186 @@
+//! Reading the event log back: a page of the events a reader may see after a sequence number (the
+//! events API, for people by their area and for the platform's keys), and the events a live
+//! stream missed while it was away. What a reader may see is the conversation visibility rule
+//! ([`access::visible`]) applied now, so the log never needs rewriting when access changes.
+
+use chrono::{DateTime, Utc};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, Row};
+use serde::Serialize;
+
+use super::access::{self, Params, bind};
+use super::error::MessagingError;
+use super::events::{Event, EventKind, EventParticipant};
+use crate::db::{Timestamp, timestamp};
+use crate::domain::{Actor, ConversationType};
+
+/// The most events one page answers, and what a page holds when the caller names no limit.
+pub(crate) const PAGE_MAX: u32 = 500;
+pub(crate) const PAGE_DEFAULT: u32 = 100;
+
+/// Who reads the log: a person (what their area shows them) or the platform's backend (all).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Reader {
+    Person(Actor),
+    Platform,
+}
+
+/// One event as the events API and webhooks show it.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct LoggedEvent {
+    pub seq: i64,
+    #[serde(rename = "type")]
+    pub event_type: &'static str,
+    pub conversation_id: i64,
+    pub store_id: Option<i64>,
+    pub created_at: Timestamp,
+    pub data: EventData,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct EventData {
+    pub conversation_type: ConversationType,
+    /// Who acted (for `participant.added`, who joined).
+    pub actor: EventParticipant,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct EventPage {
+    pub events: Vec<LoggedEvent>,
+    /// The `after` of the next page: the last `seq` here, or the `after` asked for.
+    pub next_after: i64,
+}
+
+const EVENT_SELECT: &str = "SELECT e.seq, e.event_type, e.conversation_id, c.store_id, e.created_at,
+            c.conversation_type, e.actor_type, e.actor_id, e.message_id
+     FROM events e JOIN conversations c ON c.id = e.conversation_id";
+
+/// Up to `limit` events after `after` that `reader` may see, in commit order. An `after` from
+/// before what the log still keeps is `EventsExpired`: the reader missed events for good and must
+/// sync again (by `updated_since`).
+pub(crate) fn page(
+    conn: &Connection,
+    reader: Reader,
+    after: i64,
+    limit: u32,
+) -> Result<EventPage, MessagingError> {
+    check_kept(conn, after)?;
+    let events = read(conn, reader, after, limit.clamp(1, PAGE_MAX), |r| {
+        Ok(LoggedEvent {
+            seq: r.get(0)?,
+            event_type: r.get::<_, EventKind>(1)?.log_type(),
+            conversation_id: r.get(2)?,
+            store_id: r.get(3)?,
+            created_at: timestamp(r, 4)?,
+            data: EventData {
+                conversation_type: r.get(5)?,
+                actor: EventParticipant {
+                    participant_type: r.get(6)?,
+                    id: r.get(7)?,
+                },
+                message_id: r.get(8)?,
+            },
+        })
+    })?;
+    let next_after = events.last().map_or(after, |e| e.seq);
+    Ok(EventPage { events, next_after })
+}
+
+/// What a live stream that last saw `after` missed, as the stream carries events, if there are at
+/// most `max`; None when there are more (or they are no longer kept): the viewer reloads instead.
+pub(crate) fn missed(
+    conn: &Connection,
+    actor: Actor,
+    after: i64,
+    max: u32,
+) -> Result<Option<Vec<Event>>, MessagingError> {
+    if check_kept(conn, after).is_err() {
+        return Ok(None);
+    }
+    let rows = read(conn, Reader::Person(actor), after, max + 1, |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, EventKind>(1)?,
+            r.get::<_, i64>(2)?,
+            EventParticipant {
+                participant_type: r.get(6)?,
+                id: r.get(7)?,
+            },
+            r.get::<_, Option<i64>>(8)?,
+            r.get::<_, DateTime<Utc>>(4)?,
+        ))
+    })?;
+    if rows.len() > max as usize {
+        return Ok(None);
+    }
+    let events = rows
+        .into_iter()
+        .map(|(seq, kind, id, actor, message_id, at)| {
+            Event::load(conn, seq, kind, id, actor, message_id, at)
+        })
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Some(events))
+}
+
+/// The newest sequence number handed out (0 before the first event).
+pub(crate) fn last_seq(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT seq FROM sqlite_sequence WHERE name = 'events'")?
+        .query_row([], |r| r.get(0))
+        .optional()
+        .map(Option::unwrap_or_default)
+}
+
+fn read<T>(
+    conn: &Connection,
+    reader: Reader,
+    after: i64,
+    limit: u32,
+    row: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>, MessagingError> {
+    let mut params: Params = vec![
+        (":after", Value::Integer(after)),
+        (":limit", Value::Integer(limit.into())),
+    ];
+    let condition = match reader {
+        Reader::Person(actor) => access::visible(&actor, &mut params),
+        Reader::Platform => "1",
+    };
+    // The log is walked in sequence order from `after`; visibility filters what it meets.
+    let sql = format!(
+        "{EVENT_SELECT} WHERE e.seq > :after AND {condition} ORDER BY e.seq LIMIT :limit"
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_map(bind(&params).as_slice(), row)?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// Events are pruned from the oldest; sequence numbers are never reused and have no other gaps
+/// (a rolled-back insert gives its number back), so `after` is still covered when the event right
+/// after it is kept, or nothing after it was ever written.
+fn check_kept(conn: &Connection, after: i64) -> Result<(), MessagingError> {
+    let oldest: Option<i64> = conn
+        .prepare_cached("SELECT min(seq) FROM events")?
+        .query_row([], |r| r.get(0))?;
+    let covered = match oldest {
+        Some(oldest) => after + 1 >= oldest,
+        None => after >= last_seq(conn)?,
+    };
+    if covered || after < 0 {
+        Ok(())
+    } else {
+        Err(MessagingError::EventsExpired)
+    }
+}
+
+/// Removes up to 10,000 events older than `before` (a bounded transaction: the writer serves
+/// everyone else between passes); answers how many went.
+pub(crate) fn prune(conn: &Connection, before: DateTime<Utc>) -> rusqlite::Result<usize> {
+    conn.execute(
+        "DELETE FROM events WHERE seq IN
+             (SELECT seq FROM events WHERE created_at < ?1 ORDER BY created_at LIMIT 10000)",
+        [before],
+    )
+}
