@@ -253,6 +253,7 @@ pub(crate) async fn seed(ctx: &Context, accounts_ctx: &AccountsContext) -> Resul
             recipient_id,
             store_id: None,
             initial_message: None,
+            context: None,
         };
         let id = service::start_conversation(ctx, starter, start)
             .await?
@@ -278,6 +279,7 @@ pub(crate) async fn seed(ctx: &Context, accounts_ctx: &AccountsContext) -> Resul
         recipient_id: emil,
         store_id: None,
         initial_message: Some("We deliver between 8 and 12. All set!".into()),
+        context: None,
     };
     let closed = service::start_conversation(ctx, s(gita, green), start).await?;
     let _ = service::close_conversation(ctx, s(gita, green), closed.value.summary.id).await?;

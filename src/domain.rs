@@ -109,6 +109,12 @@ text_enum!(
 );
 
 text_enum!(
+    /// What a conversation is about on the platform: an order, a product, an offer, a return, or
+    /// anything else.
+    ContextType { Order => "order", Product => "product", Offer => "offer", Return => "return", Custom => "custom" }
+);
+
+text_enum!(
     /// The three messaging channels.
     ConversationType { AdminStore => "admin_store", StoreCustomer => "store_customer", AdminCustomer => "admin_customer" }
 );

@@ -453,6 +453,13 @@ mod tests {
                 .map(|s| s.as_str())
                 .collect::<Vec<_>>(),
         ));
+        built.extend(values(
+            "context-",
+            &crate::domain::ContextType::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>(),
+        ));
         built.extend(values("login-title-", &["admin", "vendor", "shop"]));
         built.extend(values("js-layer-", &["store", "platform"]));
         for event in crate::domain::SystemEvent::ALL {

@@ -118,6 +118,14 @@ list-empty-staff = Noch keine Unterhaltungen. Beginnen Sie eine mit „Neue Unte
 
 ## Eine Unterhaltung
 thread-label = Unterhaltung
+context-order = Bestellung
+context-product = Produkt
+context-offer = Angebot
+context-return = Rücksendung
+context-custom = Bezug
+context-label = Betrifft
+context-all = Alle Unterhaltungen dazu
+context-filtered = Unterhaltungen zu { $type } { $id }
 thread-back = Alle Unterhaltungen
 thread-choose = Wählen Sie eine Unterhaltung.
 thread-closed = Diese Unterhaltung ist geschlossen.

@@ -119,6 +119,14 @@ list-empty-staff = No conversations yet. Start one with “New conversation”.
 
 ## A thread
 thread-label = Conversation
+context-order = Order
+context-product = Product
+context-offer = Offer
+context-return = Return
+context-custom = Reference
+context-label = About
+context-all = All conversations about this
+context-filtered = Conversations about { $type } { $id }
 thread-back = All conversations
 thread-choose = Choose a conversation.
 thread-closed = This conversation is closed.

@@ -65,18 +65,24 @@ struct ConversationFacts {
     subject: String,
     store_id: Option<i64>,
     store_name: String,
+    /// What the conversation is about, as emails name it: its label, else its id ("" for none).
+    context_label: String,
+    context_url: String,
 }
 
 fn conversation_facts(conn: &Connection, id: i64) -> rusqlite::Result<ConversationFacts> {
     conn.prepare_cached(
-        "SELECT c.subject, c.store_id, coalesce(s.name, '') FROM conversations c
-             LEFT JOIN stores s ON s.id = c.store_id WHERE c.id = ?1",
+        "SELECT c.subject, c.store_id, coalesce(s.name, ''), coalesce(c.context_label, c.context_id, ''),
+                coalesce(c.context_url, '')
+         FROM conversations c LEFT JOIN stores s ON s.id = c.store_id WHERE c.id = ?1",
     )?
     .query_row([id], |r| {
         Ok(ConversationFacts {
             subject: r.get(0)?,
             store_id: r.get(1)?,
             store_name: r.get(2)?,
+            context_label: r.get(3)?,
+            context_url: r.get(4)?,
         })
     })
 }
@@ -151,6 +157,8 @@ pub(crate) fn new_message(
             "unsubscribe_url": format!("{base}/unsubscribe/{token}"),
             "store_name": facts.store_name,
             "platform_name": settings.email.from_name,
+            "context_label": facts.context_label,
+            "context_url": facts.context_url,
         });
         let queued_id = outbox::enqueue(
             conn,
@@ -195,6 +203,8 @@ pub(crate) fn conversation_closed(
             "conversation_url": conversation_url(settings, r.participant_type, conversation_id),
             "store_name": facts.store_name,
             "platform_name": settings.email.from_name,
+            "context_label": facts.context_label,
+            "context_url": facts.context_url,
         });
         let queued_id = outbox::enqueue(
             conn,

@@ -1,7 +1,8 @@
 //! The platform's side: the admin's API keys, and what a key does (provisioning by the
-//! platform's ids). Every write a key makes is recorded against it in the audit log.
+//! platform's ids, opening the conversation about an order). Every write a key makes is recorded against it in the audit log.
 
 use actix_web::{HttpResponse, web};
+use serde::Deserialize;
 
 use crate::accounts::provision::{self, PersonInput, StoreInput, Upserted};
 use crate::auth::AdminUser;
@@ -9,6 +10,8 @@ use crate::auth::extract::PlatformKey;
 use crate::domain::{Actor, Scope};
 use crate::error::AppError;
 use crate::integration::keys::{self, KeyInput};
+use crate::messaging::ConversationContext;
+use crate::messaging::service::{self, PlatformConversation};
 use crate::state::AppState;
 
 /// `POST /api/v1/admin/api-keys`: the answer is the only place the key itself appears.
@@ -94,4 +97,44 @@ pub(crate) async fn put_customer(
     let by = key.0.audit_name();
     let done = provision::put_customer(&state.db, by, &store, &person, body.into_inner()).await?;
     Ok(answer(done))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConversationRequest {
+    store_external_id: String,
+    customer_external_id: String,
+    /// Who answers for the store; the store's longest-serving staff member when absent.
+    staff_external_id: Option<String>,
+    subject: String,
+    context: ConversationContext,
+    initial_message: Option<String>,
+}
+
+/// `POST /api/v1/integration/conversations`: the thread of this store and customer about this
+/// order (or product, …), found (200) or opened (201).
+pub(crate) async fn find_or_open_conversation(
+    state: web::Data<AppState>,
+    key: PlatformKey,
+    body: web::Json<ConversationRequest>,
+) -> Result<HttpResponse, AppError> {
+    key.0.require(Scope::Conversations)?;
+    let body = body.into_inner();
+    let asked = PlatformConversation {
+        store_external_id: body.store_external_id,
+        customer_external_id: body.customer_external_id,
+        staff_external_id: body.staff_external_id,
+        subject: body.subject,
+        context: body.context,
+        initial_message: body.initial_message,
+    };
+    let (detail, created) =
+        service::find_or_open_for_platform(&state.messaging(), key.0.audit_name(), asked)
+            .await?
+            .publish(&state.events);
+    Ok(if created {
+        HttpResponse::Created().json(detail)
+    } else {
+        HttpResponse::Ok().json(detail)
+    })
 }

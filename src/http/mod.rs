@@ -6,8 +6,8 @@ mod admin_pages;
 mod auth;
 mod email;
 mod email_settings;
-mod events;
 pub(crate) mod error_shapes;
+mod events;
 mod integration;
 pub(crate) mod messages;
 pub(crate) mod pages;
@@ -158,6 +158,10 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                 .service(
                     web::scope("/integration")
                         .route("/events", get().to(events::for_platform))
+                        .route(
+                            "/conversations",
+                            post().to(integration::find_or_open_conversation),
+                        )
                         .route("/stores/{external_id}", put().to(integration::put_store))
                         .route(
                             "/stores/{store_external_id}/users/{external_id}",

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse, http::header};
-use serde::Deserialize;
 use futures_util::StreamExt;
+use serde::Deserialize;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 

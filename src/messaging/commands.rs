@@ -5,14 +5,15 @@
 use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::Preferences;
 use super::access::load_visible;
 use super::error::MessagingError;
 use super::inbox::total_unread;
 use super::messages::insert_message;
 use super::participants::{actor_name, add_participant, participant_store};
+use super::{ConversationContext, Preferences};
 use crate::domain::{Actor, ConversationType, Invalid, ParticipantType, SystemEvent};
 
+#[derive(Clone)]
 pub(crate) struct NewConversation {
     pub conversation_type: ConversationType,
     pub subject: String,
@@ -20,6 +21,7 @@ pub(crate) struct NewConversation {
     pub recipient_id: i64,
     pub store_id: Option<i64>,
     pub initial_message: Option<String>,
+    pub context: Option<ConversationContext>,
 }
 
 /// What the rights rules allow: admins open `admin_store` (to a staff user) and `admin_customer`
@@ -67,19 +69,37 @@ pub(crate) fn create(
     .filter(|s| new.store_id.is_none_or(|given| given == *s))
     .ok_or(MessagingError::RecipientNotFound)?;
 
+    insert(conn, actor, new, store_id)
+}
+
+/// Writes a conversation whose parties are settled: the creator and the recipient take part, and
+/// the creator's first message, if any, opens it. Answers its id and that message's.
+fn insert(
+    conn: &Connection,
+    creator: &Actor,
+    new: &NewConversation,
+    store_id: i64,
+) -> Result<(i64, Option<i64>), MessagingError> {
     let now = Utc::now();
+    let context = new.context.as_ref();
     let id: i64 = conn.query_row(
-        "INSERT INTO conversations (conversation_type, subject, store_id, last_activity_at, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?4, ?4) RETURNING id",
-        params![new.conversation_type, new.subject, store_id, now],
+        "INSERT INTO conversations (conversation_type, subject, store_id, last_activity_at, created_at, updated_at,
+                context_type, context_id, context_label, context_url)
+         VALUES (?1, ?2, ?3, ?4, ?4, ?4, ?5, ?6, ?7, ?8) RETURNING id",
+        params![
+            new.conversation_type,
+            new.subject,
+            store_id,
+            now,
+            context.map(|c| c.context_type),
+            context.map(|c| &c.id),
+            context.and_then(|c| c.label.as_ref()),
+            context.and_then(|c| c.url.as_ref()),
+        ],
         |r| r.get(0),
     )?;
-    let (me_type, me_id) = actor.participant();
-    let creator_store = if me_type == P::Admin {
-        None
-    } else {
-        Some(store_id)
-    };
+    let (me_type, me_id) = creator.participant();
+    let creator_store = (me_type != ParticipantType::Admin).then_some(store_id);
     add_participant(conn, id, me_type, me_id, creator_store)?;
     add_participant(
         conn,
@@ -91,9 +111,101 @@ pub(crate) fn create(
     let first_message = new
         .initial_message
         .as_deref()
-        .map(|content| insert_message(conn, actor, id, content, None))
+        .map(|content| insert_message(conn, creator, id, content, None))
         .transpose()?;
     Ok((id, first_message))
+}
+
+/// The parties of a conversation the platform opens by its own ids: a store, one of its
+/// customers, and the staff member who answers for the store (the one named, else the store's
+/// longest-serving active staff member). All must exist and be active.
+pub(crate) struct PlatformParties {
+    pub store_id: i64,
+    pub customer_id: i64,
+    pub staff_id: i64,
+}
+
+impl PlatformParties {
+    pub(crate) fn resolve(
+        conn: &Connection,
+        store: &str,
+        customer: &str,
+        staff: Option<&str>,
+    ) -> Result<PlatformParties, MessagingError> {
+        let store_id: i64 = conn
+            .prepare_cached("SELECT id FROM stores WHERE external_id = ?1 AND is_active")?
+            .query_row([store], |r| r.get(0))
+            .optional()?
+            .ok_or(MessagingError::NotFound)?;
+        let customer_id: i64 = conn
+            .prepare_cached(
+                "SELECT id FROM customers WHERE store_id = ?1 AND external_id = ?2 AND is_active",
+            )?
+            .query_row(params![store_id, customer], |r| r.get(0))
+            .optional()?
+            .ok_or(MessagingError::RecipientNotFound)?;
+        let staff_id: i64 = conn
+            .prepare_cached(
+                "SELECT id FROM users WHERE store_id = ?1 AND role = 'store' AND is_active
+                   AND (?2 IS NULL OR external_id = ?2)
+                 ORDER BY id LIMIT 1",
+            )?
+            .query_row(params![store_id, staff], |r| r.get(0))
+            .optional()?
+            .ok_or(MessagingError::RecipientNotFound)?;
+        Ok(PlatformParties {
+            store_id,
+            customer_id,
+            staff_id,
+        })
+    }
+}
+
+/// The `store_customer` conversation between this store and customer about this context, if
+/// there is one (the oldest, should several have been started by hand).
+pub(crate) fn find_about(
+    conn: &Connection,
+    parties: &PlatformParties,
+    context: &ConversationContext,
+) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached(
+        "SELECT id FROM conversations
+         WHERE context_type = ?1 AND context_id = ?2 AND store_id = ?3
+           AND conversation_type = 'store_customer' AND first_customer_id = ?4
+         ORDER BY id LIMIT 1",
+    )?
+    .query_row(
+        params![
+            context.context_type,
+            context.id,
+            parties.store_id,
+            parties.customer_id
+        ],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// Opens a `store_customer` conversation for the platform: the customer starts it (their
+/// `initial_message` is its first message) and the store's staff member takes part, whatever the
+/// rules for people starting conversations say: the platform decided.
+pub(crate) fn open_for_platform(
+    conn: &Connection,
+    parties: &PlatformParties,
+    new: &NewConversation,
+) -> Result<(i64, Option<i64>), MessagingError> {
+    let customer = Actor::Customer {
+        customer_id: parties.customer_id,
+        store_id: parties.store_id,
+    };
+    let new = NewConversation {
+        conversation_type: ConversationType::StoreCustomer,
+        recipient_type: ParticipantType::Store,
+        recipient_id: parties.staff_id,
+        store_id: Some(parties.store_id),
+        ..new.clone()
+    };
+    insert(conn, &customer, &new, parties.store_id)
 }
 
 /// The store of an active recipient, or `recipient_not_found`.

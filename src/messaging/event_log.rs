@@ -53,7 +53,8 @@ pub(crate) struct EventPage {
     pub next_after: i64,
 }
 
-const EVENT_SELECT: &str = "SELECT e.seq, e.event_type, e.conversation_id, c.store_id, e.created_at,
+const EVENT_SELECT: &str =
+    "SELECT e.seq, e.event_type, e.conversation_id, c.store_id, e.created_at,
             c.conversation_type, e.actor_type, e.actor_id, e.message_id
      FROM events e JOIN conversations c ON c.id = e.conversation_id";
 
@@ -148,9 +149,8 @@ fn read<T>(
         Reader::Platform => "1",
     };
     // The log is walked in sequence order from `after`; visibility filters what it meets.
-    let sql = format!(
-        "{EVENT_SELECT} WHERE e.seq > :after AND {condition} ORDER BY e.seq LIMIT :limit"
-    );
+    let sql =
+        format!("{EVENT_SELECT} WHERE e.seq > :after AND {condition} ORDER BY e.seq LIMIT :limit");
     Ok(conn
         .prepare_cached(&sql)?
         .query_map(bind(&params).as_slice(), row)?

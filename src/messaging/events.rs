@@ -75,9 +75,7 @@ impl rusqlite::ToSql for EventKind {
 }
 
 impl rusqlite::types::FromSql for EventKind {
-    fn column_result(
-        value: rusqlite::types::ValueRef<'_>,
-    ) -> rusqlite::types::FromSqlResult<Self> {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
         let name = value.as_str()?;
         EventKind::from_log_type(name)
             .ok_or_else(|| rusqlite::types::FromSqlError::Other(format!("event {name:?}").into()))

@@ -9,10 +9,11 @@ use super::access::{Params, bind, counted, visible, visible_groups};
 use super::error::MessagingError;
 use super::search::{self, SearchPlan};
 use super::{
-    ConversationDetail, ConversationSummary, OtherParticipant, Preferences, messages, participants,
+    ConversationContext, ConversationDetail, ConversationSummary, OtherParticipant, Preferences,
+    messages, participants,
 };
 use crate::db::{timestamp, timestamp_opt};
-use crate::domain::{Actor, ConversationType, Page, ParticipantType};
+use crate::domain::{Actor, ContextType, ConversationType, Page, ParticipantType};
 
 /// The columns of a [`ConversationSummary`] as seen by the participant `:me_type`/`:me_id`, for
 /// the conversations `c` of `from`. My unread count comes from a covering index; the other party
@@ -31,7 +32,8 @@ fn summary_select(actor: &Actor, from: &str) -> String {
                 CASE {other_type}
                      WHEN 'customer' THEN (SELECT full_name FROM customers WHERE id = {other_id})
                      ELSE (SELECT full_name FROM users WHERE id = {other_id}) END,
-                c.last_message_event
+                c.last_message_event,
+                c.context_type, c.context_id, c.context_label, c.context_url
          FROM {from}")
 }
 
@@ -92,6 +94,7 @@ fn summary_row(r: &Row<'_>) -> rusqlite::Result<ConversationSummary> {
         unread_count: r.get(9)?,
         last_message_preview: r.get(10)?,
         last_message_event: r.get(14)?,
+        context: ConversationContext::from_row(r, 15)?,
         other_participant: other,
     })
 }
@@ -123,6 +126,9 @@ pub(crate) struct ListFilter {
     /// Only conversations changed (a message, a close or reopen) at or after this time: what an
     /// integration syncing incrementally asks for.
     pub updated_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only conversations about this (type, and id if given).
+    pub context_type: Option<ContextType>,
+    pub context_id: Option<String>,
 }
 
 pub(crate) struct ConversationList {
@@ -163,6 +169,15 @@ fn list_query(
             ":since",
             Value::Text(since.format("%F %T%.f%:z").to_string()),
         ));
+    }
+    if let Some(t) = filter.context_type {
+        // Few conversations share a context: its index may drive the query.
+        conditions.push("c.context_type = :ctx_type".into());
+        params.push((":ctx_type", Value::Text(t.as_str().into())));
+    }
+    if let Some(id) = &filter.context_id {
+        conditions.push("c.context_id = :ctx_id".into());
+        params.push((":ctx_id", Value::Text(id.clone())));
     }
     let mut conversations = "conversations c";
     if let Some(plan) = search {
@@ -219,14 +234,19 @@ fn scope_is_visibility(actor: &Actor, filter: &ListFilter) -> bool {
         && filter.conversation_type.is_none()
         && filter.is_closed.is_none()
         && filter.updated_since.is_none()
+        && filter.context_type.is_none()
+        && filter.context_id.is_none()
 }
 
 /// How many conversations the caller sees through `filter`'s type and state (its search aside),
 /// from `conversation_counts`, where it can answer: for an actor who sees whole stores (the count
 /// of a customer's few conversations is cheap anyway).
 fn counted_total(actor: &Actor, filter: &ListFilter) -> Option<(String, Params)> {
-    // The counts know type and state, not time.
-    if filter.updated_since.is_some() {
+    // The counts know type and state, not time or context.
+    if filter.updated_since.is_some()
+        || filter.context_type.is_some()
+        || filter.context_id.is_some()
+    {
         return None;
     }
     let mut params = Params::new();

@@ -9,6 +9,7 @@
 
 pub(crate) mod access;
 pub(crate) mod commands;
+pub(crate) mod context;
 mod error;
 pub(crate) mod event_log;
 pub(crate) mod events;
@@ -23,6 +24,7 @@ use serde::Serialize;
 
 use crate::domain::{ConversationType, ParticipantType, SystemEvent};
 
+pub(crate) use context::ConversationContext;
 pub(crate) use error::MessagingError;
 pub use events::{Event, EventBus, EventKind};
 pub(crate) use service::Context;
@@ -56,6 +58,8 @@ pub(crate) struct ConversationSummary {
     pub last_message_preview: Option<String>,
     /// Set when the newest message is a system message: what it records.
     pub last_message_event: Option<SystemEvent>,
+    /// What the conversation is about on the platform (an order, a product …), if anything.
+    pub context: Option<ConversationContext>,
     pub created_at: Timestamp,
 }
 

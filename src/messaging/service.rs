@@ -14,8 +14,8 @@ use super::error::MessagingError;
 use super::events::{Event, EventBus, EventKind};
 use super::participants::actor_name;
 use super::{
-    CONTENT_MAX, ConversationDetail, ConversationSummary, Message, Preferences, SUBJECT_MAX,
-    access, inbox, messages,
+    CONTENT_MAX, ConversationContext, ConversationDetail, ConversationSummary, Message,
+    Preferences, SUBJECT_MAX, access, inbox, messages,
 };
 use crate::attachments::{self, StoredFile, Upload};
 use crate::config::Settings;
@@ -64,6 +64,7 @@ pub(crate) struct StartConversation {
     pub recipient_id: i64,
     pub store_id: Option<i64>,
     pub initial_message: Option<String>,
+    pub context: Option<ConversationContext>,
 }
 
 /// The messages a thread view shows with a new conversation.
@@ -89,6 +90,10 @@ pub(crate) async fn start_conversation(
             .map(|m| domain::clean_text("initial_message", &m, CONTENT_MAX))
             .transpose()?
             .filter(|m| !m.is_empty()),
+        context: start
+            .context
+            .map(|c| c.checked(&ctx.settings.integration.context_url_hosts))
+            .transpose()?,
     };
     let settings = ctx.settings.clone();
     let (detail, events) = ctx
@@ -123,6 +128,100 @@ pub(crate) async fn start_conversation(
         value: detail,
         events,
     })
+}
+
+/// The conversation a platform's backend asks for: between a store and a customer (and a staff
+/// member, optionally) by the platform's ids, about one thing.
+#[derive(Debug, Clone)]
+pub(crate) struct PlatformConversation {
+    pub store_external_id: String,
+    pub customer_external_id: String,
+    pub staff_external_id: Option<String>,
+    pub subject: String,
+    pub context: ConversationContext,
+    pub initial_message: Option<String>,
+}
+
+/// Finds the `store_customer` conversation of this store and customer about this context, or
+/// opens it (the customer starting it, with `initial_message` as their first message; ignored
+/// when it already exists, so a retried call sends nothing twice). Answers it as the customer
+/// sees it, and whether it was created. `by` is the key, for the audit log.
+#[instrument(skip_all)]
+pub(crate) async fn find_or_open_for_platform(
+    ctx: &Context,
+    by: String,
+    asked: PlatformConversation,
+) -> Result<Outcome<(ConversationDetail, bool)>, MessagingError> {
+    let new = NewConversation {
+        conversation_type: ConversationType::StoreCustomer,
+        subject: domain::clean_line("subject", &asked.subject, SUBJECT_MAX)?,
+        recipient_type: ParticipantType::Store,
+        recipient_id: 0,
+        store_id: None,
+        initial_message: asked
+            .initial_message
+            .map(|m| domain::clean_text("initial_message", &m, CONTENT_MAX))
+            .transpose()?
+            .filter(|m| !m.is_empty()),
+        context: None,
+    };
+    let about = asked
+        .context
+        .checked(&ctx.settings.integration.context_url_hosts)?;
+    let new = NewConversation {
+        context: Some(about.clone()),
+        ..new
+    };
+    let settings = ctx.settings.clone();
+    ctx.db
+        .write(move |tx| {
+            let parties = commands::PlatformParties::resolve(
+                tx,
+                &asked.store_external_id,
+                &asked.customer_external_id,
+                asked.staff_external_id.as_deref(),
+            )?;
+            let customer = Actor::Customer {
+                customer_id: parties.customer_id,
+                store_id: parties.store_id,
+            };
+            if let Some(id) = commands::find_about(tx, &parties, &about)? {
+                let detail = inbox::detail(tx, &customer, id, FIRST_PAGE, None)?;
+                return Ok(Outcome::new((detail, false), None));
+            }
+            let (id, first_message) = commands::open_for_platform(tx, &parties, &new)?;
+            crate::audit::record(
+                tx,
+                &by,
+                "conversation.created",
+                &format!("conversation:{id}"),
+            )?;
+            let mut events = vec![Event::record(
+                tx,
+                id,
+                EventKind::ConversationCreated,
+                &customer,
+                None,
+            )?];
+            if let (Some(first), Some(message_id)) = (&new.initial_message, first_message) {
+                let name = actor_name(tx, &customer)?;
+                notify::new_message(tx, &settings, id, &customer, &name, &quote(first, 0))?;
+                events.push(Event::record(
+                    tx,
+                    id,
+                    EventKind::MessageSent,
+                    &customer,
+                    Some(message_id),
+                )?);
+            }
+            let detail = inbox::detail(tx, &customer, id, FIRST_PAGE, None)?;
+            tracing::info!(conversation_id = id, "conversation opened for the platform");
+            Ok(Outcome {
+                value: (detail, true),
+                events,
+            })
+        })
+        .await
 }
 
 /// Checks that `actor` may send to conversation `id` now, before any upload is read, and answers
@@ -178,9 +277,21 @@ pub(crate) async fn send_message(
             notify::new_message(tx, &settings, id, &actor, &message.sender_name, &preview)?;
             let mut events = Vec::with_capacity(2);
             if appended.joined {
-                events.push(Event::record(tx, id, EventKind::ParticipantAdded, &actor, None)?);
+                events.push(Event::record(
+                    tx,
+                    id,
+                    EventKind::ParticipantAdded,
+                    &actor,
+                    None,
+                )?);
             }
-            events.push(Event::record(tx, id, EventKind::MessageSent, &actor, Some(message.id))?);
+            events.push(Event::record(
+                tx,
+                id,
+                EventKind::MessageSent,
+                &actor,
+                Some(message.id),
+            )?);
             Ok::<_, MessagingError>((message, events))
         })
         .await;

@@ -9,7 +9,10 @@ use crate::helpers::{Party, TestApp, assert_error, spawn_app};
 
 async fn events(app: &TestApp, party: &Party, query: &str) -> Value {
     let r = app
-        .get(&format!("/api/v1/{}/events{query}", party.area), &party.token)
+        .get(
+            &format!("/api/v1/{}/events{query}", party.area),
+            &party.token,
+        )
         .await;
     assert_eq!(r.status(), StatusCode::OK, "{query}");
     r.json().await.unwrap()
@@ -90,7 +93,10 @@ async fn each_caller_reads_the_events_it_may_see_in_commit_order() {
     );
     let created = &customer["events"][3];
     assert_eq!(created["data"]["message_id"], reply["id"]);
-    assert_eq!(created["data"]["actor"], json!({"type": "store", "id": m.a2.id}));
+    assert_eq!(
+        created["data"]["actor"],
+        json!({"type": "store", "id": m.a2.id})
+    );
     assert_eq!(created["data"]["conversation_type"], "store_customer");
     assert_eq!(created["store_id"], m.store_a);
     let seqs: Vec<i64> = customer["events"]
@@ -142,7 +148,10 @@ async fn each_caller_reads_the_events_it_may_see_in_commit_order() {
             .await
             .unwrap();
         if page["events"].as_array().unwrap().is_empty() {
-            assert_eq!(page["next_after"], after, "an empty page keeps the position");
+            assert_eq!(
+                page["next_after"], after,
+                "an empty page keeps the position"
+            );
             break;
         }
         all.extend(kinds(&page));
@@ -169,8 +178,16 @@ async fn each_caller_reads_the_events_it_may_see_in_commit_order() {
 async fn bad_positions_are_refused_and_pruned_ones_are_gone() {
     let app = spawn_app().await;
     let m = app.marketplace().await;
-    for query in ["?after=-1", "?limit=0", "?limit=501", "?after=x", "?since=3"] {
-        let r = app.get(&format!("/api/v1/shop/events{query}"), &m.ca.token).await;
+    for query in [
+        "?after=-1",
+        "?limit=0",
+        "?limit=501",
+        "?after=x",
+        "?since=3",
+    ] {
+        let r = app
+            .get(&format!("/api/v1/shop/events{query}"), &m.ca.token)
+            .await;
         assert_error(r, StatusCode::BAD_REQUEST).await;
     }
     assert_error(
@@ -199,12 +216,12 @@ async fn bad_positions_are_refused_and_pruned_ones_are_gone() {
     app.execute("DELETE FROM events WHERE seq IN (SELECT seq FROM events ORDER BY seq LIMIT 2)")
         .await;
     let r = app.get("/api/v1/shop/events?after=0", &m.ca.token).await;
-    assert_eq!(
-        assert_error(r, StatusCode::GONE).await,
-        "events_expired"
-    );
+    assert_eq!(assert_error(r, StatusCode::GONE).await, "events_expired");
     let r = app
-        .get(&format!("/api/v1/shop/events?after={}", newest - 3), &m.ca.token)
+        .get(
+            &format!("/api/v1/shop/events?after={}", newest - 3),
+            &m.ca.token,
+        )
         .await;
     assert_error(r, StatusCode::GONE).await;
     let rest = events(&app, &m.ca, &format!("?after={}", newest - 2)).await;
@@ -220,7 +237,10 @@ async fn bad_positions_are_refused_and_pruned_ones_are_gone() {
         json!([])
     );
     let r = app
-        .get(&format!("/api/v1/shop/events?after={}", newest - 1), &m.ca.token)
+        .get(
+            &format!("/api/v1/shop/events?after={}", newest - 1),
+            &m.ca.token,
+        )
         .await;
     assert_error(r, StatusCode::GONE).await;
 }

@@ -3,7 +3,9 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Party, TestApp, assert_error, spawn_app};
+use crate::helpers::{
+    MailServer, Party, TestApp, assert_count, assert_error, spawn_app, spawn_app_with,
+};
 
 async fn key(app: &TestApp, admin: &Party, scopes: &[&str]) -> (i64, String) {
     app.integration_key(admin, scopes).await
@@ -333,4 +335,248 @@ async fn provisioning_by_external_id_is_idempotent_adopts_what_exists_and_is_att
         1,
         "{actions:?}"
     );
+}
+
+async fn post_key(app: &TestApp, key: &str, path: &str, body: Value) -> reqwest::Response {
+    app.client
+        .post(app.url(path))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_platform_finds_or_opens_the_thread_about_an_order() {
+    let mut mail = MailServer::start().await;
+    let app = spawn_app_with(|s| {
+        s.integration.context_url_hosts = vec!["shop.example.com".into()];
+        mail.configure(s);
+    })
+    .await;
+    let m = app.marketplace().await;
+    let (_, key) = key(&app, &m.admin, &["provision", "conversations"]).await;
+    // The platform adopts the store, a staff member and a customer Parley already has.
+    for (path, body) in [
+        (
+            "/api/v1/integration/stores/st-a",
+            json!({"code": "shop-a", "name": "Shop A", "tier": "business"}),
+        ),
+        (
+            "/api/v1/integration/stores/st-a/users/u-a2",
+            json!({"email": "a2@example.test", "full_name": "A2"}),
+        ),
+        (
+            "/api/v1/integration/stores/st-a/customers/c-a",
+            json!({"email": "ca@example.test", "full_name": "Carla"}),
+        ),
+    ] {
+        assert_eq!(put(&app, &key, path, body).await.status(), StatusCode::OK);
+    }
+    let order = json!({
+        "store_external_id": "st-a", "customer_external_id": "c-a", "staff_external_id": "u-a2",
+        "subject": "Order #1042",
+        "context": {"type": "order", "id": "1042", "label": "Order #1042",
+                    "url": "https://shop.example.com/orders/1042"},
+        "initial_message": "Where is my parcel?"
+    });
+    let r = post_key(
+        &app,
+        &key,
+        "/api/v1/integration/conversations",
+        order.clone(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let opened: Value = r.json().await.unwrap();
+    let id = opened["id"].as_i64().unwrap();
+    assert_eq!(opened["context"], order["context"]);
+    assert_eq!(opened["conversation_type"], "store_customer");
+    assert_eq!(opened["messages"][0]["content"], "Where is my parcel?");
+    assert_eq!(opened["messages"][0]["sender_type"], "customer");
+    assert_eq!(opened["messages"][0]["sender_id"], m.ca.id);
+
+    // Asked again (a retry, or the next click on "contact the seller"): the same thread, and the
+    // message is not sent twice.
+    let r = post_key(
+        &app,
+        &key,
+        "/api/v1/integration/conversations",
+        order.clone(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let found: Value = r.json().await.unwrap();
+    assert_eq!(found["id"], id);
+    assert_eq!(found["message_count"], 1);
+
+    // The staff member named answers for the store: it is in their inbox, unread, and they got
+    // an email; the customer sees it as theirs; both can find it by its order.
+    assert_eq!(app.unread(&m.a2).await, 1);
+    assert_eq!(app.unread(&m.a1).await, 0);
+    let email = mail
+        .delivered_to(&app, "a2@example.test", "Order #1042")
+        .await;
+    let text = email["text"].as_str().unwrap();
+    assert!(
+        text.contains("About: Order #1042 (https://shop.example.com/orders/1042)"),
+        "{text}"
+    );
+    assert!(
+        email["html"]
+            .as_str()
+            .unwrap()
+            .contains("<a href=\"https://shop.example.com/orders/1042\">Order #1042</a>")
+    );
+    for (party, area) in [(&m.a1, "vendor"), (&m.ca, "shop")] {
+        let list: Value = app
+            .get(
+                &format!("/api/v1/{area}/messages?context_type=order&context_id=1042"),
+                &party.token,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(list["total"], 1, "{area}");
+        assert_eq!(list["conversations"][0]["context"]["label"], "Order #1042");
+        let none: Value = app
+            .get(
+                &format!("/api/v1/{area}/messages?context_type=product&context_id=1042"),
+                &party.token,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(none["total"], 0);
+    }
+    assert_error(
+        app.get("/api/v1/vendor/messages?context_type=parcel", &m.a1.token)
+            .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    // The other store's staff never see it, whatever they filter by.
+    let other: Value = app
+        .get("/api/v1/vendor/messages?context_id=1042", &m.b1.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(other["total"], 0);
+
+    // Another order is another thread; without a staff member named, the store's first answers.
+    let mut second = order.clone();
+    second["context"] = json!({"type": "order", "id": "1043"});
+    second.as_object_mut().unwrap().remove("staff_external_id");
+    second.as_object_mut().unwrap().remove("initial_message");
+    let r = post_key(&app, &key, "/api/v1/integration/conversations", second).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let second: Value = r.json().await.unwrap();
+    assert_ne!(second["id"], id);
+    assert_eq!(
+        second["context"],
+        json!({"type": "order", "id": "1043", "label": null, "url": null})
+    );
+    assert!(
+        second["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["participant_type"] == "store" && p["participant_id"] == m.a1.id)
+    );
+
+    // Refused, and nothing made: a link elsewhere or over http, an unknown store or customer, a
+    // missing context, a key without the scope.
+    let before = app
+        .query_i64("SELECT count(*) FROM conversations", vec![])
+        .await;
+    for (url, status) in [
+        ("https://evil.test/orders/1", StatusCode::BAD_REQUEST),
+        ("http://shop.example.com/orders/1", StatusCode::BAD_REQUEST),
+    ] {
+        let mut bad = order.clone();
+        bad["context"]["id"] = json!("9");
+        bad["context"]["url"] = json!(url);
+        let r = post_key(&app, &key, "/api/v1/integration/conversations", bad).await;
+        assert_eq!(assert_error(r, status).await, "validation_error");
+    }
+    let mut unknown = order.clone();
+    unknown["store_external_id"] = json!("st-nowhere");
+    assert_error(
+        post_key(&app, &key, "/api/v1/integration/conversations", unknown).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let mut stranger = order.clone();
+    stranger["customer_external_id"] = json!("c-nobody");
+    assert_error(
+        post_key(&app, &key, "/api/v1/integration/conversations", stranger).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    let mut bare = order.clone();
+    bare.as_object_mut().unwrap().remove("context");
+    assert_error(
+        post_key(&app, &key, "/api/v1/integration/conversations", bare).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    let (_, events_only) = app.integration_key(&m.admin, &["events"]).await;
+    assert_error(
+        post_key(
+            &app,
+            &events_only,
+            "/api/v1/integration/conversations",
+            order,
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    assert_eq!(
+        app.query_i64("SELECT count(*) FROM conversations", vec![])
+            .await,
+        before
+    );
+    assert_count(
+        &app,
+        "SELECT count(*) FROM audit_log WHERE action = 'conversation.created'",
+        vec![],
+        2,
+    )
+    .await;
+
+    // Staff can say what a conversation they start is about, under the same rules.
+    let started = app
+        .start_conversation(
+            "vendor",
+            &m.a1,
+            json!({"conversation_type": "store_customer", "subject": "Your return",
+                   "recipient_type": "customer", "recipient_id": m.ca2.id,
+                   "context": {"type": "return", "id": "R-7", "label": " Return R-7 "}}),
+        )
+        .await;
+    assert_eq!(started["context"]["label"], "Return R-7");
+    let r = app
+        .post(
+            "/api/v1/vendor/messages",
+            &m.a1.token,
+            json!({"conversation_type": "store_customer", "subject": "x",
+                   "recipient_type": "customer", "recipient_id": m.ca2.id,
+                   "context": {"type": "invoice", "id": "1"}}),
+        )
+        .await;
+    assert_error(r, StatusCode::BAD_REQUEST).await;
+
+    // The thread page shows what it is about, linking out safely, and lists its siblings.
+    let client = crate::pages::signed_in(&app, "vendor", "a2@example.test").await;
+    let page = crate::pages::page(&client, &app, &format!("/vendor/messages/{id}")).await;
+    assert!(page.contains("class=\"context-panel\""), "{page}");
+    assert!(page.contains(
+        "href=\"https://shop.example.com/orders/1042\" target=\"_blank\" rel=\"noopener noreferrer\""
+    ));
+    assert!(page.contains("?context_type=order&amp;context_id=1042"));
 }

@@ -937,6 +937,13 @@ async fn changes_are_published_on_the_event_bus_with_their_audience() {
     let created = events.recv().await.unwrap();
     assert_eq!(created.conversation_id, id);
     assert_eq!(created.store_id, Some(m.store_a));
+    // The opening message is a message like any other.
+    let opening = events.recv().await.unwrap();
+    assert_eq!(
+        serde_json::to_value(&*opening).unwrap()["kind"],
+        "message_sent"
+    );
+    assert!(opening.seq > created.seq);
     let message = json_of(app.send_message("shop", &m.ca, id, "ping").await).await;
     let sent = events.recv().await.unwrap();
     assert_eq!(

@@ -131,7 +131,11 @@ async fn pages_need_a_session_and_the_form_login_gives_one() {
 }
 
 /// A client signed in to `area`'s pages through the login form.
-async fn signed_in(app: &crate::helpers::TestApp, area: &str, email: &str) -> reqwest::Client {
+pub(crate) async fn signed_in(
+    app: &crate::helpers::TestApp,
+    area: &str,
+    email: &str,
+) -> reqwest::Client {
     let client = no_redirects();
     let r = client
         .post(app.url(&format!("/{area}/login")))
@@ -143,7 +147,11 @@ async fn signed_in(app: &crate::helpers::TestApp, area: &str, email: &str) -> re
     client
 }
 
-async fn page(client: &reqwest::Client, app: &crate::helpers::TestApp, path: &str) -> String {
+pub(crate) async fn page(
+    client: &reqwest::Client,
+    app: &crate::helpers::TestApp,
+    path: &str,
+) -> String {
     let r = client.get(app.url(path)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK, "{path}");
     r.text().await.unwrap()

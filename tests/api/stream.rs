@@ -252,8 +252,14 @@ async fn a_reconnect_with_last_event_id_replays_what_was_missed_once() {
     assert_eq!(back.text.matches(&about).count(), 3, "{}", back.text);
 
     // And it goes on live.
-    let live: serde_json::Value = app.send(&m.a1, id, "live again").await.json().await.unwrap();
-    back.wait_for(&format!("\"message_id\":{}", live["id"])).await;
+    let live: serde_json::Value = app
+        .send(&m.a1, id, "live again")
+        .await
+        .json()
+        .await
+        .unwrap();
+    back.wait_for(&format!("\"message_id\":{}", live["id"]))
+        .await;
     assert_eq!(ids(&back.text).len(), 4);
 
     // Too far behind (or pruned): told to reload instead.

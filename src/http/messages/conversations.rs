@@ -5,11 +5,11 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::extract::{AreaUser, Unchecked};
-use crate::domain::{ConversationType, Page, ParticipantType};
+use crate::domain::{ContextType, ConversationType, Page, ParticipantType};
 use crate::error::AppError;
 use crate::messaging::inbox::{self, ListFilter};
 use crate::messaging::service::{self, StartConversation};
-use crate::messaging::{ConversationSummary, participants};
+use crate::messaging::{ConversationContext, ConversationSummary, participants};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -20,6 +20,9 @@ pub(super) struct ListQuery {
     search: Option<String>,
     /// RFC 3339: only conversations changed since then (incremental sync).
     updated_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only conversations about this kind of thing (and this one, with `context_id`).
+    context_type: Option<ContextType>,
+    context_id: Option<String>,
     #[serde(default)]
     skip: u32,
     #[serde(default = "default_limit")]
@@ -58,6 +61,8 @@ pub(super) async fn list<U: AreaUser>(
         is_closed,
         search,
         updated_since,
+        context_type,
+        context_id,
         skip,
         limit,
     } = query.into_inner();
@@ -67,6 +72,8 @@ pub(super) async fn list<U: AreaUser>(
         is_closed,
         search: search.filter(|s| s.len() <= SEARCH_MAX_BYTES),
         updated_since,
+        context_type,
+        context_id,
     };
     let searching = filter.search.is_some();
     // The session is checked inside the read, before the limit: no credential hears 401 first.
@@ -98,6 +105,7 @@ pub(super) struct CreateRequest {
     recipient_id: i64,
     store_id: Option<i64>,
     initial_message: Option<String>,
+    context: Option<ConversationContext>,
 }
 
 pub(super) async fn create<U: AreaUser>(
@@ -113,6 +121,7 @@ pub(super) async fn create<U: AreaUser>(
         recipient_id: body.recipient_id,
         store_id: body.store_id,
         initial_message: body.initial_message,
+        context: body.context,
     };
     let detail = service::start_conversation(&state.messaging(), user.auth().actor, start)
         .await?

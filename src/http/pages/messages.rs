@@ -36,6 +36,8 @@ struct SelectedView {
     /// side last read: the page shows "Seen" under my last message once one of them passes it.
     me_type: ParticipantType,
     others_read_at: Vec<Timestamp>,
+    /// The inbox query of every conversation about the same thing, when it is about something.
+    context_query: Option<String>,
 }
 
 /// The channels an area's inbox can be filtered by.
@@ -78,6 +80,8 @@ struct MessagesPage {
     search: String,
     status: String,
     conversation_type: String,
+    context_type: String,
+    context_id: String,
     type_options: Vec<ComposeType>,
     can_compose: bool,
     can_close: bool,
@@ -128,6 +132,11 @@ pub(crate) struct InboxQuery {
     /// What went wrong with the page's own reply or close form (an error code).
     #[serde(default)]
     problem: String,
+    /// Only the conversations about one thing (the thread's "all conversations about this").
+    #[serde(default)]
+    context_type: String,
+    #[serde(default)]
+    context_id: String,
 }
 
 impl InboxQuery {
@@ -142,7 +151,9 @@ impl InboxQuery {
                 _ => None,
             },
             search: (!search.is_empty() && search.len() <= 200).then(|| search.to_string()),
-            updated_since: None,
+            context_type: self.context_type.parse().ok(),
+            context_id: (!self.context_id.is_empty()).then(|| self.context_id.clone()),
+            ..ListFilter::default()
         }
     }
 }
@@ -161,9 +172,17 @@ fn selected_view(
         .filter(|p| p.participant_type != me_type)
         .filter_map(|p| p.last_read_at.clone())
         .collect();
+    let context_query = detail.summary.context.as_ref().map(|c| {
+        serde_urlencoded::to_string([
+            ("context_type", c.context_type.as_str()),
+            ("context_id", &c.id),
+        ])
+        .unwrap_or_default()
+    });
     SelectedView {
         me_type,
         others_read_at,
+        context_query,
         has_more: detail.has_more,
         muted: preferences.as_ref().is_some_and(|p| p.muted),
         email_off: preferences.is_some_and(|p| !p.email_notifications),
@@ -223,6 +242,13 @@ async fn messages_page(
         search: query.search,
         status: query.status,
         conversation_type: query.conversation_type,
+        // Only a type the filter understood is named on the page.
+        context_type: query
+            .context_type
+            .parse::<crate::domain::ContextType>()
+            .map(|t| t.as_str().to_string())
+            .unwrap_or_default(),
+        context_id: query.context_id,
         type_options: type_options(area),
         can_compose: area != Area::Shop,
         can_close: area != Area::Shop,

@@ -52,7 +52,7 @@ fn inbox_queries_never_scan_a_whole_table() {
             is_closed: Some(false),
             conversation_type: Some(ConversationType::StoreCustomer),
             search: None,
-            updated_since: None,
+            ..Default::default()
         },
         ListFilter {
             search: Some("refund".into()),
