@@ -33,6 +33,8 @@ pub fn test_settings(data_dir: &std::path::Path) -> Settings {
     settings.email.poll_interval_ms = 3_600_000;
     settings.email.notification_delay_seconds = 0;
     settings.email.retry_base_seconds = 1;
+    // The platform whose pages conversations may link to.
+    settings.integration.context_url_hosts = vec!["shop.example.test".into()];
     settings
 }
 

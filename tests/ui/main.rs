@@ -1149,7 +1149,20 @@ async fn every_page_in_english_and_german_at_desktop_and_phone_width() {
         id: admin["user"]["id"].as_i64().unwrap(),
     };
     let long_subject = "Rücksendung der Bestellung 1042 mit dem beschädigten Lampenschirm aus Leinen, Farbe Sand, und der Frage nach einem Ersatzteil";
-    let open = conversation_with_clara(&app, &anna, &clara, long_subject).await;
+    // About a return on the platform, with a link back to it.
+    let open = app
+        .start_conversation(
+            "vendor",
+            &anna,
+            json!({"conversation_type": "store_customer", "subject": long_subject,
+                   "recipient_type": "customer", "recipient_id": clara.id,
+                   "initial_message": "Hello Clara",
+                   "context": {"type": "return", "id": "R-1042-7", "label": "Return of order 1042",
+                               "url": "https://shop.example.test/returns/R-1042-7"}}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
     let files = Form::new()
         .text("content", "Photo and invoice attached. Supercalifragilisticexpialidocious-unbreakable-word-that-goes-on-and-on-and-on-and-on-and-on-and-on-and-on.")
         .part(
@@ -1289,6 +1302,10 @@ async fn every_page_in_english_and_german_at_desktop_and_phone_width() {
                     ("/vendor/messages".into(), "vendor-inbox"),
                     (format!("/vendor/messages/{open}"), "vendor-thread"),
                     (format!("/vendor/messages/{closed}"), "vendor-closed"),
+                    (
+                        "/vendor/messages?context_type=return&context_id=R-1042-7".into(),
+                        "vendor-about-a-return",
+                    ),
                     ("/vendor/customers".into(), "vendor-customers"),
                     ("/vendor/team".into(), "vendor-team"),
                     ("/vendor/email-templates".into(), "vendor-templates"),
