@@ -216,6 +216,8 @@ impl Application {
                 settings.email.provider_timeout_seconds,
             ))
             .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?,
+            webhook_http: crate::integration::deliveries::http_client(&settings.webhooks)
+                .map_err(|e| anyhow::anyhow!("cannot build the webhook HTTP client: {e}"))?,
             sns_certificates: Default::default(),
             pages: crate::views::Pages::load()?,
             streams: StreamSlots::new(stream_capacity(&settings)),

@@ -18,6 +18,7 @@ pub struct Settings {
     pub security: SecuritySettings,
     pub email: EmailSettings,
     pub integration: IntegrationSettings,
+    pub webhooks: WebhookSettings,
     pub log: LogSettings,
     /// The executable that renders store templates in a sandbox (`parley render-sandbox`).
     /// Not configurable: the running binary itself; tests point it at the built binary.
@@ -232,6 +233,37 @@ impl Default for IntegrationSettings {
     }
 }
 
+/// Outgoing webhooks (the platform's and the stores' endpoints).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookSettings {
+    /// Allow endpoints on loopback, private, link-local or metadata addresses, and plain http
+    /// (local development only).
+    pub allow_private_hosts: bool,
+    /// The first retry waits this long; each further one twice as long, up to `retry_max_seconds`.
+    pub retry_base_seconds: u64,
+    pub retry_max_seconds: u64,
+    /// How long a receiver has to answer.
+    pub timeout_seconds: u64,
+    /// How often the delivery job looks for work.
+    pub poll_interval_ms: u64,
+    /// An endpoint whose every attempt has failed for this long is disabled (with an alert).
+    pub disable_after_hours: u64,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            allow_private_hosts: false,
+            retry_base_seconds: 30,
+            retry_max_seconds: 3600,
+            timeout_seconds: 10,
+            poll_interval_ms: 1000,
+            disable_after_hours: 72,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogSettings {
@@ -324,6 +356,22 @@ impl Settings {
         }
         if !(1..=64).contains(&auth.hash_concurrency) {
             return bad("auth.hash_concurrency", "must be between 1 and 64");
+        }
+        let hooks = &self.webhooks;
+        if !(1..=300).contains(&hooks.timeout_seconds) {
+            return bad("webhooks.timeout_seconds", "must be between 1 and 300");
+        }
+        if hooks.retry_base_seconds == 0 || hooks.retry_max_seconds < hooks.retry_base_seconds {
+            return bad(
+                "webhooks.retry_base_seconds",
+                "must be at least 1 and at most webhooks.retry_max_seconds",
+            );
+        }
+        if hooks.poll_interval_ms < 10 || hooks.disable_after_hours == 0 {
+            return bad(
+                "webhooks.poll_interval_ms",
+                "must be at least 10 (and disable_after_hours at least 1)",
+            );
         }
         if self.integration.event_retention_days == 0 {
             return bad("integration.event_retention_days", "must be at least 1");

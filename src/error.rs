@@ -157,6 +157,8 @@ impl From<crate::integration::IntegrationError> for AppError {
             I::NotFound => AppError::NotFound,
             I::MissingScope(_) => AppError::Forbidden(e.to_string()),
             I::Invalid(invalid) => invalid.into(),
+            I::Messaging(e) => e.into(),
+            I::Alerts(e) => e.into(),
             I::Db(e) => e.into(),
         }
     }

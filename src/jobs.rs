@@ -21,6 +21,7 @@ pub struct Context {
     pub settings: Arc<Settings>,
     pub login_limiter: Arc<LoginLimiter>,
     pub email: crate::email::Context,
+    pub(crate) webhooks: crate::integration::deliveries::Context,
 }
 
 pub(crate) fn spawn_all(ctx: Context, shutdown: CancellationToken) {
@@ -45,6 +46,19 @@ pub(crate) fn spawn_all(ctx: Context, shutdown: CancellationToken) {
     // The first delivery pass comes one interval after the start, like every later one: a start
     // is not a reason to send, and tests that drive delivery themselves (on a long interval) are
     // never raced by a pass of the job.
+    let hooks = ctx.webhooks.clone();
+    tokio::spawn(every_after_first(
+        Duration::from_millis(ctx.settings.webhooks.poll_interval_ms),
+        shutdown.clone(),
+        move || {
+            let ctx = hooks.clone();
+            async move {
+                crate::integration::deliveries::run_once(&ctx)
+                    .await
+                    .map(drop)
+            }
+        },
+    ));
     let poll = Duration::from_millis(ctx.settings.email.poll_interval_ms);
     tokio::spawn(every_after_first(poll, shutdown, move || {
         let ctx = ctx.email.clone();

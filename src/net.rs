@@ -42,6 +42,37 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
         || a >= 240)
 }
 
+/// An HTTP client for calls out (email providers, webhooks): rustls with the ring provider and the
+/// Mozilla roots compiled in, so the binary needs no system certificates or OpenSSL; no redirects
+/// followed; a deadline; and, where given, a resolver of our own.
+pub(crate) fn http_client(
+    timeout: std::time::Duration,
+    resolver: Option<std::sync::Arc<dyn reqwest::dns::Resolve>>,
+) -> Result<reqwest::Client, String> {
+    // reqwest asks for a process-wide provider even with a preconfigured TLS config; ring it is.
+    // (Err only means one is installed already.)
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let mut builder = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("parley/", env!("CARGO_PKG_VERSION")));
+    if let Some(resolver) = resolver {
+        builder = builder.dns_resolver(resolver);
+    }
+    builder.build().map_err(|e| e.to_string())
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub(crate) enum AddressError {
     #[error("the host name could not be resolved")]

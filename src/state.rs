@@ -27,6 +27,8 @@ pub struct AppState {
     pub sandbox_exe: PathBuf,
     /// The HTTP client of the email providers (rustls, ring, compiled-in roots).
     pub http: reqwest::Client,
+    /// The HTTP client of outgoing webhooks (public addresses only, unless allowed).
+    pub webhook_http: reqwest::Client,
     /// The page templates (autoescaped), once per language.
     pub(crate) pages: crate::views::Pages,
     /// SNS signing certificates by URL (they are long-lived).
@@ -56,6 +58,17 @@ impl AppState {
             settings: self.settings.clone(),
             login_limiter: self.login_limiter.clone(),
             email: self.email(),
+            webhooks: self.webhooks(),
+        }
+    }
+
+    /// What the webhook delivery job needs.
+    pub(crate) fn webhooks(&self) -> crate::integration::deliveries::Context {
+        crate::integration::deliveries::Context {
+            db: self.db.clone(),
+            key: self.key.clone(),
+            settings: self.settings.webhooks.clone(),
+            client: self.webhook_http.clone(),
         }
     }
 

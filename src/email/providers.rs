@@ -2,7 +2,6 @@
 //! API (US and EU), and Amazon SES v2 SendEmail signed with AWS Signature Version 4. Base URLs
 //! come from configuration (tests point them at a local server that checks the requests).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -13,29 +12,9 @@ use sha2::{Digest, Sha256};
 use super::MailerError;
 use super::smtp::{Outgoing, SendError};
 
-/// One HTTP client for all providers: rustls with the ring provider and the Mozilla roots compiled
-/// in, so the binary needs no system certificates or OpenSSL.
+/// One HTTP client for all providers (see [`crate::net::http_client`]).
 pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, MailerError> {
-    // reqwest asks for a process-wide provider even with a preconfigured TLS config; ring it is.
-    // (Err only means one is installed already.)
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| MailerError::Tls(e.to_string()))?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .timeout(timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("parley/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| MailerError::Tls(e.to_string()))
+    crate::net::http_client(timeout, None).map_err(MailerError::Tls)
 }
 
 /// `Name <address>` for providers that take one string.

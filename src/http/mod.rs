@@ -16,6 +16,7 @@ mod settings;
 mod static_files;
 mod stream;
 mod vendor;
+mod webhook_endpoints;
 mod webhooks;
 
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
@@ -119,6 +120,23 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                         .route("/api-keys", post().to(integration::create_key))
                         .route("/api-keys", get().to(integration::list_keys))
                         .route("/api-keys/{id}", delete().to(integration::revoke_key))
+                        .route(
+                            "/webhooks",
+                            post().to(webhook_endpoints::create::<AdminUser>),
+                        )
+                        .route("/webhooks", get().to(webhook_endpoints::list::<AdminUser>))
+                        .route(
+                            "/webhooks/{id}",
+                            patch().to(webhook_endpoints::update::<AdminUser>),
+                        )
+                        .route(
+                            "/webhooks/{id}",
+                            delete().to(webhook_endpoints::delete::<AdminUser>),
+                        )
+                        .route(
+                            "/webhooks/{id}/deliveries",
+                            get().to(webhook_endpoints::deliveries::<AdminUser>),
+                        )
                         .route("/settings", get().to(settings::list_settings))
                         .route("/settings/{key}", put().to(settings::update_setting)),
                 )
@@ -148,6 +166,23 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                             delete().to(email::delete_override),
                         )
                         .route("/email-logs", get().to(email::vendor_logs))
+                        .route(
+                            "/webhooks",
+                            post().to(webhook_endpoints::create::<VendorUser>),
+                        )
+                        .route("/webhooks", get().to(webhook_endpoints::list::<VendorUser>))
+                        .route(
+                            "/webhooks/{id}",
+                            patch().to(webhook_endpoints::update::<VendorUser>),
+                        )
+                        .route(
+                            "/webhooks/{id}",
+                            delete().to(webhook_endpoints::delete::<VendorUser>),
+                        )
+                        .route(
+                            "/webhooks/{id}/deliveries",
+                            get().to(webhook_endpoints::deliveries::<VendorUser>),
+                        )
                         .route("/email-settings", get().to(email_settings::get_settings))
                         .route("/email-settings", put().to(email_settings::update_settings))
                         .route(

@@ -18,10 +18,12 @@ use crate::domain::{Actor, ConversationType};
 pub(crate) const PAGE_MAX: u32 = 500;
 pub(crate) const PAGE_DEFAULT: u32 = 100;
 
-/// Who reads the log: a person (what their area shows them) or the platform's backend (all).
+/// Who reads the log: a person (what their area shows them), a store (what its staff see: a
+/// store's webhook endpoint) or the platform's backend (all).
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Reader {
     Person(Actor),
+    Store(i64),
     Platform,
 }
 
@@ -146,6 +148,14 @@ fn read<T>(
     ];
     let condition = match reader {
         Reader::Person(actor) => access::visible(&actor, &mut params),
+        // What staff see depends on their store alone.
+        Reader::Store(store_id) => access::visible(
+            &Actor::Staff {
+                user_id: 0,
+                store_id,
+            },
+            &mut params,
+        ),
         Reader::Platform => "1",
     };
     // The log is walked in sequence order from `after`; visibility filters what it meets.

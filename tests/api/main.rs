@@ -21,3 +21,4 @@ mod rights;
 mod stream;
 mod tenancy;
 mod tracking;
+mod webhooks_out;
