@@ -503,6 +503,13 @@ CREATE INDEX ix_sessions_lookup
     ON sessions (token_hash, expires_at, kind, user_id, customer_id, csrf_token);
 CREATE INDEX ix_sessions_user ON sessions (user_id);
 
+-- sso_tokens_used
+CREATE TABLE sso_tokens_used (
+    jti        TEXT PRIMARY KEY CHECK (length(jti) BETWEEN 1 AND 200),
+    expires_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX ix_sso_tokens_used_expiry ON sso_tokens_used (expires_at);
+
 -- store_email_settings
 CREATE TABLE store_email_settings (
     id                    INTEGER PRIMARY KEY,

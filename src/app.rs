@@ -221,6 +221,7 @@ impl Application {
             sns_certificates: Default::default(),
             pages: crate::views::Pages::load()?,
             streams: StreamSlots::new(stream_capacity(&settings)),
+            sso: crate::accounts::sso::Verifier::from_settings(&settings.sso)?.map(Arc::new),
         });
 
         let listener = TcpListener::bind(settings.server.bind)

@@ -19,6 +19,7 @@ pub struct Settings {
     pub email: EmailSettings,
     pub integration: IntegrationSettings,
     pub webhooks: WebhookSettings,
+    pub sso: SsoSettings,
     pub log: LogSettings,
     /// The executable that renders store templates in a sandbox (`parley render-sandbox`).
     /// Not configurable: the running binary itself; tests point it at the built binary.
@@ -264,6 +265,36 @@ impl Default for WebhookSettings {
     }
 }
 
+/// Single sign-on: the platform signs a short-lived JWT naming the person, Parley verifies it and
+/// opens a session. Off until `issuer` and a key are set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SsoSettings {
+    /// The `iss` every token must carry (the platform's URL or name); empty turns SSO off.
+    pub issuer: String,
+    /// The `aud` every token must carry.
+    pub audience: String,
+    /// A shared secret for HS256 tokens (at least 32 bytes); empty: HS256 is refused.
+    pub hs256_secret: Secret,
+    /// A PEM public key (Ed25519 for EdDSA, or RSA for RS256) for tokens signed by the platform's
+    /// private key.
+    pub public_key_file: Option<PathBuf>,
+    /// Seconds of clock difference tolerated on `exp` and `iat`.
+    pub leeway_seconds: u64,
+}
+
+impl Default for SsoSettings {
+    fn default() -> Self {
+        Self {
+            issuer: String::new(),
+            audience: "parley".into(),
+            hs256_secret: Secret::default(),
+            public_key_file: None,
+            leeway_seconds: 30,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogSettings {
@@ -372,6 +403,20 @@ impl Settings {
                 "webhooks.poll_interval_ms",
                 "must be at least 10 (and disable_after_hours at least 1)",
             );
+        }
+        let sso = &self.sso;
+        if !sso.hs256_secret.0.is_empty() && sso.hs256_secret.0.len() < 32 {
+            return bad("sso.hs256_secret", "must be at least 32 bytes");
+        }
+        if !sso.issuer.is_empty() && sso.hs256_secret.0.is_empty() && sso.public_key_file.is_none()
+        {
+            return bad(
+                "sso.issuer",
+                "needs sso.hs256_secret or sso.public_key_file to verify tokens",
+            );
+        }
+        if sso.leeway_seconds > 300 {
+            return bad("sso.leeway_seconds", "must be at most 300");
         }
         if self.integration.event_retention_days == 0 {
             return bad("integration.event_retention_days", "must be at least 1");

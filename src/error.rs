@@ -211,6 +211,20 @@ impl From<PlatformError> for AppError {
     }
 }
 
+impl From<crate::accounts::sso::SsoError> for AppError {
+    fn from(e: crate::accounts::sso::SsoError) -> Self {
+        use crate::accounts::sso::SsoError as S;
+        match e {
+            S::NotConfigured => AppError::NotFound,
+            S::Invalid(why) => AppError::Unauthorized(why),
+            S::Replayed => AppError::Unauthorized("this single sign-on token was already used"),
+            S::WrongArea => AppError::Unauthorized("this single sign-on token is for another area"),
+            S::Disabled => AppError::Unauthorized("this account or its store is disabled"),
+            S::Accounts(e) => e.into(),
+        }
+    }
+}
+
 impl From<MessagingError> for AppError {
     fn from(e: MessagingError) -> Self {
         use MessagingError as M;

@@ -106,7 +106,8 @@ where
     }
 }
 
-/// Drops expired sessions, events past their retention, idle rate-limit keys, and upload temp
+/// Drops expired sessions, spent single sign-on tokens past their expiry, events past their
+/// retention, idle rate-limit keys, and upload temp
 /// files left by a crash.
 pub(crate) async fn cleanup_once(ctx: &Context) -> Result<(), AppError> {
     let temp_dir = crate::attachments::temp_dir(ctx.settings.data_dir());
@@ -126,6 +127,14 @@ pub(crate) async fn cleanup_once(ctx: &Context) -> Result<(), AppError> {
     if removed > 0 {
         tracing::debug!(removed, "expired sessions removed");
     }
+    ctx.db
+        .write(|tx| {
+            Ok::<_, AppError>(crate::accounts::sso::forget_expired(
+                tx,
+                chrono::Utc::now(),
+            )?)
+        })
+        .await?;
     let kept = chrono::Duration::days(ctx.settings.integration.event_retention_days.into());
     let before = chrono::Utc::now() - kept;
     let pruned = ctx

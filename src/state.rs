@@ -35,6 +35,8 @@ pub struct AppState {
     pub sns_certificates: crate::email::feedback::SnsCertificates,
     /// Live event streams, against their limit.
     pub streams: Arc<StreamSlots>,
+    /// Checks single sign-on tokens; None when single sign-on is off.
+    pub(crate) sso: Option<Arc<crate::accounts::sso::Verifier>>,
 }
 
 impl AppState {

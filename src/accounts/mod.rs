@@ -38,6 +38,7 @@ mod customers;
 mod passwords;
 pub(crate) mod provision;
 pub(crate) mod service;
+pub(crate) mod sso;
 mod stores;
 mod users;
 

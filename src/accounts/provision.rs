@@ -36,7 +36,7 @@ pub(crate) struct PersonInput {
     pub is_active: Option<bool>,
 }
 
-struct Person {
+pub(crate) struct Person {
     email: String,
     full_name: String,
     language: Option<String>,
@@ -44,7 +44,7 @@ struct Person {
 }
 
 impl PersonInput {
-    fn checked(&self) -> Result<Person, domain::Invalid> {
+    pub(crate) fn checked(&self) -> Result<Person, domain::Invalid> {
         Ok(Person {
             email: domain::clean_email("email", &self.email)?.to_ascii_lowercase(),
             full_name: domain::clean_line("full_name", &self.full_name, 255)?,
@@ -58,7 +58,7 @@ impl PersonInput {
     }
 }
 
-fn external(value: &str) -> Result<String, domain::Invalid> {
+pub(crate) fn external(value: &str) -> Result<String, domain::Invalid> {
     domain::clean_line("external_id", value, 128)
 }
 
@@ -69,7 +69,7 @@ pub(crate) enum Upserted {
     Updated,
 }
 
-fn audit_write(
+pub(crate) fn audit_write(
     tx: &Connection,
     by: &str,
     kind: &str,
@@ -141,7 +141,7 @@ pub(crate) async fn put_store(
     .await
 }
 
-fn store_by_external(tx: &Connection, external_id: &str) -> Result<i64, AccountsError> {
+pub(crate) fn store_by_external(tx: &Connection, external_id: &str) -> Result<i64, AccountsError> {
     tx.prepare_cached("SELECT id FROM stores WHERE external_id = ?1")?
         .query_row([external_id], |r| r.get(0))
         .optional()?
@@ -159,51 +159,79 @@ pub(crate) async fn put_staff(
     let (store_external_id, external_id) = (external(store_external_id)?, external(external_id)?);
     let person = input.checked()?;
     db.write(move |tx| {
-            let store_id = store_by_external(tx, &store_external_id)?;
-            let found: Option<i64> = tx
-                .query_row(
-                    "SELECT id FROM users WHERE store_id = ?1 AND external_id = ?2
-                     UNION ALL SELECT id FROM users WHERE store_id = ?1 AND email = ?3 AND external_id IS NULL
-                     LIMIT 1",
-                    params![store_id, external_id, person.email],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            let taken = |e| unique_or(e, "email_taken", "another account has this email");
-            let (id, upserted) = match found {
-                Some(id) => {
-                    tx.execute(
-                        "UPDATE users SET external_id = ?2, email = ?3, full_name = ?4,
-                                language = coalesce(?5, language), is_active = coalesce(?6, is_active),
-                                updated_at = ?7 WHERE id = ?1",
-                        params![id, external_id, person.email, person.full_name, person.language,
-                                person.is_active, Utc::now()],
-                    )
-                    .map_err(taken)?;
-                    (id, Upserted::Updated)
-                }
-                // No password: an empty hash never verifies (see `Hasher::verify`).
-                None => (
-                    tx.query_row(
-                        "INSERT INTO users (email, password_hash, full_name, role, store_id, language,
-                                            is_active, external_id)
-                         VALUES (?1, '', ?2, 'store', ?3, coalesce(?4, 'en'), coalesce(?5, 1), ?6)
-                         RETURNING id",
-                        params![person.email, person.full_name, store_id, person.language,
-                                person.is_active, external_id],
-                        |r| r.get(0),
-                    )
-                    .map_err(taken)?,
-                    Upserted::Created,
-                ),
-            };
-            if person.is_active == Some(false) {
-                session::delete_all_for(tx, Principal::User(id), None)?;
-            }
-            audit_write(tx, &by, "user", upserted, id)?;
-            Ok::<_, AccountsError>((super::get_user(tx, id)?, upserted))
-        })
-        .await
+        let store_id = store_by_external(tx, &store_external_id)?;
+        let (user, upserted) = upsert_user(tx, Some(store_id), &external_id, &person)?;
+        audit_write(tx, &by, "user", upserted, user.id)?;
+        Ok::<_, AccountsError>((user, upserted))
+    })
+    .await
+}
+
+/// Creates or updates a user by the platform's id: store staff (with `store_id`) or a platform
+/// admin (without). A user Parley had without an id is adopted by email; new ones have no
+/// password (an empty hash never verifies, see `Hasher::verify`): they come through the platform.
+pub(crate) fn upsert_user(
+    tx: &Connection,
+    store_id: Option<i64>,
+    external_id: &str,
+    person: &Person,
+) -> Result<(User, Upserted), AccountsError> {
+    let role = if store_id.is_some() { "store" } else { "admin" };
+    let found: Option<i64> = tx
+        .prepare_cached(
+            "SELECT id FROM users WHERE store_id IS ?1 AND role = ?4 AND external_id = ?2
+             UNION ALL SELECT id FROM users WHERE store_id IS ?1 AND role = ?4 AND email = ?3 AND external_id IS NULL
+             LIMIT 1",
+        )?
+        .query_row(params![store_id, external_id, person.email, role], |r| r.get(0))
+        .optional()?;
+    let taken = |e| unique_or(e, "email_taken", "another account has this email");
+    let (id, upserted) = match found {
+        Some(id) => {
+            tx.prepare_cached(
+                "UPDATE users SET external_id = ?2, email = ?3, full_name = ?4,
+                        language = coalesce(?5, language), is_active = coalesce(?6, is_active),
+                        updated_at = ?7 WHERE id = ?1",
+            )?
+            .execute(params![
+                id,
+                external_id,
+                person.email,
+                person.full_name,
+                person.language,
+                person.is_active,
+                Utc::now()
+            ])
+            .map_err(taken)?;
+            (id, Upserted::Updated)
+        }
+        None => (
+            tx.prepare_cached(
+                "INSERT INTO users (email, password_hash, full_name, role, store_id, language,
+                                    is_active, external_id)
+                 VALUES (?1, '', ?2, ?7, ?3, coalesce(?4, 'en'), coalesce(?5, 1), ?6)
+                 RETURNING id",
+            )?
+            .query_row(
+                params![
+                    person.email,
+                    person.full_name,
+                    store_id,
+                    person.language,
+                    person.is_active,
+                    external_id,
+                    role
+                ],
+                |r| r.get(0),
+            )
+            .map_err(taken)?,
+            Upserted::Created,
+        ),
+    };
+    if person.is_active == Some(false) {
+        session::delete_all_for(tx, Principal::User(id), None)?;
+    }
+    Ok((super::get_user(tx, id)?, upserted))
 }
 
 /// `PUT /integration/stores/{store_external_id}/customers/{external_id}`.
@@ -225,7 +253,7 @@ pub(crate) async fn put_customer(
     .await
 }
 
-fn upsert_customer(
+pub(crate) fn upsert_customer(
     tx: &Connection,
     store_id: i64,
     external_id: &str,

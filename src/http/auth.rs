@@ -50,6 +50,14 @@ pub(crate) struct RegisterRequest {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+pub(crate) struct SsoRequest {
+    token: String,
+    #[serde(default)]
+    cookie: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct PasswordChange {
     current_password: String,
     new_password: String,
@@ -273,6 +281,40 @@ pub(super) async fn start_session(
         kind,
         who,
     ))
+}
+
+/// `POST /api/v1/{area}/auth/sso` `{token}`: a session for the person the platform's token names
+/// (created or updated on first sight), answered as a login is.
+pub(crate) async fn sso<U: AreaUser>(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<SsoRequest>,
+) -> Result<HttpResponse, AppError> {
+    let body = body.into_inner();
+    let (principal, who) = sso_sign_in(&state, &req, U::AREA, &body.token).await?;
+    start_session(&state, U::AREA, principal, who, session_kind(body.cookie)).await
+}
+
+/// Checks a single sign-on token for `area` and brings its account up to date: rate-limited per
+/// client address like a login.
+pub(super) async fn sso_sign_in(
+    state: &AppState,
+    req: &HttpRequest,
+    area: Area,
+    token: &str,
+) -> Result<(Principal, Who), AppError> {
+    use crate::accounts::sso::{self, SignedIn, SsoError};
+    let verifier = state.sso.as_ref().ok_or(SsoError::NotConfigured)?;
+    state.login_limiter.check_ip(client_ip(req, state))?;
+    if token.len() > 8192 {
+        return Err(SsoError::Invalid("the single sign-on token is too long").into());
+    }
+    let claims = verifier.verify(token, area)?;
+    let signed_in = sso::sign_in(&state.db, claims, area).await?;
+    Ok(match signed_in {
+        SignedIn::User(user) => (Principal::User(user.id), Who::User(user)),
+        SignedIn::Customer(customer) => (Principal::Customer(customer.id), Who::Customer(customer)),
+    })
 }
 
 pub(crate) async fn register(

@@ -18,6 +18,7 @@ mod pages;
 mod providers;
 mod rate_limits;
 mod rights;
+mod sso;
 mod stream;
 mod tenancy;
 mod tracking;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::session::SessionKind;
 use crate::domain::Area;
 use crate::error::AppError;
-use crate::http::auth::{check_credentials, end_session, start_session};
+use crate::http::auth::{check_credentials, end_session, sso_sign_in, start_session};
 use crate::state::AppState;
 
 use super::{area_of, label, messages_url, render};
@@ -153,4 +153,71 @@ pub(crate) async fn logout_submit(
         end_session(&state, area, &auth, &mut response).await?;
     }
     Ok(response.finish())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SsoQuery {
+    token: String,
+    return_to: Option<String>,
+}
+
+/// `GET /sso/{area}?token=…&return_to=/…`: the platform sends the browser here with a token; a
+/// cookie session opens and the browser goes on to `return_to` (a path on Parley; anything else
+/// goes to the area's messages).
+pub(crate) async fn sso(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<SsoQuery>,
+) -> Result<HttpResponse, AppError> {
+    let area = area_of(&path).ok_or(AppError::NotFound)?;
+    let query = query.into_inner();
+    let (principal, who) = sso_sign_in(&state, &req, area, &query.token).await?;
+    let response = start_session(&state, area, principal, who, SessionKind::Cookie).await?;
+    let target = query
+        .return_to
+        .filter(|to| is_local_path(to))
+        .unwrap_or_else(|| messages_url(area).to_string());
+    let mut redirect = HttpResponse::SeeOther();
+    redirect.insert_header((header::LOCATION, target));
+    // The token must not linger in the history or be sent on as a referrer.
+    redirect.insert_header((header::REFERRER_POLICY, "no-referrer"));
+    redirect.insert_header((header::CACHE_CONTROL, "no-store"));
+    for cookie in response.cookies() {
+        redirect.cookie(cookie.into_owned());
+    }
+    Ok(redirect.finish())
+}
+
+/// A path on this appliance: starts with one `/`, not `//` or `/\` (which browsers read as
+/// another host), and nothing a browser would treat as a scheme or a control character.
+fn is_local_path(to: &str) -> bool {
+    to.starts_with('/')
+        && !to.starts_with("//")
+        && !to.starts_with("/\\")
+        && to.len() <= 2000
+        && !to.chars().any(|c| c.is_control() || c == '\\')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_local_path;
+
+    #[test]
+    fn return_to_stays_on_parley() {
+        for ok in ["/vendor/messages/12", "/shop/account/messages?x=1", "/"] {
+            assert!(is_local_path(ok), "{ok}");
+        }
+        for bad in [
+            "https://evil.test/",
+            "//evil.test/x",
+            "/\\evil.test",
+            "evil.test",
+            "/ok\r\nSet-Cookie: x=1",
+            "javascript:alert(1)",
+            "",
+        ] {
+            assert!(!is_local_path(bad), "{bad:?}");
+        }
+    }
 }
