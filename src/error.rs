@@ -35,6 +35,9 @@ pub enum AppError {
     TierRequired(String),
     #[error("missing or invalid CSRF token")]
     CsrfFailed,
+    /// The customer has not yet followed the link that checks their email address.
+    #[error("confirm your email address first: follow the link sent to you")]
+    EmailNotVerified,
     #[error("not found")]
     NotFound,
     #[error("{message}")]
@@ -84,6 +87,7 @@ impl AppError {
             AppError::Forbidden(_) => "forbidden",
             AppError::TierRequired(_) => "tier_required",
             AppError::CsrfFailed => "csrf_failed",
+            AppError::EmailNotVerified => "email_not_verified",
             AppError::NotFound => "not_found",
             AppError::PayloadTooLarge(_) => "payload_too_large",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
@@ -267,9 +271,10 @@ impl ResponseError for AppError {
         match self {
             AppError::Validation(_) | AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::Unauthorized(_) | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) | AppError::CsrfFailed | AppError::TierRequired(_) => {
-                StatusCode::FORBIDDEN
-            }
+            AppError::Forbidden(_)
+            | AppError::CsrfFailed
+            | AppError::TierRequired(_)
+            | AppError::EmailNotVerified => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Gone { .. } => StatusCode::GONE,

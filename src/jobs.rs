@@ -106,7 +106,7 @@ where
     }
 }
 
-/// Drops expired sessions, spent single sign-on tokens past their expiry, events past their
+/// Drops expired sessions, spent single sign-on tokens and email links past their expiry, events past their
 /// retention, idle rate-limit keys, and upload temp
 /// files left by a crash.
 pub(crate) async fn cleanup_once(ctx: &Context) -> Result<(), AppError> {
@@ -129,10 +129,9 @@ pub(crate) async fn cleanup_once(ctx: &Context) -> Result<(), AppError> {
     }
     ctx.db
         .write(|tx| {
-            Ok::<_, AppError>(crate::accounts::sso::forget_expired(
-                tx,
-                chrono::Utc::now(),
-            )?)
+            let now = chrono::Utc::now();
+            crate::accounts::sso::forget_expired(tx, now)?;
+            Ok::<_, AppError>(crate::accounts::recovery::forget_expired(tx, now)?)
         })
         .await?;
     let kept = chrono::Duration::days(ctx.settings.integration.event_retention_days.into());

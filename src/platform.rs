@@ -26,6 +26,7 @@ impl From<rusqlite::Error> for PlatformError {
 }
 
 pub(crate) const ATTACHMENT_MAX_SIZE_MB: &str = "message_attachment_max_size_mb";
+pub(crate) const REQUIRE_EMAIL_VERIFICATION: &str = "require_email_verification";
 
 struct Definition {
     key: &'static str,
@@ -35,16 +36,42 @@ struct Definition {
     validate: fn(&str) -> Result<String, String>,
 }
 
-const DEFINITIONS: &[Definition] = &[Definition {
-    key: ATTACHMENT_MAX_SIZE_MB,
-    default: "10",
-    category: "messaging",
-    description: "Largest attachment accepted, in megabytes (1 to 100)",
-    validate: |v| match v.trim().parse::<u32>() {
-        Ok(n) if (1..=100).contains(&n) => Ok(n.to_string()),
-        _ => Err("must be a whole number of megabytes between 1 and 100".into()),
+const DEFINITIONS: &[Definition] = &[
+    Definition {
+        key: ATTACHMENT_MAX_SIZE_MB,
+        default: "10",
+        category: "messaging",
+        description: "Largest attachment accepted, in megabytes (1 to 100)",
+        validate: |v| match v.trim().parse::<u32>() {
+            Ok(n) if (1..=100).contains(&n) => Ok(n.to_string()),
+            _ => Err("must be a whole number of megabytes between 1 and 100".into()),
+        },
     },
-}];
+    Definition {
+        key: REQUIRE_EMAIL_VERIFICATION,
+        default: "false",
+        category: "accounts",
+        description: "Customers who register confirm their email address before they can sign in",
+        validate: boolean,
+    },
+];
+
+fn boolean(value: &str) -> Result<String, String> {
+    match value.trim() {
+        "true" => Ok("true".into()),
+        "false" => Ok("false".into()),
+        _ => Err("must be true or false".into()),
+    }
+}
+
+/// Whether self-registered customers must confirm their address first.
+pub(crate) fn email_verification_required(conn: &Connection) -> rusqlite::Result<bool> {
+    let stored: Option<String> = conn
+        .prepare_cached("SELECT value FROM platform_settings WHERE key = ?1")?
+        .query_row([REQUIRE_EMAIL_VERIFICATION], |r| r.get(0))
+        .optional()?;
+    Ok(stored.as_deref() == Some("true"))
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Setting {

@@ -37,6 +37,7 @@ impl From<rusqlite::Error> for AccountsError {
 mod customers;
 mod passwords;
 pub(crate) mod provision;
+pub(crate) mod recovery;
 pub(crate) mod service;
 pub(crate) mod sso;
 mod stores;

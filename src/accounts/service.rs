@@ -123,40 +123,61 @@ async fn hash_of(ctx: &Context, password: Option<String>) -> Result<Option<Strin
     }
 }
 
+/// What a registration came to: signed in, or (when the platform asks for an email check) waiting
+/// for the customer to follow the link sent to them.
+pub(crate) enum Registered {
+    SignedIn(Customer, NewSession),
+    CheckEmail(Customer),
+}
+
 /// A customer registers with a store (by its code): the account, its first session and the
-/// welcome email commit together.
+/// welcome email commit together; or, when the platform asks for an email check, the account and
+/// the email with the link that opens it.
 #[instrument(skip_all)]
 pub(crate) async fn register_customer(
     ctx: &Context,
     store_code: &str,
     input: PersonInput,
     kind: SessionKind,
-) -> Result<(Customer, NewSession), AccountsError> {
+) -> Result<Registered, AccountsError> {
     let person = checked(&input)?;
     domain::check_password("password", input.password.as_deref().unwrap_or_default())?;
     let store_code = store_code.trim().to_string();
+    let code = store_code.clone();
     let store = ctx
         .db
-        .read(move |conn| super::find_active_store_by_code(conn, &store_code))
+        .read(move |conn| super::find_active_store_by_code(conn, &code))
         .await?
         .ok_or_else(|| Invalid::new("store_code", "no such store"))?;
     let hash = hash_of(ctx, input.password).await?;
     let (ttl, settings) = (ctx.settings.auth.session_ttl_hours, ctx.settings.clone());
-    let (customer, session) = ctx
+    let registered = ctx
         .db
         .write(move |tx| {
             let customer = super::insert_customer(tx, &new_customer(store.id, &person, &hash))?;
+            if crate::platform::email_verification_required(tx)? {
+                tx.execute(
+                    "UPDATE customers SET email_unverified = 1 WHERE id = ?1",
+                    [customer.id],
+                )?;
+                super::recovery::send_verification(tx, &settings, &customer, &store_code)?;
+                return Ok::<_, AccountsError>(Registered::CheckEmail(customer));
+            }
             let session = session::create(tx, Principal::Customer(customer.id), kind, ttl)?;
             crate::email::notify::signup_welcome(tx, &settings, &customer, &store)?;
-            Ok::<_, AccountsError>((customer, session))
+            Ok(Registered::SignedIn(customer, session))
         })
         .await?;
+    let customer = match &registered {
+        Registered::SignedIn(customer, _) | Registered::CheckEmail(customer) => customer,
+    };
     tracing::info!(
         customer_id = customer.id,
         store_id = customer.store_id,
+        checking_email = matches!(registered, Registered::CheckEmail(_)),
         "customer registered"
     );
-    Ok((customer, session))
+    Ok(registered)
 }
 
 /// Staff (their own store) or an admin (any store) add a customer; without a password the

@@ -14,6 +14,8 @@ use crate::email::EmailError;
 pub(crate) const NEW_MESSAGE: &str = "new_message";
 pub(crate) const CONVERSATION_CLOSED: &str = "conversation_closed";
 pub(crate) const SIGNUP_WELCOME: &str = "signup_welcome";
+pub(crate) const PASSWORD_RESET: &str = "password_reset";
+pub(crate) const EMAIL_VERIFICATION: &str = "email_verification";
 
 /// A participant who may get email, with what the email needs.
 struct Recipient {
@@ -251,6 +253,81 @@ pub(crate) fn signup_welcome(
                 "customer_name": customer.full_name,
                 "store_name": store.name,
                 "login_url": format!("{base}/shop/login?store={}", store.code),
+                "platform_name": settings.email.from_name,
+            }),
+            extra: json!({}),
+            delivery: Delivery::AtLeastOnce,
+            send_after: Duration::zero(),
+        },
+    )?;
+    Ok(())
+}
+
+/// Queues a password reset link. The link is a secret: the stored copy of the email loses it
+/// (see `outbox::SECRET_VARIABLES`).
+pub(crate) fn password_reset(
+    conn: &Connection,
+    settings: &Settings,
+    email: &str,
+    name: &str,
+    language: &str,
+    reset_url: &str,
+    minutes: i64,
+) -> rusqlite::Result<()> {
+    outbox::enqueue(
+        conn,
+        &settings.email,
+        &NewEmail {
+            template_code: PASSWORD_RESET,
+            language,
+            recipient_email: email,
+            recipient_name: Some(name),
+            store_id: None,
+            user_id: None,
+            related: None,
+            variables: json!({
+                "recipient_name": name,
+                "reset_url": reset_url,
+                "expires_in_minutes": minutes,
+                "platform_name": settings.email.from_name,
+            }),
+            extra: json!({}),
+            delivery: Delivery::AtLeastOnce,
+            send_after: Duration::zero(),
+        },
+    )?;
+    Ok(())
+}
+
+/// Queues the link that checks a newly registered customer's address (a secret, like a reset).
+pub(crate) fn email_verification(
+    conn: &Connection,
+    settings: &Settings,
+    customer: &crate::accounts::Customer,
+    verify_url: &str,
+    hours: i64,
+) -> rusqlite::Result<()> {
+    let store_name: String = conn.query_row(
+        "SELECT name FROM stores WHERE id = ?1",
+        [customer.store_id],
+        |r| r.get(0),
+    )?;
+    outbox::enqueue(
+        conn,
+        &settings.email,
+        &NewEmail {
+            template_code: EMAIL_VERIFICATION,
+            language: &customer.language,
+            recipient_email: &customer.email,
+            recipient_name: Some(&customer.full_name),
+            store_id: Some(customer.store_id),
+            user_id: None,
+            related: Some(("customer", customer.id)),
+            variables: json!({
+                "customer_name": customer.full_name,
+                "store_name": store_name,
+                "verify_url": verify_url,
+                "expires_in_hours": hours,
                 "platform_name": settings.email.from_name,
             }),
             extra: json!({}),

@@ -8,8 +8,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::service::{self, PersonInput};
-use crate::accounts::{self};
+use crate::accounts::service::{self, PersonInput, Registered};
+use crate::accounts::{self, recovery};
 use crate::auth::extract::{AreaUser, cookie_name};
 use crate::auth::session::{self, NewSession, Principal, SessionKind};
 use crate::domain::{self, Actor, Area, Role};
@@ -86,7 +86,7 @@ pub(super) enum Who {
 
 /// The client address rate limits are keyed by. `X-Forwarded-For` is believed only when the
 /// operator says a trusted proxy sits in front.
-fn client_ip(req: &HttpRequest, state: &AppState) -> IpAddr {
+pub(super) fn client_ip(req: &HttpRequest, state: &AppState) -> IpAddr {
     let peer = req
         .peer_addr()
         .map(|a| a.ip())
@@ -110,7 +110,7 @@ fn session_kind(cookie: bool) -> SessionKind {
     }
 }
 
-fn session_response(
+pub(super) fn session_response(
     state: &AppState,
     area: Area,
     status: StatusCode,
@@ -256,7 +256,18 @@ pub(super) async fn check_credentials(
         None => (None, None),
     };
     let ok = state.hasher.verify(password, hash).await?;
-    who.filter(|_| ok).ok_or(AppError::InvalidCredentials)
+    let (principal, who) = who.filter(|_| ok).ok_or(AppError::InvalidCredentials)?;
+    // Only once the password is right: the answer must not tell who has an account.
+    if let Principal::Customer(id) = principal {
+        let unverified = state
+            .db
+            .read(move |conn| Ok::<_, AppError>(recovery::unverified(conn, id)?))
+            .await?;
+        if unverified {
+            return Err(AppError::EmailNotVerified);
+        }
+    }
+    Ok((principal, who))
 }
 
 /// Creates the session and answers with its token (bearer) or cookie.
@@ -317,6 +328,99 @@ pub(super) async fn sso_sign_in(
     })
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ForgotRequest {
+    email: String,
+    /// Customers name their store.
+    store_code: Option<String>,
+}
+
+/// `POST /api/v1/{area}/auth/forgot-password`: a reset link goes to the address if it has an
+/// account; the answer is the same either way (202).
+pub(crate) async fn forgot_password<U: AreaUser>(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<ForgotRequest>,
+) -> Result<HttpResponse, AppError> {
+    let body = body.into_inner();
+    ask_for_reset(&state, &req, U::AREA, body.store_code, &body.email).await?;
+    Ok(HttpResponse::Accepted().json(serde_json::json!({
+        "message": "if an account has this address, a link to choose a new password is on its way"
+    })))
+}
+
+/// Rate-limited like a login (per address and per account), then the reset use case.
+pub(super) async fn ask_for_reset(
+    state: &AppState,
+    req: &HttpRequest,
+    area: Area,
+    store_code: Option<String>,
+    email: &str,
+) -> Result<(), AppError> {
+    let email = email.trim().to_ascii_lowercase();
+    domain::clean_email("email", &email)?;
+    let store_code = store_code.filter(|_| area == Area::Shop);
+    if area == Area::Shop && store_code.is_none() {
+        return Err(AppError::validation("store_code", "is required"));
+    }
+    state.login_limiter.check_ip(client_ip(req, state))?;
+    state
+        .login_limiter
+        .check_account(format!("reset:{}:{email}", area.as_str()))?;
+    recovery::request_reset(&state.accounts(), area, store_code, &email).await?;
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ResetRequest {
+    token: String,
+    new_password: String,
+}
+
+/// `POST /api/v1/{area}/auth/reset-password`: the token from the email and a new password; every
+/// session of the account ends (204).
+pub(crate) async fn reset_password<U: AreaUser>(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<ResetRequest>,
+) -> Result<HttpResponse, AppError> {
+    state.login_limiter.check_ip(client_ip(&req, &state))?;
+    let body = body.into_inner();
+    recovery::reset_password(&state.accounts(), U::AREA, &body.token, body.new_password).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VerifyRequest {
+    token: String,
+    #[serde(default)]
+    cookie: bool,
+}
+
+/// `POST /api/v1/shop/auth/verify-email`: the token from the address check email; the account
+/// opens and a session starts, as after a login.
+pub(crate) async fn verify_email(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<VerifyRequest>,
+) -> Result<HttpResponse, AppError> {
+    state.login_limiter.check_ip(client_ip(&req, &state))?;
+    let body = body.into_inner();
+    let kind = session_kind(body.cookie);
+    let (customer, new) = recovery::verify_email(&state.accounts(), &body.token, kind).await?;
+    Ok(session_response(
+        &state,
+        Area::Shop,
+        StatusCode::OK,
+        new,
+        kind,
+        Who::Customer(customer),
+    ))
+}
+
 pub(crate) async fn register(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -331,8 +435,23 @@ pub(crate) async fn register(
         full_name: body.full_name,
         language: body.language,
     };
-    let (customer, new) =
-        service::register_customer(&state.accounts(), &body.store_code, person, kind).await?;
+    let (customer, new) = match service::register_customer(
+        &state.accounts(),
+        &body.store_code,
+        person,
+        kind,
+    )
+    .await?
+    {
+        Registered::SignedIn(customer, new) => (customer, new),
+        // No session yet: the link in the email opens the account.
+        Registered::CheckEmail(customer) => {
+            return Ok(HttpResponse::Accepted().json(serde_json::json!({
+                "customer": customer,
+                "verification_required": true,
+            })));
+        }
+    };
     Ok(session_response(
         &state,
         Area::Shop,

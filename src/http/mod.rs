@@ -59,6 +59,14 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                         .route("/events", get().to(events::for_area::<AdminUser>))
                         .route("/auth/login", post().to(auth::login_admin))
                         .route("/auth/sso", post().to(auth::sso::<AdminUser>))
+                        .route(
+                            "/auth/forgot-password",
+                            post().to(auth::forgot_password::<AdminUser>),
+                        )
+                        .route(
+                            "/auth/reset-password",
+                            post().to(auth::reset_password::<AdminUser>),
+                        )
                         .route("/auth/logout", post().to(auth::logout::<AdminUser>))
                         .route("/auth/me", get().to(auth::me::<AdminUser>))
                         .route("/auth/me", patch().to(auth::update_me::<AdminUser>))
@@ -147,6 +155,14 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                         .route("/events", get().to(events::for_area::<VendorUser>))
                         .route("/auth/login", post().to(auth::login_vendor))
                         .route("/auth/sso", post().to(auth::sso::<VendorUser>))
+                        .route(
+                            "/auth/forgot-password",
+                            post().to(auth::forgot_password::<VendorUser>),
+                        )
+                        .route(
+                            "/auth/reset-password",
+                            post().to(auth::reset_password::<VendorUser>),
+                        )
                         .route("/auth/logout", post().to(auth::logout::<VendorUser>))
                         .route("/auth/me", get().to(auth::me::<VendorUser>))
                         .route("/auth/me", patch().to(auth::update_me::<VendorUser>))
@@ -215,7 +231,16 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                         .route("/events", get().to(events::for_area::<CustomerUser>))
                         .route("/auth/login", post().to(auth::login_shop))
                         .route("/auth/sso", post().to(auth::sso::<CustomerUser>))
+                        .route(
+                            "/auth/forgot-password",
+                            post().to(auth::forgot_password::<CustomerUser>),
+                        )
+                        .route(
+                            "/auth/reset-password",
+                            post().to(auth::reset_password::<CustomerUser>),
+                        )
                         .route("/auth/register", post().to(auth::register))
+                        .route("/auth/verify-email", post().to(auth::verify_email))
                         .route("/auth/logout", post().to(auth::logout::<CustomerUser>))
                         .route("/auth/me", get().to(auth::me::<CustomerUser>))
                         .route("/auth/me", patch().to(auth::update_me::<CustomerUser>))
@@ -229,6 +254,12 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
         .route("/favicon.ico", get().to(static_files::favicon))
         .route("/", get().to(pages::home))
         .route("/sso/{area}", get().to(pages::sso))
+        .route("/shop/verify-email", get().to(pages::verify_form))
+        .route("/shop/verify-email", post().to(pages::verify_submit))
+        .route("/{area}/forgot-password", get().to(pages::forgot_form))
+        .route("/{area}/forgot-password", post().to(pages::forgot_submit))
+        .route("/{area}/reset-password", get().to(pages::reset_form))
+        .route("/{area}/reset-password", post().to(pages::reset_submit))
         .route("/{area}/login", get().to(pages::login_form))
         .route("/{area}/login", post().to(pages::login_submit))
         .route("/{area}/logout", post().to(pages::logout_submit))

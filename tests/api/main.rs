@@ -17,6 +17,7 @@ mod messaging;
 mod pages;
 mod providers;
 mod rate_limits;
+mod recovery;
 mod rights;
 mod sso;
 mod stream;

@@ -1254,6 +1254,19 @@ async fn every_page_in_english_and_german_at_desktop_and_phone_width() {
             ("/shop/login", "shop-login"),
             ("/vendor/login", "vendor-login"),
             ("/admin/login", "admin-login"),
+            ("/vendor/forgot-password", "vendor-forgot-password"),
+            (
+                "/shop/reset-password?token=from-the-email&store=lumen",
+                "shop-reset-password",
+            ),
+            (
+                "/shop/verify-email?token=from-the-email&store=lumen",
+                "shop-verify-email",
+            ),
+            (
+                "/shop/login?store=lumen&done=password-changed",
+                "shop-login-after-reset",
+            ),
         ] {
             client
                 .goto(&format!("{}{path}", app.address))

@@ -232,7 +232,12 @@ fn claimed_row(r: &Row<'_>) -> rusqlite::Result<Claimed> {
     })
 }
 
-/// Stores the rendered content (a snapshot of what is sent).
+/// Variables that carry a secret (a link with a single-use token): the stored snapshot of an
+/// email shows `[link removed]` in their place, and once the email is sent they leave its stored
+/// variables too, so the database and its backups never hold a usable link for long.
+pub(crate) const SECRET_VARIABLES: &[&str] = &["reset_url", "verify_url"];
+
+/// Stores the rendered content (a snapshot of what is sent), secrets removed.
 pub(crate) fn save_rendered(
     conn: &Connection,
     id: i64,
@@ -242,6 +247,22 @@ pub(crate) fn save_rendered(
     text: &str,
     extra: &serde_json::Value,
 ) -> Result<(), EmailError> {
+    let (mut html, mut text) = (html.to_string(), text.to_string());
+    for name in SECRET_VARIABLES {
+        if let Some(secret) = extra
+            .get("variables")
+            .and_then(|v| v.get(name))
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+        {
+            // As written in the text, and as HTML escaping writes it in the HTML.
+            let escaped = secret.replace('&', "&amp;");
+            html = html
+                .replace(&escaped, "[link removed]")
+                .replace(secret, "[link removed]");
+            text = text.replace(secret, "[link removed]");
+        }
+    }
     conn.execute(
         "UPDATE email_logs SET template_id = ?2, subject = ?3, body_html = ?4, body_text = ?5, extra_data = ?6,
                 updated_at = ?7 WHERE id = ?1",
@@ -260,7 +281,9 @@ pub(crate) fn mark_sent(
     conn.execute(
         "UPDATE email_logs SET status = 'sent', sent_at = ?2, provider = ?3, provider_message_id = ?4,
                 retry_count = retry_count + 1, error_message = NULL, locked_until = NULL,
-                attempt_started_at = NULL, updated_at = ?2 WHERE id = ?1",
+                attempt_started_at = NULL, updated_at = ?2,
+                extra_data = json_remove(extra_data, '$.variables.reset_url', '$.variables.verify_url')
+             WHERE id = ?1",
         params![id, now, provider, provider_message_id],
     )?;
     Ok(())

@@ -21,16 +21,29 @@ struct LoginPage {
     home: &'static str,
     csrf_token: &'static str,
     error: Option<String>,
+    notice: Option<String>,
     email: String,
     store_code: String,
 }
 
-/// `error` is a catalogue key.
+/// `error` (and `notice`) are catalogue keys.
 fn login_page(
     state: &AppState,
     req: &HttpRequest,
     area: Area,
     error: Option<&str>,
+    email: String,
+    store_code: String,
+) -> HttpResponse {
+    login_page_with(state, req, area, error, None, email, store_code)
+}
+
+fn login_page_with(
+    state: &AppState,
+    req: &HttpRequest,
+    area: Area,
+    error: Option<&str>,
+    notice: Option<&str>,
     email: String,
     store_code: String,
 ) -> HttpResponse {
@@ -48,6 +61,7 @@ fn login_page(
         area_label: label(area),
         home: "/",
         error: error.map(|key| words.text(key, &[])),
+        notice: notice.map(|key| words.text(key, &[])),
         email,
         store_code,
         ..Default::default()
@@ -58,6 +72,8 @@ fn login_page(
 #[derive(Deserialize)]
 pub(crate) struct LoginQuery {
     store: Option<String>,
+    /// What just happened (`password-changed`), said on the page.
+    done: Option<String>,
 }
 
 pub(crate) async fn login_form(
@@ -67,13 +83,17 @@ pub(crate) async fn login_form(
     query: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, AppError> {
     let area = area_of(&path).ok_or(AppError::NotFound)?;
-    Ok(login_page(
+    let query = query.into_inner();
+    let notice =
+        (query.done.as_deref() == Some("password-changed")).then_some("login-password-changed");
+    Ok(login_page_with(
         &state,
         &req,
         area,
         None,
+        notice,
         String::new(),
-        query.into_inner().store.unwrap_or_default(),
+        query.store.unwrap_or_default(),
     ))
 }
 
@@ -118,6 +138,14 @@ pub(crate) async fn login_submit(
             &req,
             area,
             Some("login-wrong"),
+            form.email,
+            store_code.unwrap_or_default(),
+        )),
+        Err(AppError::EmailNotVerified) => Ok(login_page(
+            &state,
+            &req,
+            area,
+            Some("login-unverified"),
             form.email,
             store_code.unwrap_or_default(),
         )),

@@ -5,9 +5,11 @@
 
 mod login;
 mod messages;
+mod recovery;
 
 pub(crate) use login::*;
 pub(crate) use messages::*;
+pub(crate) use recovery::*;
 
 use std::sync::Arc;
 
