@@ -4,22 +4,22 @@ use std::process::{Command, Stdio};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-fn parley() -> Command {
+pub(crate) fn parley() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_parley"));
     cmd.env("PARLEY_LOG__LEVEL", "warn");
     cmd
 }
 
 /// The real binary serving on a free port with debug logging; its log is collected.
-struct Served {
+pub(crate) struct Served {
     child: crate::helpers::KillOnDrop,
-    port: u16,
+    pub(crate) port: u16,
     lines: std::sync::mpsc::Receiver<String>,
     log: String,
 }
 
 impl Served {
-    fn start(command: Command) -> Served {
+    pub(crate) fn start(command: Command) -> Served {
         Served::start_with(command, "serve")
     }
 
@@ -64,7 +64,7 @@ impl Served {
     }
 
     /// Stops the server and returns everything it logged.
-    fn stop(mut self) -> String {
+    pub(crate) fn stop(mut self) -> String {
         self.child.0.kill().unwrap();
         self.child.0.wait().unwrap();
         while let Ok(line) = self.lines.recv_timeout(std::time::Duration::from_secs(2)) {

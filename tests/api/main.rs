@@ -15,6 +15,7 @@ mod helpers;
 mod integration;
 mod messaging;
 mod pages;
+mod platform;
 mod providers;
 mod rate_limits;
 mod recovery;

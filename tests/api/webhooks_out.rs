@@ -17,18 +17,18 @@ use crate::helpers::{Party, TestApp, assert_error, spawn_app, spawn_app_with};
 
 /// One request the receiver got, and what it answered.
 #[derive(Debug, Clone)]
-struct Received {
-    id: String,
+pub(crate) struct Received {
+    pub(crate) id: String,
     timestamp: String,
     signature: String,
     raw: String,
-    body: Value,
+    pub(crate) body: Value,
     answered: u16,
 }
 
 /// A webhook receiver on loopback that answers with `status` (changeable) and keeps every request.
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     status: Arc<AtomicU16>,
     got: Arc<Mutex<Vec<Received>>>,
 }
@@ -61,7 +61,7 @@ async fn receive(state: web::Data<ReceiverState>, req: HttpRequest, body: String
 }
 
 impl Receiver {
-    async fn start(status: u16) -> Receiver {
+    pub(crate) async fn start(status: u16) -> Receiver {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let state = ReceiverState {
@@ -95,7 +95,7 @@ impl Receiver {
     }
 
     /// The accepted requests, once `n` have come (waiting up to 20 s).
-    async fn accepted(&self, n: usize) -> Vec<Received> {
+    pub(crate) async fn accepted(&self, n: usize) -> Vec<Received> {
         for _ in 0..200 {
             let accepted: Vec<Received> = self
                 .received()
@@ -132,7 +132,7 @@ async fn register(app: &TestApp, party: &Party, body: Value) -> Value {
 
 /// Checks a request's signature with the specification's reference crate, and by hand: HMAC-SHA256
 /// of `id.timestamp.body` under the secret's bytes, base64, after `v1,`.
-fn assert_signed(request: &Received, secret: &str) {
+pub(crate) fn assert_signed(request: &Received, secret: &str) {
     let mut headers = http::HeaderMap::new();
     headers.insert("webhook-id", request.id.parse().unwrap());
     headers.insert("webhook-timestamp", request.timestamp.parse().unwrap());
