@@ -461,6 +461,8 @@ mod tests {
                 .collect::<Vec<_>>(),
         ));
         built.extend(values("login-title-", &["admin", "vendor", "shop"]));
+        built.extend(values("webhooks-intro-", &["admin", "vendor"]));
+        built.extend(values("webhooks-state-", &["pending", "delivered"]));
         built.extend(values("js-layer-", &["store", "platform"]));
         for event in crate::domain::SystemEvent::ALL {
             for prefix in [

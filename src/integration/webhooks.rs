@@ -126,7 +126,12 @@ pub(crate) async fn create(
     input: EndpointInput,
 ) -> Result<NewEndpoint, IntegrationError> {
     let url = checked_url(&input.url, settings.allow_private_hosts).await?;
-    let events = input.events.map(checked_events).transpose()?;
+    // No types named (or an empty list, as a form with nothing ticked sends): every event.
+    let events = input
+        .events
+        .filter(|e| !e.is_empty())
+        .map(checked_events)
+        .transpose()?;
     let description = input
         .description
         .as_deref()
@@ -211,12 +216,6 @@ async fn checked_url(url: &str, allow_private: bool) -> Result<String, Invalid> 
 }
 
 fn checked_events(events: Vec<String>) -> Result<Vec<String>, Invalid> {
-    if events.is_empty() {
-        return Err(Invalid::new(
-            "events",
-            "must name at least one event type (leave it out for all)",
-        ));
-    }
     let mut checked = Vec::with_capacity(events.len());
     for name in events {
         let kind = EventKind::from_log_type(name.trim())
@@ -332,7 +331,6 @@ mod tests {
             vec!["message.created"]
         );
         assert!(checked_events(vec!["message_sent".into()]).is_err());
-        assert!(checked_events(vec![]).is_err());
     }
 
     #[tokio::test]

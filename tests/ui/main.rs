@@ -1229,6 +1229,21 @@ async fn every_page_in_english_and_german_at_desktop_and_phone_width() {
         .await
         .unwrap();
     assert!(provisioned.status().is_success());
+    // A webhook endpoint of the platform with a delivered and a waiting delivery (written
+    // directly: the browser tests cannot reach a public receiver).
+    app.execute(
+        "INSERT INTO webhook_endpoints (id, url, description, event_types, secret_sealed, created_by, cursor_seq, failing_since)
+           VALUES (1, 'https://hooks.shop.example.test/parley/events-and-more-events', 'Shop backend', NULL, x'', 'admin:1', 1000000, '2026-03-02 06:21:00+00:00');
+         INSERT INTO webhook_endpoints (id, store_id, url, event_types, secret_sealed, created_by, cursor_seq)
+           VALUES (2, 1, 'https://erp.lumen.example.test/hooks', '[\"message.created\"]', x'', 'store:2', 1000000);
+         INSERT INTO webhook_deliveries (endpoint_id, event_seq, conversation_id, event_type, payload, state, attempts,
+                 next_attempt_at, last_attempt_at, last_status, last_response, delivered_at, created_at)
+           VALUES (1, 1, 1, 'conversation.created', '{}', 'delivered', 1, '2026-03-02 06:20:00+00:00',
+                   '2026-03-02 06:20:00+00:00', 200, '{\"ok\":true}', '2026-03-02 06:20:00+00:00', '2026-03-02 06:20:00+00:00'),
+                  (1, 2, 1, 'message.created', '{}', 'pending', 3, '2099-01-01 00:00:00+00:00',
+                   '2026-03-02 06:21:00+00:00', 503, 'Service Unavailable: the receiver is down for maintenance until further notice', NULL, '2026-03-02 06:20:30+00:00');",
+    )
+    .await;
     let driver = chromedriver().await;
     let profiles = tempfile::tempdir().unwrap();
     for language in ["en", "de"] {
@@ -1303,6 +1318,8 @@ async fn every_page_in_english_and_german_at_desktop_and_phone_width() {
                     ("/admin/settings".into(), "admin-settings"),
                     ("/admin/api-keys".into(), "admin-api-keys"),
                     ("/admin/api-keys/1".into(), "admin-api-key"),
+                    ("/admin/webhooks".into(), "admin-webhooks"),
+                    ("/admin/webhooks/1".into(), "admin-webhook"),
                     ("/admin/account".into(), "admin-account"),
                     ("/admin/stores/999".into(), "admin-not-found"),
                 ],
@@ -1328,6 +1345,7 @@ async fn every_page_in_english_and_german_at_desktop_and_phone_width() {
                     ),
                     ("/vendor/email-settings".into(), "vendor-email-settings"),
                     ("/vendor/email-logs".into(), "vendor-email-logs"),
+                    ("/vendor/webhooks".into(), "vendor-webhooks"),
                     ("/vendor/account".into(), "vendor-account"),
                 ],
             ),

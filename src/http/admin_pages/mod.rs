@@ -89,6 +89,7 @@ mod email_templates;
 mod notifications;
 mod settings;
 mod stores;
+mod webhooks;
 
 pub(crate) use account::*;
 pub(crate) use api_keys::*;
@@ -97,6 +98,7 @@ pub(crate) use email_templates::*;
 pub(crate) use notifications::*;
 pub(crate) use settings::*;
 pub(crate) use stores::*;
+pub(crate) use webhooks::*;
 
 #[cfg(test)]
 mod tests {

@@ -129,6 +129,7 @@ fn nav(area: Area, current: &str) -> Vec<NavItem> {
             ("/admin/notifications", "nav-notifications"),
             ("/admin/settings", "nav-settings"),
             ("/admin/api-keys", "nav-api-keys"),
+            ("/admin/webhooks", "nav-webhooks"),
             ("/admin/account", "nav-account"),
         ],
         Area::Vendor => &[
@@ -138,6 +139,7 @@ fn nav(area: Area, current: &str) -> Vec<NavItem> {
             ("/vendor/email-templates", "nav-email-templates"),
             ("/vendor/email-settings", "nav-email-settings"),
             ("/vendor/email-logs", "nav-email-logs"),
+            ("/vendor/webhooks", "nav-webhooks"),
             ("/vendor/account", "nav-account"),
         ],
         Area::Shop => &[
