@@ -483,9 +483,21 @@ if (dialog) {
   document.getElementById('compose-cancel').addEventListener('click', () => dialog.close());
   search.addEventListener('input', () => lookup().catch(() => {}));
   form.elements.conversation_type.addEventListener('change', () => { search.value = ''; lookup().catch(() => {}); });
+  // What the conversation is about, when a kind and an id are given.
+  const about = () => {
+    const type = form.elements.context_type.value;
+    const id = form.elements.context_id.value.trim();
+    if (!type || !id) return null;
+    return { type, id, label: form.elements.context_label.value.trim() || null };
+  };
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     error.hidden = true;
+    if (form.elements.context_type.value && !form.elements.context_id.value.trim()) {
+      error.textContent = t('about-needs-id');
+      error.hidden = false;
+      return;
+    }
     await lookup().catch(() => {});
     const recipient = found.find((r) => `${r.name} <${r.email}>` === search.value);
     if (!recipient) {
@@ -503,6 +515,7 @@ if (dialog) {
           recipient_type: recipientType(),
           recipient_id: recipient.id,
           initial_message: form.elements.initial_message.value || null,
+          context: about(),
         }),
       });
       location.href = `${location.pathname.replace(/\/\d+$/, '')}/${created.id}`;

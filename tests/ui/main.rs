@@ -494,10 +494,36 @@ async fn staff_compose_a_conversation_and_close_it_from_the_page() {
         "Do you need a spare shade?",
     )
     .await;
+    // About an order: the kind chosen, its number and label typed.
+    vendor
+        .find(Locator::Css("#compose select[name=context_type]"))
+        .await
+        .unwrap()
+        .select_by_value("order")
+        .await
+        .unwrap();
+    type_into(
+        &vendor,
+        Locator::Css("#compose input[name=context_id]"),
+        "1042",
+    )
+    .await;
+    type_into(
+        &vendor,
+        Locator::Css("#compose input[name=context_label]"),
+        "Order #1042",
+    )
+    .await;
     screenshot(&vendor, "vendor-compose").await;
     click(&vendor, Locator::Css("#compose button[type=submit]")).await;
     let heading = wait_for(&vendor, Locator::XPath("//h1[.='Spare parts']")).await;
     assert_eq!(heading.text().await.unwrap(), "Spare parts");
+    let about = wait_for(&vendor, Locator::Css(".context-panel")).await;
+    let about = about.text().await.unwrap();
+    assert!(
+        about.contains("Order #1042") && about.contains("1042"),
+        "{about}"
+    );
 
     // A refused upload is explained next to the composer, in words.
     let svg = profile.path().join("drawing.svg");

@@ -86,6 +86,8 @@ struct MessagesPage {
     can_compose: bool,
     can_close: bool,
     compose_types: Vec<ComposeType>,
+    /// What a new conversation may be about (the compose dialog's choice).
+    context_types: Vec<&'static str>,
     /// What went wrong with the last form post, in words.
     problem: Option<String>,
 }
@@ -253,6 +255,10 @@ async fn messages_page(
         can_compose: area != Area::Shop,
         can_close: area != Area::Shop,
         compose_types: compose_types(area),
+        context_types: crate::domain::ContextType::ALL
+            .iter()
+            .map(|t| t.as_str())
+            .collect(),
         problem,
     };
     Ok(render_page(&state, "messages.html", &page))
