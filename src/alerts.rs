@@ -25,7 +25,7 @@ impl From<rusqlite::Error> for AlertsError {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub(crate) struct AdminNotification {
     pub id: i64,
     #[serde(rename = "type")]
@@ -109,7 +109,8 @@ pub(crate) fn raise(conn: &Connection, alert: &Alert<'_>) -> Result<i64, AlertsE
     )?)
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AlertFilter {
     #[serde(rename = "type")]

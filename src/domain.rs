@@ -79,6 +79,22 @@ macro_rules! text_enum {
             }
         }
 
+        // In the OpenAPI document: a string with the known values.
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($text),+]))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(stringify!($name))
+            }
+        }
+
         impl rusqlite::types::FromSql for $name {
             fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
                 value.as_str()?.parse().map_err(|e: String| rusqlite::types::FromSqlError::Other(e.into()))
@@ -361,7 +377,8 @@ pub(crate) fn check_password(field: &str, value: &str) -> Result<(), Invalid> {
 }
 
 /// `skip`/`limit` of every list: limit defaults to 20, at most 100.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct Page {
     #[serde(default)]
     pub skip: u32,

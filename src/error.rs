@@ -255,12 +255,12 @@ impl From<MessagingError> for AppError {
 }
 
 /// The one shape of every error answer: `{"error": {"code", "message"}}`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct ErrorBody<'a> {
     pub error: ErrorDetail<'a>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct ErrorDetail<'a> {
     pub code: &'a str,
     pub message: String,

@@ -73,7 +73,7 @@ pub(crate) fn email_verification_required(conn: &Connection) -> rusqlite::Result
     Ok(stored.as_deref() == Some("true"))
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub(crate) struct Setting {
     pub key: &'static str,
     pub value: String,

@@ -48,7 +48,7 @@ pub(crate) use passwords::*;
 pub(crate) use stores::*;
 pub use users::*;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub(crate) struct Store {
     pub id: i64,
     pub code: String,
@@ -60,7 +60,7 @@ pub(crate) struct Store {
     pub external_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct User {
     pub id: i64,
     pub email: String,
@@ -73,7 +73,7 @@ pub struct User {
     pub external_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub(crate) struct Customer {
     pub id: i64,
     pub store_id: i64,
@@ -112,7 +112,7 @@ pub(crate) struct PersonPatch {
 }
 
 /// The signed-in person as every page shows them: their name, and the language they read.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub(crate) struct Profile {
     pub full_name: String,
     pub email: String,

@@ -16,7 +16,7 @@ use crate::db::Db;
 use crate::domain::{self, Tier};
 
 /// A store as the platform sends it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct StoreInput {
     pub code: String,
@@ -27,7 +27,7 @@ pub(crate) struct StoreInput {
 
 /// A staff member or a customer as the platform sends them (no password: they sign in through
 /// the platform, or set one with the forgotten-password flow).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PersonInput {
     pub email: String,

@@ -50,7 +50,7 @@ fn checked(input: &PersonInput) -> Result<Person, Invalid> {
 }
 
 /// Changes to a person as given (any subset); checked before anything is written.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PersonChange {
     pub full_name: Option<String>,

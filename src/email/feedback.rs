@@ -17,7 +17,7 @@ use crate::domain::EmailProvider;
 pub(crate) type SnsCertificates = Arc<Mutex<HashMap<String, String>>>;
 
 /// The answer to a provider.
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Received {
     /// How many events changed an email.

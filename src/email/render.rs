@@ -21,7 +21,7 @@ pub(crate) struct TemplateSource {
     pub body_text: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub(crate) struct Rendered {
     pub subject: String,
     pub body_html: String,

@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::accounts::service::{self, PersonChange, PersonInput};
 use crate::accounts::{self, StorePatch};
@@ -10,7 +11,7 @@ use crate::domain::{self, Page, Tier};
 use crate::error::AppError;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateStore {
     code: String,
@@ -23,7 +24,7 @@ fn default_tier() -> Tier {
     Tier::Essential
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateStore {
     name: Option<String>,
@@ -31,7 +32,7 @@ pub(crate) struct UpdateStore {
     is_active: Option<bool>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateUser {
     email: String,
@@ -40,7 +41,7 @@ pub(crate) struct CreateUser {
     language: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateCustomer {
     email: String,
@@ -49,23 +50,31 @@ pub(crate) struct CreateCustomer {
     language: Option<String>,
 }
 
-#[derive(Serialize)]
-pub(crate) struct ListResponse<T: Serialize> {
-    #[serde(flatten)]
-    pub items: Named<T>,
+/// A page of stores.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct StoreList {
+    pub stores: Vec<accounts::Store>,
     pub total: i64,
     pub skip: u32,
     pub limit: u32,
 }
 
-#[derive(Serialize)]
-pub(crate) enum Named<T: Serialize> {
-    #[serde(rename = "stores")]
-    Stores(Vec<T>),
-    #[serde(rename = "users")]
-    Users(Vec<T>),
-    #[serde(rename = "customers")]
-    Customers(Vec<T>),
+/// A page of a store's staff.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct UserList {
+    pub users: Vec<accounts::User>,
+    pub total: i64,
+    pub skip: u32,
+    pub limit: u32,
+}
+
+/// A page of a store's customers.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CustomerList {
+    pub customers: Vec<accounts::Customer>,
+    pub total: i64,
+    pub skip: u32,
+    pub limit: u32,
 }
 
 pub(crate) async fn create_store(
@@ -94,8 +103,8 @@ pub(crate) async fn list_stores(
         .db
         .read(move |conn| accounts::list_stores(conn, page))
         .await?;
-    Ok(HttpResponse::Ok().json(ListResponse {
-        items: Named::Stores(stores),
+    Ok(HttpResponse::Ok().json(StoreList {
+        stores,
         total,
         skip: page.skip,
         limit: page.limit,
@@ -170,8 +179,8 @@ pub(crate) async fn list_store_users(
             accounts::list_store_users(conn, store_id, page)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(ListResponse {
-        items: Named::Users(users),
+    Ok(HttpResponse::Ok().json(UserList {
+        users,
         total,
         skip: page.skip,
         limit: page.limit,
@@ -253,8 +262,8 @@ pub(super) async fn customer_list(
         .db
         .read(move |conn| accounts::list_customers(conn, store_id, page))
         .await?;
-    Ok(HttpResponse::Ok().json(ListResponse {
-        items: Named::Customers(customers),
+    Ok(HttpResponse::Ok().json(CustomerList {
+        customers,
         total,
         skip: page.skip,
         limit: page.limit,

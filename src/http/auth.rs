@@ -16,7 +16,7 @@ use crate::domain::{self, Actor, Area, Role};
 use crate::error::AppError;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LoginRequest {
     email: String,
@@ -26,7 +26,7 @@ pub(crate) struct LoginRequest {
     cookie: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ShopLoginRequest {
     store_code: String,
@@ -36,7 +36,7 @@ pub(crate) struct ShopLoginRequest {
     cookie: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RegisterRequest {
     store_code: String,
@@ -48,7 +48,7 @@ pub(crate) struct RegisterRequest {
     cookie: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SsoRequest {
     token: String,
@@ -56,7 +56,7 @@ pub(crate) struct SsoRequest {
     cookie: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PasswordChange {
     current_password: String,
@@ -64,8 +64,8 @@ pub(crate) struct PasswordChange {
 }
 
 /// The answer to a login: the token (bearer) or the CSRF token (cookie session), and who it is.
-#[derive(Serialize)]
-struct SessionResponse<T: Serialize> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct SessionResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     access_token: Option<String>,
     token_type: &'static str,
@@ -73,11 +73,11 @@ struct SessionResponse<T: Serialize> {
     #[serde(skip_serializing_if = "Option::is_none")]
     csrf_token: Option<String>,
     #[serde(flatten)]
-    who: T,
+    who: Who,
 }
 
-#[derive(Serialize)]
-pub(super) enum Who {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) enum Who {
     #[serde(rename = "user")]
     User(accounts::User),
     #[serde(rename = "customer")]
@@ -328,7 +328,7 @@ pub(super) async fn sso_sign_in(
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ForgotRequest {
     email: String,
@@ -345,9 +345,9 @@ pub(crate) async fn forgot_password<U: AreaUser>(
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
     ask_for_reset(&state, &req, U::AREA, body.store_code, &body.email).await?;
-    Ok(HttpResponse::Accepted().json(serde_json::json!({
-        "message": "if an account has this address, a link to choose a new password is on its way"
-    })))
+    Ok(HttpResponse::Accepted().json(Notice {
+        message: "if an account has this address, a link to choose a new password is on its way",
+    }))
 }
 
 /// Rate-limited like a login (per address and per account), then the reset use case.
@@ -372,7 +372,20 @@ pub(super) async fn ask_for_reset(
     Ok(())
 }
 
-#[derive(Deserialize)]
+/// An answer that only says what happens next.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Notice {
+    message: &'static str,
+}
+
+/// A registration waiting for the customer to confirm their address (no session yet).
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Unverified {
+    customer: accounts::Customer,
+    verification_required: bool,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ResetRequest {
     token: String,
@@ -392,7 +405,7 @@ pub(crate) async fn reset_password<U: AreaUser>(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct VerifyRequest {
     token: String,
@@ -446,10 +459,10 @@ pub(crate) async fn register(
         Registered::SignedIn(customer, new) => (customer, new),
         // No session yet: the link in the email opens the account.
         Registered::CheckEmail(customer) => {
-            return Ok(HttpResponse::Accepted().json(serde_json::json!({
-                "customer": customer,
-                "verification_required": true,
-            })));
+            return Ok(HttpResponse::Accepted().json(Unverified {
+                customer,
+                verification_required: true,
+            }));
         }
     };
     Ok(session_response(
@@ -493,8 +506,8 @@ pub(crate) async fn end_session(
     Ok(())
 }
 
-#[derive(Serialize)]
-struct MeResponse {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct MeResponse {
     #[serde(flatten)]
     who: Who,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -60,8 +60,10 @@ pub(crate) async fn list_notifications(
         .db
         .read(move |conn| alerts::list(conn, &filter))
         .await?;
-    Ok(HttpResponse::Ok()
-        .json(serde_json::json!({ "notifications": notifications, "total": total })))
+    Ok(HttpResponse::Ok().json(NotificationList {
+        notifications,
+        total,
+    }))
 }
 
 pub(crate) async fn notifications_unread(
@@ -69,7 +71,9 @@ pub(crate) async fn notifications_unread(
     _admin: AdminUser,
 ) -> Result<HttpResponse, AppError> {
     let count = state.db.read(alerts::unread_count).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "unread_count": count })))
+    Ok(HttpResponse::Ok().json(UnreadNotifications {
+        unread_count: count,
+    }))
 }
 
 pub(crate) async fn read_notification(
@@ -85,7 +89,7 @@ pub(crate) async fn read_notification(
         .db
         .write(move |tx| alerts::mark_read(tx, id, user_id))
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "id": id, "is_read": true })))
+    Ok(HttpResponse::Ok().json(NotificationRead { id, is_read: true }))
 }
 
 pub(crate) async fn read_all_notifications(
@@ -99,5 +103,30 @@ pub(crate) async fn read_all_notifications(
         .db
         .write(move |tx| alerts::mark_all_read(tx, user_id))
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "marked_read": marked })))
+    Ok(HttpResponse::Ok().json(MarkedRead {
+        marked_read: marked,
+    }))
+}
+
+/// A page of admin notifications.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct NotificationList {
+    pub notifications: Vec<crate::alerts::AdminNotification>,
+    pub total: i64,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct UnreadNotifications {
+    pub unread_count: i64,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct NotificationRead {
+    pub id: i64,
+    pub is_read: bool,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct MarkedRead {
+    pub marked_read: usize,
 }

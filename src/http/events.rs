@@ -11,7 +11,8 @@ use crate::error::AppError;
 use crate::messaging::event_log::{self, PAGE_DEFAULT, PAGE_MAX, Reader};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct EventsQuery {
     #[serde(default)]

@@ -37,7 +37,13 @@ pub(crate) async fn list_keys(
     _admin: AdminUser,
 ) -> Result<HttpResponse, AppError> {
     let keys = state.db.read(keys::list).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "keys": keys })))
+    Ok(HttpResponse::Ok().json(KeyList { keys }))
+}
+
+/// The integration keys (secrets never shown again).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct KeyList {
+    pub keys: Vec<keys::ApiKey>,
 }
 
 pub(crate) async fn revoke_key(
@@ -99,7 +105,7 @@ pub(crate) async fn put_customer(
     Ok(answer(done))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ConversationRequest {
     store_external_id: String,

@@ -10,6 +10,7 @@ pub(crate) mod error_shapes;
 mod events;
 mod integration;
 pub(crate) mod messages;
+pub(crate) mod openapi;
 pub(crate) mod pages;
 pub(crate) mod request_span;
 mod settings;
@@ -21,9 +22,11 @@ mod webhooks;
 
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
-use actix_web::web::{self, delete, get, patch, post, put};
+use actix_web::web::{self, get, post};
 
+use crate::auth::extract::AreaUser;
 use crate::auth::{AdminUser, CustomerUser, VendorUser};
+use openapi::{Doc, Table, doc};
 
 /// `HEAD` is answered as `GET` would be: the route matches as a `GET`, and the connection, which
 /// remembers the request was a `HEAD`, sends the headers (with the body's length) and no body.
@@ -41,216 +44,219 @@ where
 }
 
 /// The route table. The router tries services in order and runs a regex for every pattern with a
-/// `{param}` it passes, so the hot paths come first: `/health`, then the API, whose scopes are
-/// plain prefixes (with each area's messaging routes first), then the pages.
+/// `{param}` it passes, so the hot paths come first: `/health`, then the API (its table below),
+/// whose scopes are plain prefixes (with each area's messaging routes first), then the pages.
 pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", get().to(static_files::health))
-        .service(
-            web::scope("/api/v1")
-                .service(
-                    web::scope("/webhooks/email")
-                        .route("/sendgrid", post().to(webhooks::sendgrid))
-                        .route("/mailgun", post().to(webhooks::mailgun))
-                        .route("/ses", post().to(webhooks::ses)),
-                )
-                .service(
-                    web::scope("/admin")
-                        .service(messages::scope::<AdminUser>())
-                        .route("/events", get().to(events::for_area::<AdminUser>))
-                        .route("/auth/login", post().to(auth::login_admin))
-                        .route("/auth/sso", post().to(auth::sso::<AdminUser>))
-                        .route(
-                            "/auth/forgot-password",
-                            post().to(auth::forgot_password::<AdminUser>),
-                        )
-                        .route(
-                            "/auth/reset-password",
-                            post().to(auth::reset_password::<AdminUser>),
-                        )
-                        .route("/auth/logout", post().to(auth::logout::<AdminUser>))
-                        .route("/auth/me", get().to(auth::me::<AdminUser>))
-                        .route("/auth/me", patch().to(auth::update_me::<AdminUser>))
-                        .route(
-                            "/auth/password",
-                            post().to(auth::change_password::<AdminUser>),
-                        )
-                        .route("/stores", post().to(admin::create_store))
-                        .route("/stores", get().to(admin::list_stores))
-                        .route("/stores/{store_id}", get().to(admin::get_store))
-                        .route("/stores/{store_id}", patch().to(admin::update_store))
-                        .route(
-                            "/stores/{store_id}/users",
-                            post().to(admin::create_store_user),
-                        )
-                        .route(
-                            "/stores/{store_id}/users",
-                            get().to(admin::list_store_users),
-                        )
-                        .route(
-                            "/stores/{store_id}/users/{user_id}",
-                            patch().to(admin::update_store_user),
-                        )
-                        .route(
-                            "/stores/{store_id}/customers",
-                            post().to(admin::create_customer),
-                        )
-                        .route(
-                            "/stores/{store_id}/customers",
-                            get().to(admin::list_customers),
-                        )
-                        .route(
-                            "/stores/{store_id}/customers/{customer_id}",
-                            patch().to(admin::update_customer),
-                        )
-                        .route("/email-templates", get().to(email::list_templates))
-                        .route("/email-templates", post().to(email::create_template))
-                        .route("/email-templates/preview", post().to(email::admin_preview))
-                        .route("/email-templates/{id}", get().to(email::get_template))
-                        .route("/email-templates/{id}", put().to(email::update_template))
-                        .route("/email-templates/{id}", delete().to(email::delete_template))
-                        .route("/email-logs", get().to(email::admin_logs))
-                        .route(
-                            "/notifications",
-                            get().to(email_settings::list_notifications),
-                        )
-                        .route(
-                            "/notifications/unread-count",
-                            get().to(email_settings::notifications_unread),
-                        )
-                        .route(
-                            "/notifications/read-all",
-                            put().to(email_settings::read_all_notifications),
-                        )
-                        .route(
-                            "/notifications/{id}/read",
-                            put().to(email_settings::read_notification),
-                        )
-                        .route("/email-logs/{id}/retry", post().to(email::retry_email))
-                        .route("/api-keys", post().to(integration::create_key))
-                        .route("/api-keys", get().to(integration::list_keys))
-                        .route("/api-keys/{id}", delete().to(integration::revoke_key))
-                        .route(
-                            "/webhooks",
-                            post().to(webhook_endpoints::create::<AdminUser>),
-                        )
-                        .route("/webhooks", get().to(webhook_endpoints::list::<AdminUser>))
-                        .route(
-                            "/webhooks/{id}",
-                            patch().to(webhook_endpoints::update::<AdminUser>),
-                        )
-                        .route(
-                            "/webhooks/{id}",
-                            delete().to(webhook_endpoints::delete::<AdminUser>),
-                        )
-                        .route(
-                            "/webhooks/{id}/deliveries",
-                            get().to(webhook_endpoints::deliveries::<AdminUser>),
-                        )
-                        .route("/settings", get().to(settings::list_settings))
-                        .route("/settings/{key}", put().to(settings::update_setting)),
-                )
-                .service(
-                    web::scope("/vendor")
-                        .service(messages::scope::<VendorUser>())
-                        .route("/events", get().to(events::for_area::<VendorUser>))
-                        .route("/auth/login", post().to(auth::login_vendor))
-                        .route("/auth/sso", post().to(auth::sso::<VendorUser>))
-                        .route(
-                            "/auth/forgot-password",
-                            post().to(auth::forgot_password::<VendorUser>),
-                        )
-                        .route(
-                            "/auth/reset-password",
-                            post().to(auth::reset_password::<VendorUser>),
-                        )
-                        .route("/auth/logout", post().to(auth::logout::<VendorUser>))
-                        .route("/auth/me", get().to(auth::me::<VendorUser>))
-                        .route("/auth/me", patch().to(auth::update_me::<VendorUser>))
-                        .route(
-                            "/auth/password",
-                            post().to(auth::change_password::<VendorUser>),
-                        )
-                        .route("/customers", post().to(vendor::create_customer))
-                        .route("/customers", get().to(vendor::list_customers))
-                        .route("/customers/{id}", patch().to(vendor::update_customer))
-                        .route("/email-templates", get().to(email::vendor_templates))
-                        .route("/email-templates/preview", post().to(email::vendor_preview))
-                        .route(
-                            "/email-templates/{code}/{language}",
-                            put().to(email::put_override),
-                        )
-                        .route(
-                            "/email-templates/{code}/{language}",
-                            delete().to(email::delete_override),
-                        )
-                        .route("/email-logs", get().to(email::vendor_logs))
-                        .route(
-                            "/webhooks",
-                            post().to(webhook_endpoints::create::<VendorUser>),
-                        )
-                        .route("/webhooks", get().to(webhook_endpoints::list::<VendorUser>))
-                        .route(
-                            "/webhooks/{id}",
-                            patch().to(webhook_endpoints::update::<VendorUser>),
-                        )
-                        .route(
-                            "/webhooks/{id}",
-                            delete().to(webhook_endpoints::delete::<VendorUser>),
-                        )
-                        .route(
-                            "/webhooks/{id}/deliveries",
-                            get().to(webhook_endpoints::deliveries::<VendorUser>),
-                        )
-                        .route("/email-settings", get().to(email_settings::get_settings))
-                        .route("/email-settings", put().to(email_settings::update_settings))
-                        .route(
-                            "/email-settings/verify",
-                            post().to(email_settings::verify_settings),
-                        ),
-                )
-                .service(
-                    web::scope("/integration")
-                        .route("/events", get().to(events::for_platform))
-                        .route(
-                            "/conversations",
-                            post().to(integration::find_or_open_conversation),
-                        )
-                        .route("/stores/{external_id}", put().to(integration::put_store))
-                        .route(
-                            "/stores/{store_external_id}/users/{external_id}",
-                            put().to(integration::put_staff),
-                        )
-                        .route(
-                            "/stores/{store_external_id}/customers/{external_id}",
-                            put().to(integration::put_customer),
-                        ),
-                )
-                .service(
-                    web::scope("/shop")
-                        .service(messages::scope::<CustomerUser>())
-                        .route("/events", get().to(events::for_area::<CustomerUser>))
-                        .route("/auth/login", post().to(auth::login_shop))
-                        .route("/auth/sso", post().to(auth::sso::<CustomerUser>))
-                        .route(
-                            "/auth/forgot-password",
-                            post().to(auth::forgot_password::<CustomerUser>),
-                        )
-                        .route(
-                            "/auth/reset-password",
-                            post().to(auth::reset_password::<CustomerUser>),
-                        )
-                        .route("/auth/register", post().to(auth::register))
-                        .route("/auth/verify-email", post().to(auth::verify_email))
-                        .route("/auth/logout", post().to(auth::logout::<CustomerUser>))
-                        .route("/auth/me", get().to(auth::me::<CustomerUser>))
-                        .route("/auth/me", patch().to(auth::update_me::<CustomerUser>))
-                        .route(
-                            "/auth/password",
-                            post().to(auth::change_password::<CustomerUser>),
-                        ),
-                ),
-        )
-        .route("/assets/{path:.*}", get().to(static_files::asset))
+    api(&mut openapi::Routes::new(cfg));
+    pages(cfg);
+}
+
+/// The API: every route with what it takes and answers, served and documented from this one
+/// table (`openapi`). A route for a signed-in person unless its doc says otherwise.
+pub(crate) fn api<T: Table>(t: &mut T) {
+    use crate::accounts::provision::{PersonInput as PlatformPerson, StoreInput};
+    use crate::accounts::service::PersonChange;
+    use crate::accounts::{Customer, Store, User};
+    use crate::alerts::AlertFilter;
+    use crate::domain::Page;
+    use crate::email::feedback::Received;
+    use crate::email::settings::{SettingsChange, SettingsView, Verification};
+    use crate::email::templates::{
+        EmailTemplate, Preview, PreviewRequest, StoreOverride, TemplateFields, TemplateFilter,
+    };
+    use crate::integration::keys::{KeyInput, NewKey};
+    use crate::messaging::ConversationDetail;
+    use crate::messaging::event_log::EventPage;
+    use crate::platform::Setting;
+
+    t.get(
+        "/health",
+        static_files::health,
+        doc("The process answers")
+            .public()
+            .answers::<static_files::Health>(),
+    );
+    t.get(
+        "/api/openapi.json",
+        openapi::serve_document,
+        doc("This document").public().answers::<openapi::AnyJson>(),
+    );
+    t.get(
+        "/api/docs",
+        openapi::serve_reference,
+        doc("The API reference page (works offline)")
+            .public()
+            .page(),
+    );
+    t.scope("/api/v1", |t| {
+        t.scope("/webhooks/email", |t| {
+            let received = || doc("").provider().answers::<Received>();
+            t.post("/sendgrid", webhooks::sendgrid, Doc { summary: "SendGrid's event webhook (signed)", ..received() });
+            t.post("/mailgun", webhooks::mailgun, Doc { summary: "Mailgun's event webhook (signed)", ..received() });
+            t.post("/ses", webhooks::ses, Doc { summary: "Amazon SNS notifications of SES events (signed)", ..received() });
+        });
+        t.scope("/admin", |t| {
+            messages::table::<AdminUser, T>(t);
+            t.get("/events", events::for_area::<AdminUser>, doc("Events the admin may see, after a sequence number").query::<events::EventsQuery>().answers::<EventPage>());
+            t.post("/auth/login", auth::login_admin, doc("Sign in").public().takes::<auth::LoginRequest>().answers::<auth::SessionResponse>());
+            auth_routes::<AdminUser, T>(t);
+            t.post("/stores", admin::create_store, doc("Create a store").takes::<admin::CreateStore>().answers_with::<Store>(201));
+            t.get("/stores", admin::list_stores, doc("The stores").query::<Page>().answers::<admin::StoreList>());
+            t.get("/stores/{store_id}", admin::get_store, doc("A store").answers::<Store>());
+            t.patch("/stores/{store_id}", admin::update_store, doc("Rename a store, change its tier, disable or enable it").takes::<admin::UpdateStore>().answers::<Store>());
+            t.post("/stores/{store_id}/users", admin::create_store_user, doc("Add a staff member to a store").takes::<admin::CreateUser>().answers_with::<User>(201));
+            t.get("/stores/{store_id}/users", admin::list_store_users, doc("A store's staff").query::<Page>().answers::<admin::UserList>());
+            t.patch("/stores/{store_id}/users/{user_id}", admin::update_store_user, doc("Rename, disable or enable a staff member").takes::<PersonChange>().answers::<User>());
+            t.post("/stores/{store_id}/customers", admin::create_customer, doc("Add a customer to a store").takes::<admin::CreateCustomer>().answers_with::<Customer>(201));
+            t.get("/stores/{store_id}/customers", admin::list_customers, doc("A store's customers").query::<Page>().answers::<admin::CustomerList>());
+            t.patch("/stores/{store_id}/customers/{customer_id}", admin::update_customer, doc("Rename, disable or enable a customer").takes::<PersonChange>().answers::<Customer>());
+            t.get("/email-templates", email::list_templates, doc("The platform's email templates").query::<TemplateFilter>().answers::<email::TemplateList>());
+            t.post("/email-templates", email::create_template, doc("Add an email template").takes::<TemplateFields>().answers_with::<EmailTemplate>(201));
+            t.post("/email-templates/preview", email::admin_preview, doc("Render a template with sample or given variables").takes::<PreviewRequest>().answers::<Preview>());
+            t.get("/email-templates/{id}", email::get_template, doc("An email template").answers::<EmailTemplate>());
+            t.put("/email-templates/{id}", email::update_template, doc("Change an email template").takes::<TemplateFields>().answers::<EmailTemplate>());
+            t.delete("/email-templates/{id}", email::delete_template, doc("Remove an email template").empty(204));
+            t.get("/email-logs", email::admin_logs, doc("The email log of every store").query::<email::LogQuery>().answers::<email::LogList>());
+            t.post("/email-logs/{id}/retry", email::retry_email, doc("Send a failed email again").answers::<email::Requeued>());
+            t.get("/notifications", email_settings::list_notifications, doc("Admin notifications").query::<AlertFilter>().answers::<email_settings::NotificationList>());
+            t.get("/notifications/unread-count", email_settings::notifications_unread, doc("Unread admin notifications").answers::<email_settings::UnreadNotifications>());
+            t.put("/notifications/read-all", email_settings::read_all_notifications, doc("Mark every notification read").answers::<email_settings::MarkedRead>());
+            t.put("/notifications/{id}/read", email_settings::read_notification, doc("Mark a notification read").answers::<email_settings::NotificationRead>());
+            t.post("/api-keys", integration::create_key, doc("Create an integration key (shown once)").takes::<KeyInput>().answers_with::<NewKey>(201));
+            t.get("/api-keys", integration::list_keys, doc("The integration keys").answers::<integration::KeyList>());
+            t.delete("/api-keys/{id}", integration::revoke_key, doc("Revoke an integration key").empty(204));
+            webhook_routes::<AdminUser, T>(t);
+            t.get("/settings", settings::list_settings, doc("The platform settings").answers::<settings::SettingList>());
+            t.put("/settings/{key}", settings::update_setting, doc("Change a platform setting").takes::<settings::UpdateSetting>().answers::<Setting>());
+        });
+        t.scope("/vendor", |t| {
+            messages::table::<VendorUser, T>(t);
+            t.get("/events", events::for_area::<VendorUser>, doc("Events the staff member may see, after a sequence number").query::<events::EventsQuery>().answers::<EventPage>());
+            t.post("/auth/login", auth::login_vendor, doc("Sign in").public().takes::<auth::LoginRequest>().answers::<auth::SessionResponse>());
+            auth_routes::<VendorUser, T>(t);
+            t.post("/customers", vendor::create_customer, doc("Add a customer to the store").takes::<admin::CreateCustomer>().answers_with::<Customer>(201));
+            t.get("/customers", vendor::list_customers, doc("The store's customers").query::<Page>().answers::<admin::CustomerList>());
+            t.patch("/customers/{customer_id}", vendor::update_customer, doc("Rename, disable or enable a customer").takes::<PersonChange>().answers::<Customer>());
+            t.get("/email-templates", email::vendor_templates, doc("The templates the store may have its own version of").answers::<email::OverridableList>());
+            t.post("/email-templates/preview", email::vendor_preview, doc("Render a template as the store's customers would get it").takes::<PreviewRequest>().answers::<Preview>());
+            t.put("/email-templates/{code}/{language}", email::put_override, doc("The store's own version of a template").takes::<email::OverrideRequest>().answers::<StoreOverride>());
+            t.delete("/email-templates/{code}/{language}", email::delete_override, doc("Back to the platform's template").empty(204));
+            t.get("/email-logs", email::vendor_logs, doc("The store's email log").query::<email::LogQuery>().answers::<email::LogList>());
+            webhook_routes::<VendorUser, T>(t);
+            t.get("/email-settings", email_settings::get_settings, doc("How the store's email leaves").answers::<SettingsView>());
+            t.put("/email-settings", email_settings::update_settings, doc("Change how the store's email leaves").takes::<SettingsChange>().answers::<SettingsView>());
+            t.post("/email-settings/verify", email_settings::verify_settings, doc("Check the store's email settings against the provider").answers::<Verification>());
+        });
+        t.scope("/integration", |t| {
+            t.get("/events", events::for_platform, doc("Every event after a sequence number (scope events)").key().query::<events::EventsQuery>().answers::<EventPage>());
+            t.post("/conversations", integration::find_or_open_conversation, doc("Find or open the conversation of a store and customer about something (scope conversations)").key().takes::<integration::ConversationRequest>().upserts::<ConversationDetail>());
+            t.put("/stores/{external_id}", integration::put_store, doc("Create or update a store by the platform's id (scope provision)").key().takes::<StoreInput>().upserts::<Store>());
+            t.put("/stores/{store_external_id}/users/{external_id}", integration::put_staff, doc("Create or update a staff member by the platform's id (scope provision)").key().takes::<PlatformPerson>().upserts::<User>());
+            t.put("/stores/{store_external_id}/customers/{external_id}", integration::put_customer, doc("Create or update a customer by the platform's id (scope provision)").key().takes::<PlatformPerson>().upserts::<Customer>());
+        });
+        t.scope("/shop", |t| {
+            messages::table::<CustomerUser, T>(t);
+            t.get("/events", events::for_area::<CustomerUser>, doc("Events the customer may see, after a sequence number").query::<events::EventsQuery>().answers::<EventPage>());
+            t.post("/auth/register", auth::register, doc("Register with a store (202 when the address must be confirmed first)").public().takes::<auth::RegisterRequest>().answers_with::<auth::SessionResponse>(201));
+            t.post("/auth/verify-email", auth::verify_email, doc("Confirm the address with the emailed token; signs in").public().takes::<auth::VerifyRequest>().answers::<auth::SessionResponse>());
+            t.post("/auth/login", auth::login_shop, doc("Sign in to a store's shop").public().takes::<auth::ShopLoginRequest>().answers::<auth::SessionResponse>());
+            auth_routes::<CustomerUser, T>(t);
+        });
+    });
+}
+
+/// Single sign-on, passwords and the account of an area.
+fn auth_routes<U: AreaUser, T: Table>(t: &mut T) {
+    use crate::accounts::service::PersonChange;
+    t.post(
+        "/auth/sso",
+        auth::sso::<U>,
+        doc("Exchange the platform's single sign-on token for a session")
+            .public()
+            .takes::<auth::SsoRequest>()
+            .answers::<auth::SessionResponse>(),
+    );
+    t.post(
+        "/auth/forgot-password",
+        auth::forgot_password::<U>,
+        doc("Email a link to choose a new password (the same answer for every address)")
+            .public()
+            .takes::<auth::ForgotRequest>()
+            .answers_with::<auth::Notice>(202),
+    );
+    t.post(
+        "/auth/reset-password",
+        auth::reset_password::<U>,
+        doc("Choose a new password with the emailed token")
+            .public()
+            .takes::<auth::ResetRequest>()
+            .empty(204),
+    );
+    t.post(
+        "/auth/logout",
+        auth::logout::<U>,
+        doc("End the session").empty(204),
+    );
+    t.get(
+        "/auth/me",
+        auth::me::<U>,
+        doc("The signed-in account").answers::<auth::MeResponse>(),
+    );
+    t.patch(
+        "/auth/me",
+        auth::update_me::<U>,
+        doc("Change one's name or language")
+            .takes::<PersonChange>()
+            .answers::<crate::accounts::Profile>(),
+    );
+    t.post(
+        "/auth/password",
+        auth::change_password::<U>,
+        doc("Change one's password (other sessions end)")
+            .takes::<auth::PasswordChange>()
+            .empty(204),
+    );
+}
+
+/// Webhook endpoints: the platform's (admin) or a store's (vendor).
+fn webhook_routes<U: AreaUser, T: Table>(t: &mut T) {
+    use crate::integration::webhooks::{Endpoint, EndpointInput, NewEndpoint};
+    t.post(
+        "/webhooks",
+        webhook_endpoints::create::<U>,
+        doc("Register a webhook endpoint (its secret shown once)")
+            .takes::<EndpointInput>()
+            .answers_with::<NewEndpoint>(201),
+    );
+    t.get(
+        "/webhooks",
+        webhook_endpoints::list::<U>,
+        doc("The webhook endpoints").answers::<webhook_endpoints::EndpointList>(),
+    );
+    t.patch(
+        "/webhooks/{id}",
+        webhook_endpoints::update::<U>,
+        doc("Turn an endpoint off, or on again")
+            .takes::<webhook_endpoints::EndpointChange>()
+            .answers::<Endpoint>(),
+    );
+    t.delete(
+        "/webhooks/{id}",
+        webhook_endpoints::delete::<U>,
+        doc("Remove an endpoint and its queue").empty(204),
+    );
+    t.get(
+        "/webhooks/{id}/deliveries",
+        webhook_endpoints::deliveries::<U>,
+        doc("An endpoint's latest deliveries and the answers received")
+            .query::<webhook_endpoints::LogQuery>()
+            .answers::<webhook_endpoints::DeliveryLog>(),
+    );
+}
+
+/// The web pages (HTML for browsers; not part of the API document).
+fn pages(cfg: &mut web::ServiceConfig) {
+    cfg.route("/assets/{path:.*}", get().to(static_files::asset))
         .route("/favicon.ico", get().to(static_files::favicon))
         .route("/", get().to(pages::home))
         .route("/sso/{area}", get().to(pages::sso))

@@ -8,7 +8,7 @@ use crate::error::AppError;
 use crate::platform;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateSetting {
     /// A number or a string; validated per key.
@@ -20,7 +20,13 @@ pub(crate) async fn list_settings(
     _admin: AdminUser,
 ) -> Result<HttpResponse, AppError> {
     let settings = state.db.read(platform::list).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "settings": settings })))
+    Ok(HttpResponse::Ok().json(SettingList { settings }))
+}
+
+/// Every platform setting with its value.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct SettingList {
+    pub settings: Vec<crate::platform::Setting>,
 }
 
 pub(crate) async fn update_setting(

@@ -11,7 +11,7 @@ use crate::error::AppError;
 struct Static;
 
 pub(crate) async fn health() -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+    HttpResponse::Ok().json(Health { status: "ok" })
 }
 
 pub(crate) async fn asset(path: web::Path<String>) -> Result<HttpResponse, AppError> {
@@ -34,4 +34,10 @@ pub(crate) async fn favicon() -> Result<HttpResponse, AppError> {
         .content_type("image/svg+xml")
         .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
         .body(file.data.into_owned()))
+}
+
+/// `GET /health`: the process answers.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct Health {
+    status: &'static str,
 }

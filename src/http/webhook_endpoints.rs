@@ -49,7 +49,21 @@ pub(crate) async fn list<U: AreaUser>(
         .db
         .read(move |conn| webhooks::list(conn, owner))
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "webhooks": endpoints })))
+    Ok(HttpResponse::Ok().json(EndpointList {
+        webhooks: endpoints,
+    }))
+}
+
+/// The caller's webhook endpoints (their secrets never shown again).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct EndpointList {
+    pub webhooks: Vec<webhooks::Endpoint>,
+}
+
+/// An endpoint's latest deliveries, newest first.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct DeliveryLog {
+    pub deliveries: Vec<webhooks::Delivery>,
 }
 
 pub(crate) async fn delete<U: AreaUser>(
@@ -67,7 +81,7 @@ pub(crate) async fn delete<U: AreaUser>(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct EndpointChange {
     is_active: bool,
@@ -89,7 +103,8 @@ pub(crate) async fn update<U: AreaUser>(
     Ok(HttpResponse::Ok().json(endpoint))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LogQuery {
     #[serde(default = "default_limit")]
@@ -116,5 +131,5 @@ pub(crate) async fn deliveries<U: AreaUser>(
         .db
         .read(move |conn| webhooks::deliveries(conn, owner, id, limit))
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "deliveries": log })))
+    Ok(HttpResponse::Ok().json(DeliveryLog { deliveries: log }))
 }

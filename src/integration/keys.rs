@@ -14,7 +14,7 @@ use crate::domain::{self, Invalid, Scope};
 /// What every key starts with, so a leaked one is recognisable (and scanners can find it).
 pub(crate) const KEY_PREFIX: &str = "pk_";
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub(crate) struct ApiKey {
     pub id: i64,
     pub name: String,
@@ -27,7 +27,7 @@ pub(crate) struct ApiKey {
 }
 
 /// A new key with its secret: the only time the secret exists outside the caller's hands.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct NewKey {
     #[serde(flatten)]
     pub api_key: ApiKey,
@@ -37,7 +37,7 @@ pub(crate) struct NewKey {
 }
 
 /// A key as given by an admin, not yet checked.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct KeyInput {
     pub name: String,

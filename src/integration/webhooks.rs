@@ -39,7 +39,7 @@ impl Owner {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub(crate) struct Endpoint {
     pub id: i64,
     pub store_id: Option<i64>,
@@ -56,14 +56,14 @@ pub(crate) struct Endpoint {
 }
 
 /// A new endpoint with its secret: the only answer that carries it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct NewEndpoint {
     #[serde(flatten)]
     pub endpoint: Endpoint,
     pub secret: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct EndpointInput {
     pub url: String,
@@ -72,7 +72,7 @@ pub(crate) struct EndpointInput {
 }
 
 /// One delivery as the log shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct Delivery {
     pub id: i64,
     pub event_seq: i64,

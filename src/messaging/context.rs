@@ -12,7 +12,7 @@ pub(crate) const ID_MAX: usize = 128;
 pub(crate) const LABEL_MAX: usize = 200;
 pub(crate) const URL_MAX: usize = 2000;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ConversationContext {
     #[serde(rename = "type")]

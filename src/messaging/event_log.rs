@@ -28,7 +28,7 @@ pub(crate) enum Reader {
 }
 
 /// One event as the events API and webhooks show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub(crate) struct LoggedEvent {
     pub seq: i64,
     #[serde(rename = "type")]
@@ -39,7 +39,7 @@ pub(crate) struct LoggedEvent {
     pub data: EventData,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub(crate) struct EventData {
     pub conversation_type: ConversationType,
     /// Who acted (for `participant.added`, who joined).
@@ -48,7 +48,7 @@ pub(crate) struct EventData {
     pub message_id: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct EventPage {
     pub events: Vec<LoggedEvent>,
     /// The `after` of the next page: the last `seq` here, or the `after` asked for.

@@ -82,7 +82,7 @@ impl rusqlite::types::FromSql for EventKind {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EventParticipant {
     #[serde(rename = "type")]
     pub participant_type: ParticipantType,

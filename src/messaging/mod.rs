@@ -34,7 +34,7 @@ pub(crate) const CONTENT_MAX: usize = 10_000;
 /// The length of `last_message_preview` (also written in migration V9, which backfilled it).
 pub const PREVIEW_CHARS: i64 = 140;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub(crate) struct OtherParticipant {
     #[serde(rename = "type")]
     pub participant_type: ParticipantType,
@@ -43,7 +43,7 @@ pub(crate) struct OtherParticipant {
 }
 
 /// A conversation as one inbox line, from one viewer's side (their unread count, the other party).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub(crate) struct ConversationSummary {
     pub id: i64,
     pub conversation_type: ConversationType,
@@ -63,7 +63,7 @@ pub(crate) struct ConversationSummary {
     pub created_at: Timestamp,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub(crate) struct Participant {
     pub participant_type: ParticipantType,
     pub participant_id: i64,
@@ -72,7 +72,7 @@ pub(crate) struct Participant {
     pub last_read_at: Option<Timestamp>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub(crate) struct ConversationDetail {
     #[serde(flatten)]
     pub summary: ConversationSummary,
@@ -81,7 +81,7 @@ pub(crate) struct ConversationDetail {
     pub has_more: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub(crate) struct Attachment {
     pub id: i64,
     pub original_filename: String,
@@ -94,7 +94,7 @@ pub(crate) struct Attachment {
     pub thumbnail_url: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub(crate) struct Message {
     pub id: i64,
     pub conversation_id: i64,
@@ -111,14 +111,14 @@ pub(crate) struct Message {
     pub attachments: Vec<Attachment>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub(crate) struct Preferences {
     pub conversation_id: i64,
     pub email_notifications: bool,
     pub muted: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub(crate) struct Recipient {
     pub id: i64,
     #[serde(rename = "type")]

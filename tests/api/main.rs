@@ -14,6 +14,7 @@ mod events;
 mod helpers;
 mod integration;
 mod messaging;
+mod openapi;
 mod pages;
 mod platform;
 mod providers;

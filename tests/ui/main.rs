@@ -1745,3 +1745,35 @@ async fn without_scripts_staff_reply_with_a_file_and_close_the_conversation() {
     .await;
     vendor.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_reference_draws_the_document_offline() {
+    let app = spawn_app().await;
+    let driver = chromedriver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let client = browser(&driver, profile.path()).await;
+    client
+        .goto(&format!("{}/api/docs", app.address))
+        .await
+        .unwrap();
+    wait_for(&client, Locator::Css("details.op")).await;
+    let operations = client
+        .execute(
+            "return document.querySelectorAll('details.op').length;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(operations.as_i64().unwrap() > 120, "{operations}");
+    // One operation opened, as a reader would.
+    client
+        .execute(
+            "document.querySelector('details.op').open = true; window.scrollTo(0, 0);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    screenshot(&client, "api-docs").await;
+    at_phone_width(&client, "api-docs").await;
+    client.close().await.unwrap();
+}

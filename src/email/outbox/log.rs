@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::domain::EmailStatus;
 use crate::email::EmailError;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub(crate) struct EmailLog {
     pub id: i64,
     pub template_code: Option<String>,

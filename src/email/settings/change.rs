@@ -12,7 +12,7 @@ use crate::email::EmailError;
 
 /// Every field optional: what is left out stays as it is. For optional text and for secrets an
 /// empty string clears the value; secrets are write-only.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsChange {
     from_email: Option<String>,

@@ -18,7 +18,7 @@ mod verify;
 
 pub(crate) use change::{SettingsChange, change_settings};
 pub(crate) use sealing::{key_matches, reseal_all, write_key_check};
-pub(crate) use verify::verify_settings;
+pub(crate) use verify::{Verification, verify_settings};
 
 pub(crate) const SECRET_COLUMNS: &[&str] = &[
     "smtp_password",
@@ -67,7 +67,7 @@ pub(crate) struct StoredSettings {
 }
 
 /// What the API answers: every setting, with secrets reduced to whether they are set.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub(crate) struct SettingsView {
     pub store_id: i64,
     pub from_email: String,

@@ -13,7 +13,7 @@ use crate::email::mailer::store_mailer;
 use crate::email::smtp::{Outgoing, SendError};
 
 /// What a verification found.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub(crate) struct Verification {
     pub is_verified: bool,
     pub verification_error: Option<String>,

@@ -17,7 +17,7 @@ mod resolve;
 
 pub(crate) use edit::{OverrideDraft, create_template, save_override, update_template};
 pub(crate) use overrides::*;
-pub(crate) use preview::{PreviewRequest, preview};
+pub(crate) use preview::{Preview, PreviewRequest, preview};
 pub(crate) use resolve::*;
 
 /// The language every template falls back to.
@@ -27,7 +27,7 @@ pub(crate) const DEFAULT_LANGUAGE: &str = "en";
 #[folder = "assets/emails/"]
 struct DefaultFiles;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub(crate) struct EmailTemplate {
     pub id: i64,
     pub code: String,
@@ -47,7 +47,7 @@ pub(crate) struct EmailTemplate {
 }
 
 /// A template as written in `assets/emails/*.toml`, and as admins create or update one.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TemplateFields {
     pub code: String,
@@ -153,7 +153,8 @@ pub(crate) fn seed_defaults(conn: &Connection) -> Result<usize, EmailError> {
     Ok(added)
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TemplateFilter {
     pub code: Option<String>,

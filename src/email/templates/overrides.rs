@@ -9,7 +9,7 @@ use super::{DEFAULT_LANGUAGE, json_list};
 use crate::email::EmailError;
 use crate::email::render::TemplateSource;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub(crate) struct StoreOverride {
     pub id: i64,
     pub store_id: i64,
@@ -175,7 +175,7 @@ pub(crate) fn variables_of(
 }
 
 /// A platform template a store may override, with the store's own version if it has one.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub(crate) struct OverridableTemplate {
     pub code: String,
     pub language: String,

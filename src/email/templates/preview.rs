@@ -9,7 +9,7 @@ use crate::domain;
 use crate::email::render::{self, Rendered, TemplateSource};
 use crate::email::{Context, EmailError};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PreviewRequest {
     pub code: Option<String>,
@@ -22,7 +22,7 @@ pub(crate) struct PreviewRequest {
 }
 
 /// What a preview shows: the rendered email, which layer it came from and in which language.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct Preview {
     #[serde(flatten)]
     pub rendered: Rendered,

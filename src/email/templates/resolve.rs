@@ -8,7 +8,7 @@ use super::{DEFAULT_LANGUAGE, TemplateVariables, find, find_override, variables_
 use crate::email::EmailError;
 use crate::email::render::TemplateSource;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Layer {
     Store,

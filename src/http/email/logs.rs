@@ -10,7 +10,8 @@ use crate::email::outbox;
 use crate::error::AppError;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LogQuery {
     status: Option<String>,
@@ -57,9 +58,28 @@ async fn logs(
         .db
         .read(move |conn| outbox::list_logs(conn, &filter, page.skip, page.limit))
         .await?;
-    Ok(HttpResponse::Ok().json(
-        serde_json::json!({ "logs": logs, "total": total, "skip": page.skip, "limit": page.limit }),
-    ))
+    Ok(HttpResponse::Ok().json(LogList {
+        logs,
+        total,
+        skip: page.skip,
+        limit: page.limit,
+    }))
+}
+
+/// A page of the email log.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct LogList {
+    pub logs: Vec<outbox::EmailLog>,
+    pub total: i64,
+    pub skip: u32,
+    pub limit: u32,
+}
+
+/// An email queued again.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct Requeued {
+    pub id: i64,
+    pub status: EmailStatus,
 }
 
 pub(crate) async fn admin_logs(
@@ -92,5 +112,8 @@ pub(crate) async fn retry_email(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     crate::email::retry_email(&state.email(), id).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "id": id, "status": "pending" })))
+    Ok(HttpResponse::Ok().json(Requeued {
+        id,
+        status: EmailStatus::Pending,
+    }))
 }

@@ -18,10 +18,16 @@ pub(crate) async fn vendor_templates(
         .db
         .read(move |conn| templates::store_choices(conn, store_id))
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "templates": list })))
+    Ok(HttpResponse::Ok().json(OverridableList { templates: list }))
 }
 
-#[derive(Deserialize)]
+/// The platform templates a store may have its own version of.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct OverridableList {
+    pub templates: Vec<templates::OverridableTemplate>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct OverrideRequest {
     subject: String,

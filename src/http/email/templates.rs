@@ -17,7 +17,17 @@ pub(crate) async fn list_templates(
         .db
         .read(move |conn| templates::list(conn, &filter))
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "templates": list, "total": list.len() })))
+    Ok(HttpResponse::Ok().json(TemplateList {
+        total: list.len(),
+        templates: list,
+    }))
+}
+
+/// The platform's templates.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct TemplateList {
+    pub templates: Vec<templates::EmailTemplate>,
+    pub total: usize,
 }
 
 pub(crate) async fn create_template(

@@ -12,7 +12,8 @@ use crate::messaging::service::{self, StartConversation};
 use crate::messaging::{ConversationContext, ConversationSummary, participants};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ListQuery {
     conversation_type: Option<ConversationType>,
@@ -34,8 +35,8 @@ fn default_limit() -> u32 {
 }
 
 /// The answers of the busiest routes, typed so they serialize straight to JSON.
-#[derive(Serialize)]
-struct ListAnswer {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct ListAnswer {
     conversations: Vec<ConversationSummary>,
     total: i64,
     total_unread: i64,
@@ -43,8 +44,22 @@ struct ListAnswer {
     limit: u32,
 }
 
-#[derive(Serialize)]
-struct UnreadAnswer {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct UnreadAnswer {
+    total_unread: i64,
+}
+
+/// People a conversation can be started with.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct RecipientList {
+    recipients: Vec<crate::messaging::Recipient>,
+    total: i64,
+}
+
+/// A conversation marked read: its count (0) and the caller's total.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ReadAnswer {
+    unread_count: i64,
     total_unread: i64,
 }
 
@@ -96,7 +111,7 @@ pub(super) async fn list<U: AreaUser>(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CreateRequest {
     conversation_type: ConversationType,
@@ -143,7 +158,8 @@ pub(super) async fn unread_count<U: AreaUser>(
     Ok(HttpResponse::Ok().json(UnreadAnswer { total_unread }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RecipientsQuery {
     recipient_type: ParticipantType,
@@ -174,10 +190,11 @@ pub(super) async fn recipients<U: AreaUser>(
             participants::recipients(conn, &actor, query.recipient_type, search.as_deref(), page)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "recipients": recipients, "total": total })))
+    Ok(HttpResponse::Ok().json(RecipientList { recipients, total }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(super) struct DetailQuery {
     #[serde(default = "default_thread_page")]
@@ -238,11 +255,13 @@ pub(super) async fn read<U: AreaUser>(
     let total_unread = service::mark_read(&state.messaging(), user.auth().actor, *path)
         .await?
         .publish(&state.events);
-    Ok(HttpResponse::Ok()
-        .json(serde_json::json!({ "unread_count": 0, "total_unread": total_unread })))
+    Ok(HttpResponse::Ok().json(ReadAnswer {
+        unread_count: 0,
+        total_unread,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct PreferencesRequest {
     email_notifications: Option<bool>,

@@ -9,6 +9,7 @@ pub(crate) mod send;
 
 use actix_web::{Route, web};
 
+use super::openapi::{Doc, Table, doc};
 use crate::auth::extract::AreaUser;
 
 /// What a messaging route does; the route table below is the one list of them.
@@ -36,6 +37,20 @@ pub struct RouteSpec {
     /// Relative to `/api/v1/{area}/messages`.
     pub path: &'static str,
     pub op: Op,
+}
+
+impl RouteSpec {
+    /// The method as actix names it.
+    fn http_method(&self) -> actix_web::http::Method {
+        use actix_web::http::Method;
+        match self.method {
+            "POST" => Method::POST,
+            "PUT" => Method::PUT,
+            "PATCH" => Method::PATCH,
+            "DELETE" => Method::DELETE,
+            _ => Method::GET,
+        }
+    }
 }
 
 /// Every messaging route, in matching order (fixed paths before `{id}`). All three areas mount all
@@ -132,11 +147,60 @@ fn handler<U: AreaUser>(op: Op) -> Route {
     }
 }
 
-/// Mounts the messaging routes for one area.
-pub(crate) fn scope<U: AreaUser>() -> actix_web::Scope {
-    MESSAGING_ROUTES
-        .iter()
-        .fold(web::scope("/messages"), |scope, spec| {
-            scope.route(spec.path, handler::<U>(spec.op))
-        })
+/// What a messaging route does, for the API document.
+fn doc_of(op: Op) -> Doc {
+    use crate::messaging::{ConversationDetail, ConversationSummary, Message, Preferences};
+    use conversations::{
+        CreateRequest, DetailQuery, ListAnswer, ListQuery, PreferencesRequest, ReadAnswer,
+        RecipientList, RecipientsQuery, UnreadAnswer,
+    };
+    match op {
+        Op::List => doc("The caller's conversations, newest activity first")
+            .query::<ListQuery>()
+            .answers::<ListAnswer>(),
+        Op::Create => doc("Start a conversation (admins and staff; customers get 403)")
+            .takes::<CreateRequest>()
+            .answers_with::<ConversationDetail>(201),
+        Op::UnreadCount => doc("The caller's unread messages").answers::<UnreadAnswer>(),
+        Op::Recipients => doc("People the caller can start a conversation with")
+            .query::<RecipientsQuery>()
+            .answers::<RecipientList>(),
+        Op::Detail => doc("A conversation with a page of its messages")
+            .query::<DetailQuery>()
+            .answers::<ConversationDetail>(),
+        Op::Send => doc("Send a message, with files as multipart/form-data")
+            .takes_message::<send::SendJson>()
+            .answers_with::<Message>(201),
+        Op::Close => {
+            doc("Close a conversation (admins and staff)").answers::<ConversationSummary>()
+        }
+        Op::Reopen => {
+            doc("Reopen a closed conversation (admins and staff)").answers::<ConversationSummary>()
+        }
+        Op::Read => doc("Mark a conversation read").answers::<ReadAnswer>(),
+        Op::Preferences => doc("The caller's email and mute settings for a conversation")
+            .takes::<PreferencesRequest>()
+            .answers::<Preferences>(),
+        Op::DeleteMessage => doc("Delete a message (its author, or an admin)").empty(204),
+        Op::Attachment => doc("An attachment, as a download").file(),
+        Op::Thumbnail => doc("An image attachment's thumbnail").file(),
+        Op::Stream => {
+            doc("Live events the caller may see (Server-Sent Events; resume with Last-Event-ID)")
+                .stream()
+        }
+    }
+}
+
+/// The messaging routes of one area, under `/messages`.
+pub(crate) fn table<U: AreaUser, T: Table>(t: &mut T) {
+    t.scope("/messages", |t| {
+        for spec in MESSAGING_ROUTES {
+            t.route_built(
+                spec.http_method(),
+                spec.path,
+                handler::<U>(spec.op),
+                doc_of(spec.op),
+            );
+        }
+    });
 }

@@ -15,9 +15,10 @@ use crate::error::AppError;
 use crate::messaging::service;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+/// A message as JSON (files go as `multipart/form-data`: `content` and up to ten `files`).
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SendJson {
+pub(crate) struct SendJson {
     content: String,
 }
 
