@@ -371,18 +371,16 @@ CREATE INDEX ix_email_templates_category ON email_templates (category);
 CREATE INDEX ix_email_templates_code ON email_templates (code);
 
 -- events
-CREATE TABLE events (
-    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+CREATE TABLE "events" (
+    seq             INTEGER PRIMARY KEY,
     event_type      TEXT    NOT NULL,
     conversation_id INTEGER NOT NULL,
     actor_type      TEXT    NOT NULL CHECK (actor_type IN ('admin', 'store', 'customer')),
     actor_id        INTEGER NOT NULL,
-    -- The message created or deleted; for participant.added, null (the actor joined).
     message_id      INTEGER,
     created_at      TEXT    NOT NULL
 );
 CREATE INDEX ix_events_conversation ON events (conversation_id, seq);
-CREATE INDEX ix_events_created ON events (created_at);
 
 -- message_attachments
 CREATE TABLE message_attachments (
@@ -607,20 +605,17 @@ CREATE UNIQUE INDEX ux_users_external_id ON users (coalesce(store_id, 0), extern
     WHERE external_id IS NOT NULL;
 
 -- webhook_deliveries
-CREATE TABLE webhook_deliveries (
+CREATE TABLE "webhook_deliveries" (
     id              INTEGER PRIMARY KEY,
     endpoint_id     INTEGER NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
     event_seq       INTEGER NOT NULL,
     conversation_id INTEGER NOT NULL,
     event_type      TEXT    NOT NULL,
-    -- The body, fixed when the delivery is made, so every attempt sends the same bytes.
     payload         TEXT    NOT NULL,
-    state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered')),
+    state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed')),
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at TEXT    NOT NULL,
     last_attempt_at TEXT,
-    -- What the receiver answered last: its status (NULL when it could not be reached), the start
-    -- of its body, or why there was no answer.
     last_status     INTEGER,
     last_response   TEXT,
     last_error      TEXT,

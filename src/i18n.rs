@@ -462,7 +462,10 @@ mod tests {
         ));
         built.extend(values("login-title-", &["admin", "vendor", "shop"]));
         built.extend(values("webhooks-intro-", &["admin", "vendor"]));
-        built.extend(values("webhooks-state-", &["pending", "delivered"]));
+        built.extend(values(
+            "webhooks-state-",
+            &["pending", "delivered", "failed"],
+        ));
         built.extend(values("js-layer-", &["store", "platform"]));
         for event in crate::domain::SystemEvent::ALL {
             for prefix in [

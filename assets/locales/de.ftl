@@ -55,6 +55,7 @@ webhooks-col-attempts = Versuche
 webhooks-col-answer = Letzte Antwort
 webhooks-state-pending = Wartet
 webhooks-state-delivered = Zugestellt
+webhooks-state-failed = Aufgegeben
 webhooks-next = nächster Versuch
 keys-intro = Mit Schlüsseln legt das Backend Ihrer Plattform Shops, Mitarbeiter und Kunden an, führt Unterhaltungen und liest Ereignisse. Ein Schlüssel handelt als Plattform, nie als Person; alles, was er tut, wird unter seinem Namen festgehalten.
 keys-col-key = Schlüssel

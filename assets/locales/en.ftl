@@ -56,6 +56,7 @@ webhooks-col-attempts = Attempts
 webhooks-col-answer = Last answer
 webhooks-state-pending = Waiting
 webhooks-state-delivered = Delivered
+webhooks-state-failed = Given up
 webhooks-next = next try
 keys-intro = Keys let your platform's backend provision stores, staff and customers, work conversations and read events. A key acts as the platform, never as a person; everything it does is recorded under its name.
 keys-col-key = Key

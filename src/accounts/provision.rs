@@ -177,17 +177,19 @@ pub(crate) fn upsert_user(
     person: &Person,
 ) -> Result<(User, Upserted), AccountsError> {
     let role = if store_id.is_some() { "store" } else { "admin" };
-    let found: Option<i64> = tx
+    let found: Option<(i64, bool)> = tx
         .prepare_cached(
-            "SELECT id FROM users WHERE store_id IS ?1 AND role = ?4 AND external_id = ?2
-             UNION ALL SELECT id FROM users WHERE store_id IS ?1 AND role = ?4 AND email = ?3 AND external_id IS NULL
+            "SELECT id, 0 FROM users WHERE store_id IS ?1 AND role = ?4 AND external_id = ?2
+             UNION ALL SELECT id, 1 FROM users WHERE store_id IS ?1 AND role = ?4 AND email = ?3 AND external_id IS NULL
              LIMIT 1",
         )?
-        .query_row(params![store_id, external_id, person.email, role], |r| r.get(0))
+        .query_row(params![store_id, external_id, person.email, role], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?;
     let taken = |e| unique_or(e, "email_taken", "another account has this email");
     let (id, upserted) = match found {
-        Some(id) => {
+        Some((id, _)) => {
             tx.prepare_cached(
                 "UPDATE users SET external_id = ?2, email = ?3, full_name = ?4,
                         language = coalesce(?5, language), is_active = coalesce(?6, is_active),
@@ -259,13 +261,15 @@ pub(crate) fn upsert_customer(
     external_id: &str,
     person: &Person,
 ) -> Result<(Customer, Upserted), AccountsError> {
-    let found: Option<i64> = tx
+    let found: Option<(i64, bool)> = tx
         .prepare_cached(
-            "SELECT id FROM customers WHERE store_id = ?1 AND external_id = ?2
-             UNION ALL SELECT id FROM customers WHERE store_id = ?1 AND email = ?3 AND external_id IS NULL
+            "SELECT id, 0 FROM customers WHERE store_id = ?1 AND external_id = ?2
+             UNION ALL SELECT id, 1 FROM customers WHERE store_id = ?1 AND email = ?3 AND external_id IS NULL
              LIMIT 1",
         )?
-        .query_row(params![store_id, external_id, person.email], |r| r.get(0))
+        .query_row(params![store_id, external_id, person.email], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?;
     let taken = |e| {
         unique_or(
@@ -275,7 +279,10 @@ pub(crate) fn upsert_customer(
         )
     };
     let (id, upserted) = match found {
-        Some(id) => {
+        Some((id, adopted)) => {
+            if adopted {
+                forget_local_password(tx, id)?;
+            }
             tx.prepare_cached(
                 "UPDATE customers SET external_id = ?2, email = ?3, full_name = ?4,
                         language = coalesce(?5, language), is_active = coalesce(?6, is_active),
@@ -304,6 +311,19 @@ pub(crate) fn upsert_customer(
         session::delete_all_for(tx, Principal::Customer(id), None)?;
     }
     Ok((super::get_customer(tx, id)?, upserted))
+}
+
+/// A customer the platform adopts by email may have registered in Parley, and anyone can register
+/// with any address: their password and sessions go, so only the platform's person gets in (by
+/// single sign-on, or by a password reset sent to the address). Staff and admins keep theirs:
+/// only an admin makes those.
+fn forget_local_password(tx: &Connection, customer_id: i64) -> Result<(), AccountsError> {
+    tx.execute(
+        "UPDATE customers SET password_hash = NULL WHERE id = ?1",
+        [customer_id],
+    )?;
+    session::delete_all_for(tx, Principal::Customer(customer_id), None)?;
+    Ok(())
 }
 
 /// One line of `parley import`: a store, a staff member or a customer, by the platform's ids —

@@ -314,7 +314,7 @@ pub(super) async fn sso_sign_in(
     area: Area,
     token: &str,
 ) -> Result<(Principal, Who), AppError> {
-    use crate::accounts::sso::{self, SignedIn, SsoError};
+    use crate::accounts::sso::{self, SsoError};
     let verifier = state.sso.as_ref().ok_or(SsoError::NotConfigured)?;
     state.login_limiter.check_ip(client_ip(req, state))?;
     if token.len() > 8192 {
@@ -322,10 +322,16 @@ pub(super) async fn sso_sign_in(
     }
     let claims = verifier.verify(token, area)?;
     let signed_in = sso::sign_in(&state.db, claims, area).await?;
-    Ok(match signed_in {
+    Ok(principal_of(signed_in))
+}
+
+/// Who a single sign-on brought in, as a session needs them.
+pub(super) fn principal_of(signed_in: crate::accounts::sso::SignedIn) -> (Principal, Who) {
+    use crate::accounts::sso::SignedIn;
+    match signed_in {
         SignedIn::User(user) => (Principal::User(user.id), Who::User(user)),
         SignedIn::Customer(customer) => (Principal::Customer(customer.id), Who::Customer(customer)),
-    })
+    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

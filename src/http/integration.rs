@@ -7,7 +7,8 @@ use serde::Deserialize;
 use crate::accounts::provision::{self, PersonInput, StoreInput, Upserted};
 use crate::auth::AdminUser;
 use crate::auth::extract::PlatformKey;
-use crate::domain::{Actor, Scope};
+use crate::auth::session::SessionKind;
+use crate::domain::{Actor, Area, Scope};
 use crate::error::AppError;
 use crate::integration::keys::{self, KeyInput};
 use crate::messaging::ConversationContext;
@@ -143,4 +144,49 @@ pub(crate) async fn find_or_open_conversation(
     } else {
         HttpResponse::Ok().json(detail)
     })
+}
+
+/// The area a platform session is for.
+#[derive(Deserialize, utoipa::ToSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum SessionArea {
+    Admin,
+    Vendor,
+    Shop,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SessionRequest {
+    area: SessionArea,
+    /// The person's id on the platform.
+    external_id: String,
+    /// Their store's id on the platform (vendor and shop).
+    store_external_id: Option<String>,
+}
+
+/// `POST /api/v1/integration/sessions` (scope `sso`): a bearer session for a provisioned person,
+/// for the platform's own apps, which have signed their user in already; answered as a login is.
+pub(crate) async fn open_session(
+    state: web::Data<AppState>,
+    key: PlatformKey,
+    body: web::Json<SessionRequest>,
+) -> Result<HttpResponse, AppError> {
+    key.0.require(Scope::Sso)?;
+    let body = body.into_inner();
+    let area = match body.area {
+        SessionArea::Admin => Area::Admin,
+        SessionArea::Vendor => Area::Vendor,
+        SessionArea::Shop => Area::Shop,
+    };
+    let signed_in = crate::accounts::sso::sign_in_by_key(
+        &state.db,
+        key.0.audit_name(),
+        area,
+        body.store_external_id,
+        body.external_id,
+    )
+    .await?;
+    let (principal, who) = super::auth::principal_of(signed_in);
+    super::auth::start_session(&state, area, principal, who, SessionKind::Bearer).await
 }

@@ -150,6 +150,7 @@ pub(crate) fn api<T: Table>(t: &mut T) {
         t.scope("/integration", |t| {
             t.get("/events", events::for_platform, doc("Every event after a sequence number (scope events)").key().query::<events::EventsQuery>().answers::<EventPage>());
             t.post("/conversations", integration::find_or_open_conversation, doc("Find or open the conversation of a store and customer about something (scope conversations)").key().takes::<integration::ConversationRequest>().upserts::<ConversationDetail>());
+            t.post("/sessions", integration::open_session, doc("A bearer session for a provisioned person, for the platform's own apps (scope sso)").key().takes::<integration::SessionRequest>().answers::<auth::SessionResponse>());
             t.put("/stores/{external_id}", integration::put_store, doc("Create or update a store by the platform's id (scope provision)").key().takes::<StoreInput>().upserts::<Store>());
             t.put("/stores/{store_external_id}/users/{external_id}", integration::put_staff, doc("Create or update a staff member by the platform's id (scope provision)").key().takes::<PlatformPerson>().upserts::<User>());
             t.put("/stores/{store_external_id}/customers/{external_id}", integration::put_customer, doc("Create or update a customer by the platform's id (scope provision)").key().takes::<PlatformPerson>().upserts::<Customer>());
@@ -157,7 +158,7 @@ pub(crate) fn api<T: Table>(t: &mut T) {
         t.scope("/shop", |t| {
             messages::table::<CustomerUser, T>(t);
             t.get("/events", events::for_area::<CustomerUser>, doc("Events the customer may see, after a sequence number").query::<events::EventsQuery>().answers::<EventPage>());
-            t.post("/auth/register", auth::register, doc("Register with a store (202 when the address must be confirmed first)").public().takes::<auth::RegisterRequest>().answers_with::<auth::SessionResponse>(201));
+            t.post("/auth/register", auth::register, doc("Register with a store (202 when the address must be confirmed first)").public().takes::<auth::RegisterRequest>().answers_with::<auth::SessionResponse>(201).or_answers_with::<auth::Unverified>(202));
             t.post("/auth/verify-email", auth::verify_email, doc("Confirm the address with the emailed token; signs in").public().takes::<auth::VerifyRequest>().answers::<auth::SessionResponse>());
             t.post("/auth/login", auth::login_shop, doc("Sign in to a store's shop").public().takes::<auth::ShopLoginRequest>().answers::<auth::SessionResponse>());
             auth_routes::<CustomerUser, T>(t);

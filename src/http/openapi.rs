@@ -70,8 +70,9 @@ pub(crate) enum Body {
 #[derive(Clone, Copy)]
 pub(crate) enum Answer {
     Json(u16, SchemaFn),
-    /// Either of two statuses with the same body (an upsert: 201 created, 200 found).
-    JsonEither(u16, u16, SchemaFn),
+    /// Either of two answers (an upsert: 201 created, 200 found; a registration: 201 signed in,
+    /// 202 waiting for the address check).
+    JsonEither(u16, SchemaFn, u16, SchemaFn),
     Empty(u16),
     /// Server-Sent Events.
     Stream,
@@ -146,7 +147,15 @@ impl Doc {
 
     /// Answers 201 when it made `T`, 200 when it found it.
     pub(crate) fn upserts<T: ToSchema>(mut self) -> Doc {
-        self.answer = Answer::JsonEither(201, 200, |s| s.add::<T>());
+        self.answer = Answer::JsonEither(201, |s| s.add::<T>(), 200, |s| s.add::<T>());
+        self
+    }
+
+    /// Besides its answer, may answer `T` with `status`.
+    pub(crate) fn or_answers_with<T: ToSchema>(mut self, status: u16) -> Doc {
+        if let Answer::Json(first, schema) = self.answer {
+            self.answer = Answer::JsonEither(first, schema, status, |s| s.add::<T>());
+        }
         self
     }
 
@@ -422,10 +431,10 @@ fn operation(method: &Method, path: &str, doc: &Doc, schemas: &mut Schemas) -> O
             let schema = schema(schemas);
             op.response(status.to_string(), json(&status.to_string(), schema))
         }
-        Answer::JsonEither(first, second, schema) => {
-            let schema = schema(schemas);
-            op.response(first.to_string(), json(&first.to_string(), schema.clone()))
-                .response(second.to_string(), json(&second.to_string(), schema))
+        Answer::JsonEither(first, one, second, other) => {
+            let (one, other) = (one(schemas), other(schemas));
+            op.response(first.to_string(), json(&first.to_string(), one))
+                .response(second.to_string(), json(&second.to_string(), other))
         }
         Answer::Empty(status) => op.response(
             status.to_string(),

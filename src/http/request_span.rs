@@ -3,10 +3,12 @@
 //! quote what the client sent.
 
 use actix_web::Error;
+use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use tracing::Span;
-use tracing_actix_web::{RootSpanBuilder, root_span};
+use tracing::field::Empty;
+use tracing_actix_web::{RequestId, RootSpanBuilder};
 
 /// Root span per request: method, route, client address, request id; one event at the end with
 /// the status. The cause of a 5xx is logged once, by `AppError::error_response`.
@@ -14,7 +16,29 @@ pub(crate) struct RequestSpan;
 
 impl RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
-        root_span!(level = tracing::Level::INFO, request)
+        // The path without its query: links from emails and the platform carry one-time tokens
+        // there (`?token=`), which must not reach the log.
+        let route = request.match_pattern().unwrap_or_default();
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let client = request
+            .connection_info()
+            .realip_remote_addr()
+            .unwrap_or("")
+            .to_string();
+        tracing::info_span!(
+            "HTTP request",
+            http.method = %request.method(),
+            http.route = %route,
+            http.target = %request.path(),
+            http.client_ip = %client,
+            http.status_code = Empty,
+            otel.status_code = Empty,
+            request_id = %request_id,
+        )
     }
 
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {

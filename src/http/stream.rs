@@ -26,8 +26,10 @@ use crate::state::{AppState, StreamSlot};
 /// The most missed events a reconnect replays; past that the viewer reloads (`resync`).
 const REPLAY_MAX: u32 = 500;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct StreamQuery {
+    /// Resume after this event (as the `Last-Event-ID` header does).
     last_event_id: Option<i64>,
 }
 
@@ -51,8 +53,8 @@ pub(crate) async fn stream<U: AreaUser>(
     // and the bus both carry is sent once (`replayed_through`).
     let receiver = state.events.subscribe();
     let auth = user.auth().clone();
-    let (backlog, resync) = match last_seen {
-        None => (VecDeque::new(), false),
+    let (backlog, resync, replayed_through) = match last_seen {
+        None => (VecDeque::new(), false, 0),
         Some(after) => {
             let actor = auth.actor;
             let missed = state
@@ -60,16 +62,15 @@ pub(crate) async fn stream<U: AreaUser>(
                 .read(move |conn| event_log::missed(conn, actor, after, REPLAY_MAX))
                 .await?;
             match missed {
-                Some(events) => (events.into_iter().map(Arc::new).collect(), false),
-                None => (VecDeque::new(), true),
+                Some((events, through)) => {
+                    (events.into_iter().map(Arc::new).collect(), false, through)
+                }
+                // Too much, gone, or an id from the future (a restored database): reload, and
+                // take every live event from here on.
+                None => (VecDeque::new(), true, 0),
             }
         }
     };
-    let replayed_through = backlog
-        .back()
-        .map(|e: &Arc<Event>| e.seq)
-        .or(last_seen)
-        .unwrap_or(0);
     let subscription = Subscription {
         receiver,
         backlog,

@@ -52,7 +52,10 @@ pub(crate) struct Context {
 
 /// One fan-out and one delivery pass; answers how many deliveries were attempted.
 pub(crate) async fn run_once(ctx: &Context) -> Result<usize, IntegrationError> {
-    fan_out(&ctx.db).await?;
+    // What is queued goes out even when taking new events from the log failed this time.
+    if let Err(e) = fan_out(&ctx.db).await {
+        tracing::error!(error = ?e, "webhook fan-out failed");
+    }
     deliver_due(ctx).await
 }
 
@@ -62,7 +65,7 @@ pub(crate) async fn fan_out(db: &Db) -> Result<usize, IntegrationError> {
         let endpoints: Vec<(i64, Option<i64>, Option<String>, i64)> = tx
             .prepare_cached(
                 "SELECT id, store_id, event_types, cursor_seq FROM webhook_endpoints
-                 WHERE is_active AND cursor_seq < coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)",
+                 WHERE is_active AND cursor_seq < (SELECT coalesce(max(seq), 0) FROM events)",
             )?
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
             .collect::<rusqlite::Result<_>>()?;
@@ -73,10 +76,15 @@ pub(crate) async fn fan_out(db: &Db) -> Result<usize, IntegrationError> {
             let page = match event_log::page(tx, reader, cursor, FAN_OUT_BATCH) {
                 Ok(page) => page,
                 Err(MessagingError::EventsExpired) => {
-                    // Disabled for longer than the log keeps events: what it missed is gone.
+                    // Disabled for longer than the log keeps events: what it missed is gone. It
+                    // goes on from the oldest event kept (or the end, if none is).
                     tracing::warn!(endpoint_id = id, "webhook endpoint missed pruned events");
-                    let oldest: i64 = tx.query_row("SELECT coalesce(min(seq), 1) - 1 FROM events", [], |r| r.get(0))?;
-                    event_log::page(tx, reader, oldest, FAN_OUT_BATCH)?
+                    let from: i64 = tx.query_row(
+                        "SELECT coalesce(min(seq) - 1, 0) FROM events",
+                        [],
+                        |r| r.get(0),
+                    )?;
+                    event_log::page(tx, reader, from, FAN_OUT_BATCH)?
                 }
                 Err(e) => return Err(e.into()),
             };
@@ -255,10 +263,18 @@ async fn send(ctx: &Context, due: Due) -> Attempt {
         .send()
         .await;
     match sent {
-        Ok(response) => {
+        Ok(mut response) => {
             attempt.status = Some(response.status().as_u16());
-            let body = response.text().await.unwrap_or_default();
-            attempt.response = Some(body.chars().take(RESPONSE_KEPT).collect());
+            // The start of the answer only: a receiver cannot make us hold more.
+            let mut kept = Vec::new();
+            while kept.len() < RESPONSE_KEPT {
+                match response.chunk().await {
+                    Ok(Some(chunk)) => kept.extend_from_slice(&chunk),
+                    _ => break,
+                }
+            }
+            kept.truncate(RESPONSE_KEPT);
+            attempt.response = Some(String::from_utf8_lossy(&kept).into_owned());
         }
         Err(e) => attempt.error = Some(describe(e)),
     }
@@ -303,9 +319,13 @@ fn record(
         return Ok(());
     }
     let next = attempt.at + backoff(settings, attempt.attempts);
+    let limit = chrono::Duration::hours(settings.disable_after_hours as i64);
+    // Refused for as long as an endpoint may fail: given up, so the rest of its conversation goes
+    // on (the log keeps it as `failed`).
     conn.execute(
         "UPDATE webhook_deliveries SET attempts = ?2, last_attempt_at = ?3, next_attempt_at = ?4,
-                last_status = ?5, last_response = ?6, last_error = ?7
+                last_status = ?5, last_response = ?6, last_error = ?7,
+                state = CASE WHEN created_at <= ?8 THEN 'failed' ELSE state END
          WHERE id = ?1",
         params![
             attempt.id,
@@ -314,14 +334,14 @@ fn record(
             next,
             attempt.status,
             attempt.response,
-            attempt.error
+            attempt.error,
+            attempt.at - limit
         ],
     )?;
     conn.execute(
         "UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, ?2) WHERE id = ?1",
         params![attempt.endpoint_id, attempt.at],
     )?;
-    let limit = chrono::Duration::hours(settings.disable_after_hours as i64);
     let disabled = conn.execute(
         "UPDATE webhook_endpoints SET is_active = 0, disabled_at = ?2,
                 disabled_reason = 'every delivery failed for ' || ?3 || ' hours'

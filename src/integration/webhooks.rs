@@ -79,7 +79,8 @@ pub(crate) struct Delivery {
     #[serde(rename = "type")]
     pub event_type: String,
     pub conversation_id: i64,
-    /// `pending` (not yet accepted; retried) or `delivered`.
+    /// `pending` (not yet accepted; retried), `delivered`, or `failed` (refused for as long as an
+    /// endpoint may fail, then given up so the rest of its conversation goes on).
     pub state: String,
     pub attempts: i64,
     pub next_attempt_at: Option<DateTime<Utc>>,

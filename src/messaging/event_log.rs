@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, Row};
+use rusqlite::{Connection, Row};
 use serde::Serialize;
 
 use super::access::{self, Params, bind};
@@ -51,7 +51,9 @@ pub(crate) struct EventData {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct EventPage {
     pub events: Vec<LoggedEvent>,
-    /// The `after` of the next page: the last `seq` here, or the `after` asked for.
+    /// The `after` of the next page: the last `seq` here when the page is full, else the newest
+    /// sequence number of the log (what follows it the reader may not see), or the `after` asked
+    /// for if that is newer.
     pub next_after: i64,
 }
 
@@ -87,19 +89,30 @@ pub(crate) fn page(
             },
         })
     })?;
-    let next_after = events.last().map_or(after, |e| e.seq);
+    // A page that is not full holds everything the reader may see up to the end of the log as
+    // this read saw it: the next page starts there, past events of others (so a quiet reader's
+    // position moves on, and never falls behind the retention for events it could not see).
+    let limit = limit.clamp(1, PAGE_MAX) as usize;
+    let next_after = if events.len() < limit {
+        last_seq(conn)?.max(after)
+    } else {
+        events.last().map_or(after, |e| e.seq)
+    };
     Ok(EventPage { events, next_after })
 }
 
 /// What a live stream that last saw `after` missed, as the stream carries events, if there are at
-/// most `max`; None when there are more (or they are no longer kept): the viewer reloads instead.
+/// most `max`, with the sequence number the replay reaches (the end of the log as read); None
+/// when there are more, they are no longer kept, or `after` is past the end of the log (a
+/// restored database): the viewer reloads instead.
 pub(crate) fn missed(
     conn: &Connection,
     actor: Actor,
     after: i64,
     max: u32,
-) -> Result<Option<Vec<Event>>, MessagingError> {
-    if check_kept(conn, after).is_err() {
+) -> Result<Option<(Vec<Event>, i64)>, MessagingError> {
+    let through = last_seq(conn)?;
+    if after > through || check_kept(conn, after).is_err() {
         return Ok(None);
     }
     let rows = read(conn, Reader::Person(actor), after, max + 1, |r| {
@@ -124,15 +137,14 @@ pub(crate) fn missed(
             Event::load(conn, seq, kind, id, actor, message_id, at)
         })
         .collect::<rusqlite::Result<_>>()?;
-    Ok(Some(events))
+    Ok(Some((events, through)))
 }
 
 /// The newest sequence number handed out (0 before the first event).
 pub(crate) fn last_seq(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.prepare_cached("SELECT seq FROM sqlite_sequence WHERE name = 'events'")?
+    // Pruning keeps the newest event, so the largest kept is the largest given.
+    conn.prepare_cached("SELECT coalesce(max(seq), 0) FROM events")?
         .query_row([], |r| r.get(0))
-        .optional()
-        .map(Option::unwrap_or_default)
 }
 
 fn read<T>(
@@ -167,15 +179,15 @@ fn read<T>(
         .collect::<rusqlite::Result<_>>()?)
 }
 
-/// Events are pruned from the oldest; sequence numbers are never reused and have no other gaps
-/// (a rolled-back insert gives its number back), so `after` is still covered when the event right
-/// after it is kept, or nothing after it was ever written.
+/// Events are pruned from the oldest, never the newest, so sequence numbers are never reused and
+/// have no other gaps (a rolled-back insert gives its number back): `after` is still covered when
+/// the event right after it is kept, or nothing after it was ever written.
 fn check_kept(conn: &Connection, after: i64) -> Result<(), MessagingError> {
     let oldest: Option<i64> = conn
         .prepare_cached("SELECT min(seq) FROM events")?
         .query_row([], |r| r.get(0))?;
     let covered = match oldest {
-        Some(oldest) => after + 1 >= oldest,
+        Some(oldest) => after.saturating_add(1) >= oldest,
         None => after >= last_seq(conn)?,
     };
     if covered || after < 0 {
@@ -185,12 +197,16 @@ fn check_kept(conn: &Connection, after: i64) -> Result<(), MessagingError> {
     }
 }
 
-/// Removes up to 10,000 events older than `before` (a bounded transaction: the writer serves
-/// everyone else between passes); answers how many went.
+/// Removes up to 10,000 of the oldest events older than `before` (a bounded transaction: the
+/// writer serves everyone else between passes), never the newest; answers how many went.
 pub(crate) fn prune(conn: &Connection, before: DateTime<Utc>) -> rusqlite::Result<usize> {
+    // By sequence, up to the newest of the oldest 10,000 that is older than `before`: the log
+    // loses only its oldest part, whatever the clock did, so `check_kept` can tell what is gone.
     conn.execute(
-        "DELETE FROM events WHERE seq IN
-             (SELECT seq FROM events WHERE created_at < ?1 ORDER BY created_at LIMIT 10000)",
+        "DELETE FROM events
+         WHERE seq <= (SELECT max(seq) FROM (SELECT seq, created_at FROM events ORDER BY seq LIMIT 10000)
+                       WHERE created_at < ?1)
+           AND seq < (SELECT max(seq) FROM events)",
         [before],
     )
 }

@@ -284,20 +284,39 @@ async fn provisioning_by_external_id_is_idempotent_adopts_what_exists_and_is_att
     .await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.json::<Value>().await.unwrap()["id"], m.ca.id);
+    // Anyone can register with any address: the adopted customer's local password and sessions
+    // go, so only the platform's person gets in (single sign-on, or a reset to the address).
     assert_eq!(
         app.get("/api/v1/shop/auth/me", &m.ca.token).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let login = app
+        .post_anon(
+            "/api/v1/shop/auth/login",
+            json!({"store_code": "shop-a", "email": "ca@example.test", "password": crate::helpers::PASSWORD}),
+        )
+        .await;
+    assert_eq!(login.status(), StatusCode::UNAUTHORIZED);
+    // Staff, whom only an admin makes, keep theirs when adopted; the platform deactivating one
+    // ends their sessions.
+    let adopt = |active: bool| {
+        put(
+            &app,
+            &key,
+            "/api/v1/integration/stores/st-a/users/u-a2",
+            json!({"email": "a2@example.test", "full_name": "A2", "is_active": active}),
+        )
+    };
+    assert_eq!(adopt(true).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/api/v1/vendor/auth/me", &m.a2.token)
+            .await
+            .status(),
         StatusCode::OK
     );
-    let r = put(
-        &app,
-        &key,
-        "/api/v1/integration/stores/st-a/customers/c-ca",
-        json!({"email": "ca@example.test", "full_name": "Ca Renamed", "is_active": false}),
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(adopt(false).await.status(), StatusCode::OK);
     assert_error(
-        app.get("/api/v1/shop/auth/me", &m.ca.token).await,
+        app.get("/api/v1/vendor/auth/me", &m.a2.token).await,
         StatusCode::UNAUTHORIZED,
     )
     .await;
@@ -356,7 +375,7 @@ async fn the_platform_finds_or_opens_the_thread_about_an_order() {
     })
     .await;
     let m = app.marketplace().await;
-    let (_, key) = key(&app, &m.admin, &["provision", "conversations"]).await;
+    let (_, key) = key(&app, &m.admin, &["provision", "conversations", "sso"]).await;
     // The platform adopts the store, a staff member and a customer Parley already has.
     for (path, body) in [
         (
@@ -429,11 +448,28 @@ async fn the_platform_finds_or_opens_the_thread_about_an_order() {
             .unwrap()
             .contains("<a href=\"https://shop.example.com/orders/1042\">Order #1042</a>")
     );
-    for (party, area) in [(&m.a1, "vendor"), (&m.ca, "shop")] {
+    // The customer was adopted by email: anyone could have registered that address, so the
+    // local password and sessions went; the platform signs her in now.
+    assert_eq!(
+        app.get("/api/v1/shop/auth/me", &m.ca.token).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let carla: Value = post_key(
+        &app,
+        &key,
+        "/api/v1/integration/sessions",
+        json!({"area": "shop", "external_id": "c-a", "store_external_id": "st-a"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let carla = carla["access_token"].as_str().unwrap().to_string();
+    for (token, area) in [(&m.a1.token, "vendor"), (&carla, "shop")] {
         let list: Value = app
             .get(
                 &format!("/api/v1/{area}/messages?context_type=order&context_id=1042"),
-                &party.token,
+                token,
             )
             .await
             .json()
@@ -444,7 +480,7 @@ async fn the_platform_finds_or_opens_the_thread_about_an_order() {
         let none: Value = app
             .get(
                 &format!("/api/v1/{area}/messages?context_type=product&context_id=1042"),
-                &party.token,
+                token,
             )
             .await
             .json()

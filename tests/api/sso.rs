@@ -361,3 +361,87 @@ async fn without_single_sign_on_set_up_there_is_none() {
     let r = exchange(&app, "shop", &hs256(&claims("shop", "c-1", Some("st-a")))).await;
     assert_error(r, StatusCode::NOT_FOUND).await;
 }
+
+#[tokio::test]
+async fn the_platforms_backend_opens_sessions_for_its_own_apps_with_the_sso_scope() {
+    let app = spawn_app().await;
+    let m = app.marketplace().await;
+    store_known_as_st_a(&app).await;
+    app.execute(
+        "UPDATE customers SET external_id = 'c-a' WHERE email = 'ca@example.test';
+         UPDATE users SET external_id = 'u-a1' WHERE email = 'a1@example.test';
+         UPDATE users SET external_id = 'ops' WHERE email = 'root@example.test';",
+    )
+    .await;
+    let (key_id, key) = app.integration_key(&m.admin, &["sso"]).await;
+    let open = |body: Value, key: String| {
+        let app = &app;
+        async move {
+            app.client
+                .post(app.url("/api/v1/integration/sessions"))
+                .bearer_auth(key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for (body, area, who) in [
+        (
+            json!({"area": "shop", "external_id": "c-a", "store_external_id": "st-a"}),
+            "shop",
+            "customer",
+        ),
+        (
+            json!({"area": "vendor", "external_id": "u-a1", "store_external_id": "st-a"}),
+            "vendor",
+            "user",
+        ),
+    ] {
+        let r = open(body, key.clone()).await;
+        assert_eq!(r.status(), StatusCode::OK, "{area}");
+        let session: Value = r.json().await.unwrap();
+        assert!(session[who]["id"].is_i64());
+        let token = session["access_token"].as_str().unwrap();
+        let me = app.get(&format!("/api/v1/{area}/auth/me"), token).await;
+        assert_eq!(me.status(), StatusCode::OK, "{area}");
+    }
+    // Each recorded against the key.
+    assert_eq!(
+        app.query_i64(
+            "SELECT count(*) FROM audit_log WHERE action = 'session.created' AND actor = 'key:' || ?1",
+            vec![key_id]
+        )
+        .await,
+        2
+    );
+    // A key is not a person: no admin session, which could make more keys.
+    let r = open(json!({"area": "admin", "external_id": "ops"}), key.clone()).await;
+    assert_error(r, StatusCode::BAD_REQUEST).await;
+    // Unknown people, a missing store, another store's person, a disabled one, a key without
+    // the scope: no session.
+    for body in [
+        json!({"area": "shop", "external_id": "nobody", "store_external_id": "st-a"}),
+        json!({"area": "shop", "external_id": "c-a"}),
+        json!({"area": "vendor", "external_id": "u-a1", "store_external_id": "st-b"}),
+        json!({"area": "admin", "external_id": "u-a1"}),
+    ] {
+        let r = open(body.clone(), key.clone()).await;
+        assert!(r.status().is_client_error(), "{body}");
+    }
+    app.execute("UPDATE customers SET is_active = 0 WHERE external_id = 'c-a'")
+        .await;
+    let r = open(
+        json!({"area": "shop", "external_id": "c-a", "store_external_id": "st-a"}),
+        key.clone(),
+    )
+    .await;
+    assert_error(r, StatusCode::UNAUTHORIZED).await;
+    let (_, events_only) = app.integration_key(&m.admin, &["events"]).await;
+    let r = open(
+        json!({"area": "shop", "external_id": "c-a", "store_external_id": "st-a"}),
+        events_only,
+    )
+    .await;
+    assert_error(r, StatusCode::FORBIDDEN).await;
+}

@@ -266,6 +266,18 @@ async fn a_reconnect_with_last_event_id_replays_what_was_missed_once() {
     app.execute("DELETE FROM events WHERE seq = 1").await;
     let mut stale = Stream::open_after(&app, "shop", &m.ca, Some("0")).await;
     stale.wait_for("event: resync").await;
+    // An id the log never reached (a restored database): reload, and the live events still come.
+    let mut ahead = Stream::open_after(&app, "shop", &m.ca, Some("999999")).await;
+    ahead.wait_for("event: resync").await;
+    let later: serde_json::Value = app
+        .send(&m.a1, id, "after a restore")
+        .await
+        .json()
+        .await
+        .unwrap();
+    ahead
+        .wait_for(&format!("\"message_id\":{}", later["id"]))
+        .await;
     // Nonsense ids are ignored: a plain live stream.
     let plain = Stream::open_after(&app, "shop", &m.ca, Some("abc")).await;
     assert!(!plain.text.contains("event:"), "{}", plain.text);

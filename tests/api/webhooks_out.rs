@@ -428,3 +428,63 @@ async fn the_queue_survives_a_restart_and_a_failing_endpoint_is_disabled_with_an
     let accepted = receiver.accepted(3).await;
     assert_eq!(accepted[2].body["type"], "message.created");
 }
+
+#[tokio::test]
+async fn a_delivery_refused_for_too_long_is_given_up_and_its_conversation_goes_on() {
+    let app = hooked_app().await;
+    let m = app.marketplace().await;
+    let receiver = Receiver::start(500).await;
+    let endpoint = register(
+        &app,
+        &m.admin,
+        json!({"url": receiver.url, "events": ["message.created"]}),
+    )
+    .await;
+    let id = endpoint["id"].as_i64().unwrap();
+    let conversation = app
+        .start_conversation(
+            "admin",
+            &m.admin,
+            json!({"conversation_type": "admin_store", "subject": "Fees", "recipient_type": "store",
+                   "recipient_id": m.a1.id, "initial_message": "Refused for ever"}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    for _ in 0..100 {
+        if !receiver.received().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Made long ago: the next refusal gives it up.
+    app.execute("UPDATE webhook_deliveries SET created_at = '2000-01-01 00:00:00+00:00'")
+        .await;
+    let log = || async {
+        app.get(
+            &format!("/api/v1/admin/webhooks/{id}/deliveries"),
+            &m.admin.token,
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()
+    };
+    let mut state = Value::Null;
+    for _ in 0..100 {
+        state = log().await["deliveries"][0]["state"].clone();
+        if state == "failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(state, "failed");
+    // The conversation's next event is not held back behind it.
+    receiver.answer(200);
+    app.send(&m.a1, conversation, "and this one arrives").await;
+    let accepted = receiver.accepted(1).await;
+    assert_eq!(accepted[0].body["type"], "message.created");
+    let deliveries = log().await;
+    assert_eq!(deliveries["deliveries"][0]["state"], "delivered");
+    assert_eq!(deliveries["deliveries"][1]["state"], "failed");
+}

@@ -112,7 +112,16 @@ async fn deliver(ctx: &Context, email: Claimed) -> Result<(), EmailError> {
     };
     let mut html = rendered.body_html;
     let (opens, clicks) = route.tracking;
-    if matches!(route.mailer, Mailer::Smtp(_)) && (opens || clicks) {
+    // An email that carries a one-time link is not tracked: its links would be kept as redirect
+    // targets, and the link is a secret.
+    let carries_secret = outbox::SECRET_VARIABLES.iter().any(|name| {
+        email
+            .extra
+            .get("variables")
+            .and_then(|v| v.get(name))
+            .is_some()
+    });
+    if matches!(route.mailer, Mailer::Smtp(_)) && (opens || clicks) && !carries_secret {
         let token = crate::auth::session::random_token();
         let base = ctx
             .settings

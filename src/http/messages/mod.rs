@@ -186,6 +186,7 @@ fn doc_of(op: Op) -> Doc {
         Op::Thumbnail => doc("An image attachment's thumbnail").file(),
         Op::Stream => {
             doc("Live events the caller may see (Server-Sent Events; resume with Last-Event-ID)")
+                .query::<super::stream::StreamQuery>()
                 .stream()
         }
     }
