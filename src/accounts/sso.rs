@@ -197,20 +197,7 @@ pub(crate) async fn sign_in(db: &Db, claims: Claims, area: Area) -> Result<Signe
     let expires = DateTime::<Utc>::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now);
     db.write(move |tx| {
         spend(tx, &claims.jti, expires)?;
-        let store_id = store
-            .as_deref()
-            .map(|s| store_by_external(tx, s))
-            .transpose()?;
-        if let Some(store_id) = store_id {
-            let open: bool = tx.query_row(
-                "SELECT is_active FROM stores WHERE id = ?1",
-                [store_id],
-                |r| r.get(0),
-            )?;
-            if !open {
-                return Err(SsoError::Disabled);
-            }
-        }
+        let store_id = open_store(tx, store.as_deref())?;
         let by = format!("sso:{}", area.as_str());
         let signed_in = match area {
             Area::Admin | Area::Vendor => {
@@ -267,17 +254,7 @@ pub(crate) async fn sign_in_by_key(
         }
     };
     db.write(move |tx| {
-        let store_id = store
-            .as_deref()
-            .map(|s| store_by_external(tx, s))
-            .transpose()?;
-        if let Some(store_id) = store_id {
-            let open: bool =
-                tx.query_row("SELECT is_active FROM stores WHERE id = ?1", [store_id], |r| r.get(0))?;
-            if !open {
-                return Err(SsoError::Disabled);
-            }
-        }
+        let store_id = open_store(tx, store.as_deref())?;
         let signed_in = match area {
             Area::Admin | Area::Vendor => {
                 let role = if area == Area::Admin { "admin" } else { "store" };
@@ -314,6 +291,23 @@ pub(crate) async fn sign_in_by_key(
         Ok(signed_in)
     })
     .await
+}
+
+/// The store named by the platform's id, if one is named; a disabled store lets nobody in.
+fn open_store(tx: &Connection, store: Option<&str>) -> Result<Option<i64>, SsoError> {
+    let Some(store) = store else {
+        return Ok(None);
+    };
+    let store_id = store_by_external(tx, store)?;
+    let open: bool = tx.query_row(
+        "SELECT is_active FROM stores WHERE id = ?1",
+        [store_id],
+        |r| r.get(0),
+    )?;
+    if !open {
+        return Err(SsoError::Disabled);
+    }
+    Ok(Some(store_id))
 }
 
 /// Records a token's `jti` as used; a second use is a replay.
