@@ -48,6 +48,14 @@ pub(crate) use passwords::*;
 pub(crate) use stores::*;
 pub use users::*;
 
+/// What the account use cases (`service`, `recovery`) need.
+#[derive(Clone)]
+pub(crate) struct Context {
+    pub db: crate::db::Db,
+    pub settings: std::sync::Arc<crate::config::Settings>,
+    pub hasher: crate::auth::Hasher,
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub(crate) struct Store {
     pub id: i64,

@@ -7,8 +7,7 @@
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::service::Context;
-use super::{AccountsError, Customer, passwords};
+use super::{AccountsError, Context, Customer, passwords};
 use crate::auth::session::{self, NewSession, Principal, SessionKind, hash_token, random_token};
 use crate::domain::{self, Area, Invalid, Role};
 use crate::email::notify;

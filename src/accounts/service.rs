@@ -2,26 +2,15 @@
 //! customer or a staff member. Each checks its input, hashes the password on the hashing threads
 //! and writes in one transaction, with the emails and the session that go with it.
 
-use std::sync::Arc;
-
 use serde::Deserialize;
 use tracing::instrument;
 
 use super::AccountsError;
 use super::{Customer, NewCustomer, NewUser, PersonPatch, Profile, User};
-use crate::auth::Hasher;
 use crate::auth::session::{self, NewSession, Principal, SessionKind};
-use crate::config::Settings;
-use crate::db::Db;
 use crate::domain::{self, Actor, Invalid};
 
-/// What the account use cases need.
-#[derive(Clone)]
-pub(crate) struct Context {
-    pub db: Db,
-    pub settings: Arc<Settings>,
-    pub hasher: Hasher,
-}
+pub(crate) use super::Context;
 
 /// A person's details as given, not yet checked.
 #[derive(Debug, Clone, Deserialize)]
