@@ -237,9 +237,27 @@ async fn the_binary_serves_health_and_logins_on_its_defaults() {
         .await
         .unwrap();
     assert_eq!(me.status(), StatusCode::OK);
+    // One-time tokens travel in query strings (reset links, single sign-on): the log keeps paths.
+    let link = client
+        .get(format!(
+            "http://127.0.0.1:{port}/vendor/reset-password?token=ONE-TIME-TOKEN-1f3e"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(link.status(), StatusCode::OK);
     let log = served.stop();
     assert!(log.contains("login"), "the log shows the login event");
-    for secret in ["long-enough-pw", "12345678", token.as_str()] {
+    assert!(
+        log.contains("/vendor/reset-password"),
+        "the log shows the path"
+    );
+    for secret in [
+        "long-enough-pw",
+        "12345678",
+        token.as_str(),
+        "ONE-TIME-TOKEN-1f3e",
+    ] {
         assert!(!log.contains(secret), "{secret} leaked into the log");
     }
 }
