@@ -58,6 +58,20 @@ struct Shown<'a> {
     token: String,
 }
 
+impl<'a> Shown<'a> {
+    /// A step's form, empty but for the store and the token the link brought.
+    fn form(step: Step, store_code: String, token: String) -> Shown<'a> {
+        Shown {
+            step,
+            error: None,
+            notice: None,
+            email: String::new(),
+            store_code,
+            token,
+        }
+    }
+}
+
 fn page(state: &AppState, req: &HttpRequest, area: Area, shown: Shown<'_>) -> HttpResponse {
     // Nobody is signed in: the browser's language.
     let words = super::catalogue_for(state, None, req);
@@ -100,14 +114,7 @@ pub(crate) async fn forgot_form(
         &state,
         &req,
         area,
-        Shown {
-            step: Step::Forgot,
-            error: None,
-            notice: None,
-            email: String::new(),
-            store_code: query.into_inner().store,
-            token: String::new(),
-        },
+        Shown::form(Step::Forgot, query.into_inner().store, String::new()),
     ))
 }
 
@@ -162,14 +169,7 @@ pub(crate) async fn reset_form(
         &state,
         &req,
         area,
-        Shown {
-            step: Step::Reset,
-            error: None,
-            notice: None,
-            email: String::new(),
-            store_code: query.store,
-            token: query.token,
-        },
+        Shown::form(Step::Reset, query.store, query.token),
     ))
 }
 
@@ -223,12 +223,8 @@ pub(crate) async fn reset_submit(
         &req,
         area,
         Shown {
-            step: Step::Reset,
             error: Some(error),
-            notice: None,
-            email: String::new(),
-            store_code: form.store_code,
-            token: form.token,
+            ..Shown::form(Step::Reset, form.store_code, form.token)
         },
     ))
 }
@@ -244,14 +240,7 @@ pub(crate) async fn verify_form(
         &state,
         &req,
         Area::Shop,
-        Shown {
-            step: Step::Verify,
-            error: None,
-            notice: None,
-            email: String::new(),
-            store_code: query.store,
-            token: query.token,
-        },
+        Shown::form(Step::Verify, query.store, query.token),
     ))
 }
 
@@ -294,12 +283,8 @@ pub(crate) async fn verify_submit(
             &req,
             Area::Shop,
             Shown {
-                step: Step::Verify,
                 error: Some("reset-invalid"),
-                notice: None,
-                email: String::new(),
-                store_code: form.store_code,
-                token: form.token,
+                ..Shown::form(Step::Verify, form.store_code, form.token)
             },
         )),
         Err(e) => Err(e.into()),
