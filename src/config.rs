@@ -90,6 +90,8 @@ pub struct AuthSettings {
     pub login_attempts_per_account_per_minute: u32,
     /// Messages one account may send per minute (then 429 with Retry-After).
     pub messages_per_minute: u32,
+    /// Conversations one customer may start per hour (where customers may start them).
+    pub conversations_per_customer_per_hour: u32,
     /// Password hashes computed at once (each takes ~19 MiB and one core for ~20 ms).
     pub hash_concurrency: usize,
     /// Password checks allowed to wait for a slot before new ones get 503.
@@ -103,6 +105,7 @@ impl Default for AuthSettings {
             login_attempts_per_ip_per_minute: 30,
             login_attempts_per_account_per_minute: 10,
             messages_per_minute: 60,
+            conversations_per_customer_per_hour: 10,
             hash_concurrency: 2,
             hash_queue: 64,
         }
@@ -378,6 +381,12 @@ impl Settings {
         }
         if auth.messages_per_minute == 0 {
             return bad("auth.messages_per_minute", "must be at least 1");
+        }
+        if auth.conversations_per_customer_per_hour == 0 {
+            return bad(
+                "auth.conversations_per_customer_per_hour",
+                "must be at least 1",
+            );
         }
         if auth.login_attempts_per_account_per_minute == 0 {
             return bad(

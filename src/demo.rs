@@ -249,8 +249,7 @@ pub(crate) async fn seed(ctx: &Context, accounts_ctx: &AccountsContext) -> Resul
         let start = StartConversation {
             conversation_type: kind,
             subject: subject.to_string(),
-            recipient_type,
-            recipient_id,
+            recipient: Some((recipient_type, recipient_id)),
             store_id: None,
             initial_message: None,
             context: None,
@@ -275,8 +274,7 @@ pub(crate) async fn seed(ctx: &Context, accounts_ctx: &AccountsContext) -> Resul
     let start = StartConversation {
         conversation_type: ConversationType::StoreCustomer,
         subject: "Delivery window".into(),
-        recipient_type: ParticipantType::Customer,
-        recipient_id: emil,
+        recipient: Some((ParticipantType::Customer, emil)),
         store_id: None,
         initial_message: Some("We deliver between 8 and 12. All set!".into()),
         context: None,

@@ -471,7 +471,16 @@ if (dialog) {
   const error = document.getElementById('compose-error');
   let found = [];
   const recipientType = () => form.elements.conversation_type.selectedOptions[0].dataset.recipient;
+  // Writing to a whole team (a customer to their store, a store to the platform): nobody to pick.
+  const toTeam = () => recipientType() === 'team';
+  const showRecipient = () => {
+    document.getElementById('compose-recipient').hidden = toTeam();
+    document.getElementById('compose-team').hidden = !toTeam();
+    search.required = !toTeam();
+  };
+  showRecipient();
   async function lookup() {
+    if (toTeam()) return;
     // A picked option reads "Name <email>": search by the address then.
     const picked = search.value.match(/<([^>]+)>$/);
     const term = picked ? picked[1] : search.value;
@@ -482,7 +491,7 @@ if (dialog) {
   document.getElementById('compose-open').addEventListener('click', () => { dialog.showModal(); lookup().catch(() => {}); });
   document.getElementById('compose-cancel').addEventListener('click', () => dialog.close());
   search.addEventListener('input', () => lookup().catch(() => {}));
-  form.elements.conversation_type.addEventListener('change', () => { search.value = ''; lookup().catch(() => {}); });
+  form.elements.conversation_type.addEventListener('change', () => { search.value = ''; showRecipient(); lookup().catch(() => {}); });
   // What the conversation is about, when a kind and an id are given.
   const about = () => {
     const type = form.elements.context_type.value;
@@ -499,8 +508,8 @@ if (dialog) {
       return;
     }
     await lookup().catch(() => {});
-    const recipient = found.find((r) => `${r.name} <${r.email}>` === search.value);
-    if (!recipient) {
+    const recipient = toTeam() ? null : found.find((r) => `${r.name} <${r.email}>` === search.value);
+    if (!recipient && !toTeam()) {
       error.textContent = t('choose-recipient');
       error.hidden = false;
       return;
@@ -512,8 +521,8 @@ if (dialog) {
         body: JSON.stringify({
           conversation_type: form.elements.conversation_type.value,
           subject: form.elements.subject.value,
-          recipient_type: recipientType(),
-          recipient_id: recipient.id,
+          recipient_type: recipient ? recipientType() : undefined,
+          recipient_id: recipient ? recipient.id : undefined,
           initial_message: form.elements.initial_message.value || null,
           context: about(),
         }),

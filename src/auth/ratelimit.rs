@@ -15,6 +15,8 @@ pub struct LoginLimiter {
     per_account: DefaultKeyedRateLimiter<String>,
     /// Messages sent per account: posting is cheap, and every message can cause emails.
     per_sender: DefaultKeyedRateLimiter<(crate::domain::ParticipantType, i64)>,
+    /// Conversations started per customer: each reaches every staff member of the store.
+    per_starter: DefaultKeyedRateLimiter<(crate::domain::ParticipantType, i64)>,
     clock: DefaultClock,
 }
 
@@ -30,6 +32,10 @@ impl LoginLimiter {
                 settings.login_attempts_per_account_per_minute,
             )),
             per_sender: RateLimiter::keyed(per_minute(settings.messages_per_minute)),
+            per_starter: RateLimiter::keyed(Quota::per_hour(
+                NonZeroU32::new(settings.conversations_per_customer_per_hour)
+                    .unwrap_or(NonZeroU32::MIN),
+            )),
             clock: DefaultClock::default(),
         }
     }
@@ -61,10 +67,21 @@ impl LoginLimiter {
             .map_err(|not_until| self.limited(not_until))
     }
 
+    /// Checks that `actor` may start one more conversation now.
+    pub(crate) fn check_new_conversation(
+        &self,
+        actor: &crate::domain::Actor,
+    ) -> Result<(), AppError> {
+        self.per_starter
+            .check_key(&actor.participant())
+            .map_err(|not_until| self.limited(not_until))
+    }
+
     /// Forgets keys whose limits are fully replenished (called periodically).
     pub(crate) fn forget_idle(&self) {
         self.per_ip.retain_recent();
         self.per_account.retain_recent();
         self.per_sender.retain_recent();
+        self.per_starter.retain_recent();
     }
 }

@@ -11,7 +11,7 @@ use crate::state::AppState;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateSetting {
-    /// A number or a string; validated per key.
+    /// A number, a boolean or a string; validated per key.
     value: serde_json::Value,
 }
 
@@ -39,10 +39,11 @@ pub(crate) async fn update_setting(
     let value = match body.into_inner().value {
         serde_json::Value::String(s) => s,
         serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::Bool(b) => b.to_string(),
         _ => {
             return Err(AppError::validation(
                 "value",
-                "must be a number or a string",
+                "must be a number, true or false, or a string",
             ));
         }
     };

@@ -21,7 +21,8 @@ pub(crate) fn bind(params: &Params) -> Vec<(&str, &dyn ToSql)> {
 /// A condition on the conversations alias `c` that holds exactly for what `actor` may see:
 /// - admin: every `admin_store` and `admin_customer` conversation;
 /// - store staff: `store_customer` and `admin_store` conversations of their own store;
-/// - customer: `store_customer` conversations of their store that they take part in.
+/// - customer: `store_customer` and `admin_customer` conversations of their store that they take
+///   part in.
 pub(crate) fn visible(actor: &Actor, params: &mut Params) -> &'static str {
     match *actor {
         Actor::Admin { .. } => "c.conversation_type IN ('admin_store', 'admin_customer')",
@@ -39,7 +40,8 @@ pub(crate) fn visible(actor: &Actor, params: &mut Params) -> &'static str {
             // walking the whole store's activity index instead.
             "c.id IN (SELECT vp.conversation_id FROM conversation_participants vp
                       WHERE vp.participant_type = 'customer' AND vp.participant_id = :vis_me)
-             AND +c.store_id = :vis_store AND +c.conversation_type = 'store_customer'"
+             AND +c.store_id = :vis_store
+             AND +c.conversation_type IN ('store_customer', 'admin_customer')"
         }
     }
 }
@@ -59,7 +61,7 @@ pub(crate) fn visible_groups(actor: &Actor, params: &mut Params) -> &'static str
         }
         Actor::Customer { store_id, .. } => {
             params.push((":vis_store", Value::Integer(store_id)));
-            "g.store_id = :vis_store AND g.conversation_type = 'store_customer'"
+            "g.store_id = :vis_store AND g.conversation_type IN ('store_customer', 'admin_customer')"
         }
     }
 }

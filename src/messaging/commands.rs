@@ -12,45 +12,106 @@ use super::messages::insert_message;
 use super::participants::{actor_name, add_participant, participant_store};
 use super::{ConversationContext, Preferences};
 use crate::domain::{Actor, ConversationType, Invalid, ParticipantType, SystemEvent};
+use crate::platform;
 
 #[derive(Clone)]
 pub(crate) struct NewConversation {
     pub conversation_type: ConversationType,
     pub subject: String,
-    pub recipient_type: ParticipantType,
-    pub recipient_id: i64,
+    /// Who it is with; none where the other side is a team (a customer writing to their store,
+    /// a store writing to the platform).
+    pub recipient: Option<(ParticipantType, i64)>,
     pub store_id: Option<i64>,
     pub initial_message: Option<String>,
     pub context: Option<ConversationContext>,
 }
 
 /// What the rights rules allow: admins open `admin_store` (to a staff user) and `admin_customer`
-/// (to a customer); staff open `store_customer` with their own store's customers; customers open
-/// nothing. The recipient must exist, be active, and (for staff) belong to their store. Answers
-/// the conversation's id and its first message's, if it has one.
+/// (to a customer); staff open `store_customer` with their own store's customers. Where the
+/// platform settings allow it, customers open `store_customer` with their store and staff open
+/// `admin_store` with the platform: the other side is then the whole team (every active staff
+/// member of the store, every active admin), who each see it unread. A named recipient must
+/// exist, be active, and (for staff) belong to their store. Answers the conversation's id and
+/// its first message's, if it has one.
 pub(crate) fn create(
     conn: &Connection,
     actor: &Actor,
     new: &NewConversation,
 ) -> Result<(i64, Option<i64>), MessagingError> {
     use ConversationType as T;
+    match (*actor, new.conversation_type) {
+        (Actor::Customer { store_id, .. }, T::StoreCustomer) => {
+            if !platform::flag(conn, platform::CUSTOMERS_MAY_START)? {
+                return Err(MessagingError::Forbidden(
+                    "customers cannot start conversations",
+                ));
+            }
+            no_recipient(new, "the store's staff take part")?;
+            let team = team(conn, ParticipantType::Store, Some(store_id))?;
+            insert(conn, actor, new, store_id, &team)
+        }
+        (Actor::Customer { .. }, _) => Err(MessagingError::Forbidden(
+            "customers can start conversations only with their store",
+        )),
+        (Actor::Staff { store_id, .. }, T::AdminStore) => {
+            if !platform::flag(conn, platform::STORES_MAY_CONTACT_OPERATOR)? {
+                return Err(MessagingError::Forbidden(
+                    "conversations with the platform are started by an admin",
+                ));
+            }
+            no_recipient(new, "the platform team takes part")?;
+            let team = team(conn, ParticipantType::Admin, None)?;
+            insert(conn, actor, new, store_id, &team)
+        }
+        (Actor::Staff { .. }, T::AdminCustomer) => Err(MessagingError::Forbidden(
+            "conversations between the platform and customers are started by an admin",
+        )),
+        (Actor::Admin { .. }, T::StoreCustomer) => Err(MessagingError::Forbidden(
+            "store_customer conversations are started by the store",
+        )),
+        _ => create_with_recipient(conn, actor, new),
+    }
+}
+
+/// Refuses a recipient where the other side is a team.
+fn no_recipient(new: &NewConversation, why: &str) -> Result<(), MessagingError> {
+    match new.recipient {
+        Some(_) => Err(Invalid::new("recipient_id", format!("must be left out: {why}")).into()),
+        None => Ok(()),
+    }
+}
+
+/// Every active member of one side: the staff of a store, or the platform's admins.
+fn team(
+    conn: &Connection,
+    side: ParticipantType,
+    store_id: Option<i64>,
+) -> Result<Vec<(ParticipantType, i64)>, MessagingError> {
+    let ids = conn
+        .prepare_cached(
+            "SELECT id FROM users WHERE role = ?1 AND store_id IS ?2 AND is_active ORDER BY id",
+        )?
+        .query_map(params![side, store_id], |r| r.get::<_, i64>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(ids.into_iter().map(|id| (side, id)).collect())
+}
+
+/// A conversation started with one named person: admin → staff or customer, staff → customer.
+fn create_with_recipient(
+    conn: &Connection,
+    actor: &Actor,
+    new: &NewConversation,
+) -> Result<(i64, Option<i64>), MessagingError> {
+    use ConversationType as T;
     use ParticipantType as P;
-    let allowed = match (actor, new.conversation_type) {
-        (Actor::Customer { .. }, _) => Err("customers cannot start conversations"),
-        (Actor::Admin { .. }, T::StoreCustomer) => {
-            Err("store_customer conversations are started by the store")
-        }
-        (Actor::Staff { .. }, T::AdminStore | T::AdminCustomer) => {
-            Err("conversations with the platform are started by an admin")
-        }
-        _ => Ok(()),
-    };
-    allowed.map_err(MessagingError::Forbidden)?;
+    let (recipient_type, recipient_id) = new
+        .recipient
+        .ok_or_else(|| Invalid::new("recipient_id", "is required"))?;
     let expected = match new.conversation_type {
         T::AdminStore => P::Store,
         T::StoreCustomer | T::AdminCustomer => P::Customer,
     };
-    if new.recipient_type != expected {
+    if recipient_type != expected {
         return Err(Invalid::new(
             "recipient_type",
             format!(
@@ -61,7 +122,7 @@ pub(crate) fn create(
         .into());
     }
 
-    let recipient_store = recipient_store(conn, new.recipient_type, new.recipient_id)?;
+    let recipient_store = recipient_store(conn, recipient_type, recipient_id)?;
     let store_id = match *actor {
         Actor::Staff { store_id, .. } if recipient_store != store_id => None,
         _ => Some(recipient_store),
@@ -69,16 +130,23 @@ pub(crate) fn create(
     .filter(|s| new.store_id.is_none_or(|given| given == *s))
     .ok_or(MessagingError::RecipientNotFound)?;
 
-    insert(conn, actor, new, store_id)
+    insert(
+        conn,
+        actor,
+        new,
+        store_id,
+        &[(recipient_type, recipient_id)],
+    )
 }
 
-/// Writes a conversation whose parties are settled: the creator and the recipient take part, and
+/// Writes a conversation whose parties are settled: the creator and `others` take part, and
 /// the creator's first message, if any, opens it. Answers its id and that message's.
 fn insert(
     conn: &Connection,
     creator: &Actor,
     new: &NewConversation,
     store_id: i64,
+    others: &[(ParticipantType, i64)],
 ) -> Result<(i64, Option<i64>), MessagingError> {
     let now = Utc::now();
     let context = new.context.as_ref();
@@ -99,15 +167,12 @@ fn insert(
         |r| r.get(0),
     )?;
     let (me_type, me_id) = creator.participant();
-    let creator_store = (me_type != ParticipantType::Admin).then_some(store_id);
-    add_participant(conn, id, me_type, me_id, creator_store)?;
-    add_participant(
-        conn,
-        id,
-        new.recipient_type,
-        new.recipient_id,
-        Some(store_id),
-    )?;
+    // Admins take part for the platform, without a store of their own.
+    let store_of = |kind: ParticipantType| (kind != ParticipantType::Admin).then_some(store_id);
+    add_participant(conn, id, me_type, me_id, store_of(me_type))?;
+    for &(kind, other) in others {
+        add_participant(conn, id, kind, other, store_of(kind))?;
+    }
     let first_message = new
         .initial_message
         .as_deref()
@@ -200,12 +265,12 @@ pub(crate) fn open_for_platform(
     };
     let new = NewConversation {
         conversation_type: ConversationType::StoreCustomer,
-        recipient_type: ParticipantType::Store,
-        recipient_id: parties.staff_id,
+        recipient: None,
         store_id: Some(parties.store_id),
         ..new.clone()
     };
-    insert(conn, &customer, &new, parties.store_id)
+    let staff = [(ParticipantType::Store, parties.staff_id)];
+    insert(conn, &customer, &new, parties.store_id, &staff)
 }
 
 /// The store of an active recipient, or `recipient_not_found`.

@@ -183,7 +183,7 @@ impl Event {
                 customer_id,
                 store_id,
             } => {
-                self.conversation_type == T::StoreCustomer
+                matches!(self.conversation_type, T::StoreCustomer | T::AdminCustomer)
                     && self.store_id == Some(store_id)
                     && self.participants.iter().any(|p| {
                         p.participant_type == ParticipantType::Customer && p.id == customer_id

@@ -88,42 +88,53 @@ pub(crate) fn plan(actor: &Actor, hits: usize, visible: i64, page: Page) -> Sear
 }
 
 /// The conversations a search finds (migration V11): those with a live message or a subject that
-/// has every word, within the caller's scope, a rowid range of the index. A conversation comes
-/// once per hit in it: [`hits`] keeps one.
-fn hits_sql() -> &'static str {
-    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        format!(
-            "SELECT (rowid >> {MESSAGE_BITS}) & {CONVERSATION_MASK} FROM message_search
-             WHERE message_search MATCH :q AND rowid BETWEEN :scope_first AND :scope_last
-             UNION ALL SELECT rowid & {CONVERSATION_MASK} FROM conversation_search
-             WHERE conversation_search MATCH :q AND rowid BETWEEN :scope_first AND :scope_last"
-        )
-    });
-    &SQL
+/// has every word, within the caller's scopes, each a rowid range of the index (`:first0`,
+/// `:last0`, …). A conversation comes once per hit in it: [`hits`] keeps one.
+fn hits_sql(ranges: usize) -> String {
+    (0..ranges)
+        .map(|i| {
+            format!(
+                "SELECT (rowid >> {MESSAGE_BITS}) & {CONVERSATION_MASK} FROM message_search
+                 WHERE message_search MATCH :q AND rowid BETWEEN :first{i} AND :last{i}
+                 UNION ALL SELECT rowid & {CONVERSATION_MASK} FROM conversation_search
+                 WHERE conversation_search MATCH :q AND rowid BETWEEN :first{i} AND :last{i}"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
 }
 
-/// The parameters of [`hits_sql`]: the words, and the rowid range of the actor's scope (0 for
-/// admins, the store for staff and customers, whom visibility then narrows to their own).
+/// The scopes an actor's search reads: 0 for admins; the store for staff; the store and 0 for
+/// customers (their `admin_customer` conversations are indexed under 0 only). Visibility then
+/// narrows the hits to what the caller may see.
+fn scopes(actor: &Actor) -> Vec<i64> {
+    match *actor {
+        Actor::Admin { .. } => vec![0],
+        Actor::Staff { store_id, .. } => vec![store_id],
+        Actor::Customer { store_id, .. } => vec![store_id, 0],
+    }
+}
+
+/// The parameters of [`hits_sql`]: the words, and the rowid range of each of the actor's scopes.
 pub(crate) fn params(actor: &Actor, words: &str) -> Params {
-    let scope = match *actor {
-        Actor::Admin { .. } => 0,
-        Actor::Staff { store_id, .. } | Actor::Customer { store_id, .. } => store_id,
-    };
-    // Stores beyond the layout's scope bits have nothing indexed: an empty range.
-    let (first, last) = if (0..=MAX_SCOPE).contains(&scope) {
-        let first = scope << SCOPE_SHIFT;
-        (first, first | ((1 << SCOPE_SHIFT) - 1))
-    } else {
-        (1, 0)
-    };
-    vec![
-        (":q", Value::Text(words.to_string())),
-        (":scope_first", Value::Integer(first)),
-        (":scope_last", Value::Integer(last)),
-    ]
+    const FIRST: [&str; 2] = [":first0", ":first1"];
+    const LAST: [&str; 2] = [":last0", ":last1"];
+    let mut params = vec![(":q", Value::Text(words.to_string()))];
+    for (i, scope) in scopes(actor).into_iter().enumerate() {
+        // Stores beyond the layout's scope bits have nothing indexed: an empty range.
+        let (first, last) = if (0..=MAX_SCOPE).contains(&scope) {
+            let first = scope << SCOPE_SHIFT;
+            (first, first | ((1 << SCOPE_SHIFT) - 1))
+        } else {
+            (1, 0)
+        };
+        params.push((FIRST[i], Value::Integer(first)));
+        params.push((LAST[i], Value::Integer(last)));
+    }
+    params
 }
 
-/// The ids of the conversations a search finds within the caller's scope, ascending, each once.
+/// The ids of the conversations a search finds within the caller's scopes, ascending, each once.
 pub(crate) fn hits(
     conn: &Connection,
     actor: &Actor,
@@ -131,7 +142,7 @@ pub(crate) fn hits(
 ) -> Result<Vec<i64>, MessagingError> {
     let params = params(actor, words);
     let mut hits = conn
-        .prepare_cached(hits_sql())?
+        .prepare_cached(&hits_sql(scopes(actor).len()))?
         .query_map(bind(&params).as_slice(), |r| r.get::<_, i64>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     // Message hits come in rowid order, so a conversation's are already together.
@@ -150,6 +161,6 @@ mod tests {
         assert_eq!(SCOPE_SHIFT, 47);
         assert_eq!(1_i64 << MESSAGE_BITS, 1_048_576);
         assert_eq!(CONVERSATION_MASK, 134_217_727);
-        assert!(hits_sql().contains("(rowid >> 20) & 134217727"));
+        assert!(hits_sql(1).contains("(rowid >> 20) & 134217727"));
     }
 }

@@ -60,8 +60,8 @@ impl<T> Outcome<T> {
 pub(crate) struct StartConversation {
     pub conversation_type: ConversationType,
     pub subject: String,
-    pub recipient_type: ParticipantType,
-    pub recipient_id: i64,
+    /// Who it is with (type and id); none where the other side is a team.
+    pub recipient: Option<(ParticipantType, i64)>,
     pub store_id: Option<i64>,
     pub initial_message: Option<String>,
     pub context: Option<ConversationContext>,
@@ -82,8 +82,7 @@ pub(crate) async fn start_conversation(
     let new = NewConversation {
         conversation_type: start.conversation_type,
         subject: domain::clean_line("subject", &start.subject, SUBJECT_MAX)?,
-        recipient_type: start.recipient_type,
-        recipient_id: start.recipient_id,
+        recipient: start.recipient,
         store_id: start.store_id,
         initial_message: start
             .initial_message
@@ -155,8 +154,7 @@ pub(crate) async fn find_or_open_for_platform(
     let new = NewConversation {
         conversation_type: ConversationType::StoreCustomer,
         subject: domain::clean_line("subject", &asked.subject, SUBJECT_MAX)?,
-        recipient_type: ParticipantType::Store,
-        recipient_id: 0,
+        recipient: None,
         store_id: None,
         initial_message: asked
             .initial_message

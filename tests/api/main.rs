@@ -8,6 +8,7 @@ mod email;
 mod email_settings;
 mod errors;
 mod events;
+mod flows;
 // Shared with the browser tests; not every helper is used here.
 #[allow(dead_code)]
 #[path = "../helpers/mod.rs"]

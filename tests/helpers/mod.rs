@@ -361,6 +361,18 @@ impl TestApp {
             .await
     }
 
+    /// Sets a platform setting as an admin would.
+    pub async fn set_setting(&self, admin: &Party, key: &str, value: Value) {
+        let response = self
+            .put(
+                &format!("/api/v1/admin/settings/{key}"),
+                &admin.token,
+                json!({ "value": value }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "setting {key}");
+    }
+
     /// `party`'s unread messages over all their conversations.
     pub async fn unread(&self, party: &Party) -> i64 {
         let response = self

@@ -114,10 +114,13 @@ pub(super) async fn list<U: AreaUser>(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CreateRequest {
-    conversation_type: ConversationType,
+    /// Required, except for customers (who start `store_customer` conversations only).
+    conversation_type: Option<ConversationType>,
     subject: String,
-    recipient_type: ParticipantType,
-    recipient_id: i64,
+    /// Left out where the other side is a team: a customer writing to their store, staff writing
+    /// to the platform.
+    recipient_type: Option<ParticipantType>,
+    recipient_id: Option<i64>,
     store_id: Option<i64>,
     initial_message: Option<String>,
     context: Option<ConversationContext>,
@@ -129,16 +132,41 @@ pub(super) async fn create<U: AreaUser>(
     body: web::Json<CreateRequest>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
+    let actor = user.auth().actor;
+    let recipient = match (body.recipient_type, body.recipient_id) {
+        (Some(kind), Some(id)) => Some((kind, id)),
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(AppError::validation(
+                "recipient_id",
+                "is required with recipient_type",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(AppError::validation(
+                "recipient_type",
+                "is required with recipient_id",
+            ));
+        }
+    };
+    if let crate::domain::Actor::Customer { .. } = actor {
+        // Starting a conversation reaches every staff member of the store: cheap to abuse.
+        state.login_limiter.check_new_conversation(&actor)?;
+    }
+    let conversation_type = match (body.conversation_type, actor) {
+        (Some(t), _) => t,
+        (None, crate::domain::Actor::Customer { .. }) => ConversationType::StoreCustomer,
+        (None, _) => return Err(AppError::validation("conversation_type", "is required")),
+    };
     let start = StartConversation {
-        conversation_type: body.conversation_type,
+        conversation_type,
         subject: body.subject,
-        recipient_type: body.recipient_type,
-        recipient_id: body.recipient_id,
+        recipient,
         store_id: body.store_id,
         initial_message: body.initial_message,
         context: body.context,
     };
-    let detail = service::start_conversation(&state.messaging(), user.auth().actor, start)
+    let detail = service::start_conversation(&state.messaging(), actor, start)
         .await?
         .publish(&state.events);
     Ok(HttpResponse::Created().json(detail))

@@ -158,7 +158,7 @@ fn doc_of(op: Op) -> Doc {
         Op::List => doc("The caller's conversations, newest activity first")
             .query::<ListQuery>()
             .answers::<ListAnswer>(),
-        Op::Create => doc("Start a conversation (admins and staff; customers get 403)")
+        Op::Create => doc("Start a conversation (customers, and staff with the platform, where the platform settings allow)")
             .takes::<CreateRequest>()
             .answers_with::<ConversationDetail>(201),
         Op::UnreadCount => doc("The caller's unread messages").answers::<UnreadAnswer>(),

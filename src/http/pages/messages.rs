@@ -12,6 +12,7 @@ use crate::http::messages::send::read_multipart;
 use crate::messaging::inbox::{self, ListFilter};
 use crate::messaging::service;
 use crate::messaging::{ConversationDetail, ConversationSummary, Message, Preferences};
+use crate::platform;
 use crate::state::AppState;
 
 use super::{Chrome, chrome, messages_url, page_user, render_page};
@@ -67,7 +68,35 @@ fn type_options(area: Area) -> Vec<ComposeType> {
                 label: "channel-with-platform",
             },
         ],
-        Area::Shop => Vec::new(),
+        Area::Shop => vec![
+            ComposeType {
+                value: "store_customer",
+                recipient: "team",
+                label: "channel-with-store",
+            },
+            ComposeType {
+                value: "admin_customer",
+                recipient: "admin",
+                label: "channel-with-platform",
+            },
+        ],
+    }
+}
+
+/// The conversations the platform lets customers and stores start (platform settings; the seed
+/// let neither).
+#[derive(Debug, Clone, Copy)]
+struct MayStart {
+    customers: bool,
+    stores_to_platform: bool,
+}
+
+impl MayStart {
+    fn read(conn: &rusqlite::Connection) -> rusqlite::Result<MayStart> {
+        Ok(MayStart {
+            customers: platform::flag(conn, platform::CUSTOMERS_MAY_START)?,
+            stores_to_platform: platform::flag(conn, platform::STORES_MAY_CONTACT_OPERATOR)?,
+        })
     }
 }
 
@@ -92,7 +121,8 @@ struct MessagesPage {
     problem: Option<String>,
 }
 
-/// A channel the compose dialog offers, with the recipient kind it needs.
+/// A channel the compose dialog offers, with the recipient kind it needs ("team" where the
+/// other side is a whole team and nobody is chosen).
 #[derive(Serialize)]
 struct ComposeType {
     value: &'static str,
@@ -100,8 +130,8 @@ struct ComposeType {
     label: &'static str,
 }
 
-fn compose_types(area: Area) -> Vec<ComposeType> {
-    match area {
+fn compose_types(area: Area, may: MayStart) -> Vec<ComposeType> {
+    let mut types = match area {
         Area::Admin => vec![
             ComposeType {
                 value: "admin_store",
@@ -120,7 +150,21 @@ fn compose_types(area: Area) -> Vec<ComposeType> {
             label: "compose-with-customer",
         }],
         Area::Shop => Vec::new(),
+    };
+    match area {
+        Area::Vendor if may.stores_to_platform => types.push(ComposeType {
+            value: "admin_store",
+            recipient: "team",
+            label: "compose-with-platform",
+        }),
+        Area::Shop if may.customers => types.push(ComposeType {
+            value: "store_customer",
+            recipient: "team",
+            label: "compose-with-your-store",
+        }),
+        _ => {}
     }
+    types
 }
 
 #[derive(Deserialize)]
@@ -212,9 +256,12 @@ async fn messages_page(
         Err(redirect) => return Ok(redirect),
     };
     let (actor, filter) = (auth.actor, query.filter());
-    let (list, thread) = state
+    let (list, thread, may) = state
         .db
-        .read(move |conn| inbox::inbox_page(conn, &actor, &filter, selected))
+        .read(move |conn| {
+            let (list, thread) = inbox::inbox_page(conn, &actor, &filter, selected)?;
+            Ok::<_, AppError>((list, thread, MayStart::read(conn)?))
+        })
         .await?;
     let mut chrome = chrome(
         &state,
@@ -252,9 +299,9 @@ async fn messages_page(
             .unwrap_or_default(),
         context_id: query.context_id,
         type_options: type_options(area),
-        can_compose: area != Area::Shop,
+        can_compose: !compose_types(area, may).is_empty(),
         can_close: area != Area::Shop,
-        compose_types: compose_types(area),
+        compose_types: compose_types(area, may),
         context_types: crate::domain::ContextType::ALL
             .iter()
             .map(|t| t.as_str())
