@@ -60,7 +60,7 @@ CREATE TABLE audit_log (
     actor   TEXT NOT NULL,
     action  TEXT NOT NULL,
     target  TEXT NOT NULL
-);
+, conversation_id INTEGER, store_id INTEGER);
 CREATE INDEX ix_audit_log_actor ON audit_log (actor, id);
 
 -- conversation_counts
@@ -177,11 +177,14 @@ CREATE TABLE conversations (
     message_count     INTEGER NOT NULL DEFAULT 0 CHECK (message_count >= 0),
     created_at        TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')),
     updated_at        TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')), last_activity_at TEXT, last_message_preview TEXT, first_admin_id INTEGER, first_staff_id INTEGER, first_customer_id INTEGER, last_message_event TEXT, context_type TEXT
-    CHECK (context_type IN ('order', 'product', 'offer', 'return', 'custom')), context_id TEXT CHECK (length(context_id) BETWEEN 1 AND 128), context_label TEXT CHECK (length(context_label) <= 200), context_url TEXT CHECK (length(context_url) <= 2000),
+    CHECK (context_type IN ('order', 'product', 'offer', 'return', 'custom')), context_id TEXT CHECK (length(context_id) BETWEEN 1 AND 128), context_label TEXT CHECK (length(context_label) <= 200), context_url TEXT CHECK (length(context_url) <= 2000), escalated_at TEXT, escalated_by_type TEXT
+    CHECK (escalated_by_type IN ('store', 'customer')), escalated_by_id INTEGER, escalation_reason TEXT CHECK (length(escalation_reason) <= 1000), resolved_at TEXT,
     -- store_customer and admin_store always belong to a store (tenant isolation).
     CHECK (conversation_type = 'admin_customer' OR store_id IS NOT NULL)
 );
 CREATE INDEX ix_conversations_access ON conversations (id, conversation_type, store_id);
+CREATE INDEX ix_conversations_admin_joined ON conversations (conversation_type, last_activity_at)
+    WHERE first_admin_id IS NOT NULL;
 CREATE INDEX ix_conversations_context ON conversations (context_type, context_id)
     WHERE context_type IS NOT NULL;
 CREATE INDEX ix_conversations_last_message ON conversations (last_message_at);
@@ -379,7 +382,7 @@ CREATE TABLE "events" (
     actor_id        INTEGER NOT NULL,
     message_id      INTEGER,
     created_at      TEXT    NOT NULL
-);
+, internal INTEGER NOT NULL DEFAULT 0 CHECK (internal IN (0, 1)));
 CREATE INDEX ix_events_conversation ON events (conversation_id, seq);
 
 -- message_attachments
@@ -425,7 +428,8 @@ CREATE TABLE "messages" (
     deleted_by_id     INTEGER,
     created_at        TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')),
     updated_at        TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')),
-    search_key        INTEGER, system_event TEXT CHECK (system_event IN ('closed', 'reopened')),
+    search_key        INTEGER, internal INTEGER NOT NULL DEFAULT 0 CHECK (internal IN (0, 1)), system_event TEXT
+    CHECK (system_event IN ('closed', 'reopened', 'escalated', 'resolved', 'assigned', 'unassigned')),
     PRIMARY KEY (conversation_id, id)
 ) WITHOUT ROWID;
 CREATE INDEX ix_messages_sender ON messages (sender_id);
@@ -433,12 +437,14 @@ CREATE UNIQUE INDEX ux_messages_id ON messages (id);
 CREATE TRIGGER messages_search_delete AFTER DELETE ON messages
 WHEN old.is_deleted = 0 AND old.is_system_message = 0 AND old.search_key IS NOT NULL BEGIN
     INSERT INTO message_search (message_search, rowid, content)
-    SELECT 'delete', (scope << 47) | old.search_key, old.content
+    SELECT 'delete', (CASE WHEN old.internal THEN -1 ELSE 1 END) * ((scope << 47) | old.search_key),
+           old.content
     FROM conversation_scopes WHERE conversation_id = old.conversation_id
-      AND (scope << 47) | old.search_key NOT IN (SELECT rowid FROM message_search_queue);
+      AND (CASE WHEN old.internal THEN -1 ELSE 1 END) * ((scope << 47) | old.search_key)
+          NOT IN (SELECT rowid FROM message_search_queue);
     DELETE FROM message_search_queue WHERE rowid IN (
-        SELECT (scope << 47) | old.search_key FROM conversation_scopes
-        WHERE conversation_id = old.conversation_id);
+        SELECT (CASE WHEN old.internal THEN -1 ELSE 1 END) * ((scope << 47) | old.search_key)
+        FROM conversation_scopes WHERE conversation_id = old.conversation_id);
 END;
 CREATE TRIGGER messages_search_insert AFTER INSERT ON messages BEGIN
     UPDATE messages SET search_key = (
@@ -453,7 +459,7 @@ CREATE TRIGGER messages_search_insert AFTER INSERT ON messages BEGIN
                       ORDER BY p.id DESC LIMIT 1) AS key) AS prev)
     WHERE conversation_id = new.conversation_id AND id = new.id;
     INSERT INTO message_search_queue (rowid, content)
-    SELECT (s.scope << 47) | k.search_key, new.content
+    SELECT (CASE WHEN new.internal THEN -1 ELSE 1 END) * ((s.scope << 47) | k.search_key), new.content
     FROM conversation_scopes s,
          (SELECT search_key FROM messages WHERE conversation_id = new.conversation_id AND id = new.id) k
     WHERE s.conversation_id = new.conversation_id AND k.search_key IS NOT NULL
@@ -463,12 +469,14 @@ CREATE TRIGGER messages_search_soft_delete AFTER UPDATE OF is_deleted ON message
 WHEN old.is_deleted = 0 AND new.is_deleted = 1 AND old.is_system_message = 0
      AND old.search_key IS NOT NULL BEGIN
     INSERT INTO message_search (message_search, rowid, content)
-    SELECT 'delete', (scope << 47) | old.search_key, old.content
+    SELECT 'delete', (CASE WHEN old.internal THEN -1 ELSE 1 END) * ((scope << 47) | old.search_key),
+           old.content
     FROM conversation_scopes WHERE conversation_id = old.conversation_id
-      AND (scope << 47) | old.search_key NOT IN (SELECT rowid FROM message_search_queue);
+      AND (CASE WHEN old.internal THEN -1 ELSE 1 END) * ((scope << 47) | old.search_key)
+          NOT IN (SELECT rowid FROM message_search_queue);
     DELETE FROM message_search_queue WHERE rowid IN (
-        SELECT (scope << 47) | old.search_key FROM conversation_scopes
-        WHERE conversation_id = old.conversation_id);
+        SELECT (CASE WHEN old.internal THEN -1 ELSE 1 END) * ((scope << 47) | old.search_key)
+        FROM conversation_scopes WHERE conversation_id = old.conversation_id);
 END;
 
 -- participant_unread

@@ -260,7 +260,7 @@ pub(crate) async fn seed(ctx: &Context, accounts_ctx: &AccountsContext) -> Resul
             .summary
             .id;
         for (sender, text) in thread {
-            let _ = service::send_message(ctx, sender, id, text, Vec::new()).await?;
+            let _ = service::send_message(ctx, sender, id, message(text, Vec::new())).await?;
         }
         first.get_or_insert(id);
     }
@@ -269,7 +269,8 @@ pub(crate) async fn seed(ctx: &Context, accounts_ctx: &AccountsContext) -> Resul
     let conversation = first.unwrap_or_default();
     let uploads = demo_uploads(ctx.settings.data_dir())?;
     let note = "Here is a photo of the packed lamp and your invoice.";
-    let _ = service::send_message(ctx, s(anna, lumen), conversation, note, uploads).await?;
+    let _ =
+        service::send_message(ctx, s(anna, lumen), conversation, message(note, uploads)).await?;
     // A closed thread.
     let start = StartConversation {
         conversation_type: ConversationType::StoreCustomer,
@@ -340,4 +341,13 @@ fn demo_uploads(data_dir: &std::path::Path) -> Result<Vec<Upload>, AppError> {
         });
     }
     Ok(uploads)
+}
+
+/// A message of the demo data, as its sender would write it.
+fn message(text: &str, uploads: Vec<crate::attachments::Upload>) -> service::NewMessage {
+    service::NewMessage {
+        content: text.to_string(),
+        uploads,
+        internal: false,
+    }
 }

@@ -121,7 +121,10 @@ text_enum!(
 
 text_enum!(
     /// What a system message records (its `content` says it in English for the API).
-    SystemEvent { Closed => "closed", Reopened => "reopened" }
+    SystemEvent {
+        Closed => "closed", Reopened => "reopened", Escalated => "escalated", Resolved => "resolved",
+        Assigned => "assigned", Unassigned => "unassigned"
+    }
 );
 
 text_enum!(
@@ -181,7 +184,10 @@ impl EmailStatus {
 
 text_enum!(
     /// What an admin notification is about (seed: AdminNotification.type).
-    AlertKind { SystemAlert => "system_alert", StoreIssue => "store_issue", ImportFailure => "import_failure" }
+    AlertKind {
+        SystemAlert => "system_alert", StoreIssue => "store_issue", ImportFailure => "import_failure",
+        Escalation => "escalation", LateReplies => "late_replies"
+    }
 );
 
 text_enum!(

@@ -239,6 +239,8 @@ impl From<MessagingError> for AppError {
                 AppError::conflict("conversation_closed", e.to_string())
             }
             M::NotClosed => AppError::conflict("conversation_open", e.to_string()),
+            M::NotEscalated => AppError::conflict("not_escalated", e.to_string()),
+            M::AlreadyEscalated => AppError::conflict("already_escalated", e.to_string()),
             M::RecipientNotFound => AppError::BadRequest {
                 code: "recipient_not_found",
                 message: e.to_string(),

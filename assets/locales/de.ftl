@@ -202,6 +202,14 @@ system-closed = { $name } hat die Unterhaltung geschlossen
 system-reopened = { $name } hat die Unterhaltung wieder geöffnet
 system-preview-closed = Unterhaltung geschlossen
 system-preview-reopened = Unterhaltung wieder geöffnet
+system-escalated = { $name } hat die Plattform um Hilfe gebeten
+system-resolved = { $name } hat die Eskalation abgeschlossen
+system-assigned = { $name } hat die Unterhaltung zugewiesen
+system-unassigned = { $name } hat die Zuweisung aufgehoben
+system-preview-escalated = Die Plattform wurde um Hilfe gebeten
+system-preview-resolved = Eskalation abgeschlossen
+system-preview-assigned = Unterhaltung zugewiesen
+system-preview-unassigned = Zuweisung aufgehoben
 
 ## Eine Unterhaltung beginnen
 compose-channel = Kanal
@@ -400,6 +408,8 @@ priority-critical = kritisch
 alert-system_alert = System
 alert-store_issue = Shop-Problem
 alert-import_failure = Importfehler
+alert-escalation = Eskalation
+alert-late_replies = Späte Antworten
 
 ## Für die Skripte
 js-offline = Verbindung unterbrochen. Neuer Versuch in { $seconds } s; neue Nachrichten erscheinen, sobald sie wieder steht.
@@ -410,6 +420,14 @@ js-system-closed = { $name } hat die Unterhaltung geschlossen
 js-system-reopened = { $name } hat die Unterhaltung wieder geöffnet
 js-system-preview-closed = Unterhaltung geschlossen
 js-system-preview-reopened = Unterhaltung wieder geöffnet
+js-system-escalated = { $name } hat die Plattform um Hilfe gebeten
+js-system-resolved = { $name } hat die Eskalation abgeschlossen
+js-system-assigned = { $name } hat die Unterhaltung zugewiesen
+js-system-unassigned = { $name } hat die Zuweisung aufgehoben
+js-system-preview-escalated = Die Plattform wurde um Hilfe gebeten
+js-system-preview-resolved = Eskalation abgeschlossen
+js-system-preview-assigned = Unterhaltung zugewiesen
+js-system-preview-unassigned = Zuweisung aufgehoben
 js-seen = Gesehen
 js-closed = geschlossen
 js-unread = { $count } ungelesen

@@ -203,6 +203,14 @@ system-closed = Conversation closed by { $name }
 system-reopened = Conversation reopened by { $name }
 system-preview-closed = Conversation closed
 system-preview-reopened = Conversation reopened
+system-escalated = { $name } asked the platform to step in
+system-resolved = Escalation resolved by { $name }
+system-assigned = { $name } assigned the conversation
+system-unassigned = { $name } unassigned the conversation
+system-preview-escalated = The platform was asked to step in
+system-preview-resolved = Escalation resolved
+system-preview-assigned = Conversation assigned
+system-preview-unassigned = Conversation unassigned
 
 ## Starting a conversation
 compose-channel = Channel
@@ -401,6 +409,8 @@ priority-critical = critical
 alert-system_alert = System
 alert-store_issue = Store issue
 alert-import_failure = Import failure
+alert-escalation = Escalation
+alert-late_replies = Late replies
 
 ## For the scripts
 js-offline = Connection lost. Trying again in { $seconds } s; new messages show when it is back.
@@ -411,6 +421,14 @@ js-system-closed = Conversation closed by { $name }
 js-system-reopened = Conversation reopened by { $name }
 js-system-preview-closed = Conversation closed
 js-system-preview-reopened = Conversation reopened
+js-system-escalated = { $name } asked the platform to step in
+js-system-resolved = Escalation resolved by { $name }
+js-system-assigned = { $name } assigned the conversation
+js-system-unassigned = { $name } unassigned the conversation
+js-system-preview-escalated = The platform was asked to step in
+js-system-preview-resolved = Escalation resolved
+js-system-preview-assigned = Conversation assigned
+js-system-preview-unassigned = Conversation unassigned
 js-seen = Seen
 js-closed = closed
 js-unread = { $count } unread

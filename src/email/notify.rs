@@ -28,11 +28,13 @@ struct Recipient {
     user_id: Option<i64>,
 }
 
-/// Participants other than `actor` with email notifications on, not muted, and active.
+/// Participants other than `actor` with email notifications on, not muted, and active; no
+/// customers when it is about an internal note (`internal`).
 fn recipients(
     conn: &Connection,
     conversation_id: i64,
     actor: &Actor,
+    internal: bool,
 ) -> rusqlite::Result<Vec<Recipient>> {
     let (me_type, me_id) = actor.participant();
     let rows = conn
@@ -45,10 +47,11 @@ fn recipients(
              LEFT JOIN customers c ON p.participant_type = 'customer' AND c.id = p.participant_id AND c.is_active
              WHERE p.conversation_id = ?1 AND p.email_notifications AND NOT p.muted
                AND NOT (p.participant_type = ?2 AND p.participant_id = ?3)
+               AND NOT (?4 AND p.participant_type = 'customer')
                AND coalesce(u.email, c.email) IS NOT NULL
              ORDER BY p.id",
         )?
-        .query_map(params![conversation_id, me_type, me_id], |r| {
+        .query_map(params![conversation_id, me_type, me_id, internal], |r| {
             Ok(Recipient {
                 row_id: r.get(0)?,
                 participant_type: r.get(1)?,
@@ -120,7 +123,8 @@ fn unsubscribe_token(conn: &Connection, participant_row: i64) -> rusqlite::Resul
 }
 
 /// Queues a `new_message` email for every other participant who wants one and has not had one
-/// about this conversation within the window. Returns how many were queued.
+/// about this conversation within the window (for an internal note, no customer). Returns how
+/// many were queued.
 pub(crate) fn new_message(
     conn: &Connection,
     settings: &Settings,
@@ -128,12 +132,13 @@ pub(crate) fn new_message(
     sender: &Actor,
     sender_name: &str,
     preview: &str,
+    internal: bool,
 ) -> rusqlite::Result<usize> {
     let facts = conversation_facts(conn, conversation_id)?;
     let window_start =
         Utc::now() - Duration::seconds(settings.email.notification_window_seconds as i64);
     let mut queued = 0;
-    for r in recipients(conn, conversation_id, sender)? {
+    for r in recipients(conn, conversation_id, sender, internal)? {
         let recent: bool = conn
             .prepare_cached(
                 "SELECT 1 FROM email_logs WHERE related_type = 'conversation' AND related_id = ?1
@@ -197,7 +202,7 @@ pub(crate) fn conversation_closed(
 ) -> rusqlite::Result<usize> {
     let facts = conversation_facts(conn, conversation_id)?;
     let mut queued = 0;
-    for r in recipients(conn, conversation_id, closer)? {
+    for r in recipients(conn, conversation_id, closer, false)? {
         let variables = json!({
             "recipient_name": r.name,
             "conversation_subject": facts.subject,

@@ -269,3 +269,24 @@ pub(super) async fn customer_list(
         limit: page.limit,
     }))
 }
+
+/// A page of the audit log.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct AuditLog {
+    entries: Vec<crate::audit::AuditEntry>,
+    total: i64,
+}
+
+/// Who read or did what, when: what admins read through oversight, what keys provisioned.
+pub(crate) async fn audit_log(
+    state: web::Data<AppState>,
+    _admin: AdminUser,
+    query: web::Query<Page>,
+) -> Result<HttpResponse, AppError> {
+    let page = query.into_inner().checked()?;
+    let (entries, total) = state
+        .db
+        .read(move |conn| Ok::<_, AppError>(crate::audit::page(conn, page)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(AuditLog { entries, total }))
+}

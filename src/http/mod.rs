@@ -127,6 +127,7 @@ pub(crate) fn api<T: Table>(t: &mut T) {
             t.delete("/api-keys/{id}", integration::revoke_key, doc("Revoke an integration key").empty(204));
             webhook_routes::<AdminUser, T>(t);
             t.get("/settings", settings::list_settings, doc("The platform settings").answers::<settings::SettingList>());
+            t.get("/audit-log", admin::audit_log, doc("Who read or did what, when (oversight reads, provisioning)").query::<Page>().answers::<admin::AuditLog>());
             t.put("/settings/{key}", settings::update_setting, doc("Change a platform setting").takes::<settings::UpdateSetting>().answers::<Setting>());
         });
         t.scope("/vendor", |t| {

@@ -5,14 +5,17 @@
 use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::access::load_visible;
+use super::access::{load_readable, load_visible};
 use super::error::MessagingError;
 use super::inbox::total_unread;
-use super::messages::insert_message;
+use super::messages::{Kind, insert_message};
 use super::participants::{actor_name, add_participant, participant_store};
 use super::{ConversationContext, Preferences};
+use crate::alerts::{self, Alert};
 use crate::domain::{Actor, ConversationType, Invalid, ParticipantType, SystemEvent};
+use crate::domain::{AlertKind, AlertPriority};
 use crate::platform;
+use serde_json::json;
 
 #[derive(Clone)]
 pub(crate) struct NewConversation {
@@ -176,7 +179,7 @@ fn insert(
     let first_message = new
         .initial_message
         .as_deref()
-        .map(|content| insert_message(conn, creator, id, content, None))
+        .map(|content| insert_message(conn, creator, id, content, Kind::Message))
         .transpose()?;
     Ok((id, first_message))
 }
@@ -342,7 +345,7 @@ pub(crate) fn set_closed(
             SystemEvent::Reopened,
         )
     };
-    insert_message(conn, actor, id, &text, Some(event))?;
+    insert_message(conn, actor, id, &text, Kind::System(event))?;
     Ok(())
 }
 
@@ -363,7 +366,8 @@ pub(crate) fn mark_read(
     actor: &Actor,
     id: i64,
 ) -> Result<ReadOutcome, MessagingError> {
-    load_visible(conn, actor, id)?;
+    // An admin reading through oversight has no count to clear: nothing changes.
+    load_readable(conn, actor, id)?;
     let (me_type, me_id) = actor.participant();
     let changed = conn
         .prepare_cached(
@@ -406,4 +410,89 @@ pub(crate) fn set_preferences(
         },
     )?;
     Ok((preferences, joined))
+}
+
+/// Asks the platform to step into a `store_customer` conversation: its customer or a staff
+/// member of its store may, with a reason everyone in it reads. Every active admin joins it, it
+/// reopens if it was closed, a system message says who asked and why, and the admins get a
+/// high-priority notification. It stays escalated until an admin resolves it.
+pub(crate) fn escalate(
+    conn: &Connection,
+    actor: &Actor,
+    id: i64,
+    reason: &str,
+) -> Result<(), MessagingError> {
+    if matches!(actor, Actor::Admin { .. }) {
+        return Err(MessagingError::Forbidden(
+            "the parties of a conversation ask the platform to step in",
+        ));
+    }
+    let row = load_visible(conn, actor, id)?;
+    if row.conversation_type != ConversationType::StoreCustomer {
+        return Err(MessagingError::Forbidden(
+            "only conversations between a store and a customer can be escalated",
+        ));
+    }
+    if row.escalated {
+        return Err(MessagingError::AlreadyEscalated);
+    }
+    let (me_type, me_id) = actor.participant();
+    let now = Utc::now();
+    conn.execute(
+        "UPDATE conversations SET escalated_at = ?2, escalated_by_type = ?3, escalated_by_id = ?4,
+                escalation_reason = ?5, resolved_at = NULL, is_closed = 0, closed_at = NULL,
+                closed_by_type = NULL, closed_by_id = NULL, updated_at = ?2
+         WHERE id = ?1",
+        params![id, now, me_type, me_id, reason],
+    )?;
+    for (kind, admin) in team(conn, ParticipantType::Admin, None)? {
+        add_participant(conn, id, kind, admin, None)?;
+    }
+    let name = actor_name(conn, actor)?;
+    let text = format!("{name} asked the platform to step in: {reason}");
+    insert_message(conn, actor, id, &text, Kind::System(SystemEvent::Escalated))?;
+    let (subject, store_name): (String, String) = conn.query_row(
+        "SELECT c.subject, coalesce(s.name, '') FROM conversations c
+         LEFT JOIN stores s ON s.id = c.store_id WHERE c.id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let message =
+        format!("{name} ({store_name}) asked the platform to step into “{subject}”: {reason}");
+    let url = format!("/admin/messages/{id}");
+    alerts::raise(
+        conn,
+        &Alert {
+            notification_type: AlertKind::Escalation,
+            priority: AlertPriority::High,
+            title: "A conversation was escalated",
+            message: &message,
+            action_required: true,
+            action_url: Some(&url),
+            metadata: json!({"conversation_id": id, "store_id": row.store_id}),
+            dedup_key: &format!("escalation:{id}"),
+        },
+    )?;
+    Ok(())
+}
+
+/// Ends an escalation: an admin who takes part says the platform is done. The admins stay
+/// participants (the history is theirs too); a system message says who resolved it.
+pub(crate) fn resolve(conn: &Connection, actor: &Actor, id: i64) -> Result<(), MessagingError> {
+    if !matches!(actor, Actor::Admin { .. }) {
+        return Err(MessagingError::Forbidden("an admin resolves an escalation"));
+    }
+    let row = load_visible(conn, actor, id)?;
+    if !row.escalated {
+        return Err(MessagingError::NotEscalated);
+    }
+    let now = Utc::now();
+    conn.execute(
+        "UPDATE conversations SET escalated_at = NULL, resolved_at = ?2, updated_at = ?2 WHERE id = ?1",
+        params![id, now],
+    )?;
+    let name = actor_name(conn, actor)?;
+    let text = format!("Escalation resolved by {name}");
+    insert_message(conn, actor, id, &text, Kind::System(SystemEvent::Resolved))?;
+    Ok(())
 }

@@ -19,6 +19,10 @@ pub(crate) enum MessagingError {
     AlreadyClosed,
     #[error("the conversation is not closed")]
     NotClosed,
+    #[error("the platform is not taking part in this conversation: escalate it first")]
+    NotEscalated,
+    #[error("the platform is already taking part in this conversation")]
+    AlreadyEscalated,
     #[error("recipient_id: no such recipient in this store")]
     RecipientNotFound,
     /// The events after the reader's position are no longer kept.
@@ -35,5 +39,16 @@ pub(crate) enum MessagingError {
 impl From<rusqlite::Error> for MessagingError {
     fn from(e: rusqlite::Error) -> Self {
         MessagingError::Db(DbError::Sqlite(e))
+    }
+}
+
+impl From<crate::alerts::AlertsError> for MessagingError {
+    fn from(e: crate::alerts::AlertsError) -> Self {
+        use crate::alerts::AlertsError as A;
+        match e {
+            A::NotFound => MessagingError::NotFound,
+            A::Invalid(invalid) => MessagingError::Invalid(invalid),
+            A::Db(e) => MessagingError::Db(e),
+        }
     }
 }

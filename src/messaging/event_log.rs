@@ -46,6 +46,10 @@ pub(crate) struct EventData {
     pub actor: EventParticipant,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,
+    /// Set on the events of an internal note (store ↔ platform): a platform must not show it to
+    /// the customer.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub internal: bool,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -59,7 +63,7 @@ pub(crate) struct EventPage {
 
 const EVENT_SELECT: &str =
     "SELECT e.seq, e.event_type, e.conversation_id, c.store_id, e.created_at,
-            c.conversation_type, e.actor_type, e.actor_id, e.message_id
+            c.conversation_type, e.actor_type, e.actor_id, e.message_id, e.internal
      FROM events e JOIN conversations c ON c.id = e.conversation_id";
 
 /// Up to `limit` events after `after` that `reader` may see, in commit order. An `after` from
@@ -86,6 +90,7 @@ pub(crate) fn page(
                     id: r.get(7)?,
                 },
                 message_id: r.get(8)?,
+                internal: r.get(9)?,
             },
         })
     })?;
@@ -126,6 +131,7 @@ pub(crate) fn missed(
             },
             r.get::<_, Option<i64>>(8)?,
             r.get::<_, DateTime<Utc>>(4)?,
+            r.get::<_, bool>(9)?,
         ))
     })?;
     if rows.len() > max as usize {
@@ -133,8 +139,10 @@ pub(crate) fn missed(
     }
     let events = rows
         .into_iter()
-        .map(|(seq, kind, id, actor, message_id, at)| {
-            Event::load(conn, seq, kind, id, actor, message_id, at)
+        .map(|(seq, kind, id, actor, message_id, at, internal)| {
+            let mut event = Event::load(conn, seq, kind, id, actor, message_id, at)?;
+            event.internal = internal;
+            Ok(event)
         })
         .collect::<rusqlite::Result<_>>()?;
     Ok(Some((events, through)))
@@ -159,7 +167,13 @@ fn read<T>(
         (":limit", Value::Integer(limit.into())),
     ];
     let condition = match reader {
-        Reader::Person(actor) => access::visible(&actor, &mut params),
+        Reader::Person(actor) if !access::sees_internal(&actor) => {
+            format!(
+                "{} AND NOT e.internal",
+                access::visible(&actor, &mut params)
+            )
+        }
+        Reader::Person(actor) => access::visible(&actor, &mut params).to_string(),
         // What staff see depends on their store alone.
         Reader::Store(store_id) => access::visible(
             &Actor::Staff {
@@ -167,8 +181,9 @@ fn read<T>(
                 store_id,
             },
             &mut params,
-        ),
-        Reader::Platform => "1",
+        )
+        .to_string(),
+        Reader::Platform => "1".to_string(),
     };
     // The log is walked in sequence order from `after`; visibility filters what it meets.
     let sql =

@@ -23,6 +23,8 @@ pub enum EventKind {
     ConversationClosed,
     ConversationReopened,
     ParticipantAdded,
+    ConversationEscalated,
+    ConversationResolved,
 }
 
 impl EventKind {
@@ -34,6 +36,8 @@ impl EventKind {
         EventKind::ConversationClosed,
         EventKind::ConversationReopened,
         EventKind::ParticipantAdded,
+        EventKind::ConversationEscalated,
+        EventKind::ConversationResolved,
     ];
 
     /// The event's type in the log, the events API and webhooks (the live stream names events as
@@ -47,6 +51,8 @@ impl EventKind {
             EventKind::ConversationClosed => "conversation.closed",
             EventKind::ConversationReopened => "conversation.reopened",
             EventKind::ParticipantAdded => "participant.added",
+            EventKind::ConversationEscalated => "conversation.escalated",
+            EventKind::ConversationResolved => "conversation.resolved",
         }
     }
 
@@ -64,6 +70,8 @@ impl EventKind {
             EventKind::ConversationClosed => "conversation_closed",
             EventKind::ConversationReopened => "conversation_reopened",
             EventKind::ParticipantAdded => "participant_added",
+            EventKind::ConversationEscalated => "conversation_escalated",
+            EventKind::ConversationResolved => "conversation_resolved",
         }
     }
 }
@@ -100,6 +108,8 @@ pub struct Event {
     pub participants: Vec<EventParticipant>,
     pub actor: EventParticipant,
     pub message_id: Option<i64>,
+    /// About an internal note: never for the customer's eyes.
+    pub internal: bool,
     pub at: DateTime<Utc>,
 }
 
@@ -114,22 +124,37 @@ impl Event {
         actor: &Actor,
         message_id: Option<i64>,
     ) -> rusqlite::Result<Event> {
+        Event::record_note(conn, id, kind, actor, message_id, false)
+    }
+
+    /// [`Event::record`] for a message that may be an internal note (`internal`): then only
+    /// those who see notes hear of it.
+    pub(crate) fn record_note(
+        conn: &Connection,
+        id: i64,
+        kind: EventKind,
+        actor: &Actor,
+        message_id: Option<i64>,
+        internal: bool,
+    ) -> rusqlite::Result<Event> {
         let (participant_type, me) = actor.participant();
         let at = Utc::now();
         let seq = conn
             .prepare_cached(
-                "INSERT INTO events (event_type, conversation_id, actor_type, actor_id, message_id, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING seq",
+                "INSERT INTO events (event_type, conversation_id, actor_type, actor_id, message_id, internal, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING seq",
             )?
             .query_row(
-                rusqlite::params![kind, id, participant_type, me, message_id, at],
+                rusqlite::params![kind, id, participant_type, me, message_id, internal, at],
                 |r| r.get(0),
             )?;
         let actor = EventParticipant {
             participant_type,
             id: me,
         };
-        Event::load(conn, seq, kind, id, actor, message_id, at)
+        let mut event = Event::load(conn, seq, kind, id, actor, message_id, at)?;
+        event.internal = internal;
+        Ok(event)
     }
 
     /// An event of the log as the live views carry it: with the conversation's type, store and
@@ -164,16 +189,25 @@ impl Event {
             participants,
             actor,
             message_id,
+            internal: false,
             at,
         })
     }
 
-    /// May `actor` see this event? The same rule as conversation visibility (access.rs).
+    /// May `actor` see this event? The same rule as conversation visibility (access.rs), and
+    /// notes only for those who see them.
     pub(crate) fn visible_to(&self, actor: &crate::domain::Actor) -> bool {
         use crate::domain::{Actor, ConversationType as T};
+        if self.internal && !super::access::sees_internal(actor) {
+            return false;
+        }
         match *actor {
             Actor::Admin { .. } => {
                 matches!(self.conversation_type, T::AdminStore | T::AdminCustomer)
+                    || self
+                        .participants
+                        .iter()
+                        .any(|p| p.participant_type == ParticipantType::Admin)
             }
             Actor::Staff { store_id, .. } => {
                 self.store_id == Some(store_id)

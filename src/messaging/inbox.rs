@@ -5,7 +5,7 @@
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row};
 
-use super::access::{Params, bind, counted, visible, visible_groups};
+use super::access::{self, Params, bind, counted, readable, visible, visible_groups};
 use super::error::MessagingError;
 use super::search::{self, SearchPlan};
 use super::{
@@ -33,7 +33,8 @@ fn summary_select(actor: &Actor, from: &str) -> String {
                      WHEN 'customer' THEN (SELECT full_name FROM customers WHERE id = {other_id})
                      ELSE (SELECT full_name FROM users WHERE id = {other_id}) END,
                 c.last_message_event,
-                c.context_type, c.context_id, c.context_label, c.context_url
+                c.context_type, c.context_id, c.context_label, c.context_url,
+                c.escalated_at IS NOT NULL
          FROM {from}")
 }
 
@@ -95,11 +96,12 @@ fn summary_row(r: &Row<'_>) -> rusqlite::Result<ConversationSummary> {
         last_message_preview: r.get(10)?,
         last_message_event: r.get(14)?,
         context: ConversationContext::from_row(r, 15)?,
+        escalated: r.get(19)?,
         other_participant: other,
     })
 }
 
-/// One conversation's summary, if `actor` may see it.
+/// One conversation's summary, if `actor` may read it.
 pub(crate) fn summary(
     conn: &Connection,
     actor: &Actor,
@@ -107,7 +109,7 @@ pub(crate) fn summary(
 ) -> Result<ConversationSummary, MessagingError> {
     let mut params = me_params(actor);
     params.push((":id", Value::Integer(id)));
-    let condition = visible(actor, &mut params);
+    let condition = readable(conn, actor, &mut params)?;
     let sql = format!(
         "{} WHERE c.id = :id AND {condition}",
         summary_select(actor, "conversations c")
@@ -144,14 +146,21 @@ struct ListQuery {
     page_params: Params,
 }
 
+/// The query of an inbox page. `overseeing`: an admin asking for `store_customer` conversations
+/// where the platform lets admins oversee them: every one, not only those the team joined.
 fn list_query(
     actor: &Actor,
     filter: &ListFilter,
     page: Page,
     search: Option<SearchPlan>,
+    overseeing: bool,
 ) -> ListQuery {
     let mut params = Params::new();
-    let mut conditions = vec![visible(actor, &mut params).to_string()];
+    let mut conditions = vec![if overseeing {
+        "c.conversation_type = 'store_customer'".to_string()
+    } else {
+        visible(actor, &mut params).to_string()
+    }];
     if let Some(t) = filter.conversation_type {
         // Filters narrow what visibility selected; `+` keeps them from steering index choice.
         conditions.push("+c.conversation_type = :type".into());
@@ -228,9 +237,9 @@ fn list_query(
 }
 
 /// Whether the scope of [`search::params`] selects exactly what `visible` and the filter
-/// select: for admins and staff without type or state filters.
+/// select: for staff without type or state filters (an admin's search reads every scope).
 fn scope_is_visibility(actor: &Actor, filter: &ListFilter) -> bool {
-    !matches!(actor, Actor::Customer { .. })
+    matches!(actor, Actor::Staff { .. })
         && filter.conversation_type.is_none()
         && filter.is_closed.is_none()
         && filter.updated_since.is_none()
@@ -275,8 +284,10 @@ pub(crate) fn list(
     filter: &ListFilter,
     page: Page,
 ) -> Result<ConversationList, MessagingError> {
+    let overseeing = filter.conversation_type == Some(ConversationType::StoreCustomer)
+        && access::oversees(conn, actor)?;
     let Some(words) = filter.search.as_deref().and_then(search::fts_query) else {
-        let query = list_query(actor, filter, page, None);
+        let query = list_query(actor, filter, page, None, overseeing);
         return list_page(conn, actor, &query, None);
     };
     let hits = search::hits(conn, actor, &words)?;
@@ -296,7 +307,7 @@ pub(crate) fn list(
         None => 0,
     };
     let plan = search::plan(actor, hits.len(), visible_total, page);
-    let mut query = list_query(actor, filter, page, Some(plan));
+    let mut query = list_query(actor, filter, page, Some(plan), overseeing);
     let ids: Vec<String> = hits.iter().map(i64::to_string).collect();
     let ids = Value::Text(format!("[{}]", ids.join(",")));
     query.page_params.push((":hits", ids.clone()));
@@ -379,6 +390,9 @@ pub(crate) fn detail(
     before: Option<i64>,
 ) -> Result<ConversationDetail, MessagingError> {
     let summary = summary(conn, actor, id)?;
+    // Only an admin can read without taking part.
+    let read_only =
+        matches!(actor, Actor::Admin { .. }) && access::load_readable(conn, actor, id)?.overseen;
     let participants = participants::participants(conn, id)?;
     let (messages, has_more) = messages::message_page(conn, actor, id, limit, before)?;
     Ok(ConversationDetail {
@@ -386,6 +400,7 @@ pub(crate) fn detail(
         participants,
         messages,
         has_more,
+        read_only,
     })
 }
 

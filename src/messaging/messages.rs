@@ -6,7 +6,7 @@
 use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::access::{api_base, load_visible};
+use super::access::{self, ConversationRow, api_base, load_readable, load_visible};
 use super::error::MessagingError;
 use super::participants::{add_participant, participant_name, participant_store};
 use super::{Attachment, Message, PREVIEW_CHARS};
@@ -14,16 +14,31 @@ use crate::attachments::StoredFile;
 use crate::db::timestamp;
 use crate::domain::{Actor, ParticipantType, SystemEvent};
 
-/// Inserts a message from `actor` and updates the counters. A user message raises every other
-/// participant's unread count by one; a system message (close/reopen, `system` set) raises none.
+/// What a message is: a person's message to everyone in the conversation, an internal note
+/// (store ↔ platform, never shown to the customer), or a system message recording an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Message,
+    InternalNote,
+    System(SystemEvent),
+}
+
+/// Inserts a message from `actor` and updates the counters. A person's message raises every other
+/// participant's unread count by one; an internal note raises it for everyone but customers and
+/// leaves what customers see of the conversation (count, last message, activity) as it was; a
+/// system message raises none.
 pub(crate) fn insert_message(
     conn: &Connection,
     actor: &Actor,
     conversation_id: i64,
     content: &str,
-    system: Option<SystemEvent>,
+    kind: Kind,
 ) -> Result<i64, MessagingError> {
-    let is_system = system.is_some();
+    let (system, internal) = match kind {
+        Kind::Message => (None, false),
+        Kind::InternalNote => (None, true),
+        Kind::System(event) => (Some(event), false),
+    };
     let (me_type, me_id) = actor.participant();
     let now = Utc::now();
     // Messages are keyed by conversation (migration V14), so the id is not a rowid: it is the next
@@ -31,41 +46,49 @@ pub(crate) fn insert_message(
     let id: i64 = conn
         .prepare_cached(
             "INSERT INTO messages (id, conversation_id, sender_type, sender_id, content, is_system_message,
-                                   system_event, created_at, updated_at)
-             VALUES ((SELECT coalesce(max(id), 0) + 1 FROM messages), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) RETURNING id",
+                                   system_event, internal, created_at, updated_at)
+             VALUES ((SELECT coalesce(max(id), 0) + 1 FROM messages), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) RETURNING id",
         )?
         .query_row(
-            params![conversation_id, me_type, me_id, content, is_system, system, now],
+            params![conversation_id, me_type, me_id, content, system.is_some(), system, internal, now],
             |r| r.get(0),
         )?;
-    conn.prepare_cached(
-        "UPDATE conversations SET message_count = message_count + 1, last_message_at = ?2, last_activity_at = ?2,
-                updated_at = ?2, last_message_preview = substr(?3, 1, ?4), last_message_event = ?5 WHERE id = ?1",
-    )?
-    .execute(params![conversation_id, now, content, PREVIEW_CHARS, system])?;
-    if !is_system {
+    if !internal {
+        conn.prepare_cached(
+            "UPDATE conversations SET message_count = message_count + 1, last_message_at = ?2, last_activity_at = ?2,
+                    updated_at = ?2, last_message_preview = substr(?3, 1, ?4), last_message_event = ?5 WHERE id = ?1",
+        )?
+        .execute(params![conversation_id, now, content, PREVIEW_CHARS, system])?;
+    }
+    if system.is_none() {
         conn.prepare_cached(
             "UPDATE conversation_participants SET unread_count = unread_count + 1
-             WHERE conversation_id = ?1 AND NOT (participant_type = ?2 AND participant_id = ?3)",
+             WHERE conversation_id = ?1 AND NOT (participant_type = ?2 AND participant_id = ?3)
+               AND NOT (?4 AND participant_type = 'customer')",
         )?
-        .execute(params![conversation_id, me_type, me_id])?;
+        .execute(params![conversation_id, me_type, me_id, internal])?;
     }
     Ok(id)
 }
 
 /// Appends a message (with already stored files) to a conversation the actor may see and that is
 /// open; the sender joins the participants if they were not one yet (an admin answering for the
-/// team, a colleague of the store's first writer).
+/// team, a colleague of the store's first writer). An internal note needs an escalated
+/// conversation and a writer who is not its customer.
 pub(crate) fn append(
     conn: &Connection,
     actor: &Actor,
     conversation_id: i64,
     content: &str,
     files: &[StoredFile],
+    internal: bool,
 ) -> Result<Appended, MessagingError> {
     let row = load_visible(conn, actor, conversation_id)?;
     if row.is_closed {
         return Err(MessagingError::Closed);
+    }
+    if internal {
+        check_note(actor, &row)?;
     }
     let (me_type, me_id) = actor.participant();
     let joined = add_participant(
@@ -75,7 +98,12 @@ pub(crate) fn append(
         me_id,
         participant_store(actor, &row),
     )?;
-    let id = insert_message(conn, actor, conversation_id, content, None)?;
+    let kind = if internal {
+        Kind::InternalNote
+    } else {
+        Kind::Message
+    };
+    let id = insert_message(conn, actor, conversation_id, content, kind)?;
     for file in files {
         conn.prepare_cached(
             "INSERT INTO message_attachments (message_id, filename, original_filename, file_path, file_size, mime_type,
@@ -107,6 +135,20 @@ pub(crate) fn append(
     Ok(Appended { message, joined })
 }
 
+/// Whether `actor` may write an internal note in conversation `row`: staff and admins, while the
+/// platform takes part in it (escalated).
+pub(crate) fn check_note(actor: &Actor, row: &ConversationRow) -> Result<(), MessagingError> {
+    if !access::sees_internal(actor) {
+        return Err(MessagingError::Forbidden(
+            "customers cannot write internal notes",
+        ));
+    }
+    if !row.escalated {
+        return Err(MessagingError::NotEscalated);
+    }
+    Ok(())
+}
+
 /// A message appended, and whether its sender joined the conversation with it.
 pub(crate) struct Appended {
     pub message: Message,
@@ -116,7 +158,7 @@ pub(crate) struct Appended {
 /// A message's row; its sender is named afterwards ([`name_senders`]), each sender once.
 const MESSAGE_SELECT: &str =
     "SELECT m.id, m.conversation_id, m.sender_type, m.sender_id, m.content,
-        m.is_system_message, m.is_deleted, m.created_at, m.system_event
+        m.is_system_message, m.is_deleted, m.created_at, m.system_event, m.internal
     FROM messages m";
 
 fn message_row(r: &Row<'_>) -> rusqlite::Result<Message> {
@@ -131,6 +173,7 @@ fn message_row(r: &Row<'_>) -> rusqlite::Result<Message> {
         content: if is_deleted { String::new() } else { r.get(4)? },
         is_system_message: r.get(5)?,
         system_event: r.get(8)?,
+        internal: r.get(9)?,
         is_deleted,
         created_at: timestamp(r, 7)?,
         attachments: Vec::new(),
@@ -155,10 +198,11 @@ fn get_message(
 }
 
 /// The `?3` messages of conversation `?1` before id `?2`, newest first: neighbours in the table,
-/// which is keyed by conversation (migration V14).
-fn page_sql() -> String {
+/// which is keyed by conversation (migration V14). Internal notes only for those who see them.
+fn page_sql(with_notes: bool) -> String {
+    let notes = if with_notes { "" } else { "AND NOT m.internal" };
     format!(
-        "{MESSAGE_SELECT} WHERE m.conversation_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3"
+        "{MESSAGE_SELECT} WHERE m.conversation_id = ?1 AND m.id < ?2 {notes} ORDER BY m.id DESC LIMIT ?3"
     )
 }
 
@@ -171,7 +215,7 @@ pub(crate) fn message_page(
     before: Option<i64>,
 ) -> Result<(Vec<Message>, bool), MessagingError> {
     let mut messages: Vec<Message> = conn
-        .prepare_cached(&page_sql())?
+        .prepare_cached(&page_sql(access::sees_internal(actor)))?
         .query_map(
             params![
                 conversation_id,
@@ -260,20 +304,25 @@ fn attach_files(
 }
 
 /// Soft-deletes a message: its author may, and so may an admin. The row stays, content hidden.
+/// Answers whether it was an internal note.
 pub(crate) fn delete(
     conn: &Connection,
     actor: &Actor,
     conversation_id: i64,
     message_id: i64,
-) -> Result<(), MessagingError> {
+) -> Result<bool, MessagingError> {
     load_visible(conn, actor, conversation_id)?;
-    let (sender_type, sender_id, is_system): (ParticipantType, i64, bool) = conn
+    let (sender_type, sender_id, is_system, internal): (ParticipantType, i64, bool, bool) = conn
         .query_row(
-            "SELECT sender_type, sender_id, is_system_message FROM messages WHERE id = ?1 AND conversation_id = ?2",
+            "SELECT sender_type, sender_id, is_system_message, internal FROM messages
+             WHERE id = ?1 AND conversation_id = ?2",
             [message_id, conversation_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()?
+        .filter(|found: &(ParticipantType, i64, bool, bool)| {
+            access::sees_internal(actor) || !found.3
+        })
         .ok_or(MessagingError::NotFound)?;
     if is_system {
         return Err(MessagingError::Forbidden(
@@ -296,10 +345,10 @@ pub(crate) fn delete(
     // The inbox preview shows the newest message; if that was this one, it shows nothing now.
     conn.execute(
         "UPDATE conversations SET last_message_preview = NULL, last_message_event = NULL
-         WHERE id = ?1 AND ?2 = (SELECT max(id) FROM messages WHERE conversation_id = ?1)",
+         WHERE id = ?1 AND ?2 = (SELECT max(id) FROM messages WHERE conversation_id = ?1 AND NOT internal)",
         [conversation_id, message_id],
     )?;
-    Ok(())
+    Ok(internal)
 }
 
 /// Every file path (attachments and thumbnails) the rows of conversation `conversation_id` name,
@@ -333,12 +382,12 @@ pub(crate) fn attachment_file(
     conversation_id: i64,
     attachment_id: i64,
 ) -> Result<(String, String, String, Option<String>), MessagingError> {
-    load_visible(conn, actor, conversation_id)?;
+    load_readable(conn, actor, conversation_id)?;
     conn.query_row(
         "SELECT a.file_path, a.original_filename, a.mime_type, a.thumbnail_path
          FROM message_attachments a CROSS JOIN messages m ON m.id = a.message_id
-         WHERE a.id = ?1 AND m.conversation_id = ?2 AND NOT m.is_deleted",
-        [attachment_id, conversation_id],
+         WHERE a.id = ?1 AND m.conversation_id = ?2 AND NOT m.is_deleted AND (?3 OR NOT m.internal)",
+        params![attachment_id, conversation_id, access::sees_internal(actor)],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
     )
     .optional()?
@@ -354,7 +403,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let conn = crate::db::open_and_migrate(&dir.path().join("p.db")).unwrap();
         let plan: Vec<String> = conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {}", page_sql()))
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", page_sql(false)))
             .unwrap()
             .query_map(params![1, 2, 3], |r| r.get(3))
             .unwrap()

@@ -60,6 +60,8 @@ pub(crate) struct ConversationSummary {
     pub last_message_event: Option<SystemEvent>,
     /// What the conversation is about on the platform (an order, a product …), if anything.
     pub context: Option<ConversationContext>,
+    /// A party asked the platform to step in, and no admin has resolved it yet.
+    pub escalated: bool,
     pub created_at: Timestamp,
 }
 
@@ -79,6 +81,8 @@ pub(crate) struct ConversationDetail {
     pub participants: Vec<Participant>,
     pub messages: Vec<Message>,
     pub has_more: bool,
+    /// Read by an admin through oversight, without taking part: nothing can be written.
+    pub read_only: bool,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -104,8 +108,11 @@ pub(crate) struct Message {
     /// Empty when the message was deleted.
     pub content: String,
     pub is_system_message: bool,
-    /// What a system message records (`closed`, `reopened`); null for people's messages.
+    /// What a system message records (`closed`, `reopened`, `escalated` …); null for people's
+    /// messages.
     pub system_event: Option<SystemEvent>,
+    /// An internal note between the store and the platform: never shown to the customer.
+    pub internal: bool,
     pub is_deleted: bool,
     pub created_at: Timestamp,
     pub attachments: Vec<Attachment>,

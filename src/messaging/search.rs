@@ -93,8 +93,9 @@ pub(crate) fn plan(actor: &Actor, hits: usize, visible: i64, page: Page) -> Sear
 fn hits_sql(ranges: usize) -> String {
     (0..ranges)
         .map(|i| {
+            // A note's rowid is negative: its conversation is read from the magnitude.
             format!(
-                "SELECT (rowid >> {MESSAGE_BITS}) & {CONVERSATION_MASK} FROM message_search
+                "SELECT (abs(rowid) >> {MESSAGE_BITS}) & {CONVERSATION_MASK} FROM message_search
                  WHERE message_search MATCH :q AND rowid BETWEEN :first{i} AND :last{i}
                  UNION ALL SELECT rowid & {CONVERSATION_MASK} FROM conversation_search
                  WHERE conversation_search MATCH :q AND rowid BETWEEN :first{i} AND :last{i}"
@@ -104,30 +105,39 @@ fn hits_sql(ranges: usize) -> String {
         .join(" UNION ALL ")
 }
 
-/// The scopes an actor's search reads: 0 for admins; the store for staff; the store and 0 for
-/// customers (their `admin_customer` conversations are indexed under 0 only). Visibility then
-/// narrows the hits to what the caller may see.
-fn scopes(actor: &Actor) -> Vec<i64> {
+/// The rowid ranges an actor's search reads: for staff their store's, its internal notes (the
+/// negative range, migration V27) included; for customers their store's and the platform's
+/// (their `admin_customer` conversations are indexed under scope 0 only), notes excluded; for
+/// admins the whole index (what their team joined, what they oversee). Visibility then narrows
+/// the hits to what the caller may see.
+fn ranges(actor: &Actor) -> Vec<(i64, i64)> {
     match *actor {
-        Actor::Admin { .. } => vec![0],
-        Actor::Staff { store_id, .. } => vec![store_id],
-        Actor::Customer { store_id, .. } => vec![store_id, 0],
+        Actor::Admin { .. } => vec![(i64::MIN + 1, i64::MAX)],
+        Actor::Staff { store_id, .. } => {
+            let (first, last) = scope_range(store_id);
+            vec![(first, last), (-last, -first)]
+        }
+        Actor::Customer { store_id, .. } => vec![scope_range(store_id), scope_range(0)],
     }
 }
 
-/// The parameters of [`hits_sql`]: the words, and the rowid range of each of the actor's scopes.
+/// The rowids of one scope; an empty range for stores beyond the layout's scope bits (nothing of
+/// theirs is indexed).
+fn scope_range(scope: i64) -> (i64, i64) {
+    if (0..=MAX_SCOPE).contains(&scope) {
+        let first = scope << SCOPE_SHIFT;
+        (first, first | ((1 << SCOPE_SHIFT) - 1))
+    } else {
+        (1, 0)
+    }
+}
+
+/// The parameters of [`hits_sql`]: the words, and each of the actor's rowid ranges.
 pub(crate) fn params(actor: &Actor, words: &str) -> Params {
     const FIRST: [&str; 2] = [":first0", ":first1"];
     const LAST: [&str; 2] = [":last0", ":last1"];
     let mut params = vec![(":q", Value::Text(words.to_string()))];
-    for (i, scope) in scopes(actor).into_iter().enumerate() {
-        // Stores beyond the layout's scope bits have nothing indexed: an empty range.
-        let (first, last) = if (0..=MAX_SCOPE).contains(&scope) {
-            let first = scope << SCOPE_SHIFT;
-            (first, first | ((1 << SCOPE_SHIFT) - 1))
-        } else {
-            (1, 0)
-        };
+    for (i, (first, last)) in ranges(actor).into_iter().enumerate() {
         params.push((FIRST[i], Value::Integer(first)));
         params.push((LAST[i], Value::Integer(last)));
     }
@@ -142,7 +152,7 @@ pub(crate) fn hits(
 ) -> Result<Vec<i64>, MessagingError> {
     let params = params(actor, words);
     let mut hits = conn
-        .prepare_cached(&hits_sql(scopes(actor).len()))?
+        .prepare_cached(&hits_sql(ranges(actor).len()))?
         .query_map(bind(&params).as_slice(), |r| r.get::<_, i64>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     // Message hits come in rowid order, so a conversation's are already together.
@@ -161,6 +171,6 @@ mod tests {
         assert_eq!(SCOPE_SHIFT, 47);
         assert_eq!(1_i64 << MESSAGE_BITS, 1_048_576);
         assert_eq!(CONVERSATION_MASK, 134_217_727);
-        assert!(hits_sql(1).contains("(rowid >> 20) & 134217727"));
+        assert!(hits_sql(1).contains("(abs(rowid) >> 20) & 134217727"));
     }
 }

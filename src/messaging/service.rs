@@ -109,7 +109,7 @@ pub(crate) async fn start_conversation(
             if let (Some(first), Some(message_id)) = (&new.initial_message, first_message) {
                 let name = actor_name(tx, &actor)?;
                 let preview = quote(first, 0);
-                notify::new_message(tx, &settings, id, &actor, &name, &preview)?;
+                notify::new_message(tx, &settings, id, &actor, &name, &preview, false)?;
                 events.push(Event::record(
                     tx,
                     id,
@@ -203,7 +203,7 @@ pub(crate) async fn find_or_open_for_platform(
             )?];
             if let (Some(first), Some(message_id)) = (&new.initial_message, first_message) {
                 let name = actor_name(tx, &customer)?;
-                notify::new_message(tx, &settings, id, &customer, &name, &quote(first, 0))?;
+                notify::new_message(tx, &settings, id, &customer, &name, &quote(first, 0), false)?;
                 events.push(Event::record(
                     tx,
                     id,
@@ -239,6 +239,14 @@ pub(crate) async fn check_send(
         .await
 }
 
+/// A message as its sender wrote it, not yet checked.
+pub(crate) struct NewMessage {
+    pub content: String,
+    pub uploads: Vec<Upload>,
+    /// An internal note (store ↔ platform, in an escalated conversation).
+    pub internal: bool,
+}
+
 /// Sends a message with its files: the files are checked and stored under their final names,
 /// then the message, its attachment rows and its notifications commit together; if the commit
 /// fails, the files are removed again.
@@ -247,10 +255,14 @@ pub(crate) async fn send_message(
     ctx: &Context,
     actor: Actor,
     id: i64,
-    content: &str,
-    uploads: Vec<Upload>,
+    new: NewMessage,
 ) -> Result<Outcome<Message>, MessagingError> {
-    let content = domain::clean_text("content", content, CONTENT_MAX)?;
+    let NewMessage {
+        content,
+        uploads,
+        internal,
+    } = new;
+    let content = domain::clean_text("content", &content, CONTENT_MAX)?;
     if content.is_empty() && uploads.is_empty() {
         return Err(Invalid::new("content", "must not be empty without attachments").into());
     }
@@ -269,10 +281,11 @@ pub(crate) async fn send_message(
     let committed = ctx
         .db
         .write(move |tx| {
-            let appended = messages::append(tx, &actor, id, &content, &files)?;
+            let appended = messages::append(tx, &actor, id, &content, &files, internal)?;
             let message = appended.message;
             let preview = quote(&message.content, message.attachments.len());
-            notify::new_message(tx, &settings, id, &actor, &message.sender_name, &preview)?;
+            let name = &message.sender_name;
+            notify::new_message(tx, &settings, id, &actor, name, &preview, internal)?;
             let mut events = Vec::with_capacity(2);
             if appended.joined {
                 events.push(Event::record(
@@ -283,12 +296,13 @@ pub(crate) async fn send_message(
                     None,
                 )?);
             }
-            events.push(Event::record(
+            events.push(Event::record_note(
                 tx,
                 id,
                 EventKind::MessageSent,
                 &actor,
                 Some(message.id),
+                internal,
             )?);
             Ok::<_, MessagingError>((message, events))
         })
@@ -393,6 +407,65 @@ async fn set_closed(
     Ok(Outcome::new(summary, Some(event)))
 }
 
+/// Asks the platform to step into a conversation (its customer or its store's staff), with a
+/// reason; see [`commands::escalate`].
+#[instrument(skip_all, fields(conversation_id = id))]
+pub(crate) async fn escalate(
+    ctx: &Context,
+    actor: Actor,
+    id: i64,
+    reason: &str,
+) -> Result<Outcome<ConversationSummary>, MessagingError> {
+    let reason = domain::clean_text("reason", reason, 1000)?;
+    if reason.is_empty() {
+        return Err(Invalid::new("reason", "must say why the platform should step in").into());
+    }
+    let (summary, event) = ctx
+        .db
+        .write(move |tx| {
+            commands::escalate(tx, &actor, id, &reason)?;
+            let event = Event::record(tx, id, EventKind::ConversationEscalated, &actor, None)?;
+            Ok::<_, MessagingError>((inbox::summary(tx, &actor, id)?, event))
+        })
+        .await?;
+    tracing::info!("conversation escalated");
+    Ok(Outcome::new(summary, Some(event)))
+}
+
+/// Ends an escalation (an admin who takes part).
+#[instrument(skip_all, fields(conversation_id = id))]
+pub(crate) async fn resolve(
+    ctx: &Context,
+    actor: Actor,
+    id: i64,
+) -> Result<Outcome<ConversationSummary>, MessagingError> {
+    let (summary, event) = ctx
+        .db
+        .write(move |tx| {
+            commands::resolve(tx, &actor, id)?;
+            let event = Event::record(tx, id, EventKind::ConversationResolved, &actor, None)?;
+            Ok::<_, MessagingError>((inbox::summary(tx, &actor, id)?, event))
+        })
+        .await?;
+    Ok(Outcome::new(summary, Some(event)))
+}
+
+/// Records an admin's read of a conversation they do not take part in (oversight): who, what,
+/// when, in the audit log. Nothing else changes: no unread count, no participant.
+pub(crate) async fn audit_oversight(
+    ctx: &Context,
+    actor: Actor,
+    summary: &ConversationSummary,
+) -> Result<(), MessagingError> {
+    let (id, store_id) = (summary.id, summary.store_id);
+    ctx.db
+        .write(move |tx| {
+            crate::audit::record_oversight(tx, &actor, id, store_id)?;
+            Ok::<_, MessagingError>(())
+        })
+        .await
+}
+
 /// Marks a conversation read for the caller and answers their new unread total. Reading what was
 /// already read changes nothing and publishes nothing.
 pub(crate) async fn mark_read(
@@ -443,13 +516,14 @@ pub(crate) async fn delete_message(
     let event = ctx
         .db
         .write(move |tx| {
-            messages::delete(tx, &actor, id, message_id)?;
-            Ok::<_, MessagingError>(Event::record(
+            let internal = messages::delete(tx, &actor, id, message_id)?;
+            Ok::<_, MessagingError>(Event::record_note(
                 tx,
                 id,
                 EventKind::MessageDeleted,
                 &actor,
                 Some(message_id),
+                internal,
             )?)
         })
         .await?;

@@ -236,3 +236,336 @@ async fn a_customer_reads_and_answers_what_the_platform_writes_to_them() {
         assert!(ids(&found).is_empty(), "{area}");
     }
 }
+
+async fn detail(app: &crate::helpers::TestApp, party: &crate::helpers::Party, id: i64) -> Value {
+    let r = app
+        .get(
+            &format!("/api/v1/{}/messages/{id}", party.area),
+            &party.token,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    json_of(r).await
+}
+
+fn texts(detail: &Value) -> Vec<String> {
+    detail["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_platform_steps_in_and_notes_stay_between_store_and_platform() {
+    let app = spawn_app_with(|s| s.email.notification_window_seconds = 0).await;
+    let m = app.marketplace().await;
+    let id = app.vendor_conversation(&m.a1, &m.ca, "Broken lamp").await;
+    let r = app.send(&m.ca, id, "The lamp arrived broken.").await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+
+    // Internal notes need the platform in the conversation.
+    let r = app
+        .post(
+            &format!("/api/v1/vendor/messages/{id}/messages"),
+            &m.a1.token,
+            json!({"content": "too early", "internal": true}),
+        )
+        .await;
+    assert_eq!(assert_error(r, StatusCode::CONFLICT).await, "not_escalated");
+    // The customer asks the platform to step in, with a reason.
+    let r = app
+        .post(
+            &format!("/api/v1/shop/messages/{id}/escalate"),
+            &m.ca.token,
+            json!({"reason": ""}),
+        )
+        .await;
+    assert_eq!(
+        assert_error(r, StatusCode::BAD_REQUEST).await,
+        "validation_error"
+    );
+    let r = app
+        .post(
+            &format!("/api/v1/shop/messages/{id}/escalate"),
+            &m.ca.token,
+            json!({"reason": "The store does not answer about the refund."}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(json_of(r).await["escalated"], true);
+    let r = app
+        .post(
+            &format!("/api/v1/vendor/messages/{id}/escalate"),
+            &m.a1.token,
+            json!({"reason": "again"}),
+        )
+        .await;
+    assert_eq!(
+        assert_error(r, StatusCode::CONFLICT).await,
+        "already_escalated"
+    );
+    // Every area shows it escalated; the admin team takes part and got a high-priority alert.
+    for party in [&m.ca, &m.a1, &m.admin] {
+        let d = detail(&app, party, id).await;
+        assert_eq!(d["escalated"], true, "{}", party.area);
+        assert_eq!(d["read_only"], false, "{}", party.area);
+    }
+    let admin_view = detail(&app, &m.admin, id).await;
+    assert!(
+        admin_view["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["participant_type"] == "admin")
+    );
+    assert_eq!(
+        admin_view["messages"].as_array().unwrap().last().unwrap()["system_event"],
+        "escalated"
+    );
+    let alerts = json_of(app.get("/api/v1/admin/notifications", &m.admin.token).await).await;
+    let alert = alerts["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["type"] == "escalation")
+        .cloned()
+        .expect("an escalation alert");
+    assert_eq!(alert["priority"], "high");
+    assert_eq!(
+        alert["action_url"],
+        format!("/admin/messages/{id}").as_str()
+    );
+    let admin_list = json_of(app.get("/api/v1/admin/messages", &m.admin.token).await).await;
+    assert_eq!(ids(&admin_list), vec![id], "in the admin's own inbox");
+
+    // The admin answers everyone, then the admin and the store exchange notes.
+    let before = detail(&app, &m.ca, id).await;
+    let r = app.send(&m.admin, id, "We are looking into it.").await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let note = app
+        .post(
+            &format!("/api/v1/admin/messages/{id}/messages"),
+            &m.admin.token,
+            json!({"content": "Zebranote: was the refund sent?", "internal": true}),
+        )
+        .await;
+    assert_eq!(note.status(), StatusCode::CREATED);
+    let note = json_of(note).await;
+    assert_eq!(note["internal"], true);
+    let reply = app
+        .post(
+            &format!("/api/v1/vendor/messages/{id}/messages"),
+            &m.a1.token,
+            json!({"content": "Zebranote reply: tomorrow.", "internal": true}),
+        )
+        .await;
+    assert_eq!(reply.status(), StatusCode::CREATED);
+    let reply = json_of(reply).await;
+    let r = app
+        .post(
+            &format!("/api/v1/shop/messages/{id}/messages"),
+            &m.ca.token,
+            json!({"content": "let me in", "internal": true}),
+        )
+        .await;
+    assert_eq!(assert_error(r, StatusCode::FORBIDDEN).await, "forbidden");
+
+    // The customer never sees them: not in the thread, the counts, the list, search, events
+    // or email.
+    let seen = detail(&app, &m.ca, id).await;
+    assert!(texts(&seen).iter().all(|t| !t.contains("Zebranote")));
+    assert_eq!(
+        seen["message_count"],
+        before["message_count"].as_i64().unwrap() + 1
+    );
+    assert_eq!(seen["last_message_preview"], "We are looking into it.");
+    let list = json_of(app.get("/api/v1/shop/messages", &m.ca.token).await).await;
+    assert_eq!(
+        list["conversations"][0]["last_message_preview"],
+        "We are looking into it."
+    );
+    assert_eq!(
+        app.unread(&m.ca).await,
+        2,
+        "the store's greeting and the admin's answer"
+    );
+    let found = json_of(
+        app.get("/api/v1/shop/messages?search=zebranote", &m.ca.token)
+            .await,
+    )
+    .await;
+    assert!(ids(&found).is_empty());
+    for party in [&m.a1, &m.admin] {
+        let found = json_of(
+            app.get(
+                &format!("/api/v1/{}/messages?search=zebranote", party.area),
+                &party.token,
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(ids(&found), vec![id], "{} finds the notes", party.area);
+        assert!(
+            texts(&detail(&app, party, id).await)
+                .iter()
+                .any(|t| t.contains("Zebranote"))
+        );
+    }
+    let note_ids = [note["id"].as_i64().unwrap(), reply["id"].as_i64().unwrap()];
+    let events = json_of(app.get("/api/v1/shop/events", &m.ca.token).await).await;
+    assert!(
+        events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| !note_ids.contains(&e["data"]["message_id"].as_i64().unwrap_or(0))),
+        "{events}"
+    );
+    let events = json_of(app.get("/api/v1/vendor/events", &m.a1.token).await).await;
+    let notes: Vec<&Value> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| note_ids.contains(&e["data"]["message_id"].as_i64().unwrap_or(0)))
+        .collect();
+    assert_eq!(notes.len(), 2);
+    assert!(notes.iter().all(|e| e["data"]["internal"] == true));
+    assert!(
+        events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["type"] == "conversation.escalated")
+    );
+    assert_eq!(
+        app.query_i64(
+            "SELECT count(*) FROM email_logs WHERE recipient_email = 'ca@example.test'
+               AND coalesce(body_text, '') || coalesce(body_html, '') || coalesce(extra_data, '')
+                   LIKE '%Zebranote%'",
+            vec![]
+        )
+        .await,
+        0
+    );
+    assert!(
+        app.query_i64(
+            "SELECT count(*) FROM email_logs WHERE recipient_email = 'a1@example.test'
+               AND coalesce(body_text, '') || coalesce(extra_data, '') LIKE '%Zebranote%'",
+            vec![]
+        )
+        .await
+            > 0,
+        "the store hears of the admin's note"
+    );
+
+    // The admin resolves it: no longer escalated anywhere, and no more notes.
+    let r = app
+        .post(
+            &format!("/api/v1/vendor/messages/{id}/resolve"),
+            &m.a1.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(assert_error(r, StatusCode::FORBIDDEN).await, "forbidden");
+    let r = app
+        .post(
+            &format!("/api/v1/admin/messages/{id}/resolve"),
+            &m.admin.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(json_of(r).await["escalated"], false);
+    assert_eq!(detail(&app, &m.ca, id).await["escalated"], false);
+    let r = app
+        .post(
+            &format!("/api/v1/vendor/messages/{id}/messages"),
+            &m.a1.token,
+            json!({"content": "late note", "internal": true}),
+        )
+        .await;
+    assert_eq!(assert_error(r, StatusCode::CONFLICT).await, "not_escalated");
+    // The notes stay hidden from the customer afterwards too.
+    assert!(
+        texts(&detail(&app, &m.ca, id).await)
+            .iter()
+            .all(|t| !t.contains("Zebranote"))
+    );
+}
+
+#[tokio::test]
+async fn admins_oversee_without_taking_part_and_every_read_is_audited() {
+    let app = spawn_app().await;
+    let m = app.marketplace().await;
+    let id = app.vendor_conversation(&m.a2, &m.ca2, "Sizes").await;
+    let unread_before = (app.unread(&m.a2).await, app.unread(&m.ca2).await);
+    // Not in the admin's own inbox, but in the oversight view of store conversations.
+    let own = json_of(app.get("/api/v1/admin/messages", &m.admin.token).await).await;
+    assert!(ids(&own).is_empty());
+    let overseen = json_of(
+        app.get(
+            "/api/v1/admin/messages?conversation_type=store_customer",
+            &m.admin.token,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(ids(&overseen), vec![id]);
+    let d = detail(&app, &m.admin, id).await;
+    assert_eq!(d["read_only"], true);
+    assert_eq!(
+        d["participants"].as_array().unwrap().len(),
+        2,
+        "the admin did not join"
+    );
+    let r = app.read(&m.admin, id).await;
+    assert_eq!(r["total_unread"], 0);
+    assert_eq!(
+        (app.unread(&m.a2).await, app.unread(&m.ca2).await),
+        unread_before,
+        "nobody's counts moved"
+    );
+    // Reading is all: writing is refused until the team is asked in.
+    let r = app.send(&m.admin, id, "hello").await;
+    assert_eq!(assert_error(r, StatusCode::FORBIDDEN).await, "forbidden");
+    let r = app
+        .put(
+            &format!("/api/v1/admin/messages/{id}/preferences"),
+            &m.admin.token,
+            json!({"muted": true}),
+        )
+        .await;
+    assert_eq!(assert_error(r, StatusCode::FORBIDDEN).await, "forbidden");
+
+    let log = json_of(app.get("/api/v1/admin/audit-log", &m.admin.token).await).await;
+    let entry = &log["entries"][0];
+    assert_eq!(entry["action"], "conversation.read");
+    assert_eq!(entry["conversation_id"], id);
+    assert_eq!(entry["store_id"], m.store_a);
+    assert_eq!(entry["actor"]["type"], "admin");
+    assert_eq!(entry["actor"]["id"], m.admin.id);
+    assert!(entry["created_at"].is_string());
+    assert_eq!(log["total"], 1);
+    // Staff cannot read the log.
+    let r = app.get("/api/v1/vendor/audit-log", &m.a1.token).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    // With oversight off, the admin sees nothing of it.
+    app.set_setting(&m.admin, "admin_oversight", json!(false))
+        .await;
+    let r = app
+        .get(&format!("/api/v1/admin/messages/{id}"), &m.admin.token)
+        .await;
+    assert_eq!(assert_error(r, StatusCode::NOT_FOUND).await, "not_found");
+    let overseen = json_of(
+        app.get(
+            "/api/v1/admin/messages?conversation_type=store_customer",
+            &m.admin.token,
+        )
+        .await,
+    )
+    .await;
+    assert!(ids(&overseen).is_empty());
+}

@@ -210,7 +210,6 @@ async fn each_area_sees_only_its_conversations() {
         ("shop", &m.cb, own),
         ("shop", &m.ca2, own),
         ("shop", &m.ca2, admin_customer),
-        ("admin", &m.admin, own),
         ("vendor", &m.a1, admin_customer),
     ] {
         let r = app
@@ -222,6 +221,20 @@ async fn each_area_sees_only_its_conversations() {
             "{area} {id}"
         );
     }
+    // An admin reads a store's conversation through oversight (the default), without taking
+    // part; turned off, it is as foreign to them as to anyone.
+    let overseen = json_of(
+        app.get(&format!("/api/v1/admin/messages/{own}"), &m.admin.token)
+            .await,
+    )
+    .await;
+    assert_eq!(overseen["read_only"], true);
+    app.set_setting(&m.admin, "admin_oversight", json!(false))
+        .await;
+    let r = app
+        .get(&format!("/api/v1/admin/messages/{own}"), &m.admin.token)
+        .await;
+    assert_eq!(assert_error(r, StatusCode::NOT_FOUND).await, "not_found");
     // Counts leak nothing either: the other store's staff have no unread from store A.
     assert_eq!(app.unread(&m.b1).await, 0);
 }

@@ -15,9 +15,18 @@ enum Role {
     Customer,
 }
 
-/// The status each role gets on its own conversation and on a foreign one.
+/// The status each role gets on its own conversation and on a foreign one. An admin's foreign
+/// conversation is another store's with its customer: with oversight (the default) the admin
+/// reads it but writes nothing to it.
 fn expected(op: Op, role: Role, own: bool) -> u16 {
     use Role::*;
+    match (op, role, own) {
+        (Op::Detail | Op::Read | Op::Attachment | Op::Thumbnail, Admin, false) => return 200,
+        (Op::Send | Op::Close | Op::Reopen | Op::Preferences | Op::DeleteMessage, Admin, false) => {
+            return 403;
+        }
+        _ => {}
+    }
     match op {
         Op::List | Op::UnreadCount | Op::Stream => 200,
         Op::Create => match (role, own) {
@@ -57,6 +66,19 @@ fn expected(op: Op, role: Role, own: bool) -> u16 {
                 404
             }
         }
+        // The parties ask the platform in; in the table's order the store asks first.
+        Op::Escalate => match (role, own) {
+            (Admin, _) => 403,
+            (Vendor, true) => 200,
+            (Customer, true) => 409,
+            (_, false) => 404,
+        },
+        // Admins resolve; the admins' own thread was never escalated.
+        Op::Resolve => match (role, own) {
+            (Admin, true) => 409,
+            (Admin, false) => 403,
+            _ => 403,
+        },
     }
 }
 
@@ -182,9 +204,9 @@ async fn every_route_answers_every_role_as_the_rights_table_says() {
                 attachment: x_attachment,
             },
             Target {
-                id: y,
-                own_message: y_vendor_message,
-                attachment: y_attachment,
+                id: z,
+                own_message: z_message,
+                attachment: z_attachment,
             },
         ),
         (
@@ -240,6 +262,7 @@ async fn every_route_answers_every_role_as_the_rights_table_says() {
                     Op::Create => create_body(&m, *role, own),
                     Op::Send => json!({"content": format!("table {role:?} {own}")}),
                     Op::Preferences => json!({"muted": true, "email_notifications": false}),
+                    Op::Escalate => json!({"reason": "the table asks"}),
                     _ => json!({}),
                 };
                 let before = if own {

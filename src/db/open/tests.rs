@@ -96,7 +96,14 @@ fn clustering_messages_keeps_them_their_attachments_and_their_search() {
         customer_id: 1,
         store_id: 1,
     };
-    let id = crate::messaging::messages::insert_message(&conn, &actor, 2, "delta", None).unwrap();
+    let id = crate::messaging::messages::insert_message(
+        &conn,
+        &actor,
+        2,
+        "delta",
+        crate::messaging::messages::Kind::Message,
+    )
+    .unwrap();
     assert_eq!(id, 4);
     conn.execute("DELETE FROM conversations WHERE id = 1", [])
         .unwrap();

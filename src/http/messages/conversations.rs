@@ -242,14 +242,18 @@ pub(super) async fn detail<U: AreaUser>(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let DetailQuery { limit, before } = query.into_inner();
-    let detail = state
+    let (actor, detail) = state
         .db
         .read(move |conn| {
             let actor = user.0.check(conn)?.actor;
             let page = Page { skip: 0, limit }.checked()?;
-            Ok::<_, AppError>(inbox::detail(conn, &actor, id, page.limit, before)?)
+            let detail = inbox::detail(conn, &actor, id, page.limit, before)?;
+            Ok::<_, AppError>((actor, detail))
         })
         .await?;
+    if detail.read_only {
+        service::audit_oversight(&state.messaging(), actor, &detail.summary).await?;
+    }
     Ok(HttpResponse::Ok().json(detail))
 }
 
@@ -324,4 +328,35 @@ pub(super) async fn delete_message<U: AreaUser>(
         .await?
         .publish(&state.events);
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct EscalateRequest {
+    /// Why the platform should step in; everyone in the conversation reads it.
+    reason: String,
+}
+
+pub(super) async fn escalate<U: AreaUser>(
+    state: web::Data<AppState>,
+    user: U,
+    path: web::Path<i64>,
+    body: web::Json<EscalateRequest>,
+) -> Result<HttpResponse, AppError> {
+    let actor = user.auth().actor;
+    let summary = service::escalate(&state.messaging(), actor, *path, &body.reason)
+        .await?
+        .publish(&state.events);
+    Ok(HttpResponse::Ok().json(summary))
+}
+
+pub(super) async fn resolve<U: AreaUser>(
+    state: web::Data<AppState>,
+    user: U,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let summary = service::resolve(&state.messaging(), user.auth().actor, *path)
+        .await?
+        .publish(&state.events);
+    Ok(HttpResponse::Ok().json(summary))
 }

@@ -29,6 +29,8 @@ pub enum Op {
     Attachment,
     Thumbnail,
     Stream,
+    Escalate,
+    Resolve,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -126,6 +128,16 @@ pub const MESSAGING_ROUTES: &[RouteSpec] = &[
         path: "/{id}/attachments/{attachment_id}/thumbnail",
         op: Op::Thumbnail,
     },
+    RouteSpec {
+        method: "POST",
+        path: "/{id}/escalate",
+        op: Op::Escalate,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/{id}/resolve",
+        op: Op::Resolve,
+    },
 ];
 
 fn handler<U: AreaUser>(op: Op) -> Route {
@@ -144,6 +156,8 @@ fn handler<U: AreaUser>(op: Op) -> Route {
         Op::Attachment => web::get().to(attachments::attachment::<U>),
         Op::Thumbnail => web::get().to(attachments::thumbnail::<U>),
         Op::Stream => web::get().to(super::stream::stream::<U>),
+        Op::Escalate => web::post().to(conversations::escalate::<U>),
+        Op::Resolve => web::post().to(conversations::resolve::<U>),
     }
 }
 
@@ -151,8 +165,8 @@ fn handler<U: AreaUser>(op: Op) -> Route {
 fn doc_of(op: Op) -> Doc {
     use crate::messaging::{ConversationDetail, ConversationSummary, Message, Preferences};
     use conversations::{
-        CreateRequest, DetailQuery, ListAnswer, ListQuery, PreferencesRequest, ReadAnswer,
-        RecipientList, RecipientsQuery, UnreadAnswer,
+        CreateRequest, DetailQuery, EscalateRequest, ListAnswer, ListQuery, PreferencesRequest,
+        ReadAnswer, RecipientList, RecipientsQuery, UnreadAnswer,
     };
     match op {
         Op::List => doc("The caller's conversations, newest activity first")
@@ -184,6 +198,10 @@ fn doc_of(op: Op) -> Doc {
         Op::DeleteMessage => doc("Delete a message (its author, or an admin)").empty(204),
         Op::Attachment => doc("An attachment, as a download").file(),
         Op::Thumbnail => doc("An image attachment's thumbnail").file(),
+        Op::Escalate => doc("Ask the platform to step in (the customer or the store's staff)")
+            .takes::<EscalateRequest>()
+            .answers::<ConversationSummary>(),
+        Op::Resolve => doc("End an escalation (admins)").answers::<ConversationSummary>(),
         Op::Stream => {
             doc("Live events the caller may see (Server-Sent Events; resume with Last-Event-ID)")
                 .query::<super::stream::StreamQuery>()

@@ -12,7 +12,7 @@ use tokio::io::AsyncWriteExt;
 use crate::attachments::{self, AttachmentError, Upload};
 use crate::auth::extract::AreaUser;
 use crate::error::AppError;
-use crate::messaging::service;
+use crate::messaging::service::{self, NewMessage};
 use crate::state::AppState;
 
 /// A message as JSON (files go as `multipart/form-data`: `content` and up to ten `files`).
@@ -20,6 +20,10 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub(crate) struct SendJson {
     content: String,
+    /// An internal note between the store and the platform, in an escalated conversation: the
+    /// customer never sees it (staff and admins only).
+    #[serde(default)]
+    internal: bool,
 }
 
 /// JSON bodies of a message: 10,000 characters even fully `\u`-escaped fit in this.
@@ -46,8 +50,13 @@ pub(super) async fn send<U: AreaUser>(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let (content, uploads) = if content_type.starts_with("application/json") {
-        (read_json(payload).await?, Vec::new())
+    let new = if content_type.starts_with("application/json") {
+        let body = read_json(payload).await?;
+        NewMessage {
+            content: body.content,
+            uploads: Vec::new(),
+            internal: body.internal,
+        }
     } else if content_type.starts_with("multipart/form-data") {
         let declared: Option<u64> = req
             .headers()
@@ -60,19 +69,23 @@ pub(super) async fn send<U: AreaUser>(
             return Err(too_large(max_file));
         }
         let body = read_multipart(&state, &req, payload, max_file, false).await?;
-        (body.content, body.uploads)
+        NewMessage {
+            content: body.content,
+            uploads: body.uploads,
+            internal: body.internal,
+        }
     } else {
         return Err(AppError::UnsupportedMediaType(
             "send application/json or multipart/form-data".into(),
         ));
     };
-    let message = service::send_message(&ctx, actor, id, &content, uploads)
+    let message = service::send_message(&ctx, actor, id, new)
         .await?
         .publish(&state.events);
     Ok(HttpResponse::Created().json(message))
 }
 
-async fn read_json(payload: web::Payload) -> Result<String, AppError> {
+async fn read_json(payload: web::Payload) -> Result<SendJson, AppError> {
     let bytes = payload
         .to_bytes_limited(SEND_JSON_LIMIT)
         .await
@@ -89,7 +102,7 @@ async fn read_json(payload: web::Payload) -> Result<String, AppError> {
         },
         message: e.to_string(),
     })?;
-    Ok(body.content)
+    Ok(body)
 }
 
 pub(crate) fn too_large(max_file: u64) -> AppError {
@@ -104,6 +117,8 @@ pub(crate) fn too_large(max_file: u64) -> AppError {
 pub(crate) struct MessageForm {
     pub content: String,
     pub uploads: Vec<Upload>,
+    /// The `internal` field: an internal note ("true", or "on" from a page's checkbox).
+    pub internal: bool,
     /// The page form's CSRF token (only where `from_page` allowed the field).
     pub csrf_token: String,
 }
@@ -125,6 +140,7 @@ pub(crate) async fn read_multipart(
     let mut multipart = Multipart::new(req.headers(), payload);
     let mut content = String::new();
     let mut csrf_token = String::new();
+    let mut internal = false;
     let mut uploads = Vec::new();
     let temp_dir = attachments::temp_dir(state.settings.data_dir());
     while let Some(mut field) = multipart.try_next().await.map_err(bad)? {
@@ -141,6 +157,20 @@ pub(crate) async fn read_multipart(
                 }
                 content = String::from_utf8(bytes)
                     .map_err(|_| AppError::validation("content", "must be UTF-8 text"))?;
+            }
+            Some("internal") => {
+                let mut bytes = Vec::new();
+                while let Some(chunk) = field.try_next().await.map_err(bad)? {
+                    if bytes.len() + chunk.len() > 16 {
+                        return Err(AppError::validation("internal", "must be true or false"));
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                internal = match bytes.as_slice() {
+                    b"true" | b"on" | b"1" => true,
+                    b"false" | b"0" | b"" => false,
+                    _ => return Err(AppError::validation("internal", "must be true or false")),
+                };
             }
             Some("csrf_token") if from_page => {
                 let mut bytes = Vec::new();
@@ -200,7 +230,7 @@ pub(crate) async fn read_multipart(
             other => {
                 return Err(AppError::validation(
                     other.unwrap_or("(unnamed)"),
-                    "unknown field; send \"content\" and \"files\"",
+                    "unknown field; send \"content\", \"files\" and \"internal\"",
                 ));
             }
         }
@@ -208,6 +238,7 @@ pub(crate) async fn read_multipart(
     Ok(MessageForm {
         content,
         uploads,
+        internal,
         csrf_token,
     })
 }

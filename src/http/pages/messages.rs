@@ -274,6 +274,9 @@ async fn messages_page(
     .await?;
     if let Some((detail, _)) = &thread {
         chrome = chrome.titled(&detail.summary.subject);
+        if detail.read_only {
+            service::audit_oversight(&state.messaging(), actor, &detail.summary).await?;
+        }
     }
     let problem = (!query.problem.is_empty()).then(|| {
         let words = super::catalogue_for(&state, Some(&chrome.lang), &req);
@@ -369,7 +372,12 @@ pub(crate) async fn reply<U: AreaUser>(
         let max_file = service::check_send(&ctx, actor, id).await?;
         let form = read_multipart(&state, &req, payload, max_file, true).await?;
         let auth = session.confirm(&form.csrf_token)?;
-        service::send_message(&ctx, auth.actor, id, &form.content, form.uploads)
+        let new = service::NewMessage {
+            content: form.content,
+            uploads: form.uploads,
+            internal: form.internal,
+        };
+        service::send_message(&ctx, auth.actor, id, new)
             .await?
             .publish(&state.events);
         Ok(())
