@@ -52,7 +52,9 @@ function renderMessage(m, mine = false) {
     item.append(el('span', {}, m.system_event ? t(`system-${m.system_event}`, { name: m.sender_name }) : m.content));
     return item;
   }
+  if (m.internal) item.classList.add('internal');
   const meta = el('div', { class: 'meta' });
+  if (m.internal) meta.append(el('span', { class: 'flag note' }, t('internal-note')), ' ');
   meta.append(el('strong', {}, m.sender_name), ' ', clockTime(m.created_at));
   item.append(meta);
   if (m.is_deleted) {
@@ -290,6 +292,8 @@ if (composer) {
     error.hidden = true;
     const body = new FormData();
     body.append('content', textarea.value);
+    const internal = composer.elements.internal;
+    if (internal?.checked) body.append('internal', 'true');
     for (const file of files.files) body.append('files', file);
     try {
       const message = await upload(`${api}/${conversationId}/messages`, body);
@@ -438,7 +442,7 @@ actions?.addEventListener('click', async (event) => {
   event.preventDefault();
   const id = actions.dataset.conversation;
   try {
-    if (button.dataset.action === 'close' || button.dataset.action === 'reopen') {
+    if (['close', 'reopen', 'resolve'].includes(button.dataset.action)) {
       await call(`${api}/${id}/${button.dataset.action}`, { method: 'POST' });
       location.reload();
     } else {

@@ -277,7 +277,7 @@ fn pages(cfg: &mut web::ServiceConfig) {
         )
         .route(
             "/admin/messages/{id}/{action}",
-            post().to(pages::close_or_reopen::<AdminUser>),
+            post().to(pages::thread_action::<AdminUser>),
         )
         .route(
             "/vendor/messages/{id}/reply",
@@ -285,11 +285,15 @@ fn pages(cfg: &mut web::ServiceConfig) {
         )
         .route(
             "/vendor/messages/{id}/{action}",
-            post().to(pages::close_or_reopen::<VendorUser>),
+            post().to(pages::thread_action::<VendorUser>),
         )
         .route(
             "/shop/account/messages/{id}/reply",
             post().to(pages::reply::<CustomerUser>),
+        )
+        .route(
+            "/shop/account/messages/{id}/{action}",
+            post().to(pages::thread_action::<CustomerUser>),
         )
         .route("/admin/messages", get().to(pages::inbox::<AdminUser>))
         .route("/admin/messages/{id}", get().to(pages::thread::<AdminUser>))

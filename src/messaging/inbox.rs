@@ -34,7 +34,7 @@ fn summary_select(actor: &Actor, from: &str) -> String {
                      ELSE (SELECT full_name FROM users WHERE id = {other_id}) END,
                 c.last_message_event,
                 c.context_type, c.context_id, c.context_label, c.context_url,
-                c.escalated_at IS NOT NULL
+                c.escalated_at IS NOT NULL, CASE WHEN c.escalated_at IS NOT NULL THEN c.escalation_reason END
          FROM {from}")
 }
 
@@ -97,6 +97,7 @@ fn summary_row(r: &Row<'_>) -> rusqlite::Result<ConversationSummary> {
         last_message_event: r.get(14)?,
         context: ConversationContext::from_row(r, 15)?,
         escalated: r.get(19)?,
+        escalation_reason: r.get(20)?,
         other_participant: other,
     })
 }

@@ -62,6 +62,8 @@ pub(crate) struct ConversationSummary {
     pub context: Option<ConversationContext>,
     /// A party asked the platform to step in, and no admin has resolved it yet.
     pub escalated: bool,
+    /// Why the platform was asked in (while escalated); every party reads it.
+    pub escalation_reason: Option<String>,
     pub created_at: Timestamp,
 }
 

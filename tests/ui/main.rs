@@ -1777,3 +1777,201 @@ async fn the_api_reference_draws_the_document_offline() {
     at_phone_width(&client, "api-docs").await;
     client.close().await.unwrap();
 }
+
+/// The marketplace flows in the pages: a customer asks the store from the shop's compose dialog,
+/// asks the platform to step in from the thread, the store writes an internal note with the
+/// composer's toggle, and the customer's page never shows it; the admin reads and resolves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_asks_escalates_and_the_store_writes_a_note_the_customer_never_sees() {
+    let (app, anna, _clara) = store_with_people().await;
+    let admin = app.admin("ops@example.test").await;
+    app.set_setting(&admin, "customers_may_start_conversations", json!(true))
+        .await;
+    let driver = chromedriver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let shop = browser(&driver, profile.path()).await;
+    sign_in(
+        &shop,
+        &app.address,
+        "shop",
+        Some("lumen"),
+        "clara@example.test",
+    )
+    .await;
+    click(&shop, Locator::Id("compose-open")).await;
+    // Writing to the store names nobody: the recipient field gives way to a note.
+    let hidden = shop
+        .execute(
+            "return document.getElementById('compose-recipient').hidden
+                 && !document.getElementById('compose-team').hidden;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(hidden, json!(true));
+    type_into(
+        &shop,
+        Locator::Css("#compose input[name=subject]"),
+        "Where is order 1042?",
+    )
+    .await;
+    type_into(
+        &shop,
+        Locator::Css("#compose textarea"),
+        "It has not arrived yet.",
+    )
+    .await;
+    screenshot(&shop, "shop-compose").await;
+    click(&shop, Locator::Css("#compose button[type=submit]")).await;
+    wait_for(&shop, Locator::XPath("//h1[.='Where is order 1042?']")).await;
+    let id: i64 = shop
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(app.unread(&anna).await, 1);
+
+    // The customer asks the platform to step in, from the thread.
+    click(&shop, Locator::Css("details.escalate summary")).await;
+    type_into(
+        &shop,
+        Locator::Css(".escalate-form textarea"),
+        "Nobody answers me.",
+    )
+    .await;
+    screenshot_unaudited(&shop, "shop-escalate").await;
+    click(&shop, Locator::Css(".escalate-form button[type=submit]")).await;
+    wait_for(&shop, Locator::Css(".banner.escalated")).await;
+
+    // The store writes an internal note with the composer's toggle.
+    let vendor_profile = tempfile::tempdir().unwrap();
+    let vendor = browser(&driver, vendor_profile.path()).await;
+    sign_in(&vendor, &app.address, "vendor", None, "anna@example.test").await;
+    vendor
+        .goto(&format!("{}/vendor/messages/{id}", app.address))
+        .await
+        .unwrap();
+    wait_for(&vendor, Locator::Css(".banner.escalated")).await;
+    click(&vendor, Locator::Css("#composer input[name=internal]")).await;
+    type_into(
+        &vendor,
+        Locator::Css("#composer textarea"),
+        "Platform: the parcel is lost, we refund.",
+    )
+    .await;
+    click(&vendor, Locator::Css("#composer button[type=submit]")).await;
+    wait_for(&vendor, Locator::Css("#messages li.message.internal")).await;
+    type_into(
+        &vendor,
+        Locator::Css("#composer textarea"),
+        "Clara, we are on it.",
+    )
+    .await;
+    click(&vendor, Locator::Css("#composer input[name=internal]")).await;
+    click(&vendor, Locator::Css("#composer button[type=submit]")).await;
+    wait_for_what(
+        &vendor,
+        Locator::XPath("//li[contains(@class,'mine') and not(contains(@class,'internal'))]//p[.='Clara, we are on it.']"),
+        "the public answer",
+    )
+    .await;
+    screenshot(&vendor, "vendor-thread-escalated").await;
+    at_phone_width(&vendor, "vendor-thread-escalated").await;
+
+    // The customer's page shows the answer, never the note.
+    wait_for_what(
+        &shop,
+        Locator::XPath("//p[.='Clara, we are on it.']"),
+        "the answer, live",
+    )
+    .await;
+    shop.refresh().await.unwrap();
+    wait_for(&shop, Locator::XPath("//p[.='Clara, we are on it.']")).await;
+    let source = shop.source().await.unwrap();
+    assert!(
+        !source.contains("parcel is lost"),
+        "the note reached the customer's page"
+    );
+    assert!(
+        !source.contains("name=\"internal\""),
+        "customers get no note toggle"
+    );
+    screenshot(&shop, "shop-thread-escalated").await;
+    at_phone_width(&shop, "shop-thread-escalated").await;
+
+    // The admin reads it and resolves it.
+    let admin_profile = tempfile::tempdir().unwrap();
+    let operator = browser(&driver, admin_profile.path()).await;
+    sign_in(&operator, &app.address, "admin", None, "ops@example.test").await;
+    operator
+        .goto(&format!("{}/admin/messages/{id}", app.address))
+        .await
+        .unwrap();
+    wait_for(&operator, Locator::Css("#messages li.message.internal")).await;
+    screenshot(&operator, "admin-thread-escalated").await;
+    click(&operator, Locator::Css("button[data-action=resolve]")).await;
+    wait_for_what(
+        &operator,
+        Locator::XPath("//li[contains(@class,'system')]//span[contains(.,'Escalation resolved')]"),
+        "the resolved note",
+    )
+    .await;
+    for client in [shop, vendor, operator] {
+        client.close().await.unwrap();
+    }
+}
+
+/// An admin reads a store's conversation through oversight: the page says so, offers nothing to
+/// write, and the read lands in the audit log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_oversees_a_store_conversation_read_only() {
+    let (app, anna, clara) = store_with_people().await;
+    let _admin = app.admin("ops@example.test").await;
+    let id = conversation_with_clara(&app, &anna, &clara, "Lamp colours").await;
+    let driver = chromedriver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let operator = browser(&driver, profile.path()).await;
+    sign_in(&operator, &app.address, "admin", None, "ops@example.test").await;
+    operator
+        .goto(&format!(
+            "{}/admin/messages?type=store_customer",
+            app.address
+        ))
+        .await
+        .unwrap();
+    click(
+        &operator,
+        Locator::XPath("//span[@class='subject' and .='Lamp colours']"),
+    )
+    .await;
+    wait_for(&operator, Locator::Css(".banner.oversight")).await;
+    let writable = operator
+        .execute(
+            "return !!document.getElementById('composer') || !!document.getElementById('thread-actions');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(writable, json!(false));
+    screenshot(&operator, "admin-oversight").await;
+    at_phone_width(&operator, "admin-oversight").await;
+    assert_eq!(
+        app.query_i64(
+            "SELECT count(*) FROM audit_log WHERE action = 'conversation.read' AND conversation_id = ?1",
+            vec![id]
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        app.unread(&clara).await,
+        1,
+        "the read changed nobody's count"
+    );
+    operator.close().await.unwrap();
+}

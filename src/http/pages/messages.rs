@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::extract::{AreaUser, authenticate_form};
 use crate::db::Timestamp;
-use crate::domain::{Actor, Area, ParticipantType};
+use crate::domain::{Actor, Area, ConversationType, ParticipantType};
 use crate::error::AppError;
 use crate::http::messages::send::read_multipart;
 use crate::messaging::inbox::{self, ListFilter};
@@ -39,6 +39,12 @@ struct SelectedView {
     others_read_at: Vec<Timestamp>,
     /// The inbox query of every conversation about the same thing, when it is about something.
     context_query: Option<String>,
+    /// Read by an admin through oversight: no composer, no actions.
+    read_only: bool,
+    /// What the viewer may do about the platform stepping in.
+    can_escalate: bool,
+    can_resolve: bool,
+    can_write_notes: bool,
 }
 
 /// The channels an area's inbox can be filtered by.
@@ -54,6 +60,13 @@ fn type_options(area: Area) -> Vec<ComposeType> {
                 value: "admin_customer",
                 recipient: "customer",
                 label: "channel-with-customers",
+            },
+            // Every store's conversations with its customers (oversight, where allowed), and
+            // the ones the team was asked into.
+            ComposeType {
+                value: "store_customer",
+                recipient: "customer",
+                label: "channel-stores-customers",
             },
         ],
         Area::Vendor => vec![
@@ -225,7 +238,14 @@ fn selected_view(
         ])
         .unwrap_or_default()
     });
+    let store_customer = detail.summary.conversation_type == ConversationType::StoreCustomer;
+    let escalated = detail.summary.escalated;
+    let admin = matches!(actor, Actor::Admin { .. });
     SelectedView {
+        read_only: detail.read_only,
+        can_escalate: store_customer && !escalated && !admin,
+        can_resolve: escalated && admin && !detail.read_only,
+        can_write_notes: escalated && !matches!(actor, Actor::Customer { .. }),
         me_type,
         others_read_at,
         context_query,
@@ -387,16 +407,20 @@ pub(crate) async fn reply<U: AreaUser>(
 }
 
 #[derive(Deserialize)]
-pub(crate) struct CsrfForm {
+pub(crate) struct ActionForm {
     csrf_token: String,
+    /// Why the platform should step in (escalating only).
+    #[serde(default)]
+    reason: String,
 }
 
-/// Closing or reopening from the thread page's own form, for browsers without scripts.
-pub(crate) async fn close_or_reopen<U: AreaUser>(
+/// Closing, reopening, escalating or resolving from the thread page's own forms (for browsers
+/// without scripts; escalating always goes this way).
+pub(crate) async fn thread_action<U: AreaUser>(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, String)>,
-    form: web::Form<CsrfForm>,
+    form: web::Form<ActionForm>,
 ) -> Result<HttpResponse, AppError> {
     let (area, (id, action)) = (U::AREA, path.into_inner());
     let Ok(session) = authenticate_form(&req, area).await else {
@@ -408,6 +432,8 @@ pub(crate) async fn close_or_reopen<U: AreaUser>(
         let done = match action.as_str() {
             "close" => service::close_conversation(&ctx, auth.actor, id).await?,
             "reopen" => service::reopen_conversation(&ctx, auth.actor, id).await?,
+            "escalate" => service::escalate(&ctx, auth.actor, id, &form.reason).await?,
+            "resolve" => service::resolve(&ctx, auth.actor, id).await?,
             _ => return Err(AppError::NotFound),
         };
         done.publish(&state.events);
