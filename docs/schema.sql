@@ -178,7 +178,7 @@ CREATE TABLE conversations (
     created_at        TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')),
     updated_at        TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')), last_activity_at TEXT, last_message_preview TEXT, first_admin_id INTEGER, first_staff_id INTEGER, first_customer_id INTEGER, last_message_event TEXT, context_type TEXT
     CHECK (context_type IN ('order', 'product', 'offer', 'return', 'custom')), context_id TEXT CHECK (length(context_id) BETWEEN 1 AND 128), context_label TEXT CHECK (length(context_label) <= 200), context_url TEXT CHECK (length(context_url) <= 2000), escalated_at TEXT, escalated_by_type TEXT
-    CHECK (escalated_by_type IN ('store', 'customer')), escalated_by_id INTEGER, escalation_reason TEXT CHECK (length(escalation_reason) <= 1000), resolved_at TEXT,
+    CHECK (escalated_by_type IN ('store', 'customer')), escalated_by_id INTEGER, escalation_reason TEXT CHECK (length(escalation_reason) <= 1000), resolved_at TEXT, waiting_party TEXT CHECK (waiting_party IN ('store', 'customer')), waiting_since TEXT,
     -- store_customer and admin_store always belong to a store (tenant isolation).
     CHECK (conversation_type = 'admin_customer' OR store_id IS NOT NULL)
 );
@@ -192,6 +192,8 @@ CREATE INDEX ix_conversations_store_activity
     ON conversations (store_id, last_activity_at, conversation_type, is_closed);
 CREATE INDEX ix_conversations_type_activity ON conversations (conversation_type, last_activity_at);
 CREATE INDEX ix_conversations_type_store ON conversations (conversation_type, store_id);
+CREATE INDEX ix_conversations_waiting ON conversations (store_id, waiting_party, waiting_since)
+    WHERE waiting_party IS NOT NULL;
 CREATE TRIGGER conversation_counts_delete AFTER DELETE ON conversations BEGIN
     UPDATE conversation_counts SET n = n - 1
     WHERE store_id = coalesce(old.store_id, 0) AND conversation_type = old.conversation_type
@@ -496,6 +498,21 @@ CREATE TABLE platform_settings (
     category    TEXT NOT NULL DEFAULT 'system',
     updated_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now'))
 );
+
+-- response_times
+CREATE TABLE response_times (
+    id              INTEGER PRIMARY KEY,
+    store_id        INTEGER NOT NULL,
+    conversation_id INTEGER NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    -- The oldest customer message the answer answers, and the answer.
+    waited_from     TEXT    NOT NULL,
+    answered_at     TEXT    NOT NULL,
+    seconds         INTEGER NOT NULL CHECK (seconds >= 0),
+    -- The first answer the conversation got.
+    is_first        INTEGER NOT NULL CHECK (is_first IN (0, 1))
+);
+CREATE INDEX ix_response_times_conversation ON response_times (conversation_id);
+CREATE INDEX ix_response_times_store ON response_times (store_id, answered_at);
 
 -- secret_key_check
 CREATE TABLE secret_key_check (

@@ -43,6 +43,15 @@ pub(crate) fn spawn_all(ctx: Context, shutdown: CancellationToken) {
             async move { sweep_orphaned_attachments(&ctx).await.map(drop) }
         },
     ));
+    let late = ctx.db.clone();
+    tokio::spawn(every(
+        Duration::from_secs(600),
+        shutdown.clone(),
+        move || {
+            let db = late.clone();
+            async move { crate::messaging::alert_late_stores(&db).await.map(drop) }
+        },
+    ));
     // The first delivery pass comes one interval after the start, like every later one: a start
     // is not a reason to send, and tests that drive delivery themselves (on a long interval) are
     // never raced by a pass of the job.

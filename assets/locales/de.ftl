@@ -216,6 +216,8 @@ escalated-banner-vendor = Das Plattform-Team ist beteiligt. Interne Notizen erre
 escalated-banner-shop = Das Plattform-Team ist beteiligt und liest mit.
 escalated-reason = Begründung: „{ $reason }“
 oversight-banner = Sie lesen diese Unterhaltung als Plattform (Aufsicht). Niemand sieht, dass Sie lesen, aber der Zugriff wird im Prüfprotokoll festgehalten; schreiben können Sie hier erst, wenn eine Seite die Plattform um Hilfe bittet.
+action-no-reply-needed = Keine Antwort nötig
+action-no-reply-needed-hint = Die letzte Nachricht braucht keine Antwort: die Antwortzeit anhalten
 action-resolve = Eskalation abschließen
 action-escalate = Plattform fragen
 escalate-reason = Wobei soll die Plattform helfen?
@@ -224,6 +226,38 @@ escalate-send = Plattform um Hilfe bitten
 internal-note = Interne Notiz
 composer-internal = Interne Notiz (die Kundin oder der Kunde sieht sie nicht)
 channel-stores-customers = Shops mit Kundschaft
+nav-response-times = Antwortzeiten
+nav-audit-log = Prüfprotokoll
+response-intro = Wie schnell die Kundschaft eine Antwort bekommt. Das Ziel der Plattform sind { $hours } Std.; „keine Antwort nötig“ zählt weder als beantwortet noch als zu spät.
+response-window = Zeitraum
+response-days = Letzte { $days } Tage
+response-col-store = Shop
+response-col-first_response = Erste Antwort (Median)
+response-col-response = Jede Antwort (Median)
+response-col-within_target = Innerhalb des Ziels
+response-col-overdue = Jetzt überfällig
+response-col-waiting = Wartet jetzt
+response-percent = { $percent } %
+response-late-of = ({ $late } zu spät, { $answered } beantwortet)
+response-empty = Noch keine Shops.
+response-open-waiting = Unterhaltungen, die auf uns warten
+response-open-overdue = Überfällige Unterhaltungen
+duration-under-minute = unter einer Minute
+duration-minutes = { $m } Min.
+duration-hours = { $h } Std. { $m } Min.
+duration-days = { $d } T. { $h } Std.
+audit-intro = Jede Unterhaltung, die ein Admin gelesen hat, ohne daran teilzunehmen (Aufsicht), und was Integrationsschlüssel getan haben.
+count-audit = { $count ->
+    [one] 1 Eintrag
+   *[other] { $count } Einträge
+}
+audit-col-who = Wer
+audit-col-action = Aktion
+audit-col-what = Was
+audit-empty = Noch nichts festgehalten.
+filter-waiting = Wartet auf uns
+filter-overdue = Überfällig
+list-waiting = Wartet auf Sie
 
 ## Eine Unterhaltung beginnen
 compose-channel = Kanal

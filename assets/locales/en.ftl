@@ -217,6 +217,8 @@ escalated-banner-vendor = The platform team has stepped in. Internal notes reach
 escalated-banner-shop = The platform team has stepped in and reads along.
 escalated-reason = Reason: “{ $reason }”
 oversight-banner = You are reading this conversation as the platform (oversight). Nobody sees that you read it, but the read is recorded in the audit log; you cannot write here unless a party asks the platform to step in.
+action-no-reply-needed = No reply needed
+action-no-reply-needed-hint = The customer's last message needs no answer: stop the response clock
 action-resolve = Resolve escalation
 action-escalate = Ask the platform
 escalate-reason = What should the platform help with?
@@ -225,6 +227,38 @@ escalate-send = Ask the platform to step in
 internal-note = Internal note
 composer-internal = Internal note (the customer does not see it)
 channel-stores-customers = Stores with customers
+nav-response-times = Response times
+nav-audit-log = Audit log
+response-intro = How fast customers get an answer. The platform's target is { $hours } h; “no reply needed” counts as neither answered nor late.
+response-window = Window
+response-days = Last { $days } days
+response-col-store = Store
+response-col-first_response = First answer (median)
+response-col-response = Any answer (median)
+response-col-within_target = Within the target
+response-col-overdue = Overdue now
+response-col-waiting = Waiting now
+response-percent = { $percent } %
+response-late-of = ({ $late } late, { $answered } answered)
+response-empty = No stores yet.
+response-open-waiting = Conversations waiting for us
+response-open-overdue = Overdue conversations
+duration-under-minute = under a minute
+duration-minutes = { $m } min
+duration-hours = { $h } h { $m } min
+duration-days = { $d } d { $h } h
+audit-intro = Every conversation an admin read without taking part (oversight), and what integration keys did.
+count-audit = { $count ->
+    [one] 1 entry
+   *[other] { $count } entries
+}
+audit-col-who = Who
+audit-col-action = Action
+audit-col-what = What
+audit-empty = Nothing recorded yet.
+filter-waiting = Waiting for us
+filter-overdue = Overdue
+list-waiting = Waiting for you
 
 ## Starting a conversation
 compose-channel = Channel

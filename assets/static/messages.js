@@ -442,7 +442,7 @@ actions?.addEventListener('click', async (event) => {
   event.preventDefault();
   const id = actions.dataset.conversation;
   try {
-    if (['close', 'reopen', 'resolve'].includes(button.dataset.action)) {
+    if (['close', 'reopen', 'resolve', 'no-reply-needed'].includes(button.dataset.action)) {
       await call(`${api}/${id}/${button.dataset.action}`, { method: 'POST' });
       location.reload();
     } else {

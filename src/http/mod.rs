@@ -127,6 +127,7 @@ pub(crate) fn api<T: Table>(t: &mut T) {
             t.delete("/api-keys/{id}", integration::revoke_key, doc("Revoke an integration key").empty(204));
             webhook_routes::<AdminUser, T>(t);
             t.get("/settings", settings::list_settings, doc("The platform settings").answers::<settings::SettingList>());
+            t.get("/response-times", vendor::all_response_times, doc("How fast every store answers its customers").query::<vendor::ResponseTimesQuery>().answers::<vendor::ResponseTimes>());
             t.get("/audit-log", admin::audit_log, doc("Who read or did what, when (oversight reads, provisioning)").query::<Page>().answers::<admin::AuditLog>());
             t.put("/settings/{key}", settings::update_setting, doc("Change a platform setting").takes::<settings::UpdateSetting>().answers::<Setting>());
         });
@@ -142,6 +143,7 @@ pub(crate) fn api<T: Table>(t: &mut T) {
             t.post("/email-templates/preview", email::vendor_preview, doc("Render a template as the store's customers would get it").takes::<PreviewRequest>().answers::<Preview>());
             t.put("/email-templates/{code}/{language}", email::put_override, doc("The store's own version of a template").takes::<email::OverrideRequest>().answers::<StoreOverride>());
             t.delete("/email-templates/{code}/{language}", email::delete_override, doc("Back to the platform's template").empty(204));
+            t.get("/response-times", vendor::response_times, doc("How fast the store answers its customers").query::<vendor::ResponseTimesQuery>().answers::<vendor::ResponseTimes>());
             t.get("/email-logs", email::vendor_logs, doc("The store's email log").query::<email::LogQuery>().answers::<email::LogList>());
             webhook_routes::<VendorUser, T>(t);
             t.get("/email-settings", email_settings::get_settings, doc("How the store's email leaves").answers::<SettingsView>());
@@ -342,6 +344,15 @@ fn pages(cfg: &mut web::ServiceConfig) {
             "/admin/notifications",
             get().to(admin_pages::admin_notifications),
         )
+        .route(
+            "/admin/response-times",
+            get().to(admin_pages::admin_response_times),
+        )
+        .route(
+            "/vendor/response-times",
+            get().to(admin_pages::vendor_response_times),
+        )
+        .route("/admin/audit-log", get().to(admin_pages::admin_audit_log))
         .route(
             "/admin/email-templates",
             get().to(admin_pages::admin_templates),

@@ -321,9 +321,10 @@ pub(crate) fn set_closed(
     let (me_type, me_id) = actor.participant();
     let now = Utc::now();
     if close {
+        // A closed conversation waits for nobody.
         conn.execute(
             "UPDATE conversations SET is_closed = 1, closed_at = ?2, closed_by_type = ?3, closed_by_id = ?4,
-                    updated_at = ?2 WHERE id = ?1",
+                    updated_at = ?2, waiting_party = NULL, waiting_since = NULL WHERE id = ?1",
             params![id, now, me_type, me_id],
         )?;
     } else {
@@ -494,5 +495,26 @@ pub(crate) fn resolve(conn: &Connection, actor: &Actor, id: i64) -> Result<(), M
     let name = actor_name(conn, actor)?;
     let text = format!("Escalation resolved by {name}");
     insert_message(conn, actor, id, &text, Kind::System(SystemEvent::Resolved))?;
+    Ok(())
+}
+
+/// Marks that the customer's last message needs no answer (a "thanks"): the store's clock stops,
+/// and the wait counts as neither answered nor late. Store staff only.
+pub(crate) fn no_reply_needed(
+    conn: &Connection,
+    actor: &Actor,
+    id: i64,
+) -> Result<(), MessagingError> {
+    if !matches!(actor, Actor::Staff { .. }) {
+        return Err(MessagingError::Forbidden(
+            "the store's staff decide what needs their reply",
+        ));
+    }
+    load_visible(conn, actor, id)?;
+    conn.execute(
+        "UPDATE conversations SET waiting_party = NULL, waiting_since = NULL
+         WHERE id = ?1 AND waiting_party = 'store'",
+        [id],
+    )?;
     Ok(())
 }

@@ -10,7 +10,7 @@ use super::error::MessagingError;
 use super::search::{self, SearchPlan};
 use super::{
     ConversationContext, ConversationDetail, ConversationSummary, OtherParticipant, Preferences,
-    messages, participants,
+    Waiting, messages, participants,
 };
 use crate::db::{timestamp, timestamp_opt};
 use crate::domain::{Actor, ContextType, ConversationType, Page, ParticipantType};
@@ -34,7 +34,8 @@ fn summary_select(actor: &Actor, from: &str) -> String {
                      ELSE (SELECT full_name FROM users WHERE id = {other_id}) END,
                 c.last_message_event,
                 c.context_type, c.context_id, c.context_label, c.context_url,
-                c.escalated_at IS NOT NULL, CASE WHEN c.escalated_at IS NOT NULL THEN c.escalation_reason END
+                c.escalated_at IS NOT NULL, CASE WHEN c.escalated_at IS NOT NULL THEN c.escalation_reason END,
+                c.waiting_party, c.waiting_since
          FROM {from}")
 }
 
@@ -98,6 +99,13 @@ fn summary_row(r: &Row<'_>) -> rusqlite::Result<ConversationSummary> {
         context: ConversationContext::from_row(r, 15)?,
         escalated: r.get(19)?,
         escalation_reason: r.get(20)?,
+        waiting_since: match r.get::<_, Option<ParticipantType>>(21)? {
+            Some(party) => Some(Waiting {
+                party,
+                since: timestamp(r, 22)?,
+            }),
+            None => None,
+        },
         other_participant: other,
     })
 }
@@ -132,6 +140,10 @@ pub(crate) struct ListFilter {
     /// Only conversations about this (type, and id if given).
     pub context_type: Option<ContextType>,
     pub context_id: Option<String>,
+    /// Only open conversations waiting for this side's reply (`store`: "waiting for us").
+    pub waiting: Option<ParticipantType>,
+    /// Only conversations waiting for the store longer than the platform's target.
+    pub overdue: bool,
 }
 
 pub(crate) struct ConversationList {
@@ -155,6 +167,7 @@ fn list_query(
     page: Page,
     search: Option<SearchPlan>,
     overseeing: bool,
+    overdue_before: Option<chrono::DateTime<chrono::Utc>>,
 ) -> ListQuery {
     let mut params = Params::new();
     let mut conditions = vec![if overseeing {
@@ -188,6 +201,20 @@ fn list_query(
     if let Some(id) = &filter.context_id {
         conditions.push("c.context_id = :ctx_id".into());
         params.push((":ctx_id", Value::Text(id.clone())));
+    }
+    if let Some(party) = filter.waiting {
+        conditions.push("+c.waiting_party = :waiting AND +c.is_closed = 0".into());
+        params.push((":waiting", Value::Text(party.as_str().into())));
+    }
+    if let Some(before) = overdue_before {
+        conditions.push(
+            "+c.waiting_party = 'store' AND +c.is_closed = 0 AND +c.waiting_since < :overdue_before"
+                .into(),
+        );
+        params.push((
+            ":overdue_before",
+            Value::Text(before.format("%F %T%.f%:z").to_string()),
+        ));
     }
     let mut conversations = "conversations c";
     if let Some(plan) = search {
@@ -246,16 +273,20 @@ fn scope_is_visibility(actor: &Actor, filter: &ListFilter) -> bool {
         && filter.updated_since.is_none()
         && filter.context_type.is_none()
         && filter.context_id.is_none()
+        && filter.waiting.is_none()
+        && !filter.overdue
 }
 
 /// How many conversations the caller sees through `filter`'s type and state (its search aside),
 /// from `conversation_counts`, where it can answer: for an actor who sees whole stores (the count
 /// of a customer's few conversations is cheap anyway).
 fn counted_total(actor: &Actor, filter: &ListFilter) -> Option<(String, Params)> {
-    // The counts know type and state, not time or context.
+    // The counts know type and state, not time, context or who owes a reply.
     if filter.updated_since.is_some()
         || filter.context_type.is_some()
         || filter.context_id.is_some()
+        || filter.waiting.is_some()
+        || filter.overdue
     {
         return None;
     }
@@ -287,8 +318,14 @@ pub(crate) fn list(
 ) -> Result<ConversationList, MessagingError> {
     let overseeing = filter.conversation_type == Some(ConversationType::StoreCustomer)
         && access::oversees(conn, actor)?;
+    let overdue_before = if filter.overdue {
+        let hours = crate::platform::number(conn, crate::platform::RESPONSE_TARGET_HOURS)?;
+        Some(chrono::Utc::now() - chrono::Duration::hours(hours))
+    } else {
+        None
+    };
     let Some(words) = filter.search.as_deref().and_then(search::fts_query) else {
-        let query = list_query(actor, filter, page, None, overseeing);
+        let query = list_query(actor, filter, page, None, overseeing, overdue_before);
         return list_page(conn, actor, &query, None);
     };
     let hits = search::hits(conn, actor, &words)?;
@@ -308,7 +345,7 @@ pub(crate) fn list(
         None => 0,
     };
     let plan = search::plan(actor, hits.len(), visible_total, page);
-    let mut query = list_query(actor, filter, page, Some(plan), overseeing);
+    let mut query = list_query(actor, filter, page, Some(plan), overseeing, overdue_before);
     let ids: Vec<String> = hits.iter().map(i64::to_string).collect();
     let ids = Value::Text(format!("[{}]", ids.join(",")));
     query.page_params.push((":hits", ids.clone()));

@@ -53,12 +53,37 @@ pub(crate) fn insert_message(
             params![conversation_id, me_type, me_id, content, system.is_some(), system, internal, now],
             |r| r.get(0),
         )?;
+    // Who owes the next reply in a store_customer conversation: a customer's message waits for
+    // the store, a staff member's for the customer (admins, notes and system messages change
+    // nothing). A staff message that ends the store's wait is kept as a response time.
+    let owes = match (kind, me_type) {
+        (Kind::Message, ParticipantType::Customer) => Some(ParticipantType::Store),
+        (Kind::Message, ParticipantType::Store) => Some(ParticipantType::Customer),
+        _ => None,
+    };
+    if owes == Some(ParticipantType::Customer) {
+        conn.prepare_cached(
+            "INSERT INTO response_times (store_id, conversation_id, waited_from, answered_at, seconds, is_first)
+             SELECT c.store_id, c.id, c.waiting_since, ?2,
+                    max(0, CAST(round((julianday(?2) - julianday(c.waiting_since)) * 86400) AS INTEGER)),
+                    NOT EXISTS (SELECT 1 FROM response_times r WHERE r.conversation_id = c.id)
+             FROM conversations c
+             WHERE c.id = ?1 AND c.waiting_party = 'store' AND c.conversation_type = 'store_customer'",
+        )?
+        .execute(params![conversation_id, now])?;
+    }
     if !internal {
         conn.prepare_cached(
             "UPDATE conversations SET message_count = message_count + 1, last_message_at = ?2, last_activity_at = ?2,
-                    updated_at = ?2, last_message_preview = substr(?3, 1, ?4), last_message_event = ?5 WHERE id = ?1",
+                    updated_at = ?2, last_message_preview = substr(?3, 1, ?4), last_message_event = ?5,
+                    waiting_party = CASE WHEN conversation_type <> 'store_customer' OR ?6 IS NULL
+                                         THEN waiting_party ELSE ?6 END,
+                    waiting_since = CASE WHEN conversation_type <> 'store_customer' OR ?6 IS NULL
+                                         THEN waiting_since
+                                         WHEN waiting_party IS ?6 THEN waiting_since ELSE ?2 END
+             WHERE id = ?1",
         )?
-        .execute(params![conversation_id, now, content, PREVIEW_CHARS, system])?;
+        .execute(params![conversation_id, now, content, PREVIEW_CHARS, system, owes])?;
     }
     if system.is_none() {
         conn.prepare_cached(

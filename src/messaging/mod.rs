@@ -16,6 +16,7 @@ pub(crate) mod events;
 pub(crate) mod inbox;
 pub(crate) mod messages;
 pub(crate) mod participants;
+pub(crate) mod response_times;
 pub mod search;
 pub(crate) mod service;
 
@@ -28,6 +29,7 @@ pub(crate) use context::ConversationContext;
 pub(crate) use error::MessagingError;
 pub use events::{Event, EventBus, EventKind};
 pub(crate) use service::Context;
+pub use service::alert_late_stores;
 
 pub(crate) const SUBJECT_MAX: usize = 500;
 pub(crate) const CONTENT_MAX: usize = 10_000;
@@ -64,7 +66,17 @@ pub(crate) struct ConversationSummary {
     pub escalated: bool,
     /// Why the platform was asked in (while escalated); every party reads it.
     pub escalation_reason: Option<String>,
+    /// Whose reply the conversation waits for, and since when (the oldest unanswered message of
+    /// the other side); null when nobody owes one (answered, closed, "no reply needed").
+    pub waiting_since: Option<Waiting>,
     pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub(crate) struct Waiting {
+    /// Who owes the reply: `store` or `customer`.
+    pub party: ParticipantType,
+    pub since: Timestamp,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

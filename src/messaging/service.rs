@@ -450,6 +450,33 @@ pub(crate) async fn resolve(
     Ok(Outcome::new(summary, Some(event)))
 }
 
+/// Stops the store's clock on a conversation whose last customer message needs no answer.
+pub(crate) async fn no_reply_needed(
+    ctx: &Context,
+    actor: Actor,
+    id: i64,
+) -> Result<Outcome<ConversationSummary>, MessagingError> {
+    let summary = ctx
+        .db
+        .write(move |tx| {
+            commands::no_reply_needed(tx, &actor, id)?;
+            inbox::summary(tx, &actor, id)
+        })
+        .await?;
+    Ok(Outcome::new(summary, None))
+}
+
+/// Raises the late-replies alerts that are due (the scheduler's pass, every ten minutes).
+pub async fn alert_late_stores(db: &Db) -> Result<usize, crate::error::AppError> {
+    let raised = db
+        .write(|tx| super::response_times::alert_late_stores(tx, chrono::Utc::now()))
+        .await?;
+    if raised > 0 {
+        tracing::info!(raised, "late-replies alerts raised");
+    }
+    Ok(raised)
+}
+
 /// Records an admin's read of a conversation they do not take part in (oversight): who, what,
 /// when, in the audit log. Nothing else changes: no unread count, no participant.
 pub(crate) async fn audit_oversight(

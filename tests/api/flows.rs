@@ -569,3 +569,154 @@ async fn admins_oversee_without_taking_part_and_every_read_is_audited() {
     .await;
     assert!(ids(&overseen).is_empty());
 }
+
+#[tokio::test]
+async fn a_customer_asks_about_an_order_the_store_answers_late_and_the_admin_sees_it() {
+    let app = spawn_app().await;
+    let m = app.marketplace().await;
+    app.set_setting(&m.admin, "customers_may_start_conversations", json!(true))
+        .await;
+    let r = app
+        .post(
+            "/api/v1/shop/messages",
+            &m.ca.token,
+            json!({"subject": "Order 1042", "initial_message": "Has it shipped?",
+                   "context": {"type": "order", "id": "1042"}}),
+        )
+        .await;
+    let asked = json_of(r).await;
+    let id = asked["id"].as_i64().unwrap();
+    assert_eq!(asked["waiting_since"]["party"], "store");
+    let list = |query: &'static str| {
+        let app = &app;
+        let token = m.a1.token.clone();
+        async move {
+            ids(&json_of(
+                app.get(&format!("/api/v1/vendor/messages?{query}"), &token)
+                    .await,
+            )
+            .await)
+        }
+    };
+    assert_eq!(list("waiting=store").await, vec![id]);
+    assert!(list("waiting=customer").await.is_empty());
+    assert!(list("overdue=true").await.is_empty());
+
+    // A day and a quarter pass without an answer (the target is 24 h).
+    app.execute(
+        "UPDATE conversations SET waiting_since = strftime('%Y-%m-%d %H:%M:%f+00:00', 'now', '-30 hours')
+         WHERE waiting_party = 'store'",
+    )
+    .await;
+    assert_eq!(list("overdue=true").await, vec![id]);
+    let figures = |party: &crate::helpers::Party, query: &'static str| {
+        let app = &app;
+        let path = format!("/api/v1/{}/response-times?{query}", party.area);
+        let token = party.token.clone();
+        async move {
+            let r = app.get(&path, &token).await;
+            assert_eq!(r.status(), StatusCode::OK);
+            json_of(r).await
+        }
+    };
+    let own = figures(&m.a1, "days=7").await;
+    assert_eq!(own["target_hours"], 24);
+    let store = &own["stores"][0];
+    assert_eq!(
+        own["stores"].as_array().unwrap().len(),
+        1,
+        "only the store's own"
+    );
+    assert_eq!(
+        (store["waiting"].as_i64(), store["overdue"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(store["answered_within_target_percent"], 0.0);
+
+    // The scheduler's pass raises one alert for the store, and not again the same day.
+    assert_eq!(
+        parley::messaging::alert_late_stores(&app.state.db)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        parley::messaging::alert_late_stores(&app.state.db)
+            .await
+            .unwrap(),
+        0
+    );
+    let alerts = json_of(app.get("/api/v1/admin/notifications", &m.admin.token).await).await;
+    let late: Vec<&Value> = alerts["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["type"] == "late_replies")
+        .collect();
+    assert_eq!(late.len(), 1);
+    assert_eq!(late[0]["notification_metadata"]["store_id"], m.store_a);
+
+    // The store answers, late: the wait turns into the customer's.
+    let answered = json_of(app.send(&m.a1, id, "Sorry, it ships today.").await).await;
+    assert!(answered["id"].is_i64());
+    let d = detail(&app, &m.a1, id).await;
+    assert_eq!(d["waiting_since"]["party"], "customer");
+    let store = figures(&m.a1, "days=30").await["stores"][0].clone();
+    let first = store["first_response_median_seconds"].as_i64().unwrap();
+    assert!((30 * 3600 - 5..=30 * 3600 + 60).contains(&first), "{first}");
+    assert_eq!(store["answered"], 1);
+    assert_eq!(store["late"], 1);
+    assert_eq!(store["waiting"], 0);
+
+    // A thank-you needs no answer: the clock stops and nothing counts.
+    let r = app.send(&m.ca, id, "Thanks!").await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(list("waiting=store").await, vec![id]);
+    let r = app
+        .post(
+            &format!("/api/v1/shop/messages/{id}/no-reply-needed"),
+            &m.ca.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(assert_error(r, StatusCode::FORBIDDEN).await, "forbidden");
+    let r = app
+        .post(
+            &format!("/api/v1/vendor/messages/{id}/no-reply-needed"),
+            &m.a2.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(json_of(r).await["waiting_since"].is_null());
+    assert!(list("waiting=store").await.is_empty());
+    // A question answered at once: half the answers within the target.
+    app.send(&m.ca, id, "One more question").await;
+    app.send(&m.a2, id, "Yes?").await;
+    let store = figures(&m.a1, "days=30").await["stores"][0].clone();
+    assert_eq!(store["answered"], 2);
+    assert_eq!(store["answered_within_target_percent"], 50.0);
+    assert_eq!(
+        store["first_response_median_seconds"].as_i64().unwrap(),
+        first,
+        "one first answer"
+    );
+
+    // The admin sees every store, worst first when asked.
+    let all = figures(&m.admin, "days=7&sort=within_target").await;
+    let stores = all["stores"].as_array().unwrap();
+    assert_eq!(stores.len(), 2);
+    assert_eq!(stores[0]["store_id"], m.store_a);
+    assert!(stores[1]["answered_within_target_percent"].is_null());
+    let r = app
+        .get("/api/v1/admin/response-times?days=5", &m.admin.token)
+        .await;
+    assert_eq!(
+        assert_error(r, StatusCode::BAD_REQUEST).await,
+        "validation_error"
+    );
+    let r = app
+        .get("/api/v1/vendor/response-times?sort=fastest", &m.a1.token)
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}

@@ -73,6 +73,12 @@ fn expected(op: Op, role: Role, own: bool) -> u16 {
             (Customer, true) => 409,
             (_, false) => 404,
         },
+        // Staff decide what needs their reply.
+        Op::NoReplyNeeded => match (role, own) {
+            (Vendor, true) => 200,
+            (Vendor, false) => 404,
+            _ => 403,
+        },
         // Admins resolve; the admins' own thread was never escalated.
         Op::Resolve => match (role, own) {
             (Admin, true) => 409,

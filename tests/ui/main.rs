@@ -1217,6 +1217,9 @@ async fn every_page_in_english_and_german_at_desktop_and_phone_width() {
     app.send(&clara, open, "Thank you! When will the replacement arrive?")
         .await;
     let closed = conversation_with_clara(&app, &anna, &clara, "Invoice 77").await;
+    // One answer for the response-time figures.
+    app.send(&clara, closed, "Which invoice?").await;
+    app.send(&anna, closed, "The one from May.").await;
     let r = app
         .post(
             &format!("/api/v1/vendor/messages/{closed}/close"),
@@ -1341,6 +1344,13 @@ async fn every_page_in_english_and_german_at_desktop_and_phone_width() {
                     ("/admin/email-templates/1".into(), "admin-template"),
                     ("/admin/email-logs".into(), "admin-email-logs"),
                     ("/admin/notifications".into(), "admin-notifications"),
+                    (
+                        "/admin/messages?type=store_customer".into(),
+                        "admin-stores-customers",
+                    ),
+                    (format!("/admin/messages/{open}"), "admin-overseen-thread"),
+                    ("/admin/response-times".into(), "admin-response-times"),
+                    ("/admin/audit-log".into(), "admin-audit-log"),
                     ("/admin/settings".into(), "admin-settings"),
                     ("/admin/api-keys".into(), "admin-api-keys"),
                     ("/admin/api-keys/1".into(), "admin-api-key"),
@@ -1363,6 +1373,7 @@ async fn every_page_in_english_and_german_at_desktop_and_phone_width() {
                         "vendor-about-a-return",
                     ),
                     ("/vendor/customers".into(), "vendor-customers"),
+                    ("/vendor/response-times".into(), "vendor-response-times"),
                     ("/vendor/team".into(), "vendor-team"),
                     ("/vendor/email-templates".into(), "vendor-templates"),
                     (

@@ -24,6 +24,11 @@ pub(super) struct ListQuery {
     /// Only conversations about this kind of thing (and this one, with `context_id`).
     context_type: Option<ContextType>,
     context_id: Option<String>,
+    /// Only open conversations waiting for this side's reply (`store`, `customer`).
+    waiting: Option<ParticipantType>,
+    /// Only conversations waiting for the store longer than the platform's target.
+    #[serde(default)]
+    overdue: bool,
     #[serde(default)]
     skip: u32,
     #[serde(default = "default_limit")]
@@ -78,11 +83,15 @@ pub(super) async fn list<U: AreaUser>(
         updated_since,
         context_type,
         context_id,
+        waiting,
+        overdue,
         skip,
         limit,
     } = query.into_inner();
     let page = Page { skip, limit };
     let filter = ListFilter {
+        waiting,
+        overdue,
         conversation_type,
         is_closed,
         search: search.filter(|s| s.len() <= SEARCH_MAX_BYTES),
@@ -356,6 +365,17 @@ pub(super) async fn resolve<U: AreaUser>(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let summary = service::resolve(&state.messaging(), user.auth().actor, *path)
+        .await?
+        .publish(&state.events);
+    Ok(HttpResponse::Ok().json(summary))
+}
+
+pub(super) async fn no_reply_needed<U: AreaUser>(
+    state: web::Data<AppState>,
+    user: U,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let summary = service::no_reply_needed(&state.messaging(), user.auth().actor, *path)
         .await?
         .publish(&state.events);
     Ok(HttpResponse::Ok().json(summary))

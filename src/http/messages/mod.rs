@@ -31,6 +31,7 @@ pub enum Op {
     Stream,
     Escalate,
     Resolve,
+    NoReplyNeeded,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -138,6 +139,11 @@ pub const MESSAGING_ROUTES: &[RouteSpec] = &[
         path: "/{id}/resolve",
         op: Op::Resolve,
     },
+    RouteSpec {
+        method: "POST",
+        path: "/{id}/no-reply-needed",
+        op: Op::NoReplyNeeded,
+    },
 ];
 
 fn handler<U: AreaUser>(op: Op) -> Route {
@@ -158,6 +164,7 @@ fn handler<U: AreaUser>(op: Op) -> Route {
         Op::Stream => web::get().to(super::stream::stream::<U>),
         Op::Escalate => web::post().to(conversations::escalate::<U>),
         Op::Resolve => web::post().to(conversations::resolve::<U>),
+        Op::NoReplyNeeded => web::post().to(conversations::no_reply_needed::<U>),
     }
 }
 
@@ -202,6 +209,8 @@ fn doc_of(op: Op) -> Doc {
             .takes::<EscalateRequest>()
             .answers::<ConversationSummary>(),
         Op::Resolve => doc("End an escalation (admins)").answers::<ConversationSummary>(),
+        Op::NoReplyNeeded => doc("Stop waiting for the store's reply (staff)")
+            .answers::<ConversationSummary>(),
         Op::Stream => {
             doc("Live events the caller may see (Server-Sent Events; resume with Last-Event-ID)")
                 .query::<super::stream::StreamQuery>()

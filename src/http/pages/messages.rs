@@ -209,6 +209,8 @@ impl InboxQuery {
                 "closed" => Some(true),
                 _ => None,
             },
+            waiting: (self.status == "waiting").then_some(ParticipantType::Store),
+            overdue: self.status == "overdue",
             search: (!search.is_empty() && search.len() <= 200).then(|| search.to_string()),
             context_type: self.context_type.parse().ok(),
             context_id: (!self.context_id.is_empty()).then(|| self.context_id.clone()),
@@ -434,6 +436,7 @@ pub(crate) async fn thread_action<U: AreaUser>(
             "reopen" => service::reopen_conversation(&ctx, auth.actor, id).await?,
             "escalate" => service::escalate(&ctx, auth.actor, id, &form.reason).await?,
             "resolve" => service::resolve(&ctx, auth.actor, id).await?,
+            "no-reply-needed" => service::no_reply_needed(&ctx, auth.actor, id).await?,
             _ => return Err(AppError::NotFound),
         };
         done.publish(&state.events);

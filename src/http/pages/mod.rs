@@ -127,6 +127,8 @@ fn nav(area: Area, current: &str) -> Vec<NavItem> {
             ("/admin/email-templates", "nav-email-templates"),
             ("/admin/email-logs", "nav-email-logs"),
             ("/admin/notifications", "nav-notifications"),
+            ("/admin/response-times", "nav-response-times"),
+            ("/admin/audit-log", "nav-audit-log"),
             ("/admin/settings", "nav-settings"),
             ("/admin/api-keys", "nav-api-keys"),
             ("/admin/webhooks", "nav-webhooks"),
@@ -135,6 +137,7 @@ fn nav(area: Area, current: &str) -> Vec<NavItem> {
         Area::Vendor => &[
             ("/vendor/messages", "nav-messages"),
             ("/vendor/customers", "nav-customers"),
+            ("/vendor/response-times", "nav-response-times"),
             ("/vendor/team", "nav-team"),
             ("/vendor/email-templates", "nav-email-templates"),
             ("/vendor/email-settings", "nav-email-settings"),

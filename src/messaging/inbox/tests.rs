@@ -70,7 +70,7 @@ fn inbox_queries_never_scan_a_whole_table() {
                 (Some(_), _) => vec![Some(SearchPlan::FromHits)],
             };
             for search in plans {
-                let mut q = list_query(actor, filter, page, search, false);
+                let mut q = list_query(actor, filter, page, search, false, None);
                 if search.is_some() {
                     let hits = Value::Text("[1,2,3]".into());
                     q.page_params.push((":hits", hits.clone()));
