@@ -39,6 +39,17 @@ CREATE UNIQUE INDEX ix_admin_notifications_open_cause ON admin_notifications (de
 CREATE INDEX ix_admin_notifications_priority ON admin_notifications (priority);
 CREATE INDEX ix_admin_notifications_type ON admin_notifications (type);
 
+-- announcements
+CREATE TABLE announcements (
+    id         INTEGER PRIMARY KEY,
+    subject    TEXT    NOT NULL CHECK (length(subject) BETWEEN 1 AND 500),
+    message    TEXT    NOT NULL,
+    -- JSON: "all", {"tier": …} or [store ids].
+    audience   TEXT    NOT NULL,
+    created_by INTEGER NOT NULL REFERENCES users (id),
+    created_at TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now'))
+);
+
 -- api_keys
 CREATE TABLE api_keys (
     id           INTEGER PRIMARY KEY,
@@ -178,18 +189,23 @@ CREATE TABLE conversations (
     created_at        TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')),
     updated_at        TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')), last_activity_at TEXT, last_message_preview TEXT, first_admin_id INTEGER, first_staff_id INTEGER, first_customer_id INTEGER, last_message_event TEXT, context_type TEXT
     CHECK (context_type IN ('order', 'product', 'offer', 'return', 'custom')), context_id TEXT CHECK (length(context_id) BETWEEN 1 AND 128), context_label TEXT CHECK (length(context_label) <= 200), context_url TEXT CHECK (length(context_url) <= 2000), escalated_at TEXT, escalated_by_type TEXT
-    CHECK (escalated_by_type IN ('store', 'customer')), escalated_by_id INTEGER, escalation_reason TEXT CHECK (length(escalation_reason) <= 1000), resolved_at TEXT, waiting_party TEXT CHECK (waiting_party IN ('store', 'customer')), waiting_since TEXT,
+    CHECK (escalated_by_type IN ('store', 'customer')), escalated_by_id INTEGER, escalation_reason TEXT CHECK (length(escalation_reason) <= 1000), resolved_at TEXT, waiting_party TEXT CHECK (waiting_party IN ('store', 'customer')), waiting_since TEXT, topic_id INTEGER REFERENCES topics (id), assignee_id INTEGER REFERENCES users (id), announcement_id INTEGER REFERENCES announcements (id),
     -- store_customer and admin_store always belong to a store (tenant isolation).
     CHECK (conversation_type = 'admin_customer' OR store_id IS NOT NULL)
 );
 CREATE INDEX ix_conversations_access ON conversations (id, conversation_type, store_id);
 CREATE INDEX ix_conversations_admin_joined ON conversations (conversation_type, last_activity_at)
     WHERE first_admin_id IS NOT NULL;
+CREATE INDEX ix_conversations_announcement ON conversations (announcement_id)
+    WHERE announcement_id IS NOT NULL;
+CREATE INDEX ix_conversations_assignee ON conversations (store_id, assignee_id, last_activity_at)
+    WHERE assignee_id IS NOT NULL;
 CREATE INDEX ix_conversations_context ON conversations (context_type, context_id)
     WHERE context_type IS NOT NULL;
 CREATE INDEX ix_conversations_last_message ON conversations (last_message_at);
 CREATE INDEX ix_conversations_store_activity
     ON conversations (store_id, last_activity_at, conversation_type, is_closed);
+CREATE INDEX ix_conversations_topic ON conversations (topic_id, store_id) WHERE topic_id IS NOT NULL;
 CREATE INDEX ix_conversations_type_activity ON conversations (conversation_type, last_activity_at);
 CREATE INDEX ix_conversations_type_store ON conversations (conversation_type, store_id);
 CREATE INDEX ix_conversations_waiting ON conversations (store_id, waiting_party, waiting_since)
@@ -514,6 +530,20 @@ CREATE TABLE response_times (
 CREATE INDEX ix_response_times_conversation ON response_times (conversation_id);
 CREATE INDEX ix_response_times_store ON response_times (store_id, answered_at);
 
+-- saved_replies
+CREATE TABLE saved_replies (
+    id                 INTEGER PRIMARY KEY,
+    store_id           INTEGER REFERENCES stores (id),
+    title              TEXT    NOT NULL CHECK (length(title) BETWEEN 1 AND 100),
+    body               TEXT    NOT NULL CHECK (length(body) BETWEEN 1 AND 10000),
+    shared_with_stores INTEGER NOT NULL DEFAULT 0 CHECK (shared_with_stores IN (0, 1)),
+    created_by         INTEGER NOT NULL REFERENCES users (id),
+    created_at         TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')),
+    updated_at         TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')),
+    CHECK (store_id IS NULL OR shared_with_stores = 0)
+);
+CREATE INDEX ix_saved_replies_store ON saved_replies (store_id);
+
 -- secret_key_check
 CREATE TABLE secret_key_check (
     id         INTEGER PRIMARY KEY CHECK (id = 1),
@@ -610,6 +640,17 @@ CREATE TABLE stores (
     updated_at  TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now'))
 , external_id TEXT CHECK (length(external_id) BETWEEN 1 AND 128));
 CREATE UNIQUE INDEX ux_stores_external_id ON stores (external_id) WHERE external_id IS NOT NULL;
+
+-- topics
+CREATE TABLE topics (
+    id         INTEGER PRIMARY KEY,
+    names      TEXT    NOT NULL CHECK (json_valid(names) AND json_type(names, '$.en') = 'text'),
+    roles      TEXT    NOT NULL,
+    position   INTEGER NOT NULL DEFAULT 0,
+    is_active  INTEGER NOT NULL DEFAULT 1 CHECK (is_active IN (0, 1)),
+    created_at TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')),
+    updated_at TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now'))
+);
 
 -- users
 CREATE TABLE users (

@@ -253,6 +253,7 @@ pub(crate) async fn seed(ctx: &Context, accounts_ctx: &AccountsContext) -> Resul
             store_id: None,
             initial_message: None,
             context: None,
+            topic_id: None,
         };
         let id = service::start_conversation(ctx, starter, start)
             .await?
@@ -279,9 +280,39 @@ pub(crate) async fn seed(ctx: &Context, accounts_ctx: &AccountsContext) -> Resul
         store_id: None,
         initial_message: Some("We deliver between 8 and 12. All set!".into()),
         context: None,
+        topic_id: None,
     };
     let closed = service::start_conversation(ctx, s(gita, green), start).await?;
     let _ = service::close_conversation(ctx, s(gita, green), closed.value.summary.id).await?;
+    // The operator's topics and a saved reply offered to stores, for the composer and filters.
+    ctx.db
+        .write(move |tx| {
+            use crate::messaging::topics::{self, TopicInput};
+            for (en, de, roles) in [
+                ("Delivery", "Lieferung", "customer store"),
+                ("Return", "Rücksendung", "customer store"),
+                ("Invoice", "Rechnung", "customer store admin"),
+                ("Payout", "Auszahlung", "store admin"),
+            ] {
+                let input = TopicInput {
+                    names: [("en".to_string(), en.to_string()), ("de".to_string(), de.to_string())]
+                        .into(),
+                    roles: roles.split(' ').filter_map(|r| r.parse().ok()).collect(),
+                    position: 0,
+                };
+                topics::create(tx, &input)?;
+            }
+            tx.execute(
+                "INSERT INTO saved_replies (store_id, title, body, shared_with_stores, created_by)
+                 VALUES (NULL, 'Thanks for waiting', ?1, 1, ?2)",
+                params![
+                    "Thank you for your patience, {{ customer_name }}. {{ store_name }} will get back to you within a day.",
+                    admin
+                ],
+            )?;
+            Ok::<_, AppError>(())
+        })
+        .await?;
     // Email log entries in each state, for the log pages.
     ctx.db
         .write(move |tx| {

@@ -208,7 +208,13 @@ function listQuery() {
   const query = new URLSearchParams({ limit: '50' });
   if (page.get('search')) query.set('search', page.get('search'));
   if (page.get('type')) query.set('conversation_type', page.get('type'));
-  if (page.get('status')) query.set('is_closed', String(page.get('status') === 'closed'));
+  const status = page.get('status');
+  if (status === 'open' || status === 'closed') query.set('is_closed', String(status === 'closed'));
+  if (status === 'waiting') query.set('waiting', 'store');
+  if (status === 'overdue') query.set('overdue', 'true');
+  for (const [from, to] of [['topic', 'topic_id'], ['assignee', 'assignee'], ['context_type', 'context_type'], ['context_id', 'context_id']]) {
+    if (page.get(from)) query.set(to, page.get(from));
+  }
   return query;
 }
 
@@ -220,6 +226,8 @@ function renderRow(c) {
   const other = el('span', { class: 'other' });
   if (c.other_participant) other.append(el('span', { class: 'party' }, t(`party-${c.other_participant.type}`)), ' ', c.other_participant.name);
   if (c.is_closed) other.append(' ', el('span', { class: 'closed' }, t('closed')));
+  if (c.escalated) other.append(' ', el('span', { class: 'flag escalated' }, t('escalated')));
+  if (area === 'vendor' && c.waiting_since?.party === 'store' && !c.is_closed) other.append(' ', el('span', { class: 'flag waiting' }, t('waiting')));
   link.append(other);
   if (c.unread_count) link.append(el('span', { class: 'count', 'aria-label': t('unread', { count: c.unread_count }) }, String(c.unread_count)));
   const preview = c.last_message_event ? t(`system-preview-${c.last_message_event}`) : c.last_message_preview;
@@ -312,6 +320,42 @@ if (composer) {
   });
 }
 
+// A saved reply, filled in for this conversation, goes into the composer where the cursor is.
+const savedReply = document.getElementById('saved-reply');
+savedReply?.addEventListener('change', async () => {
+  if (!savedReply.value) return;
+  const textarea = composer.querySelector('textarea');
+  const error = document.getElementById('composer-error');
+  try {
+    const reply = await call(`/api/v1/${area}/saved-replies/${savedReply.value}/render?conversation_id=${conversationId}`);
+    const at = textarea.selectionStart ?? textarea.value.length;
+    textarea.value = textarea.value.slice(0, at) + reply.text + textarea.value.slice(textarea.selectionEnd ?? at);
+    textarea.dispatchEvent(new Event('input'));
+    textarea.focus();
+  } catch (e) {
+    error.textContent = e.message;
+    error.hidden = false;
+  }
+  savedReply.value = '';
+});
+
+// The thread's topic and assignee change as soon as they are chosen.
+for (const select of document.querySelectorAll('#thread-meta select[data-put]')) {
+  select.addEventListener('change', async () => {
+    const id = select.closest('#thread-meta').dataset.conversation;
+    try {
+      await call(`${api}/${id}/${select.dataset.put}`, {
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ [select.dataset.field]: select.value ? Number(select.value) : null }),
+      });
+      if (select.dataset.put === 'assignee') location.reload();
+    } catch (e) {
+      alert(e.message);
+    }
+  });
+}
+
 // A filter applies as soon as it is chosen (Enter applies the search), so the Filter button,
 // which pages without scripts need, gives its room to the selects.
 const filters = document.querySelector('.inbox .filters');
@@ -359,6 +403,14 @@ function connect() {
       seen(event);
       const changed = JSON.parse(event.data || '{}').conversation_id;
       refreshSoon({ thread: changed === conversationId });
+    });
+  }
+  // Whether the platform takes part changes the open thread's banner and composer: reload it.
+  for (const kind of ['conversation_escalated', 'conversation_resolved']) {
+    source.addEventListener(kind, (event) => {
+      seen(event);
+      if (JSON.parse(event.data || '{}').conversation_id === conversationId) location.reload();
+      else refreshSoon();
     });
   }
   // A read changes unread counts, and the thread only when the other side read it ("Seen").
@@ -529,6 +581,7 @@ if (dialog) {
           recipient_id: recipient ? recipient.id : undefined,
           initial_message: form.elements.initial_message.value || null,
           context: about(),
+          topic_id: form.elements.topic_id?.value ? Number(form.elements.topic_id.value) : undefined,
         }),
       });
       location.href = `${location.pathname.replace(/\/\d+$/, '')}/${created.id}`;

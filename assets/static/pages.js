@@ -33,7 +33,13 @@ function values(form) {
     } else if (field.type === 'checkbox') body[field.name] = field.checked;
     else if (field.dataset.list !== undefined || field.name.endsWith('variables')) body[field.name] = field.value.split(/[\s,]+/).filter(Boolean);
     else if (field.type === 'number') { if (field.value !== '') body[field.name] = Number(field.value); }
-    else if (field.value !== '') body[field.name] = field.value;
+    else if (field.dataset.json !== undefined) body[field.name] = JSON.parse(field.value);
+    else if (field.name.includes('.')) {
+      // "names.en": a field of an object.
+      const [outer, inner] = field.name.split('.', 2);
+      body[outer] ||= {};
+      if (field.value !== '') body[outer][inner] = field.value;
+    } else if (field.value !== '') body[field.name] = field.value;
   }
   return body;
 }

@@ -19,6 +19,7 @@ mod stream;
 mod vendor;
 mod webhook_endpoints;
 mod webhooks;
+mod workbench;
 
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
@@ -67,6 +68,7 @@ pub(crate) fn api<T: Table>(t: &mut T) {
     use crate::integration::keys::{KeyInput, NewKey};
     use crate::messaging::ConversationDetail;
     use crate::messaging::event_log::EventPage;
+    use crate::messaging::topics::{Topic, TopicInput};
     use crate::platform::Setting;
 
     t.get(
@@ -128,6 +130,13 @@ pub(crate) fn api<T: Table>(t: &mut T) {
             webhook_routes::<AdminUser, T>(t);
             t.get("/settings", settings::list_settings, doc("The platform settings").answers::<settings::SettingList>());
             t.get("/response-times", vendor::all_response_times, doc("How fast every store answers its customers").query::<vendor::ResponseTimesQuery>().answers::<vendor::ResponseTimes>());
+            t.get("/topics", workbench::list_topics::<AdminUser>, doc("The operator's topics, with how many conversations carry each").answers::<workbench::TopicList>());
+            t.post("/topics", workbench::create_topic, doc("Add a topic").takes::<TopicInput>().answers_with::<Topic>(201));
+            t.put("/topics/{id}", workbench::update_topic, doc("Rename a topic or change who may choose it").takes::<TopicInput>().answers::<Topic>());
+            t.delete("/topics/{id}", workbench::retire_topic, doc("Retire a topic (conversations keep it)").empty(204));
+            saved_reply_routes::<AdminUser, T>(t);
+            t.post("/announcements", workbench::announce, doc("Write to many stores at once: each gets its own conversation").takes::<workbench::AnnouncementRequest>().answers_with::<workbench::Announced>(201));
+            t.get("/announcements", workbench::list_announcements, doc("Announcements, with how many stores got and read each").answers::<workbench::AnnouncementList>());
             t.get("/audit-log", admin::audit_log, doc("Who read or did what, when (oversight reads, provisioning)").query::<Page>().answers::<admin::AuditLog>());
             t.put("/settings/{key}", settings::update_setting, doc("Change a platform setting").takes::<settings::UpdateSetting>().answers::<Setting>());
         });
@@ -143,6 +152,8 @@ pub(crate) fn api<T: Table>(t: &mut T) {
             t.post("/email-templates/preview", email::vendor_preview, doc("Render a template as the store's customers would get it").takes::<PreviewRequest>().answers::<Preview>());
             t.put("/email-templates/{code}/{language}", email::put_override, doc("The store's own version of a template").takes::<email::OverrideRequest>().answers::<StoreOverride>());
             t.delete("/email-templates/{code}/{language}", email::delete_override, doc("Back to the platform's template").empty(204));
+            t.get("/topics", workbench::list_topics::<VendorUser>, doc("The operator's topics, with how many of the store's conversations carry each").answers::<workbench::TopicList>());
+            saved_reply_routes::<VendorUser, T>(t);
             t.get("/response-times", vendor::response_times, doc("How fast the store answers its customers").query::<vendor::ResponseTimesQuery>().answers::<vendor::ResponseTimes>());
             t.get("/email-logs", email::vendor_logs, doc("The store's email log").query::<email::LogQuery>().answers::<email::LogList>());
             webhook_routes::<VendorUser, T>(t);
@@ -163,10 +174,47 @@ pub(crate) fn api<T: Table>(t: &mut T) {
             t.get("/events", events::for_area::<CustomerUser>, doc("Events the customer may see, after a sequence number").query::<events::EventsQuery>().answers::<EventPage>());
             t.post("/auth/register", auth::register, doc("Register with a store (202 when the address must be confirmed first)").public().takes::<auth::RegisterRequest>().answers_with::<auth::SessionResponse>(201).or_answers_with::<auth::Unverified>(202));
             t.post("/auth/verify-email", auth::verify_email, doc("Confirm the address with the emailed token; signs in").public().takes::<auth::VerifyRequest>().answers::<auth::SessionResponse>());
+            t.get("/topics", workbench::list_topics::<CustomerUser>, doc("The topics a customer may choose").answers::<workbench::TopicList>());
             t.post("/auth/login", auth::login_shop, doc("Sign in to a store's shop").public().takes::<auth::ShopLoginRequest>().answers::<auth::SessionResponse>());
             auth_routes::<CustomerUser, T>(t);
         });
     });
+}
+
+/// Saved replies: the platform's (admins) or the store's (staff).
+fn saved_reply_routes<U: AreaUser, T: Table>(t: &mut T) {
+    use crate::messaging::saved_replies::{ReplyInput, SavedReply};
+    t.get(
+        "/saved-replies",
+        workbench::list_replies::<U>,
+        doc("The saved replies the caller may insert").answers::<workbench::ReplyList>(),
+    );
+    t.post(
+        "/saved-replies",
+        workbench::create_reply::<U>,
+        doc("Save a reply (a template: customer_name, store_name, context_label, staff_name)")
+            .takes::<ReplyInput>()
+            .answers_with::<SavedReply>(201),
+    );
+    t.put(
+        "/saved-replies/{id}",
+        workbench::update_reply::<U>,
+        doc("Change a saved reply")
+            .takes::<ReplyInput>()
+            .answers::<SavedReply>(),
+    );
+    t.delete(
+        "/saved-replies/{id}",
+        workbench::delete_reply::<U>,
+        doc("Remove a saved reply").empty(204),
+    );
+    t.get(
+        "/saved-replies/{id}/render",
+        workbench::render_reply::<U>,
+        doc("A saved reply filled in for one conversation")
+            .query::<workbench::RenderQuery>()
+            .answers::<workbench::RenderedReply>(),
+    );
 }
 
 /// Single sign-on, passwords and the account of an area.
@@ -353,6 +401,19 @@ fn pages(cfg: &mut web::ServiceConfig) {
             get().to(admin_pages::vendor_response_times),
         )
         .route("/admin/audit-log", get().to(admin_pages::admin_audit_log))
+        .route("/admin/topics", get().to(admin_pages::admin_topics))
+        .route(
+            "/admin/saved-replies",
+            get().to(admin_pages::admin_saved_replies),
+        )
+        .route(
+            "/vendor/saved-replies",
+            get().to(admin_pages::vendor_saved_replies),
+        )
+        .route(
+            "/admin/announcements",
+            get().to(admin_pages::admin_announcements),
+        )
         .route(
             "/admin/email-templates",
             get().to(admin_pages::admin_templates),

@@ -27,6 +27,8 @@ pub(crate) struct NewConversation {
     pub store_id: Option<i64>,
     pub initial_message: Option<String>,
     pub context: Option<ConversationContext>,
+    /// What it is about among the operator's topics.
+    pub topic_id: Option<i64>,
 }
 
 /// What the rights rules allow: admins open `admin_store` (to a staff user) and `admin_customer`
@@ -42,6 +44,9 @@ pub(crate) fn create(
     new: &NewConversation,
 ) -> Result<(i64, Option<i64>), MessagingError> {
     use ConversationType as T;
+    if let Some(topic) = new.topic_id {
+        super::topics::check_choosable(conn, actor, topic)?;
+    }
     match (*actor, new.conversation_type) {
         (Actor::Customer { store_id, .. }, T::StoreCustomer) => {
             if !platform::flag(conn, platform::CUSTOMERS_MAY_START)? {
@@ -155,8 +160,8 @@ fn insert(
     let context = new.context.as_ref();
     let id: i64 = conn.query_row(
         "INSERT INTO conversations (conversation_type, subject, store_id, last_activity_at, created_at, updated_at,
-                context_type, context_id, context_label, context_url)
-         VALUES (?1, ?2, ?3, ?4, ?4, ?4, ?5, ?6, ?7, ?8) RETURNING id",
+                context_type, context_id, context_label, context_url, topic_id)
+         VALUES (?1, ?2, ?3, ?4, ?4, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
         params![
             new.conversation_type,
             new.subject,
@@ -166,6 +171,7 @@ fn insert(
             context.map(|c| &c.id),
             context.and_then(|c| c.label.as_ref()),
             context.and_then(|c| c.url.as_ref()),
+            new.topic_id,
         ],
         |r| r.get(0),
     )?;
@@ -182,6 +188,18 @@ fn insert(
         .map(|content| insert_message(conn, creator, id, content, Kind::Message))
         .transpose()?;
     Ok((id, first_message))
+}
+
+/// Opens an `admin_store` conversation from an admin to a whole store: every active staff member
+/// of it takes part (an announcement's copy for that store).
+pub(crate) fn open_for_store_team(
+    conn: &Connection,
+    admin: &Actor,
+    new: &NewConversation,
+    store_id: i64,
+) -> Result<(i64, Option<i64>), MessagingError> {
+    let team = team(conn, ParticipantType::Store, Some(store_id))?;
+    insert(conn, admin, new, store_id, &team)
 }
 
 /// The parties of a conversation the platform opens by its own ids: a store, one of its
@@ -517,4 +535,66 @@ pub(crate) fn no_reply_needed(
         [id],
     )?;
     Ok(())
+}
+
+/// Assigns a store conversation to one of the store's active staff members (or to nobody): store
+/// staff only. The assignee takes part from then on; a system message says who did it. Answers
+/// that message's id, or None when nothing changed.
+pub(crate) fn assign(
+    conn: &Connection,
+    actor: &Actor,
+    id: i64,
+    user_id: Option<i64>,
+) -> Result<Option<i64>, MessagingError> {
+    let Actor::Staff { store_id, .. } = *actor else {
+        return Err(MessagingError::Forbidden(
+            "a store's staff assign its conversations",
+        ));
+    };
+    load_visible(conn, actor, id)?;
+    if let Some(user) = user_id {
+        let colleague = conn
+            .prepare_cached(
+                "SELECT 1 FROM users WHERE id = ?1 AND store_id = ?2 AND role = 'store' AND is_active",
+            )?
+            .exists(params![user, store_id])?;
+        if !colleague {
+            return Err(Invalid::new("user_id", "no such staff member in this store").into());
+        }
+    }
+    let current: Option<i64> = conn.query_row(
+        "SELECT assignee_id FROM conversations WHERE id = ?1",
+        [id],
+        |r| r.get(0),
+    )?;
+    if current == user_id {
+        return Ok(None);
+    }
+    conn.execute(
+        "UPDATE conversations SET assignee_id = ?2 WHERE id = ?1",
+        params![id, user_id],
+    )?;
+    let name = actor_name(conn, actor)?;
+    let (text, event) = match user_id {
+        Some(user) => {
+            add_participant(conn, id, ParticipantType::Store, user, Some(store_id))?;
+            let assignee =
+                super::participants::participant_name(conn, ParticipantType::Store, user)?;
+            (
+                format!("{name} assigned the conversation to {assignee}"),
+                SystemEvent::Assigned,
+            )
+        }
+        None => (
+            format!("{name} unassigned the conversation"),
+            SystemEvent::Unassigned,
+        ),
+    };
+    Ok(Some(insert_message(
+        conn,
+        actor,
+        id,
+        &text,
+        Kind::System(event),
+    )?))
 }

@@ -35,7 +35,7 @@ fn summary_select(actor: &Actor, from: &str) -> String {
                 c.last_message_event,
                 c.context_type, c.context_id, c.context_label, c.context_url,
                 c.escalated_at IS NOT NULL, CASE WHEN c.escalated_at IS NOT NULL THEN c.escalation_reason END,
-                c.waiting_party, c.waiting_since
+                c.waiting_party, c.waiting_since, c.topic_id, c.assignee_id
          FROM {from}")
 }
 
@@ -106,6 +106,8 @@ fn summary_row(r: &Row<'_>) -> rusqlite::Result<ConversationSummary> {
             }),
             None => None,
         },
+        topic_id: r.get(23)?,
+        assignee_id: r.get(24)?,
         other_participant: other,
     })
 }
@@ -144,6 +146,11 @@ pub(crate) struct ListFilter {
     pub waiting: Option<ParticipantType>,
     /// Only conversations waiting for the store longer than the platform's target.
     pub overdue: bool,
+    /// Only conversations under this topic.
+    pub topic_id: Option<i64>,
+    /// Only conversations assigned to this staff member (`Some(Some(id))`) or to nobody
+    /// (`Some(None)`).
+    pub assignee: Option<Option<i64>>,
 }
 
 pub(crate) struct ConversationList {
@@ -201,6 +208,18 @@ fn list_query(
     if let Some(id) = &filter.context_id {
         conditions.push("c.context_id = :ctx_id".into());
         params.push((":ctx_id", Value::Text(id.clone())));
+    }
+    if let Some(topic) = filter.topic_id {
+        conditions.push("c.topic_id = :topic".into());
+        params.push((":topic", Value::Integer(topic)));
+    }
+    match filter.assignee {
+        Some(Some(user)) => {
+            conditions.push("+c.assignee_id = :assignee".into());
+            params.push((":assignee", Value::Integer(user)));
+        }
+        Some(None) => conditions.push("+c.assignee_id IS NULL".into()),
+        None => {}
     }
     if let Some(party) = filter.waiting {
         conditions.push("+c.waiting_party = :waiting AND +c.is_closed = 0".into());
@@ -275,6 +294,8 @@ fn scope_is_visibility(actor: &Actor, filter: &ListFilter) -> bool {
         && filter.context_id.is_none()
         && filter.waiting.is_none()
         && !filter.overdue
+        && filter.topic_id.is_none()
+        && filter.assignee.is_none()
 }
 
 /// How many conversations the caller sees through `filter`'s type and state (its search aside),
@@ -287,6 +308,8 @@ fn counted_total(actor: &Actor, filter: &ListFilter) -> Option<(String, Params)>
         || filter.context_id.is_some()
         || filter.waiting.is_some()
         || filter.overdue
+        || filter.topic_id.is_some()
+        || filter.assignee.is_some()
     {
         return None;
     }

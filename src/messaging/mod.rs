@@ -8,6 +8,7 @@
 //!   events API and webhooks.
 
 pub(crate) mod access;
+pub(crate) mod announcements;
 pub(crate) mod commands;
 pub(crate) mod context;
 mod error;
@@ -17,8 +18,10 @@ pub(crate) mod inbox;
 pub(crate) mod messages;
 pub(crate) mod participants;
 pub(crate) mod response_times;
+pub(crate) mod saved_replies;
 pub mod search;
 pub(crate) mod service;
+pub(crate) mod topics;
 
 use crate::db::Timestamp;
 use serde::Serialize;
@@ -69,6 +72,10 @@ pub(crate) struct ConversationSummary {
     /// Whose reply the conversation waits for, and since when (the oldest unanswered message of
     /// the other side); null when nobody owes one (answered, closed, "no reply needed").
     pub waiting_since: Option<Waiting>,
+    /// The operator's topic it is filed under.
+    pub topic_id: Option<i64>,
+    /// The store's staff member it is assigned to.
+    pub assignee_id: Option<i64>,
     pub created_at: Timestamp,
 }
 

@@ -174,3 +174,17 @@ pub(crate) fn preferences(
         )
         .optional()?)
 }
+
+/// The active staff of a store (id and name), by name: whom a conversation can be assigned to.
+pub(crate) fn store_staff(
+    conn: &Connection,
+    store_id: i64,
+) -> Result<Vec<(i64, String)>, MessagingError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, full_name FROM users WHERE store_id = ?1 AND role = 'store' AND is_active
+             ORDER BY full_name, id",
+        )?
+        .query_map([store_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?)
+}

@@ -65,6 +65,7 @@ pub(crate) struct StartConversation {
     pub store_id: Option<i64>,
     pub initial_message: Option<String>,
     pub context: Option<ConversationContext>,
+    pub topic_id: Option<i64>,
 }
 
 /// The messages a thread view shows with a new conversation.
@@ -93,6 +94,7 @@ pub(crate) async fn start_conversation(
             .context
             .map(|c| c.checked(&ctx.settings.integration.context_url_hosts))
             .transpose()?,
+        topic_id: start.topic_id,
     };
     let settings = ctx.settings.clone();
     let (detail, events) = ctx
@@ -162,6 +164,7 @@ pub(crate) async fn find_or_open_for_platform(
             .transpose()?
             .filter(|m| !m.is_empty()),
         context: None,
+        topic_id: None,
     };
     let about = asked
         .context
@@ -475,6 +478,100 @@ pub async fn alert_late_stores(db: &Db) -> Result<usize, crate::error::AppError>
         tracing::info!(raised, "late-replies alerts raised");
     }
     Ok(raised)
+}
+
+/// Assigns a store conversation to a staff member, or to nobody (store staff).
+pub(crate) async fn assign(
+    ctx: &Context,
+    actor: Actor,
+    id: i64,
+    user_id: Option<i64>,
+) -> Result<Outcome<ConversationSummary>, MessagingError> {
+    ctx.db
+        .write(move |tx| {
+            let event = commands::assign(tx, &actor, id, user_id)?
+                .map(|message| Event::record(tx, id, EventKind::MessageSent, &actor, Some(message)))
+                .transpose()?;
+            Ok(Outcome::new(inbox::summary(tx, &actor, id)?, event))
+        })
+        .await
+}
+
+/// Files a conversation under a topic, or under none (staff and admins who take part).
+pub(crate) async fn set_topic(
+    ctx: &Context,
+    actor: Actor,
+    id: i64,
+    topic_id: Option<i64>,
+) -> Result<ConversationSummary, MessagingError> {
+    ctx.db
+        .write(move |tx| {
+            super::topics::set_topic(tx, &actor, id, topic_id)?;
+            inbox::summary(tx, &actor, id)
+        })
+        .await
+}
+
+/// What an admin announces, not yet checked.
+pub(crate) struct NewAnnouncement {
+    pub subject: String,
+    pub message: String,
+    pub stores: super::announcements::Audience,
+}
+
+/// Sends an announcement: one `admin_store` conversation per store it reaches, each with its
+/// notifications. Answers its id and how many stores got it.
+#[instrument(skip_all)]
+pub(crate) async fn announce(
+    ctx: &Context,
+    admin: Actor,
+    new: NewAnnouncement,
+) -> Result<Outcome<(i64, usize)>, MessagingError> {
+    let subject = domain::clean_line("subject", &new.subject, SUBJECT_MAX)?;
+    let message = domain::clean_text("message", &new.message, CONTENT_MAX)?;
+    if subject.is_empty() || message.is_empty() {
+        return Err(
+            Invalid::new("message", "an announcement needs a subject and a message").into(),
+        );
+    }
+    let settings = ctx.settings.clone();
+    let outcome = ctx
+        .db
+        .write(move |tx| {
+            let (id, created) =
+                super::announcements::announce(tx, &admin, &subject, &message, &new.stores)?;
+            let name = actor_name(tx, &admin)?;
+            let preview = quote(&message, 0);
+            let mut events = Vec::with_capacity(created.len() * 2);
+            for (conversation, first) in &created {
+                notify::new_message(tx, &settings, *conversation, &admin, &name, &preview, false)?;
+                events.push(Event::record(
+                    tx,
+                    *conversation,
+                    EventKind::ConversationCreated,
+                    &admin,
+                    None,
+                )?);
+                events.push(Event::record(
+                    tx,
+                    *conversation,
+                    EventKind::MessageSent,
+                    &admin,
+                    *first,
+                )?);
+            }
+            Ok::<_, MessagingError>(Outcome {
+                value: (id, created.len()),
+                events,
+            })
+        })
+        .await?;
+    tracing::info!(
+        announcement_id = outcome.value.0,
+        stores = outcome.value.1,
+        "announcement sent"
+    );
+    Ok(outcome)
 }
 
 /// Records an admin's read of a conversation they do not take part in (oversight): who, what,

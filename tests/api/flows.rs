@@ -720,3 +720,452 @@ async fn a_customer_asks_about_an_order_the_store_answers_late_and_the_admin_see
         .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn topics_file_conversations_and_each_role_chooses_only_its_own() {
+    let app = spawn_app().await;
+    let m = app.marketplace().await;
+    app.set_setting(&m.admin, "customers_may_start_conversations", json!(true))
+        .await;
+    let topic = |body: Value| {
+        let app = &app;
+        let token = m.admin.token.clone();
+        async move { app.post("/api/v1/admin/topics", &token, body).await }
+    };
+    let delivery = json_of(
+        topic(
+            json!({"names": {"en": "Delivery", "de": "Lieferung"}, "roles": ["customer", "store"]}),
+        )
+        .await,
+    )
+    .await;
+    let payout = json_of(
+        topic(json!({"names": {"en": "Payout"}, "roles": ["store", "admin"], "position": 2})).await,
+    )
+    .await;
+    let (delivery, payout) = (
+        delivery["id"].as_i64().unwrap(),
+        payout["id"].as_i64().unwrap(),
+    );
+    for bad in [
+        json!({"names": {"de": "Rechnung"}, "roles": ["store"]}),
+        json!({"names": {"en": "Invoice"}, "roles": []}),
+        json!({"names": {"en": ""}, "roles": ["store"]}),
+        json!({"names": {"en": "Invoice", "not a language!": "x"}, "roles": ["store"]}),
+    ] {
+        let r = topic(bad).await;
+        assert_eq!(
+            assert_error(r, StatusCode::BAD_REQUEST).await,
+            "validation_error"
+        );
+    }
+    let r = app
+        .post(
+            "/api/v1/vendor/topics",
+            &m.a1.token,
+            json!({"names": {"en": "X"}, "roles": ["store"]}),
+        )
+        .await;
+    assert!(r.status() == StatusCode::NOT_FOUND || r.status() == StatusCode::METHOD_NOT_ALLOWED);
+
+    // Customers see (and choose) only theirs.
+    let shop_topics = json_of(app.get("/api/v1/shop/topics", &m.ca.token).await).await;
+    assert_eq!(shop_topics["topics"].as_array().unwrap().len(), 1);
+    assert_eq!(shop_topics["topics"][0]["names"]["de"], "Lieferung");
+    let r = app
+        .post(
+            "/api/v1/shop/messages",
+            &m.ca.token,
+            json!({"subject": "S", "initial_message": "x", "topic_id": payout}),
+        )
+        .await;
+    assert_eq!(
+        assert_error(r, StatusCode::BAD_REQUEST).await,
+        "validation_error"
+    );
+    let asked = json_of(
+        app.post(
+            "/api/v1/shop/messages",
+            &m.ca.token,
+            json!({"subject": "Late parcel", "initial_message": "x", "topic_id": delivery}),
+        )
+        .await,
+    )
+    .await;
+    let id = asked["id"].as_i64().unwrap();
+    assert_eq!(asked["topic_id"], delivery);
+
+    // Staff filter and count by topic, and refile.
+    let by_topic = json_of(
+        app.get(
+            &format!("/api/v1/vendor/messages?topic_id={delivery}"),
+            &m.a1.token,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(ids(&by_topic), vec![id]);
+    let counts = json_of(app.get("/api/v1/vendor/topics", &m.a1.token).await).await;
+    let count_of = |topics: &Value, topic: i64| {
+        topics["topics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == topic)
+            .unwrap()["conversation_count"]
+            .clone()
+    };
+    assert_eq!(count_of(&counts, delivery), 1);
+    assert_eq!(
+        count_of(
+            &json_of(app.get("/api/v1/vendor/topics", &m.b1.token).await).await,
+            delivery
+        ),
+        0
+    );
+    let r = app
+        .put(
+            &format!("/api/v1/shop/messages/{id}/topic"),
+            &m.ca.token,
+            json!({"topic_id": payout}),
+        )
+        .await;
+    assert_eq!(assert_error(r, StatusCode::FORBIDDEN).await, "forbidden");
+    let r = app
+        .put(
+            &format!("/api/v1/vendor/messages/{id}/topic"),
+            &m.a2.token,
+            json!({"topic_id": payout}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(json_of(r).await["topic_id"], payout);
+    let r = app
+        .put(
+            &format!("/api/v1/vendor/messages/{id}/topic"),
+            &m.a2.token,
+            json!({"topic_id": 999}),
+        )
+        .await;
+    assert_eq!(
+        assert_error(r, StatusCode::BAD_REQUEST).await,
+        "validation_error"
+    );
+
+    // A retired topic leaves the lists; its conversations keep it.
+    let r = app
+        .delete(&format!("/api/v1/admin/topics/{payout}"), &m.admin.token)
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let admin_topics = json_of(app.get("/api/v1/admin/topics", &m.admin.token).await).await;
+    assert_eq!(admin_topics["topics"].as_array().unwrap().len(), 1);
+    assert_eq!(detail(&app, &m.a1, id).await["topic_id"], payout);
+    let r = app
+        .delete(&format!("/api/v1/admin/topics/{payout}"), &m.admin.token)
+        .await;
+    assert_eq!(assert_error(r, StatusCode::NOT_FOUND).await, "not_found");
+}
+
+#[tokio::test]
+async fn saved_replies_fill_in_the_conversation_and_stay_with_their_store() {
+    let app = spawn_app().await;
+    let m = app.marketplace().await;
+    let id = app
+        .start_conversation(
+            "vendor",
+            &m.a1,
+            json!({"conversation_type": "store_customer", "subject": "Order", "recipient_type": "customer",
+                   "recipient_id": m.ca.id, "context": {"type": "order", "id": "1042", "label": "Order #1042"}}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let platform = app
+        .post(
+            "/api/v1/admin/saved-replies",
+            &m.admin.token,
+            json!({"title": "Thanks", "body": "Hello {{ customer_name }}, thanks for writing to {{ store_name | upper }}.",
+                   "shared_with_stores": true}),
+        )
+        .await;
+    assert_eq!(platform.status(), StatusCode::CREATED);
+    let platform = json_of(platform).await["id"].as_i64().unwrap();
+    for body in [
+        "{{ secret_key }}",
+        "{% include \"x\" %}",
+        "{{ customer_name | safe }}",
+    ] {
+        let r = app
+            .post(
+                "/api/v1/vendor/saved-replies",
+                &m.a1.token,
+                json!({"title": "Bad", "body": body}),
+            )
+            .await;
+        assert_eq!(
+            assert_error(r, StatusCode::BAD_REQUEST).await,
+            "validation_error",
+            "{body}"
+        );
+    }
+    let r = app
+        .post(
+            "/api/v1/vendor/saved-replies",
+            &m.a1.token,
+            json!({"title": "T", "body": "x", "shared_with_stores": true}),
+        )
+        .await;
+    assert_eq!(
+        assert_error(r, StatusCode::BAD_REQUEST).await,
+        "validation_error"
+    );
+    let own = json_of(
+        app.post(
+            "/api/v1/vendor/saved-replies",
+            &m.a1.token,
+            json!({"title": "Order status", "body": "About {{ context_label }}: {{ staff_name }} here."}),
+        )
+        .await,
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+
+    let titles = |v: Value| -> Vec<String> {
+        v["saved_replies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["title"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        titles(json_of(app.get("/api/v1/vendor/saved-replies", &m.a2.token).await).await),
+        ["Order status", "Thanks"]
+    );
+    assert_eq!(
+        titles(json_of(app.get("/api/v1/vendor/saved-replies", &m.b1.token).await).await),
+        ["Thanks"]
+    );
+    assert_eq!(
+        titles(json_of(app.get("/api/v1/admin/saved-replies", &m.admin.token).await).await),
+        ["Thanks"]
+    );
+
+    let render = |party: &crate::helpers::Party, reply: i64, conversation: i64| {
+        let app = &app;
+        let path = format!(
+            "/api/v1/{}/saved-replies/{reply}/render?conversation_id={conversation}",
+            party.area
+        );
+        let token = party.token.clone();
+        async move { app.get(&path, &token).await }
+    };
+    let r = render(&m.a2, own, id).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(json_of(r).await["text"], "About Order #1042: Staff here.");
+    let r = render(&m.a1, platform, id).await;
+    assert_eq!(
+        json_of(r).await["text"],
+        "Hello Customer, thanks for writing to SHOP-A."
+    );
+    // Another store's reply, or another store's conversation, is not found.
+    assert_eq!(
+        assert_error(render(&m.b1, own, id).await, StatusCode::NOT_FOUND).await,
+        "not_found"
+    );
+    assert_eq!(
+        assert_error(render(&m.b1, platform, id).await, StatusCode::NOT_FOUND).await,
+        "not_found"
+    );
+    let r = app
+        .put(
+            &format!("/api/v1/vendor/saved-replies/{own}"),
+            &m.b1.token,
+            json!({"title": "x", "body": "y"}),
+        )
+        .await;
+    assert_eq!(assert_error(r, StatusCode::NOT_FOUND).await, "not_found");
+    let r = app
+        .delete(
+            &format!("/api/v1/vendor/saved-replies/{platform}"),
+            &m.a1.token,
+        )
+        .await;
+    assert_eq!(assert_error(r, StatusCode::NOT_FOUND).await, "not_found");
+    let r = app
+        .put(
+            &format!("/api/v1/vendor/saved-replies/{own}"),
+            &m.a2.token,
+            json!({"title": "Status", "body": "{{ staff_name }}"}),
+        )
+        .await;
+    assert_eq!(json_of(r).await["title"], "Status");
+    let r = app
+        .delete(&format!("/api/v1/vendor/saved-replies/{own}"), &m.a2.token)
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = app.get("/api/v1/shop/saved-replies", &m.ca.token).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_conversation_is_assigned_to_one_staff_member() {
+    let app = spawn_app().await;
+    let m = app.marketplace().await;
+    let id = app.vendor_conversation(&m.a1, &m.ca, "Returns").await;
+    let assign = |party: &crate::helpers::Party, user: Value| {
+        let app = &app;
+        let path = format!("/api/v1/{}/messages/{id}/assignee", party.area);
+        let token = party.token.clone();
+        async move { app.put(&path, &token, json!({ "user_id": user })).await }
+    };
+    let r = assign(&m.a1, json!(m.a2.id)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(json_of(r).await["assignee_id"], m.a2.id);
+    let d = detail(&app, &m.a2, id).await;
+    assert_eq!(
+        d["messages"].as_array().unwrap().last().unwrap()["system_event"],
+        "assigned"
+    );
+    assert!(
+        d["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["participant_id"] == m.a2.id)
+    );
+    let list = |party: &crate::helpers::Party, query: &'static str| {
+        let app = &app;
+        let token = party.token.clone();
+        async move {
+            ids(&json_of(
+                app.get(&format!("/api/v1/vendor/messages?{query}"), &token)
+                    .await,
+            )
+            .await)
+        }
+    };
+    assert_eq!(list(&m.a2, "assignee=me").await, vec![id]);
+    assert!(list(&m.a1, "assignee=me").await.is_empty());
+    assert!(list(&m.a1, "assignee=none").await.is_empty());
+    let r = app
+        .get("/api/v1/vendor/messages?assignee=someone", &m.a1.token)
+        .await;
+    assert_eq!(
+        assert_error(r, StatusCode::BAD_REQUEST).await,
+        "validation_error"
+    );
+
+    // Only a colleague, only by staff.
+    let r = assign(&m.a1, json!(m.b1.id)).await;
+    assert_eq!(
+        assert_error(r, StatusCode::BAD_REQUEST).await,
+        "validation_error"
+    );
+    let r = assign(&m.admin, json!(m.a2.id)).await;
+    assert_eq!(assert_error(r, StatusCode::FORBIDDEN).await, "forbidden");
+    let r = assign(&m.b1, json!(m.b1.id)).await;
+    assert_eq!(assert_error(r, StatusCode::NOT_FOUND).await, "not_found");
+    // Unassigning leaves a system message too; doing nothing leaves none.
+    let r = assign(&m.a2, json!(null)).await;
+    assert!(json_of(r).await["assignee_id"].is_null());
+    let count = detail(&app, &m.a1, id).await["messages"]
+        .as_array()
+        .unwrap()
+        .len();
+    assign(&m.a2, json!(null)).await;
+    assert_eq!(
+        detail(&app, &m.a1, id).await["messages"]
+            .as_array()
+            .unwrap()
+            .len(),
+        count
+    );
+    assert_eq!(list(&m.a1, "assignee=none").await, vec![id]);
+}
+
+#[tokio::test]
+async fn an_announcement_reaches_each_store_as_its_own_conversation() {
+    let app = spawn_app().await;
+    let m = app.marketplace().await;
+    app.create_store(&m.admin, "shop-empty", "business").await;
+    let announce = |stores: Value| {
+        let app = &app;
+        let token = m.admin.token.clone();
+        async move {
+            app.post(
+                "/api/v1/admin/announcements",
+                &token,
+                json!({"subject": "New fees", "message": "Fees change on 1 January.", "stores": stores}),
+            )
+            .await
+        }
+    };
+    let r = announce(json!("all")).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let all = json_of(r).await;
+    assert_eq!(all["delivered"], 2, "the store without staff is skipped");
+    assert_eq!(
+        (
+            app.unread(&m.a1).await,
+            app.unread(&m.a2).await,
+            app.unread(&m.b1).await
+        ),
+        (1, 1, 1)
+    );
+    let a_copy = ids(&json_of(app.get("/api/v1/vendor/messages", &m.a1.token).await).await);
+    let b_copy = ids(&json_of(app.get("/api/v1/vendor/messages", &m.b1.token).await).await);
+    assert_eq!((a_copy.len(), b_copy.len()), (1, 1));
+    assert_ne!(a_copy, b_copy, "each store its own conversation");
+    // A store's reply stays with it.
+    app.send(&m.a1, a_copy[0], "Noted, thanks.").await;
+    let r = app
+        .get(
+            &format!("/api/v1/vendor/messages/{}", a_copy[0]),
+            &m.b1.token,
+        )
+        .await;
+    assert_eq!(assert_error(r, StatusCode::NOT_FOUND).await, "not_found");
+
+    assert_eq!(
+        json_of(announce(json!({"tier": "business"})).await).await["delivered"],
+        1
+    );
+    assert_eq!(
+        json_of(announce(json!([m.store_b, 999])).await).await["delivered"],
+        1
+    );
+    for bad in [json!([]), json!({"tier": "gold"}), json!("some")] {
+        let r = announce(bad).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    }
+    let r = app
+        .post(
+            "/api/v1/vendor/announcements",
+            &m.a1.token,
+            json!({"subject": "x", "message": "y", "stores": "all"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    let listed = json_of(app.get("/api/v1/admin/announcements", &m.admin.token).await).await;
+    let first = listed["announcements"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(first["id"], all["id"]);
+    assert_eq!(first["stores"], "all");
+    assert_eq!(
+        (first["delivered"].as_i64(), first["read"].as_i64()),
+        (Some(2), Some(0))
+    );
+    app.read(&m.a2, a_copy[0]).await;
+    let listed = json_of(app.get("/api/v1/admin/announcements", &m.admin.token).await).await;
+    assert_eq!(
+        listed["announcements"].as_array().unwrap().last().unwrap()["read"],
+        1
+    );
+}

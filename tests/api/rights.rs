@@ -79,6 +79,19 @@ fn expected(op: Op, role: Role, own: bool) -> u16 {
             (Vendor, false) => 404,
             _ => 403,
         },
+        // A store's staff assign its conversations.
+        Op::Assign => match (role, own) {
+            (Vendor, true) => 200,
+            (Vendor, false) => 404,
+            _ => 403,
+        },
+        // Staff and admins file conversations by topic; the admin's foreign one is overseen.
+        Op::Topic => match (role, own) {
+            (Customer, _) => 403,
+            (_, true) => 200,
+            (Admin, false) => 403,
+            (Vendor, false) => 404,
+        },
         // Admins resolve; the admins' own thread was never escalated.
         Op::Resolve => match (role, own) {
             (Admin, true) => 409,
@@ -269,6 +282,8 @@ async fn every_route_answers_every_role_as_the_rights_table_says() {
                     Op::Send => json!({"content": format!("table {role:?} {own}")}),
                     Op::Preferences => json!({"muted": true, "email_notifications": false}),
                     Op::Escalate => json!({"reason": "the table asks"}),
+                    Op::Assign => json!({"user_id": null}),
+                    Op::Topic => json!({"topic_id": null}),
                     _ => json!({}),
                 };
                 let before = if own {

@@ -1239,6 +1239,24 @@ async fn every_page_in_english_and_german_at_desktop_and_phone_width() {
         .as_i64()
         .unwrap();
 
+    // A topic, a saved reply and an announcement for their pages.
+    for (path, body) in [
+        (
+            "/api/v1/admin/topics",
+            json!({"names": {"en": "Delivery", "de": "Lieferung"}, "roles": ["customer", "store"]}),
+        ),
+        (
+            "/api/v1/admin/saved-replies",
+            json!({"title": "Thanks", "body": "Thank you, {{ customer_name }}!", "shared_with_stores": true}),
+        ),
+        (
+            "/api/v1/admin/announcements",
+            json!({"subject": "Holiday hours", "message": "We answer slower over the holidays.", "stores": "all"}),
+        ),
+    ] {
+        let r = app.post(path, &admin.token, body).await;
+        assert_eq!(r.status(), reqwest::StatusCode::CREATED, "{path}");
+    }
     let key: serde_json::Value = app
         .post(
             "/api/v1/admin/api-keys",
@@ -1350,6 +1368,9 @@ async fn every_page_in_english_and_german_at_desktop_and_phone_width() {
                     ),
                     (format!("/admin/messages/{open}"), "admin-overseen-thread"),
                     ("/admin/response-times".into(), "admin-response-times"),
+                    ("/admin/topics".into(), "admin-topics"),
+                    ("/admin/saved-replies".into(), "admin-saved-replies"),
+                    ("/admin/announcements".into(), "admin-announcements"),
                     ("/admin/audit-log".into(), "admin-audit-log"),
                     ("/admin/settings".into(), "admin-settings"),
                     ("/admin/api-keys".into(), "admin-api-keys"),
@@ -1374,6 +1395,7 @@ async fn every_page_in_english_and_german_at_desktop_and_phone_width() {
                     ),
                     ("/vendor/customers".into(), "vendor-customers"),
                     ("/vendor/response-times".into(), "vendor-response-times"),
+                    ("/vendor/saved-replies".into(), "vendor-saved-replies"),
                     ("/vendor/team".into(), "vendor-team"),
                     ("/vendor/email-templates".into(), "vendor-templates"),
                     (
@@ -1985,4 +2007,157 @@ async fn an_admin_oversees_a_store_conversation_read_only() {
         "the read changed nobody's count"
     );
     operator.close().await.unwrap();
+}
+
+/// Working a busy inbox in the pages: the store files a conversation under a topic, assigns it
+/// to a colleague, and answers with a saved reply filled in for the customer; the admin sends an
+/// announcement and sees it delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_file_assign_and_answer_with_a_saved_reply_and_the_admin_announces() {
+    let (app, anna, clara) = store_with_people().await;
+    let admin = app.admin("ops@example.test").await;
+    let ben = app.staff_named(&admin, 1, "ben@example.test", "Ben").await;
+    let r = app
+        .post(
+            "/api/v1/admin/topics",
+            &admin.token,
+            json!({"names": {"en": "Delivery", "de": "Lieferung"}, "roles": ["customer", "store"]}),
+        )
+        .await;
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    let r = app
+        .post(
+            "/api/v1/admin/saved-replies",
+            &admin.token,
+            json!({"title": "Thanks", "body": "Thank you, {{ customer_name }}! {{ store_name }} is on it.", "shared_with_stores": true}),
+        )
+        .await;
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    let id = conversation_with_clara(&app, &anna, &clara, "Where is my parcel?").await;
+    let driver = chromedriver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let vendor = browser(&driver, profile.path()).await;
+    sign_in(&vendor, &app.address, "vendor", None, "anna@example.test").await;
+    vendor
+        .goto(&format!("{}/vendor/messages/{id}", app.address))
+        .await
+        .unwrap();
+    vendor
+        .find(Locator::Css("#thread-meta select[data-put=topic]"))
+        .await
+        .unwrap()
+        .select_by_label("Delivery")
+        .await
+        .unwrap();
+    for _ in 0..50 {
+        let topic = app
+            .query_i64(
+                "SELECT coalesce(topic_id, 0) FROM conversations WHERE id = ?1",
+                vec![id],
+            )
+            .await;
+        if topic > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    vendor
+        .find(Locator::Css("#thread-meta select[data-put=assignee]"))
+        .await
+        .unwrap()
+        .select_by_label("Ben")
+        .await
+        .unwrap();
+    wait_for_what(
+        &vendor,
+        Locator::XPath(
+            "//li[contains(@class,'system')]//span[contains(.,'assigned the conversation')]",
+        ),
+        "the assignment's system message",
+    )
+    .await;
+    assert_eq!(
+        app.query_i64(
+            "SELECT assignee_id FROM conversations WHERE id = ?1",
+            vec![id]
+        )
+        .await,
+        ben.id
+    );
+    vendor
+        .find(Locator::Id("saved-reply"))
+        .await
+        .unwrap()
+        .select_by_label("Thanks")
+        .await
+        .unwrap();
+    let mut text = String::new();
+    for _ in 0..50 {
+        text = vendor
+            .execute("return document.getElementById('content').value;", vec![])
+            .await
+            .unwrap()
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if !text.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(text, "Thank you, Clara! lumen is on it.");
+    screenshot(&vendor, "vendor-thread-workbench").await;
+    at_phone_width(&vendor, "vendor-thread-workbench").await;
+    click(&vendor, Locator::Css("#composer button[type=submit]")).await;
+    wait_for(
+        &vendor,
+        Locator::XPath("//p[.='Thank you, Clara! lumen is on it.']"),
+    )
+    .await;
+    vendor
+        .goto(&format!("{}/vendor/messages?assignee=me", app.address))
+        .await
+        .unwrap();
+    let empty = wait_for(&vendor, Locator::Css("#conversations li.empty")).await;
+    assert!(
+        !empty.text().await.unwrap().is_empty(),
+        "nothing is Anna's own"
+    );
+
+    // The admin writes to every store at once.
+    let admin_profile = tempfile::tempdir().unwrap();
+    let operator = browser(&driver, admin_profile.path()).await;
+    sign_in(&operator, &app.address, "admin", None, "ops@example.test").await;
+    operator
+        .goto(&format!("{}/admin/announcements", app.address))
+        .await
+        .unwrap();
+    type_into(
+        &operator,
+        Locator::Css("form.api-form input[name=subject]"),
+        "Holiday hours",
+    )
+    .await;
+    type_into(
+        &operator,
+        Locator::Css("form.api-form textarea[name=message]"),
+        "We answer slower over the holidays.",
+    )
+    .await;
+    click(&operator, Locator::Css("form.api-form button[type=submit]")).await;
+    wait_for_what(
+        &operator,
+        Locator::XPath("//td[.='Holiday hours']"),
+        "the announcement listed",
+    )
+    .await;
+    screenshot(&operator, "admin-announcements-sent").await;
+    assert_eq!(
+        app.unread(&ben).await,
+        2,
+        "Anna's answer in the conversation assigned to Ben, and the announcement"
+    );
+    for client in [vendor, operator] {
+        client.close().await.unwrap();
+    }
 }

@@ -91,6 +91,7 @@ mod response_times;
 mod settings;
 mod stores;
 mod webhooks;
+mod workbench;
 
 pub(crate) use account::*;
 pub(crate) use api_keys::*;
@@ -101,6 +102,7 @@ pub(crate) use response_times::*;
 pub(crate) use settings::*;
 pub(crate) use stores::*;
 pub(crate) use webhooks::*;
+pub(crate) use workbench::*;
 
 #[cfg(test)]
 mod tests {

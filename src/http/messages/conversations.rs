@@ -29,6 +29,10 @@ pub(super) struct ListQuery {
     /// Only conversations waiting for the store longer than the platform's target.
     #[serde(default)]
     overdue: bool,
+    /// Only conversations under this topic.
+    topic_id: Option<i64>,
+    /// `me`, `none`, or a staff member's id: only conversations assigned so.
+    assignee: Option<String>,
     #[serde(default)]
     skip: u32,
     #[serde(default = "default_limit")]
@@ -85,24 +89,40 @@ pub(super) async fn list<U: AreaUser>(
         context_id,
         waiting,
         overdue,
+        topic_id,
+        assignee,
         skip,
         limit,
     } = query.into_inner();
     let page = Page { skip, limit };
+    let assignee = match assignee.as_deref() {
+        None => None,
+        Some("none") => Some(Assignee::Nobody),
+        Some("me") => Some(Assignee::Me),
+        Some(id) => Some(Assignee::User(id.parse().map_err(|_| {
+            AppError::validation("assignee", "must be me, none or a staff member's id")
+        })?)),
+    };
     let filter = ListFilter {
         waiting,
         overdue,
+        topic_id,
         conversation_type,
         is_closed,
         search: search.filter(|s| s.len() <= SEARCH_MAX_BYTES),
         updated_since,
         context_type,
         context_id,
+        assignee: None,
     };
     let searching = filter.search.is_some();
     // The session is checked inside the read, before the limit: no credential hears 401 first.
     let run = move |conn: &rusqlite::Connection| {
         let actor = user.0.check(conn)?.actor;
+        let filter = ListFilter {
+            assignee: assignee.map(|a| a.of(&actor)),
+            ..filter
+        };
         Ok::<_, AppError>(inbox::list(conn, &actor, &filter, page.checked()?)?)
     };
     // A full-text search can take milliseconds: it goes to the pool, off this worker.
@@ -120,6 +140,23 @@ pub(super) async fn list<U: AreaUser>(
     }))
 }
 
+/// The `assignee` filter as asked for.
+enum Assignee {
+    Me,
+    Nobody,
+    User(i64),
+}
+
+impl Assignee {
+    fn of(self, actor: &crate::domain::Actor) -> Option<i64> {
+        match self {
+            Assignee::Me => Some(actor.participant().1),
+            Assignee::Nobody => None,
+            Assignee::User(id) => Some(id),
+        }
+    }
+}
+
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CreateRequest {
@@ -133,6 +170,8 @@ pub(super) struct CreateRequest {
     store_id: Option<i64>,
     initial_message: Option<String>,
     context: Option<ConversationContext>,
+    /// One of the operator's topics the caller may choose.
+    topic_id: Option<i64>,
 }
 
 pub(super) async fn create<U: AreaUser>(
@@ -174,6 +213,7 @@ pub(super) async fn create<U: AreaUser>(
         store_id: body.store_id,
         initial_message: body.initial_message,
         context: body.context,
+        topic_id: body.topic_id,
     };
     let detail = service::start_conversation(&state.messaging(), actor, start)
         .await?
@@ -378,5 +418,42 @@ pub(super) async fn no_reply_needed<U: AreaUser>(
     let summary = service::no_reply_needed(&state.messaging(), user.auth().actor, *path)
         .await?
         .publish(&state.events);
+    Ok(HttpResponse::Ok().json(summary))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AssignRequest {
+    /// A staff member of the store, or null for nobody.
+    user_id: Option<i64>,
+}
+
+pub(super) async fn assign<U: AreaUser>(
+    state: web::Data<AppState>,
+    user: U,
+    path: web::Path<i64>,
+    body: web::Json<AssignRequest>,
+) -> Result<HttpResponse, AppError> {
+    let summary = service::assign(&state.messaging(), user.auth().actor, *path, body.user_id)
+        .await?
+        .publish(&state.events);
+    Ok(HttpResponse::Ok().json(summary))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TopicRequest {
+    /// An active topic, or null for none.
+    topic_id: Option<i64>,
+}
+
+pub(super) async fn set_topic<U: AreaUser>(
+    state: web::Data<AppState>,
+    user: U,
+    path: web::Path<i64>,
+    body: web::Json<TopicRequest>,
+) -> Result<HttpResponse, AppError> {
+    let summary =
+        service::set_topic(&state.messaging(), user.auth().actor, *path, body.topic_id).await?;
     Ok(HttpResponse::Ok().json(summary))
 }

@@ -32,6 +32,8 @@ pub enum Op {
     Escalate,
     Resolve,
     NoReplyNeeded,
+    Assign,
+    Topic,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -144,6 +146,16 @@ pub const MESSAGING_ROUTES: &[RouteSpec] = &[
         path: "/{id}/no-reply-needed",
         op: Op::NoReplyNeeded,
     },
+    RouteSpec {
+        method: "PUT",
+        path: "/{id}/assignee",
+        op: Op::Assign,
+    },
+    RouteSpec {
+        method: "PUT",
+        path: "/{id}/topic",
+        op: Op::Topic,
+    },
 ];
 
 fn handler<U: AreaUser>(op: Op) -> Route {
@@ -165,6 +177,8 @@ fn handler<U: AreaUser>(op: Op) -> Route {
         Op::Escalate => web::post().to(conversations::escalate::<U>),
         Op::Resolve => web::post().to(conversations::resolve::<U>),
         Op::NoReplyNeeded => web::post().to(conversations::no_reply_needed::<U>),
+        Op::Assign => web::put().to(conversations::assign::<U>),
+        Op::Topic => web::put().to(conversations::set_topic::<U>),
     }
 }
 
@@ -210,6 +224,12 @@ fn doc_of(op: Op) -> Doc {
             .answers::<ConversationSummary>(),
         Op::Resolve => doc("End an escalation (admins)").answers::<ConversationSummary>(),
         Op::NoReplyNeeded => doc("Stop waiting for the store's reply (staff)")
+            .answers::<ConversationSummary>(),
+        Op::Assign => doc("Assign the conversation to a staff member, or to nobody (staff)")
+            .takes::<conversations::AssignRequest>()
+            .answers::<ConversationSummary>(),
+        Op::Topic => doc("File the conversation under a topic, or none (staff and admins)")
+            .takes::<conversations::TopicRequest>()
             .answers::<ConversationSummary>(),
         Op::Stream => {
             doc("Live events the caller may see (Server-Sent Events; resume with Last-Event-ID)")

@@ -11,6 +11,7 @@ use crate::error::AppError;
 use crate::http::messages::send::read_multipart;
 use crate::messaging::inbox::{self, ListFilter};
 use crate::messaging::service;
+use crate::messaging::topics::Topic;
 use crate::messaging::{ConversationDetail, ConversationSummary, Message, Preferences};
 use crate::platform;
 use crate::state::AppState;
@@ -39,6 +40,8 @@ struct SelectedView {
     others_read_at: Vec<Timestamp>,
     /// The inbox query of every conversation about the same thing, when it is about something.
     context_query: Option<String>,
+    /// The name of its topic, in the reader's language.
+    topic_name: Option<String>,
     /// Read by an admin through oversight: no composer, no actions.
     read_only: bool,
     /// What the viewer may do about the platform stepping in.
@@ -96,6 +99,31 @@ fn type_options(area: Area) -> Vec<ComposeType> {
     }
 }
 
+/// What the inbox offers for working it: topics, the store's staff, saved replies.
+struct Workbench {
+    topics: Vec<Topic>,
+    staff: Vec<(i64, String)>,
+    saved_replies: Vec<crate::messaging::saved_replies::SavedReply>,
+}
+
+impl Workbench {
+    fn read(conn: &rusqlite::Connection, actor: &Actor) -> Result<Workbench, AppError> {
+        Ok(Workbench {
+            topics: crate::messaging::topics::list(conn, actor)?,
+            staff: match *actor {
+                Actor::Staff { store_id, .. } => {
+                    crate::messaging::participants::store_staff(conn, store_id)?
+                }
+                _ => Vec::new(),
+            },
+            saved_replies: match actor {
+                Actor::Customer { .. } => Vec::new(),
+                _ => crate::messaging::saved_replies::list(conn, actor)?,
+            },
+        })
+    }
+}
+
 /// The conversations the platform lets customers and stores start (platform settings; the seed
 /// let neither).
 #[derive(Debug, Clone, Copy)]
@@ -132,6 +160,23 @@ struct MessagesPage {
     context_types: Vec<&'static str>,
     /// What went wrong with the last form post, in words.
     problem: Option<String>,
+    /// The topics the reader sees (to filter by, and to file under), and those they may start
+    /// a conversation with.
+    topics: Vec<Choice>,
+    choosable_topics: Vec<Choice>,
+    topic: String,
+    /// Staff: the assignee filter (`me`, `none`) and whom a conversation can be assigned to.
+    assignee: String,
+    staff: Vec<Choice>,
+    /// Staff and admins: the saved replies the composer offers.
+    saved_replies: Vec<Choice>,
+}
+
+/// One option of a select: an id and what it shows.
+#[derive(Serialize)]
+struct Choice {
+    id: i64,
+    label: String,
 }
 
 /// A channel the compose dialog offers, with the recipient kind it needs ("team" where the
@@ -196,11 +241,16 @@ pub(crate) struct InboxQuery {
     context_type: String,
     #[serde(default)]
     context_id: String,
+    /// A topic's id; `assignee`: `me` or `none`.
+    #[serde(default)]
+    topic: String,
+    #[serde(default)]
+    assignee: String,
 }
 
 impl InboxQuery {
     /// The list filter the form asks for; what it does not understand filters nothing.
-    fn filter(&self) -> ListFilter {
+    fn filter(&self, actor: &Actor) -> ListFilter {
         let search = self.search.trim();
         ListFilter {
             conversation_type: self.conversation_type.parse().ok(),
@@ -211,6 +261,12 @@ impl InboxQuery {
             },
             waiting: (self.status == "waiting").then_some(ParticipantType::Store),
             overdue: self.status == "overdue",
+            topic_id: self.topic.parse().ok(),
+            assignee: match (self.assignee.as_str(), actor) {
+                ("me", _) => Some(Some(actor.participant().1)),
+                ("none", _) => Some(None),
+                _ => None,
+            },
             search: (!search.is_empty() && search.len() <= 200).then(|| search.to_string()),
             context_type: self.context_type.parse().ok(),
             context_id: (!self.context_id.is_empty()).then(|| self.context_id.clone()),
@@ -244,6 +300,7 @@ fn selected_view(
     let escalated = detail.summary.escalated;
     let admin = matches!(actor, Actor::Admin { .. });
     SelectedView {
+        topic_name: None,
         read_only: detail.read_only,
         can_escalate: store_customer && !escalated && !admin,
         can_resolve: escalated && admin && !detail.read_only,
@@ -277,12 +334,13 @@ async fn messages_page(
         Ok(auth) => auth,
         Err(redirect) => return Ok(redirect),
     };
-    let (actor, filter) = (auth.actor, query.filter());
-    let (list, thread, may) = state
+    let (actor, filter) = (auth.actor, query.filter(&auth.actor));
+    let (list, thread, may, workbench) = state
         .db
         .read(move |conn| {
             let (list, thread) = inbox::inbox_page(conn, &actor, &filter, selected)?;
-            Ok::<_, AppError>((list, thread, MayStart::read(conn)?))
+            let workbench = Workbench::read(conn, &actor)?;
+            Ok::<_, AppError>((list, thread, MayStart::read(conn)?, workbench))
         })
         .await?;
     let mut chrome = chrome(
@@ -309,10 +367,47 @@ async fn messages_page(
             words.text("error-bad-request-message", &[])
         }
     });
+    let lang = chrome.lang.clone();
+    let topic_choice = |t: &Topic| Choice {
+        id: t.id,
+        label: t.name(&lang).to_string(),
+    };
+    let role = actor.participant().0;
+    let mut selected_view =
+        thread.map(|(detail, preferences)| selected_view(&actor, detail, preferences));
+    if let Some(view) = &mut selected_view {
+        view.topic_name = view
+            .summary
+            .topic_id
+            .and_then(|id| workbench.topics.iter().find(|t| t.id == id))
+            .map(|t| t.name(&lang).to_string());
+    }
     let page = MessagesPage {
+        topics: workbench.topics.iter().map(topic_choice).collect(),
+        choosable_topics: workbench
+            .topics
+            .iter()
+            .filter(|t| t.roles.contains(&role))
+            .map(topic_choice)
+            .collect(),
+        topic: query.topic.clone(),
+        assignee: query.assignee.clone(),
+        staff: workbench
+            .staff
+            .into_iter()
+            .map(|(id, label)| Choice { id, label })
+            .collect(),
+        saved_replies: workbench
+            .saved_replies
+            .into_iter()
+            .map(|r| Choice {
+                id: r.id,
+                label: r.title,
+            })
+            .collect(),
         chrome,
         conversations: list.conversations,
-        selected: thread.map(|(detail, preferences)| selected_view(&actor, detail, preferences)),
+        selected: selected_view,
         search: query.search,
         status: query.status,
         conversation_type: query.conversation_type,
