@@ -282,3 +282,52 @@ async fn a_reconnect_with_last_event_id_replays_what_was_missed_once() {
     let plain = Stream::open_after(&app, "shop", &m.ca, Some("abc")).await;
     assert!(!plain.text.contains("event:"), "{}", plain.text);
 }
+
+#[tokio::test]
+async fn an_internal_note_reaches_the_store_and_the_platform_live_never_the_customer() {
+    let app = spawn_app().await;
+    let m = app.marketplace().await;
+    let id = app.vendor_conversation(&m.a1, &m.ca, "Refund").await;
+    let r = app
+        .post(
+            &format!("/api/v1/shop/messages/{id}/escalate"),
+            &m.ca.token,
+            json!({"reason": "No refund yet"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let mut customer = Stream::open(&app, "shop", &m.ca).await;
+    let mut colleague = Stream::open(&app, "vendor", &m.a2).await;
+    let mut admin = Stream::open(&app, "admin", &m.admin).await;
+    let note = app
+        .post(
+            &format!("/api/v1/vendor/messages/{id}/messages"),
+            &m.a1.token,
+            json!({"content": "between us", "internal": true}),
+        )
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let public = app
+        .send_message("vendor", &m.a1, id, "for everyone")
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let (note, public) = (
+        format!("\"message_id\":{}", note["id"]),
+        format!("\"message_id\":{}", public["id"]),
+    );
+    for stream in [&mut colleague, &mut admin] {
+        stream.wait_for(&note).await;
+        stream.wait_for(&public).await;
+    }
+    // The bus delivers in order: once the public message is there, the note would have been.
+    customer.wait_for(&public).await;
+    assert!(!customer.text.contains(&note), "{}", customer.text);
+    // A reconnect's replay leaves the note out too.
+    let replay = Stream::open_after(&app, "shop", &m.ca, Some("0")).await;
+    assert!(replay.text.contains(&public), "{}", replay.text);
+    assert!(!replay.text.contains(&note), "{}", replay.text);
+}
