@@ -186,9 +186,11 @@ pub(crate) fn check_choosable(
     topic_id: i64,
 ) -> Result<(), MessagingError> {
     let role = actor.participant().0;
-    let allowed = get(conn, topic_id)
-        .ok()
-        .is_some_and(|t| t.roles.contains(&role));
+    let allowed = match get(conn, topic_id) {
+        Ok(topic) => topic.roles.contains(&role),
+        Err(MessagingError::NotFound) => false,
+        Err(e) => return Err(e),
+    };
     if allowed {
         Ok(())
     } else {
@@ -211,7 +213,10 @@ pub(crate) fn set_topic(
     load_visible(conn, actor, id)?;
     if let Some(topic) = topic_id {
         // Staff and admins may file under any active topic, not only those they may start with.
-        get(conn, topic).map_err(|_| Invalid::new("topic_id", "no such topic"))?;
+        get(conn, topic).map_err(|e| match e {
+            MessagingError::NotFound => Invalid::new("topic_id", "no such topic").into(),
+            other => other,
+        })?;
     }
     conn.execute(
         "UPDATE conversations SET topic_id = ?2 WHERE id = ?1",

@@ -262,9 +262,9 @@ impl InboxQuery {
             waiting: (self.status == "waiting").then_some(ParticipantType::Store),
             overdue: self.status == "overdue",
             topic_id: self.topic.parse().ok(),
-            assignee: match (self.assignee.as_str(), actor) {
-                ("me", _) => Some(Some(actor.participant().1)),
-                ("none", _) => Some(None),
+            assignee: match self.assignee.as_str() {
+                "me" => Some(Some(actor.participant().1)),
+                "none" => Some(None),
                 _ => None,
             },
             search: (!search.is_empty() && search.len() <= 200).then(|| search.to_string()),
