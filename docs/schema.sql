@@ -690,6 +690,7 @@ CREATE TABLE "webhook_deliveries" (
     UNIQUE (endpoint_id, event_seq)
 );
 CREATE INDEX ix_webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX ix_webhook_deliveries_failed ON webhook_deliveries (endpoint_id) WHERE state = 'failed';
 CREATE INDEX ix_webhook_deliveries_log ON webhook_deliveries (endpoint_id, id);
 CREATE INDEX ix_webhook_deliveries_order ON webhook_deliveries (endpoint_id, conversation_id, event_seq)
     WHERE state = 'pending';

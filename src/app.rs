@@ -5,7 +5,7 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use actix_web::middleware::DefaultHeaders;
+use actix_web::middleware::{Condition, DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
@@ -54,6 +54,7 @@ pub(crate) fn open_data_dir(settings: &Settings) -> anyhow::Result<(Db, SecretKe
     let db = Db::open(
         &settings.db_path(),
         settings.storage.read_connections,
+        settings.storage.checkpoints,
         crate::messaging::search::index_queued_messages,
     )?;
     let temp = crate::attachments::temp_dir(settings.data_dir());
@@ -224,6 +225,10 @@ impl Application {
             sso: crate::accounts::sso::Verifier::from_settings(&settings.sso)?.map(Arc::new),
         });
 
+        let metrics = settings.metrics.enabled;
+        if metrics {
+            crate::metrics::install();
+        }
         let listener = TcpListener::bind(settings.server.bind)
             .with_context(|| format!("while binding {}", settings.server.bind))?;
         let port = listener.local_addr()?.port();
@@ -242,6 +247,10 @@ impl Application {
                         .add(("Referrer-Policy", "same-origin")),
                 )
                 .wrap(TracingLogger::<RequestSpan>::new())
+                .wrap(Condition::new(
+                    metrics,
+                    from_fn(http::operations::record_request),
+                ))
                 .wrap_fn(http::head_as_get)
                 .app_data(server_state.clone())
                 .configure(error::configure_extractors)

@@ -82,7 +82,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         bind: cli.bind,
     };
     let settings = Settings::load(&overrides, std::env::vars())?;
-    telemetry::init(&settings.log.level);
+    telemetry::init(&settings.log.level, settings.log.format);
     match cli.command.unwrap_or(Command::Serve { demo: false }) {
         Command::Serve { demo: false } => {
             let application = app::Application::build(settings).await?;

@@ -21,6 +21,7 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     pub sso: SsoSettings,
     pub log: LogSettings,
+    pub metrics: MetricsSettings,
     /// The executable that renders store templates in a sandbox (`parley render-sandbox`).
     /// Not configurable: the running binary itself; tests point it at the built binary.
     #[serde(skip)]
@@ -67,6 +68,22 @@ pub struct StorageSettings {
     pub read_connections: usize,
     /// Below this much free space in the data directory (in MiB) the admins get an alert.
     pub min_free_disk_mb: u64,
+    /// Who checkpoints the WAL: Parley itself, or an external tool (Litestream) that must own
+    /// checkpoints.
+    pub checkpoints: Checkpoints,
+    /// With external checkpoints, the admins get an alert once the WAL is larger than this (MiB):
+    /// the tool that should checkpoint it has stopped.
+    pub wal_alert_mb: u64,
+}
+
+/// Who copies the WAL back into the database file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Checkpoints {
+    /// Parley's checkpointer thread (the default).
+    Parley,
+    /// Never Parley: `wal_autocheckpoint = 0`, no checkpointer, no checkpoint on close.
+    External,
 }
 
 impl Default for StorageSettings {
@@ -75,6 +92,8 @@ impl Default for StorageSettings {
             data_dir: PathBuf::from("./data"),
             read_connections: 4,
             min_free_disk_mb: 512,
+            checkpoints: Checkpoints::Parley,
+            wal_alert_mb: 1024,
         }
     }
 }
@@ -303,14 +322,33 @@ impl Default for SsoSettings {
 pub struct LogSettings {
     /// A tracing filter, e.g. "info" or "parley=debug,info".
     pub level: String,
+    /// `text` for people, `json` (one object per line) for log shippers.
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 impl Default for LogSettings {
     fn default() -> Self {
         Self {
             level: "info".into(),
+            format: LogFormat::Text,
         }
     }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSettings {
+    /// Serve `GET /metrics` in the Prometheus text format.
+    pub enabled: bool,
+    /// If set, `/metrics` answers only `Authorization: Bearer <token>`.
+    pub token: Secret,
 }
 
 /// Values given on the command line (or their dedicated environment variables).

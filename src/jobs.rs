@@ -43,6 +43,12 @@ pub(crate) fn spawn_all(ctx: Context, shutdown: CancellationToken) {
             async move { sweep_orphaned_attachments(&ctx).await.map(drop) }
         },
     ));
+    if ctx.settings.metrics.enabled {
+        tokio::spawn(every(Duration::from_secs(5), shutdown.clone(), || async {
+            crate::metrics::upkeep();
+            Ok::<_, AppError>(())
+        }));
+    }
     let late = ctx.db.clone();
     tokio::spawn(every(
         Duration::from_secs(600),
@@ -129,6 +135,7 @@ pub(crate) async fn cleanup_once(ctx: &Context) -> Result<(), AppError> {
         tracing::info!(swept, "stale upload temp files removed");
     }
     check_disk_space(&ctx.db, &ctx.settings).await?;
+    check_wal_size(&ctx.db, &ctx.settings).await?;
     let removed = ctx
         .db
         .write(|tx| Ok::<_, AppError>(session::delete_expired(tx)?))
@@ -185,6 +192,41 @@ pub async fn sweep_orphaned_attachments(ctx: &Context) -> Result<usize, AppError
         tracing::warn!(removed, "orphaned attachment files removed");
     }
     Ok(removed)
+}
+
+/// With external checkpoints, raises an alert when the WAL has grown past `storage.wal_alert_mb`:
+/// the tool that owns checkpoints (Litestream) is not running or cannot keep up, and the WAL
+/// would grow until the disk is full.
+pub async fn check_wal_size(db: &Db, settings: &Settings) -> Result<(), AppError> {
+    if settings.storage.checkpoints != crate::config::Checkpoints::External {
+        return Ok(());
+    }
+    let wal = crate::db::wal_path(&settings.db_path());
+    let wal_mb = std::fs::metadata(&wal).map_or(0, |m| m.len()) / (1024 * 1024);
+    let limit = settings.storage.wal_alert_mb;
+    if wal_mb <= limit {
+        return Ok(());
+    }
+    db.write(move |tx| {
+        crate::alerts::raise(
+            tx,
+            &crate::alerts::Alert {
+                notification_type: AlertKind::SystemAlert,
+                priority: AlertPriority::Critical,
+                title: "The write-ahead log keeps growing",
+                message: &format!(
+                    "parley.db-wal holds {wal_mb} MiB (alert above {limit} MiB). Checkpoints are \
+                     external (storage.checkpoints): is Litestream running?"
+                ),
+                action_required: true,
+                action_url: None,
+                metadata: serde_json::json!({ "wal_mb": wal_mb, "wal_alert_mb": limit }),
+                dedup_key: "wal_large",
+            },
+        )
+    })
+    .await?;
+    Ok(())
 }
 
 /// Raises an alert when the data directory's file system runs low on space.

@@ -100,7 +100,7 @@ pub struct StreamSlots {
 }
 
 /// One stream's place; dropping it (the stream ended or its client left) frees the place.
-pub struct StreamSlot(Arc<StreamSlots>);
+pub struct StreamSlot(Arc<StreamSlots>, &'static str);
 
 impl StreamSlots {
     pub(crate) fn new(max: usize) -> Arc<StreamSlots> {
@@ -110,14 +110,17 @@ impl StreamSlots {
         })
     }
 
-    /// A place for one more stream, if there is one.
-    pub(crate) fn take(self: &Arc<Self>) -> Option<StreamSlot> {
+    /// A place for one more stream of `area`, if there is one.
+    pub(crate) fn take(self: &Arc<Self>, area: &'static str) -> Option<StreamSlot> {
         self.live
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |live| {
                 (live < self.max).then_some(live + 1)
             })
             .ok()
-            .map(|_| StreamSlot(self.clone()))
+            .map(|_| {
+                crate::metrics::live_streams(area, 1.0);
+                StreamSlot(self.clone(), area)
+            })
     }
 
     #[cfg(test)]
@@ -129,6 +132,7 @@ impl StreamSlots {
 impl Drop for StreamSlot {
     fn drop(&mut self) {
         self.0.live.fetch_sub(1, Ordering::AcqRel);
+        crate::metrics::live_streams(self.1, -1.0);
     }
 }
 
@@ -139,11 +143,11 @@ mod tests {
     #[test]
     fn streams_beyond_the_limit_are_refused_until_one_ends() {
         let slots = StreamSlots::new(2);
-        let first = slots.take().unwrap();
-        let _second = slots.take().unwrap();
-        assert!(slots.take().is_none());
+        let first = slots.take("shop").unwrap();
+        let _second = slots.take("shop").unwrap();
+        assert!(slots.take("shop").is_none());
         drop(first);
         assert_eq!(slots.live(), 1);
-        assert!(slots.take().is_some());
+        assert!(slots.take("shop").is_some());
     }
 }

@@ -5,14 +5,17 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tracing::{Metadata, Subscriber};
+use tracing_subscriber::Registry;
 use tracing_subscriber::filter::{EnvFilter, LevelFilter, filter_fn};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 
+use crate::config::LogFormat;
+
 /// Installs the subscriber; a second call (tests) is a no-op.
-pub fn init(filter: &str) {
+pub fn init(filter: &str, format: LogFormat) {
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let _ = subscriber(filter, ansi, std::io::stdout).try_init();
+    let _ = subscriber(filter, format, ansi, std::io::stdout).try_init();
 }
 
 /// The log to `writer` through `filter`. Migration chatter is kept at warn unless the filter names
@@ -20,7 +23,14 @@ pub fn init(filter: &str) {
 /// ERROR: those are counted instead ([`take_malformed_requests`]), so a client sending garbage
 /// cannot flood the log. Both filters give a level hint, so every callsite above the configured
 /// level stays off without being asked.
-fn subscriber<W>(filter: &str, ansi: bool, writer: W) -> impl Subscriber + Send + Sync
+/// In `json`, each line is one object: `timestamp`, `level`, `fields` (the message among them)
+/// and the request's span (`span`, `spans`), as log shippers read it.
+fn subscriber<W>(
+    filter: &str,
+    format: LogFormat,
+    ansi: bool,
+    writer: W,
+) -> impl Subscriber + Send + Sync
 where
     W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
 {
@@ -31,11 +41,19 @@ where
     };
     directives.push_str(",actix_http::h1=off");
     let filter = EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("info"));
-    let log = tracing_subscriber::fmt::layer()
-        .with_target(false)
-        .with_ansi(ansi)
-        .with_writer(writer)
-        .with_filter(filter);
+    let log: Box<dyn Layer<Registry> + Send + Sync> = match format {
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_target(false)
+            .with_ansi(ansi)
+            .with_writer(writer)
+            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .with_target(false)
+            .with_writer(writer)
+            .boxed(),
+    };
+    let log = log.with_filter(filter);
     let malformed = filter_fn(is_malformed_request).with_max_level_hint(LevelFilter::ERROR);
     tracing_subscriber::registry()
         .with(log)
@@ -71,7 +89,9 @@ mod tests {
     fn malformed_requests_are_counted_not_logged() {
         let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
         let writer = log.clone();
-        let subscriber = subscriber("info", false, move || TestWriter(writer.clone()));
+        let subscriber = subscriber("info", LogFormat::Text, false, move || {
+            TestWriter(writer.clone())
+        });
         take_malformed_requests();
         tracing::subscriber::with_default(subscriber, || {
             for _ in 0..3 {
@@ -85,6 +105,26 @@ mod tests {
         assert!(!written.contains("request parse error"), "{written}");
         assert!(written.contains("a real error"), "{written}");
         assert!(!written.contains("below the level"), "{written}");
+    }
+
+    #[test]
+    fn json_logs_are_one_object_per_line() {
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+        let writer = log.clone();
+        let subscriber = subscriber("info", LogFormat::Json, false, move || {
+            TestWriter(writer.clone())
+        });
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("request", request_id = "r-1");
+            span.in_scope(|| tracing::warn!(store_id = 7, "a \"quoted\" event"));
+        });
+        let written = String::from_utf8(log.lock().unwrap().clone()).unwrap();
+        let line: serde_json::Value = serde_json::from_str(written.trim()).unwrap();
+        assert_eq!(line["level"], "WARN");
+        assert_eq!(line["fields"]["message"], "a \"quoted\" event");
+        assert_eq!(line["fields"]["store_id"], 7);
+        assert_eq!(line["span"]["request_id"], "r-1");
+        assert!(line["timestamp"].is_string());
     }
 
     struct TestWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);

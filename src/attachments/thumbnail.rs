@@ -51,6 +51,7 @@ pub(super) fn thumbnail(
         // A decoded image holds up to 4 bytes a pixel (160 MB at the limit): few at a time, each
         // turn lasting until the full-size pixels are gone.
         let _turn = decode_gate().enter();
+        let _decoding = DecodeInFlight::start();
         let image = reader.decode().map_err(|e| match e {
             image::ImageError::Limits(_) => too_big(width, height),
             other => unreadable(&other),
@@ -66,6 +67,22 @@ pub(super) fn thumbnail(
     temp.as_file().sync_all()?;
     temp.persist(dir.join(&name)).map_err(|e| e.error)?;
     Ok((width, height, name))
+}
+
+/// Counts an image decode for the metrics while it lasts.
+struct DecodeInFlight;
+
+impl DecodeInFlight {
+    fn start() -> DecodeInFlight {
+        crate::metrics::image_decodes(1.0);
+        DecodeInFlight
+    }
+}
+
+impl Drop for DecodeInFlight {
+    fn drop(&mut self) {
+        crate::metrics::image_decodes(-1.0);
+    }
 }
 
 /// How many images may be decoded at once: half the CPUs, at least one. Each decode holds the

@@ -43,17 +43,23 @@ impl LoginLimiter {
     pub(crate) fn check_ip(&self, ip: IpAddr) -> Result<(), AppError> {
         self.per_ip
             .check_key(&ip)
-            .map_err(|not_until| self.limited(not_until))
+            .map_err(|not_until| self.limited("login_ip", not_until))
     }
 
     /// `account` is the area plus the lower-cased login name, e.g. `shop:my-store:ann@x.test`.
     pub(crate) fn check_account(&self, account: String) -> Result<(), AppError> {
         self.per_account
             .check_key(&account)
-            .map_err(|not_until| self.limited(not_until))
+            .map_err(|not_until| self.limited("login_account", not_until))
     }
 
-    fn limited(&self, not_until: governor::NotUntil<<DefaultClock as Clock>::Instant>) -> AppError {
+    /// The refusal by the limit named `limit` (counted for the metrics).
+    fn limited(
+        &self,
+        limit: &'static str,
+        not_until: governor::NotUntil<<DefaultClock as Clock>::Instant>,
+    ) -> AppError {
+        crate::metrics::rate_limited(limit);
         let wait = not_until.wait_time_from(self.clock.now());
         AppError::RateLimited {
             retry_after_secs: wait.as_secs() + 1,
@@ -64,7 +70,7 @@ impl LoginLimiter {
     pub(crate) fn check_sender(&self, actor: &crate::domain::Actor) -> Result<(), AppError> {
         self.per_sender
             .check_key(&actor.participant())
-            .map_err(|not_until| self.limited(not_until))
+            .map_err(|not_until| self.limited("send", not_until))
     }
 
     /// Checks that `actor` may start one more conversation now.
@@ -74,7 +80,7 @@ impl LoginLimiter {
     ) -> Result<(), AppError> {
         self.per_starter
             .check_key(&actor.participant())
-            .map_err(|not_until| self.limited(not_until))
+            .map_err(|not_until| self.limited("new_conversation", not_until))
     }
 
     /// Forgets keys whose limits are fully replenished (called periodically).

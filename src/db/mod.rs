@@ -26,11 +26,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crossbeam_channel::{Sender, unbounded};
 use rusqlite::Connection;
 
-pub(crate) use open::check_existing_file;
+pub use crate::config::Checkpoints;
 pub use open::{OpenError, open_and_migrate};
+pub(crate) use open::{check_existing_file, latest_schema_version};
 pub(crate) use timestamp::{Timestamp, timestamp, timestamp_opt};
 
 pub const DB_FILE: &str = "parley.db";
+
+/// The write-ahead log beside the database file at `db`.
+pub(crate) fn wal_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
+}
 
 /// Work the writer does in every transaction just before it commits (the owner of the search
 /// index folds the transaction's new messages in: `messaging::search::index_queued_messages`).
@@ -71,8 +79,9 @@ struct Inner {
     id: u64,
     writer: Sender<writer::WriteJob>,
     readers: Sender<Job>,
-    /// Dropped with the handle, which stops the checkpointer thread.
-    _checkpointer: Sender<()>,
+    /// Dropped with the handle, which stops the checkpointer thread (none when checkpoints are
+    /// external).
+    _checkpointer: Option<Sender<()>>,
     path: PathBuf,
 }
 
@@ -105,27 +114,36 @@ fn serve(connections: Vec<Connection>, name: &str) -> Result<Sender<Job>, OpenEr
 
 impl Db {
     /// Opens (creating if needed) and migrates the database, then starts the connection threads.
+    /// With [`Checkpoints::External`] no connection of Parley's ever checkpoints: not the
+    /// checkpointer (not started), not the writer (`wal_autocheckpoint = 0`), not a closing
+    /// connection; the tool that owns checkpoints (Litestream) does, and its short write locks
+    /// are waited for (the busy timeout) rather than failed on.
     pub(crate) fn open(
         path: &Path,
         read_connections: usize,
+        checkpoints: Checkpoints,
         before_commit: BeforeCommit,
     ) -> Result<Db, OpenError> {
-        let writer = open_and_migrate(path)?;
+        let writer = open::open_and_migrate_with(path, checkpoints)?;
+        let sqlite = |source| OpenError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
         writer
             .pragma_update(None, "cache_size", -open::WRITER_CACHE_KIB)
-            .map_err(|source| OpenError::Sqlite {
-                path: path.to_path_buf(),
-                source,
-            })?;
+            .map_err(sqlite)?;
         let readers = (0..read_connections)
             .map(|_| open::open_reader(path, open::POOLED_READER_CACHE_KIB))
             .collect::<Result<Vec<_>, _>>()?;
-        let writer = writer::start(writer, before_commit)?;
-        let checkpointer = writer::start_checkpointer(
-            open::open_checkpointer(path)?,
-            writer.clone(),
-            writer::RESTART_PAGES,
-        )?;
+        let writer = writer::start(writer, checkpoints, before_commit)?;
+        let checkpointer = match checkpoints {
+            Checkpoints::Parley => Some(writer::start_checkpointer(
+                open::open_checkpointer(path)?,
+                writer.clone(),
+                writer::RESTART_PAGES,
+            )?),
+            Checkpoints::External => None,
+        };
         Ok(Db {
             inner: Arc::new(Inner {
                 id: NEXT_DB_ID.fetch_add(1, Ordering::Relaxed),
@@ -135,6 +153,11 @@ impl Db {
                 path: path.to_path_buf(),
             }),
         })
+    }
+
+    /// Writes waiting for the writer thread (the metrics' queue depth).
+    pub(crate) fn writer_queue_depth(&self) -> usize {
+        self.inner.writer.len()
     }
 
     /// Gives the calling thread a read connection of its own, used by [`Db::read`] on this

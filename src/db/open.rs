@@ -9,6 +9,8 @@ use std::time::Duration;
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
+use crate::config::Checkpoints;
+
 mod embedded {
     refinery::embed_migrations!("migrations");
 }
@@ -135,6 +137,14 @@ pub(crate) fn check_existing_file(path: &Path) -> Result<(), OpenError> {
 /// Opens the writer connection, creating the file and directory if needed, and applies every
 /// embedded migration that is not applied yet.
 pub fn open_and_migrate(path: &Path) -> Result<Connection, OpenError> {
+    open_and_migrate_with(path, Checkpoints::Parley)
+}
+
+/// [`open_and_migrate`], with external checkpoints set before the migrations write.
+pub(super) fn open_and_migrate_with(
+    path: &Path,
+    checkpoints: Checkpoints,
+) -> Result<Connection, OpenError> {
     if path.exists() {
         check_existing_file(path)?;
     } else if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -154,6 +164,9 @@ pub fn open_and_migrate(path: &Path) -> Result<Connection, OpenError> {
     conn.pragma_update(None, "journal_mode", "WAL")
         .map_err(sqlite)?;
     set_common_pragmas(&conn).map_err(sqlite)?;
+    if checkpoints == Checkpoints::External {
+        leave_checkpoints_to_others(&conn).map_err(sqlite)?;
+    }
     embedded::migrations::runner().run(&mut conn)?;
     Ok(conn)
 }
@@ -175,6 +188,14 @@ pub(super) fn open_checkpointer(path: &Path) -> Result<Connection, OpenError> {
     let conn = Connection::open(path).map_err(sqlite)?;
     set_common_pragmas(&conn).map_err(sqlite)?;
     Ok(conn)
+}
+
+/// For a connection of a database whose checkpoints another tool owns: it never checkpoints,
+/// neither when the WAL grows nor when it is the last to close.
+pub(super) fn leave_checkpoints_to_others(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
+    Ok(())
 }
 
 pub(super) fn open_reader(path: &Path, cache_kib: i64) -> Result<Connection, OpenError> {

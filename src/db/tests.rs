@@ -9,7 +9,13 @@ fn count_stores(conn: &Connection) -> Result<(i64, std::thread::ThreadId), DbErr
 #[tokio::test(flavor = "current_thread")]
 async fn reads_run_here_once_the_thread_has_a_reader_and_see_every_commit() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(&dir.path().join(DB_FILE), 1, |_| Ok(())).unwrap();
+    let db = Db::open(
+        &dir.path().join(DB_FILE),
+        1,
+        Checkpoints::Parley,
+        |_| Ok(()),
+    )
+    .unwrap();
     let here = std::thread::current().id();
 
     let (_, pooled_on) = db.read(count_stores).await.unwrap();
@@ -42,7 +48,13 @@ async fn reads_run_here_once_the_thread_has_a_reader_and_see_every_commit() {
 #[tokio::test(flavor = "current_thread")]
 async fn a_read_sees_one_snapshot_and_never_keeps_it() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(&dir.path().join(DB_FILE), 1, |_| Ok(())).unwrap();
+    let db = Db::open(
+        &dir.path().join(DB_FILE),
+        1,
+        Checkpoints::Parley,
+        |_| Ok(()),
+    )
+    .unwrap();
     db.attach_local_reader().unwrap();
     let writer = db.clone();
     let insert = move |code: &'static str| {
@@ -108,7 +120,13 @@ impl From<DbError> for WriteError {
 async fn writes_queued_behind_a_busy_writer_share_its_next_commit_and_a_failed_one_leaves_no_trace()
 {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(&dir.path().join(DB_FILE), 1, |_| Ok(())).unwrap();
+    let db = Db::open(
+        &dir.path().join(DB_FILE),
+        1,
+        Checkpoints::Parley,
+        |_| Ok(()),
+    )
+    .unwrap();
     // Holds the writer while the others queue up behind it, so they share one transaction.
     let (release, hold) = std::sync::mpsc::channel::<()>();
     let blocker = {
@@ -181,4 +199,51 @@ async fn writes_queued_behind_a_busy_writer_share_its_next_commit_and_a_failed_o
     })
     .await
     .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_external_checkpoints_no_connection_of_ours_ever_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(DB_FILE);
+    let db = Db::open(&path, 1, Checkpoints::External, |_| Ok(())).unwrap();
+    db.write(|tx| {
+        tx.execute_batch("CREATE TABLE filler (data BLOB NOT NULL)")
+            .map_err(DbError::from)
+    })
+    .await
+    .unwrap();
+    // Past SQLite's own autocheckpoint (1,000 pages) and the checkpointer's first passes.
+    for _ in 0..60 {
+        db.write(|tx| {
+            tx.execute("INSERT INTO filler (data) VALUES (zeroblob(100000))", [])
+                .map_err(DbError::from)
+        })
+        .await
+        .unwrap();
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let wal = wal_path(&path);
+    let before_close = std::fs::metadata(&wal).unwrap().len();
+    assert!(
+        before_close > 1500 * 4096,
+        "the WAL holds {before_close} bytes"
+    );
+    // The database file has not grown: nothing was copied back.
+    let db_file = std::fs::metadata(&path).unwrap().len();
+    assert!(db_file < 2 * 1024 * 1024, "parley.db is {db_file} bytes");
+    // Closing the last connection leaves the WAL as it is for the tool that owns it.
+    drop(db);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(std::fs::metadata(&wal).unwrap().len(), before_close);
+
+    // Parley's own mode copies it back (and the last close removes it).
+    let db = Db::open(&path, 1, Checkpoints::Parley, |_| Ok(())).unwrap();
+    let rows: i64 = db
+        .read_pooled(|c| {
+            c.query_row("SELECT count(*) FROM filler", [], |r| r.get(0))
+                .map_err(DbError::from)
+        })
+        .await
+        .unwrap();
+    assert_eq!(rows, 60);
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 use rusqlite::Connection;
 
-use super::{DbError, Job, OpenError};
+use super::{Checkpoints, DbError, Job, OpenError};
 
 /// At most this many writes share a commit, so one batch cannot grow without end under load.
 const MAX_BATCH: usize = 128;
@@ -57,13 +57,16 @@ const CHECKPOINT_IDLE: Duration = Duration::from_millis(200);
 
 pub(super) fn start(
     conn: Connection,
+    checkpoints: Checkpoints,
     before_commit: super::BeforeCommit,
 ) -> Result<Sender<WriteJob>, OpenError> {
-    conn.pragma_update(None, "wal_autocheckpoint", WRITER_FALLBACK_CHECKPOINT_PAGES)
-        .map_err(|source| OpenError::Sqlite {
-            path: PathBuf::from(conn.path().unwrap_or_default()),
-            source,
-        })?;
+    if checkpoints == Checkpoints::Parley {
+        conn.pragma_update(None, "wal_autocheckpoint", WRITER_FALLBACK_CHECKPOINT_PAGES)
+            .map_err(|source| OpenError::Sqlite {
+                path: PathBuf::from(conn.path().unwrap_or_default()),
+                source,
+            })?;
+    }
     let (sender, receiver) = unbounded::<WriteJob>();
     std::thread::Builder::new()
         .name("parley-db-write".into())
@@ -77,9 +80,12 @@ pub(super) fn start(
 
 /// One passive checkpoint: (pages in the WAL, pages copied into the database file).
 fn checkpoint(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
-    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+    let started = std::time::Instant::now();
+    let frames = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
         Ok((r.get(1)?, r.get(2)?))
-    })
+    });
+    crate::metrics::checkpoint(started.elapsed().as_secs_f64());
+    frames
 }
 
 /// Passes back to back until one copies at most [`CATCH_UP_TAIL`] pages: each copies what was
@@ -199,6 +205,8 @@ fn serve(mut conn: Connection, jobs: Receiver<WriteJob>, before_commit: super::B
 }
 
 fn run_batch(conn: &Connection, batch: Vec<TxJob>, before_commit: super::BeforeCommit) {
+    let started = std::time::Instant::now();
+    let writes = batch.len();
     if let Err(e) = execute(conn, "BEGIN IMMEDIATE") {
         let reason = e.to_string();
         for job in batch {
@@ -215,6 +223,7 @@ fn run_batch(conn: &Connection, batch: Vec<TxJob>, before_commit: super::BeforeC
             let _ = execute(conn, "ROLLBACK");
             e.to_string()
         });
+    crate::metrics::write_batch(writes, started.elapsed().as_secs_f64());
     for deliver in deliveries {
         deliver(committed.clone());
     }
@@ -260,7 +269,7 @@ mod tests {
         let conn = open_and_migrate(&path).unwrap();
         conn.execute_batch("CREATE TABLE filler (data BLOB NOT NULL)")
             .unwrap();
-        let writer = start(conn, |_| Ok(())).unwrap();
+        let writer = start(conn, Checkpoints::Parley, |_| Ok(())).unwrap();
         let restart_pages = 200;
         let _checkpointer = start_checkpointer(
             open_checkpointer(&path).unwrap(),

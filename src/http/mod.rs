@@ -11,6 +11,7 @@ mod events;
 mod integration;
 pub(crate) mod messages;
 pub(crate) mod openapi;
+pub(crate) mod operations;
 pub(crate) mod pages;
 pub(crate) mod request_span;
 mod settings;
@@ -73,10 +74,17 @@ pub(crate) fn api<T: Table>(t: &mut T) {
 
     t.get(
         "/health",
-        static_files::health,
+        operations::health,
         doc("The process answers")
             .public()
-            .answers::<static_files::Health>(),
+            .answers::<operations::Health>(),
+    );
+    t.get(
+        "/health/ready",
+        operations::ready,
+        doc("Ready to work: the database writable, the disk above its floor, the schema current (503 with the failed check otherwise)")
+            .public()
+            .answers::<crate::health::Readiness>(),
     );
     t.get(
         "/api/openapi.json",
@@ -308,7 +316,8 @@ fn webhook_routes<U: AreaUser, T: Table>(t: &mut T) {
 
 /// The web pages (HTML for browsers; not part of the API document).
 fn pages(cfg: &mut web::ServiceConfig) {
-    cfg.route("/assets/{path:.*}", get().to(static_files::asset))
+    cfg.route("/metrics", get().to(operations::metrics))
+        .route("/assets/{path:.*}", get().to(static_files::asset))
         .route("/favicon.ico", get().to(static_files::favicon))
         .route("/", get().to(pages::home))
         .route("/sso/{area}", get().to(pages::sso))

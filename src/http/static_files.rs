@@ -1,4 +1,4 @@
-//! `/health` and the embedded static assets.
+//! The embedded static assets.
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
@@ -9,10 +9,6 @@ use crate::error::AppError;
 #[derive(RustEmbed)]
 #[folder = "assets/static/"]
 struct Static;
-
-pub(crate) async fn health() -> HttpResponse {
-    HttpResponse::Ok().json(Health { status: "ok" })
-}
 
 pub(crate) async fn asset(path: web::Path<String>) -> Result<HttpResponse, AppError> {
     let file = Static::get(path.as_str()).ok_or(AppError::NotFound)?;
@@ -34,10 +30,4 @@ pub(crate) async fn favicon() -> Result<HttpResponse, AppError> {
         .content_type("image/svg+xml")
         .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
         .body(file.data.into_owned()))
-}
-
-/// `GET /health`: the process answers.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub(crate) struct Health {
-    status: &'static str,
 }

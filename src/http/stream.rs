@@ -47,7 +47,10 @@ pub(crate) async fn stream<U: AreaUser>(
         .or(query.last_event_id)
         .filter(|seq| *seq >= 0);
     // Held by the stream until it ends: a place among the descriptors kept for streams.
-    let slot = state.streams.take().ok_or(AppError::Overloaded)?;
+    let slot = state
+        .streams
+        .take(U::AREA.as_str())
+        .ok_or(AppError::Overloaded)?;
     let every = Duration::from_secs(state.settings.server.sse_keepalive_seconds.max(1));
     // Subscribed before the log is read, so nothing committed in between is lost; what the log
     // and the bus both carry is sent once (`replayed_through`).

@@ -4,14 +4,14 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Party, TestApp, assert_error, png, spawn_app};
 
-fn file(bytes: Vec<u8>, name: &str, claimed_type: &str) -> Part {
+pub(crate) fn file(bytes: Vec<u8>, name: &str, claimed_type: &str) -> Part {
     Part::bytes(bytes)
         .file_name(name.to_string())
         .mime_str(claimed_type)
         .unwrap()
 }
 
-async fn upload(
+pub(crate) async fn upload(
     app: &TestApp,
     area: &str,
     party: &Party,

@@ -16,6 +16,7 @@ mod helpers;
 mod integration;
 mod messaging;
 mod openapi;
+mod operations;
 mod pages;
 mod platform;
 mod providers;

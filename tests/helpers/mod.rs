@@ -66,7 +66,7 @@ pub async fn start_app(
     parley::app::StopHandle,
 ) {
     if std::env::var("TEST_LOG").is_ok() {
-        parley::telemetry::init("debug");
+        parley::telemetry::init("debug", parley::config::LogFormat::Text);
     }
     let app = Application::build(settings)
         .await
