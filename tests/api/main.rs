@@ -13,6 +13,7 @@ mod flows;
 #[allow(dead_code)]
 #[path = "../helpers/mod.rs"]
 mod helpers;
+mod litestream;
 mod integration;
 mod messaging;
 mod openapi;
