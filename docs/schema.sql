@@ -418,8 +418,10 @@ CREATE TABLE message_attachments (
     thumbnail_path    TEXT CHECK (length(thumbnail_path) <= 1000),
     created_at        TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')),
     updated_at        TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now'))
-);
+, stored_in TEXT NOT NULL DEFAULT 'local'
+    CHECK (stored_in IN ('local', 's3')));
 CREATE INDEX ix_attachments_message ON message_attachments (message_id);
+CREATE INDEX ix_attachments_stored_in ON message_attachments (stored_in, id);
 
 -- message_search
 CREATE VIRTUAL TABLE message_search USING fts5(
@@ -576,6 +578,14 @@ CREATE TABLE sso_tokens_used (
     expires_at TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX ix_sso_tokens_used_expiry ON sso_tokens_used (expires_at);
+
+-- storage_credentials
+CREATE TABLE storage_credentials (
+    id                INTEGER PRIMARY KEY CHECK (id = 1),
+    access_key_id     TEXT    NOT NULL,
+    secret_access_key BLOB    NOT NULL,
+    updated_at        TEXT    NOT NULL
+);
 
 -- store_email_settings
 CREATE TABLE store_email_settings (

@@ -112,9 +112,10 @@ fn finish_interrupted_rotation(
 
 fn has_sealed_credentials(conn: &rusqlite::Connection) -> anyhow::Result<bool> {
     let n: i64 = conn.query_row(
-        "SELECT count(*) FROM store_email_settings WHERE smtp_password IS NOT NULL
+        "SELECT (SELECT count(*) FROM store_email_settings WHERE smtp_password IS NOT NULL
             OR sendgrid_api_key IS NOT NULL OR mailgun_api_key IS NOT NULL OR ses_secret_access_key IS NOT NULL
-            OR mailgun_webhook_signing_key IS NOT NULL",
+            OR mailgun_webhook_signing_key IS NOT NULL)
+         + (SELECT count(*) FROM storage_credentials)",
         [],
         |r| r.get(0),
     )?;
@@ -137,7 +138,12 @@ pub(crate) async fn rotate_key(settings: &Settings) -> anyhow::Result<usize> {
     let _ = std::fs::remove_file(&next_path);
     crypto::write_private_file(&next_path, new.bytes()).context("while writing the new key")?;
     let resealed = db
-        .write(move |tx| email_settings::reseal_all(tx, &old, &new))
+        .write(move |tx| {
+            let credentials = email_settings::reseal_all(tx, &old, &new)?;
+            let storage = crate::attachments::reseal(tx, &old, &new)
+                .map_err(crate::email::EmailError::internal)?;
+            Ok::<_, crate::email::EmailError>(credentials + storage)
+        })
         .await
         .map_err(|e| anyhow::anyhow!("re-sealing failed, nothing changed: {e}"))?;
     std::fs::rename(&next_path, settings.data_dir().join(crypto::KEY_FILE))
@@ -186,6 +192,11 @@ impl Application {
             tokio::task::spawn_blocking(move || open_data_dir(&settings)).await?
         };
         let (db, key) = opened?;
+        let files = {
+            let (settings, key) = (settings.clone(), key.clone());
+            db.read_pooled(move |conn| crate::attachments::open_files(&settings, conn, &key))
+                .await?
+        };
         let seeded = db.write(templates::seed_defaults).await?;
         if seeded > 0 {
             tracing::info!(seeded, "default email templates added");
@@ -222,6 +233,7 @@ impl Application {
             sns_certificates: Default::default(),
             pages: crate::views::Pages::load()?,
             streams: StreamSlots::new(stream_capacity(&settings)),
+            files,
             sso: crate::accounts::sso::Verifier::from_settings(&settings.sso)?.map(Arc::new),
         });
 

@@ -70,6 +70,18 @@ pub enum Command {
     Schema,
     /// Generate a new secret key and re-seal every stored credential under it (server stopped).
     RotateKey,
+    /// Store the S3 bucket's access key, sealed with the data directory's key. The secret is read
+    /// from AWS_SECRET_ACCESS_KEY, or else from the first line of stdin.
+    S3Credentials {
+        #[arg(long)]
+        access_key_id: String,
+    },
+    /// Move every attachment's files to the S3 bucket (`--to s3`) or back into the data directory
+    /// (`--to local`), one at a time; resumable, and the server may run meanwhile.
+    MigrateAttachments {
+        #[arg(long, value_parser = ["s3", "local"])]
+        to: String,
+    },
     /// Internal: render one store template from stdin under resource limits.
     #[command(hide = true)]
     RenderSandbox,
@@ -132,6 +144,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 "backup complete: database {} bytes, {} attachment files",
                 report.database_bytes, report.files
             );
+            if !settings.storage.s3.bucket.is_empty() {
+                println!(
+                    "attachments in the S3 bucket {:?} were not copied: the bucket keeps them (turn on its \
+                     versioning or replication); the backup's database names them and a restore on the same \
+                     storage.s3 settings serves them",
+                    settings.storage.s3.bucket
+                );
+            }
         }
         Command::Restore { src } => {
             let data_dir = settings.storage.data_dir.clone();
@@ -144,6 +164,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 report.files,
                 settings.storage.data_dir.display()
             );
+            if !settings.storage.s3.bucket.is_empty() {
+                println!(
+                    "attachments in the S3 bucket {:?} were not touched: the restored database reads them \
+                     there (its sealed S3 credentials open with the restored key)",
+                    settings.storage.s3.bucket
+                );
+            }
         }
         Command::Import { file, restart } => {
             let (db, _key) =
@@ -176,6 +203,63 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::RotateKey => {
             let resealed = app::rotate_key(&settings).await?;
             println!("new key in place; {resealed} credentials re-sealed");
+        }
+        Command::S3Credentials { access_key_id } => {
+            let secret_access_key = match std::env::var("AWS_SECRET_ACCESS_KEY") {
+                Ok(secret) => secret,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            if access_key_id.trim().is_empty() || secret_access_key.is_empty() {
+                anyhow::bail!("both the access key id and the secret access key are needed");
+            }
+            let (db, key) =
+                tokio::task::spawn_blocking(move || app::open_data_dir(&settings)).await??;
+            let credentials = crate::attachments::Credentials {
+                access_key_id,
+                secret_access_key,
+            };
+            db.write(move |tx| {
+                crate::attachments::save_credentials(tx, &key, &credentials)
+                    .map_err(crate::db::DbError::from)
+            })
+            .await?;
+            println!("S3 credentials stored (sealed); restart the server to use them");
+        }
+        Command::MigrateAttachments { to } => {
+            let to = crate::attachments::Location::parse(&to);
+            let opened = settings.clone();
+            let (db, key) =
+                tokio::task::spawn_blocking(move || app::open_data_dir(&opened)).await??;
+            if settings.storage.s3.bucket.is_empty() {
+                anyhow::bail!(
+                    "storage.s3.bucket is not set: there is no bucket to move files to or from"
+                );
+            }
+            let files = {
+                let settings = settings.clone();
+                db.read_pooled(move |conn| crate::attachments::open_files(&settings, conn, &key))
+                    .await?
+            };
+            let moved = crate::attachments::migrate::migrate(&db, &files, to).await?;
+            println!(
+                "{} attachments ({} files) moved to {}{}",
+                moved.attachments,
+                moved.files,
+                to.as_str(),
+                if moved.missing.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; {} had no file at the source and were left as they were (ids {:?})",
+                        moved.missing.len(),
+                        moved.missing
+                    )
+                }
+            );
         }
         Command::RenderSandbox => unreachable!("handled before the runtime starts"),
     }

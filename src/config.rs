@@ -74,6 +74,47 @@ pub struct StorageSettings {
     /// With external checkpoints, the admins get an alert once the WAL is larger than this (MiB):
     /// the tool that should checkpoint it has stopped.
     pub wal_alert_mb: u64,
+    /// Where new attachment files go: the data directory, or the bucket of `storage.s3`.
+    pub attachments: AttachmentStore,
+    pub s3: S3Settings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AttachmentStore {
+    Local,
+    S3,
+}
+
+/// An S3-compatible bucket. The credentials are not settings: `parley s3-credentials` seals them
+/// into the database with the data directory's key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct S3Settings {
+    /// The service's URL, e.g. `https://s3.eu-west-1.amazonaws.com` or a MinIO/Garage/R2 URL.
+    /// Empty: AWS for `region`.
+    pub endpoint: String,
+    pub region: String,
+    pub bucket: String,
+    /// Keys start with this (then `messages/YYYY/MM/<conversation_id>/<uuid>.<ext>`).
+    pub prefix: String,
+    /// Bucket in the URL path (`endpoint/bucket/key`), as MinIO and most non-AWS services want.
+    pub path_style: bool,
+    /// Seconds to wait for the service on each request.
+    pub timeout_seconds: u64,
+}
+
+impl Default for S3Settings {
+    fn default() -> Self {
+        Self {
+            endpoint: String::new(),
+            region: "us-east-1".into(),
+            bucket: String::new(),
+            prefix: String::new(),
+            path_style: true,
+            timeout_seconds: 30,
+        }
+    }
 }
 
 /// Who copies the WAL back into the database file.
@@ -94,6 +135,8 @@ impl Default for StorageSettings {
             min_free_disk_mb: 512,
             checkpoints: Checkpoints::Parley,
             wal_alert_mb: 1024,
+            attachments: AttachmentStore::Local,
+            s3: S3Settings::default(),
         }
     }
 }
@@ -406,6 +449,21 @@ impl Settings {
         }
         if !(1..=64).contains(&self.storage.read_connections) {
             return bad("storage.read_connections", "must be between 1 and 64");
+        }
+        let s3 = &self.storage.s3;
+        if self.storage.attachments == AttachmentStore::S3 && s3.bucket.is_empty() {
+            return bad(
+                "storage.s3.bucket",
+                "is needed with storage.attachments = \"s3\"",
+            );
+        }
+        let endpoint = &s3.endpoint;
+        let is_url = endpoint.starts_with("http://") || endpoint.starts_with("https://");
+        if !endpoint.is_empty() && !is_url {
+            return bad("storage.s3.endpoint", "must be an http:// or https:// URL");
+        }
+        if !(1..=600).contains(&s3.timeout_seconds) {
+            return bad("storage.s3.timeout_seconds", "must be between 1 and 600");
         }
         let auth = &self.auth;
         if auth.session_ttl_hours == 0 {

@@ -128,6 +128,7 @@ impl From<AttachmentError> for AppError {
             AttachmentError::NotAllowed(why) => AppError::UnsupportedMediaType(why),
             AttachmentError::TooLarge(why) => AppError::PayloadTooLarge(why),
             AttachmentError::NoSpace => AppError::InsufficientStorage(e.to_string()),
+            AttachmentError::Missing => AppError::NotFound,
             AttachmentError::Io(_) => AppError::Internal(e.into()),
         }
     }

@@ -22,6 +22,7 @@ pub struct Context {
     pub login_limiter: Arc<LoginLimiter>,
     pub email: crate::email::Context,
     pub(crate) webhooks: crate::integration::deliveries::Context,
+    pub files: crate::attachments::Files,
 }
 
 pub(crate) fn spawn_all(ctx: Context, shutdown: CancellationToken) {
@@ -188,6 +189,20 @@ pub async fn sweep_orphaned_attachments(ctx: &Context) -> Result<usize, AppError
     })
     .await
     .map_err(AppError::internal)??;
+    let removed = removed
+        + ctx
+            .files
+            .sweep_bucket(ORPHAN_AGE, |conversation_id| {
+                let db = ctx.db.clone();
+                async move {
+                    db.read_pooled(move |conn| {
+                        crate::messaging::messages::stored_paths(conn, conversation_id)
+                    })
+                    .await
+                    .map_err(AppError::from)
+                }
+            })
+            .await?;
     if removed > 0 {
         tracing::warn!(removed, "orphaned attachment files removed");
     }

@@ -35,6 +35,8 @@ pub struct AppState {
     pub sns_certificates: crate::email::feedback::SnsCertificates,
     /// Live event streams, against their limit.
     pub streams: Arc<StreamSlots>,
+    /// Where attachment files are kept (the data directory, or an S3 bucket).
+    pub files: crate::attachments::Files,
     /// Checks single sign-on tokens; None when single sign-on is off.
     pub(crate) sso: Option<Arc<crate::accounts::sso::Verifier>>,
 }
@@ -61,6 +63,7 @@ impl AppState {
             login_limiter: self.login_limiter.clone(),
             email: self.email(),
             webhooks: self.webhooks(),
+            files: self.files.clone(),
         }
     }
 
@@ -88,6 +91,7 @@ impl AppState {
         crate::messaging::Context {
             db: self.db.clone(),
             settings: self.settings.clone(),
+            files: self.files.clone(),
         }
     }
 }

@@ -3,6 +3,8 @@
 //! `uploads/messages/YYYY/MM/<conversation_id>/<uuid>.<ext>`; images get their size and a
 //! thumbnail, and decompression bombs are refused from the header before decoding.
 
+pub mod migrate;
+mod storage;
 mod sweep;
 mod thumbnail;
 
@@ -12,12 +14,15 @@ use std::path::{Path, PathBuf};
 use chrono::{Datelike, Utc};
 use tempfile::NamedTempFile;
 
+pub use storage::Location;
+pub use storage::{Credentials, Files, save_credentials};
+pub(crate) use storage::{open_files, reseal};
 pub(crate) use sweep::sweep_orphans;
 use thumbnail::thumbnail;
 
 /// What can go wrong with an attachment, in the caller's terms.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum AttachmentError {
+pub enum AttachmentError {
     /// The type, decided from the bytes, is not on the allowlist (or the image is unreadable).
     #[error("{0}")]
     NotAllowed(String),
@@ -26,6 +31,9 @@ pub(crate) enum AttachmentError {
     /// The data directory's file system is full: nothing was kept.
     #[error("the server has no space left to store files; try again later")]
     NoSpace,
+    /// A stored file is not where its row says.
+    #[error("the attachment's file is missing")]
+    Missing,
     #[error("attachment storage: {0}")]
     Io(#[source] std::io::Error),
 }
@@ -76,6 +84,7 @@ pub(crate) struct StoredFile {
     pub image_width: Option<i64>,
     pub image_height: Option<i64>,
     pub thumbnail_path: Option<String>,
+    pub stored_in: Location,
 }
 
 /// The allowed types: MIME type → stored extension.
@@ -216,6 +225,7 @@ pub(crate) fn store(
         image_width: None,
         image_height: None,
         thumbnail_path: None,
+        stored_in: Location::Local,
     };
     if is_image {
         let (width, height, thumbnail) = thumbnail(upload.temp.path(), &dir, &stem)?;
@@ -241,10 +251,29 @@ pub(crate) fn store(
     Ok(stored)
 }
 
+/// Stores every upload, or none: a failure removes the ones already placed. Blocking.
+fn store_all(
+    data_dir: &Path,
+    conversation_id: i64,
+    uploads: Vec<Upload>,
+) -> Result<Vec<StoredFile>, AttachmentError> {
+    let mut stored = Vec::with_capacity(uploads.len());
+    for upload in uploads {
+        match store(data_dir, conversation_id, upload) {
+            Ok(file) => stored.push(file),
+            Err(e) => {
+                remove(data_dir, &stored);
+                return Err(e);
+            }
+        }
+    }
+    Ok(stored)
+}
+
 /// Removes stored files (and thumbnails) whose rows did not commit.
 pub(crate) fn remove(data_dir: &Path, files: &[StoredFile]) {
     for file in files {
-        for path in std::iter::once(&file.file_path).chain(file.thumbnail_path.as_ref()) {
+        for path in file.paths() {
             if let Err(e) = std::fs::remove_file(data_dir.join(path))
                 && e.kind() != std::io::ErrorKind::NotFound
             {

@@ -10,7 +10,7 @@ use super::access::{self, ConversationRow, api_base, load_readable, load_visible
 use super::error::MessagingError;
 use super::participants::{add_participant, participant_name, participant_store};
 use super::{Attachment, Message, PREVIEW_CHARS};
-use crate::attachments::StoredFile;
+use crate::attachments::{Location, StoredFile};
 use crate::db::timestamp;
 use crate::domain::{Actor, ParticipantType, SystemEvent};
 
@@ -132,8 +132,8 @@ pub(crate) fn append(
     for file in files {
         conn.prepare_cached(
             "INSERT INTO message_attachments (message_id, filename, original_filename, file_path, file_size, mime_type,
-                    is_image, image_width, image_height, thumbnail_path)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    is_image, image_width, image_height, thumbnail_path, stored_in)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?
         .execute(params![
             id,
@@ -146,6 +146,7 @@ pub(crate) fn append(
             file.image_width,
             file.image_height,
             file.thumbnail_path,
+            file.stored_in.as_str(),
         ])?;
     }
     let mut message = get_message(conn, conversation_id, id)?;
@@ -399,6 +400,15 @@ pub(crate) fn stored_paths(
     Ok(paths)
 }
 
+/// An attachment's stored files, as a download needs them.
+pub(crate) struct AttachmentFile {
+    pub file_path: String,
+    pub original_filename: String,
+    pub mime_type: String,
+    pub thumbnail_path: Option<String>,
+    pub stored_in: Location,
+}
+
 /// The stored path of an attachment (and of its thumbnail), if `actor` may see its conversation
 /// and its message is not deleted.
 pub(crate) fn attachment_file(
@@ -406,14 +416,22 @@ pub(crate) fn attachment_file(
     actor: &Actor,
     conversation_id: i64,
     attachment_id: i64,
-) -> Result<(String, String, String, Option<String>), MessagingError> {
+) -> Result<AttachmentFile, MessagingError> {
     load_readable(conn, actor, conversation_id)?;
     conn.query_row(
-        "SELECT a.file_path, a.original_filename, a.mime_type, a.thumbnail_path
+        "SELECT a.file_path, a.original_filename, a.mime_type, a.thumbnail_path, a.stored_in
          FROM message_attachments a CROSS JOIN messages m ON m.id = a.message_id
          WHERE a.id = ?1 AND m.conversation_id = ?2 AND NOT m.is_deleted AND (?3 OR NOT m.internal)",
         params![attachment_id, conversation_id, access::sees_internal(actor)],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        |r| {
+            Ok(AttachmentFile {
+                file_path: r.get(0)?,
+                original_filename: r.get(1)?,
+                mime_type: r.get(2)?,
+                thumbnail_path: r.get(3)?,
+                stored_in: Location::parse(&r.get::<_, String>(4)?),
+            })
+        },
     )
     .optional()?
     .ok_or(MessagingError::NotFound)

@@ -4,7 +4,6 @@
 //! files it must take away again if the commit fails; and returns its result with the events to
 //! publish once committed. HTTP handlers, the CLI, the demo seeder and the tests all call these.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use tracing::instrument;
@@ -17,7 +16,7 @@ use super::{
     CONTENT_MAX, ConversationContext, ConversationDetail, ConversationSummary, Message,
     Preferences, SUBJECT_MAX, access, inbox, messages,
 };
-use crate::attachments::{self, StoredFile, Upload};
+use crate::attachments::{self, Upload};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::domain::{self, Actor, ConversationType, Invalid, ParticipantType};
@@ -29,6 +28,7 @@ use crate::platform;
 pub(crate) struct Context {
     pub db: Db,
     pub settings: Arc<Settings>,
+    pub files: attachments::Files,
 }
 
 /// A use case's result and the events it caused, to publish once it has committed.
@@ -269,15 +269,12 @@ pub(crate) async fn send_message(
     if content.is_empty() && uploads.is_empty() {
         return Err(Invalid::new("content", "must not be empty without attachments").into());
     }
-    let data_dir = ctx.settings.data_dir().to_path_buf();
-    // Files go to disk on a blocking thread; a message without any needs no trip there.
+    // Files go to disk on a blocking thread (and then to the bucket); a message without any
+    // needs no trip there.
     let stored = if uploads.is_empty() {
         Vec::new()
     } else {
-        let data_dir = data_dir.clone();
-        tokio::task::spawn_blocking(move || store_all(&data_dir, id, uploads))
-            .await
-            .map_err(|e| attachments::AttachmentError::Io(std::io::Error::other(e)))??
+        ctx.files.store_all(id, uploads).await?
     };
     let files = stored.clone();
     let settings = ctx.settings.clone();
@@ -323,35 +320,10 @@ pub(crate) async fn send_message(
             })
         }
         Err(e) => {
-            remove_uncommitted(data_dir, stored).await;
+            // The rows did not commit: the files go too.
+            ctx.files.remove(stored).await;
             Err(e)
         }
-    }
-}
-
-/// Stores every upload, or none: a failure removes the ones already placed.
-fn store_all(
-    data_dir: &std::path::Path,
-    conversation_id: i64,
-    uploads: Vec<Upload>,
-) -> Result<Vec<StoredFile>, attachments::AttachmentError> {
-    let mut stored = Vec::with_capacity(uploads.len());
-    for upload in uploads {
-        match attachments::store(data_dir, conversation_id, upload) {
-            Ok(file) => stored.push(file),
-            Err(e) => {
-                attachments::remove(data_dir, &stored);
-                return Err(e);
-            }
-        }
-    }
-    Ok(stored)
-}
-
-/// The rows of these files did not commit: the files go too.
-async fn remove_uncommitted(data_dir: PathBuf, stored: Vec<StoredFile>) {
-    if !stored.is_empty() {
-        let _ = tokio::task::spawn_blocking(move || attachments::remove(&data_dir, &stored)).await;
     }
 }
 

@@ -33,7 +33,7 @@ pub(crate) async fn upload(
 }
 
 /// Every regular file under `uploads/` except the temporary directory.
-fn stored_files(app: &TestApp) -> Vec<std::path::PathBuf> {
+pub(crate) fn stored_files(app: &TestApp) -> Vec<std::path::PathBuf> {
     fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
         for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             let path = entry.path();

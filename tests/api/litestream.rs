@@ -118,7 +118,10 @@ async fn litestream_restores_every_acknowledged_message_sent_while_it_replicated
     // Litestream, not Parley, copied the WAL back: it restarted at least once.
     let wal = std::fs::read(parley_wal(&db)).unwrap();
     let restarts = u32::from_be_bytes(wal[12..16].try_into().unwrap());
-    assert!(restarts >= 1, "the WAL never restarted: nobody checkpointed");
+    assert!(
+        restarts >= 1,
+        "the WAL never restarted: nobody checkpointed"
+    );
 
     // What the replica holds within a few sync intervals.
     let out = work.path().join("restored").join("parley.db");

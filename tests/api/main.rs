@@ -13,9 +13,10 @@ mod flows;
 #[allow(dead_code)]
 #[path = "../helpers/mod.rs"]
 mod helpers;
-mod litestream;
 mod integration;
+mod litestream;
 mod messaging;
+mod object_storage;
 mod openapi;
 mod operations;
 mod pages;

@@ -7,6 +7,7 @@ use actix_web::http::header::{
 };
 use actix_web::{HttpResponse, web};
 
+use crate::attachments::AttachmentError;
 use crate::auth::extract::AreaUser;
 use crate::domain::Actor;
 use crate::error::AppError;
@@ -37,10 +38,17 @@ async fn serve_attachment(
     (conversation_id, attachment_id): (i64, i64),
     thumbnail: bool,
 ) -> Result<HttpResponse, AppError> {
-    let (file_path, original_filename, mime_type, thumbnail_path) = state
+    let stored = state
         .db
         .read(move |conn| messages::attachment_file(conn, &actor, conversation_id, attachment_id))
         .await?;
+    let messages::AttachmentFile {
+        file_path,
+        original_filename,
+        mime_type,
+        thumbnail_path,
+        stored_in,
+    } = stored;
     let (path, mime_type, filename) = if thumbnail {
         let stem = original_filename
             .rsplit_once('.')
@@ -53,18 +61,18 @@ async fn serve_attachment(
     } else {
         (file_path, mime_type, original_filename)
     };
-    let file = match tokio::fs::File::open(state.settings.data_dir().join(&path)).await {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    let download = match state.files.open(stored_in, &path).await {
+        Ok(download) => download,
+        Err(AttachmentError::Missing) => {
             tracing::error!(
                 attachment_id,
-                "attachment file is missing from the data directory"
+                stored_in = stored_in.as_str(),
+                "attachment file is missing from its storage"
             );
             return Err(AppError::NotFound);
         }
-        Err(e) => return Err(AppError::internal(e)),
+        Err(e) => return Err(e.into()),
     };
-    let size = file.metadata().await.map_err(AppError::internal)?.len();
     let ascii: String = filename
         .chars()
         .map(|c| {
@@ -92,8 +100,5 @@ async fn serve_attachment(
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .insert_header(("Content-Security-Policy", "sandbox; default-src 'none'"))
         .insert_header((header::CACHE_CONTROL, "private, no-store"))
-        .body(SizedStream::new(
-            size,
-            tokio_util::io::ReaderStream::new(file),
-        )))
+        .body(SizedStream::new(download.size, download.body)))
 }
