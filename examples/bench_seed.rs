@@ -1,6 +1,6 @@
 //! The benchmark harness's own tool (bench/run builds and runs it), kept out of the appliance:
 //!
-//!   bench_seed seed <data-dir> <out-dir> [--small]   a large, realistic dataset written straight
+//!   bench_seed seed <data-dir> <out-dir> [--small|--huge]   a large, realistic dataset written straight
 //!       into a fresh database in one transaction (the services would take minutes for a million
 //!       messages), with bearer tokens whose plain values go to files for the load tool;
 //!   bench_seed raw <data-dir> <count>                scenario R, the raw insert baseline.
@@ -20,6 +20,9 @@ use rusqlite::params;
 
 use parley::auth::session::hash_token;
 
+/// Platform admins (they watch the live streams of scenario L; none of its messages is theirs).
+const ADMINS: i64 = 5;
+
 #[derive(Debug, Clone, Copy)]
 struct Sizes {
     pub stores: i64,
@@ -36,6 +39,14 @@ impl Sizes {
         customers: 20_000,
         conversations: 50_000,
         messages: 1_000_000,
+    };
+    /// Ten times the default, for the scale target (10,000 → 10,000,000 messages).
+    const HUGE: Sizes = Sizes {
+        stores: 10,
+        staff: 200,
+        customers: 200_000,
+        conversations: 500_000,
+        messages: 10_000_000,
     };
     const SMALL: Sizes = Sizes {
         stores: 10,
@@ -71,6 +82,9 @@ fn seed(data_dir: &Path, out: &Path, sizes: Sizes) -> anyhow::Result<()> {
     let expires = now + Duration::days(7);
     let mut staff_tokens = std::fs::File::create(out.join("staff_tokens.txt"))?;
     let mut customer_tokens = std::fs::File::create(out.join("customer_tokens.txt"))?;
+    // Who is who, for the live-stream scenario (bench_live): `admin <token>`,
+    // `staff <token> <store>`, `customer <token> <customer_id> <conversation_id> <store>`.
+    let mut parties_file = std::fs::File::create(out.join("live_parties.txt"))?;
     for s in 1..=sizes.stores {
         tx.execute(
             "INSERT INTO stores (id, code, name, tier) VALUES (?1, ?2, ?3, 'business')",
@@ -92,6 +106,25 @@ fn seed(data_dir: &Path, out: &Path, sizes: Sizes) -> anyhow::Result<()> {
             let token = format!("bench-staff-{u}");
             session.execute(params![hash_token(&token), u, Option::<i64>::None, expires])?;
             writeln!(staff_tokens, "{token}")?;
+            writeln!(parties_file, "staff {token} {store}")?;
+        }
+        let mut admin = tx.prepare("INSERT INTO users (id, email, password_hash, full_name, role) VALUES (?1, ?2, ?3, ?4, 'admin')")?;
+        for a in 1..=ADMINS {
+            let id = sizes.staff + a;
+            admin.execute(params![
+                id,
+                format!("admin{a}@bench.test"),
+                hash,
+                format!("Admin {a}")
+            ])?;
+            let token = format!("bench-admin-{a}");
+            session.execute(params![
+                hash_token(&token),
+                id,
+                Option::<i64>::None,
+                expires
+            ])?;
+            writeln!(parties_file, "admin {token}")?;
         }
         let mut customer = tx.prepare("INSERT INTO customers (id, store_id, email, password_hash, full_name) VALUES (?1, ?2, ?3, ?4, ?5)")?;
         for c in 1..=sizes.customers {
@@ -140,6 +173,7 @@ fn seed(data_dir: &Path, out: &Path, sizes: Sizes) -> anyhow::Result<()> {
                     expires
                 ])?;
                 writeln!(customer_tokens, "{token} {id}")?;
+                writeln!(parties_file, "customer {token} {customer_id} {id} {store}")?;
             }
         }
     }
@@ -312,10 +346,10 @@ fn main() -> anyhow::Result<()> {
     {
         ["seed", data_dir, out, rest @ ..] => {
             let data_dir = Path::new(data_dir);
-            let sizes = if rest == ["--small"] {
-                Sizes::SMALL
-            } else {
-                Sizes::DEFAULT
+            let sizes = match rest {
+                ["--small"] => Sizes::SMALL,
+                ["--huge"] => Sizes::HUGE,
+                _ => Sizes::DEFAULT,
             };
             let started = std::time::Instant::now();
             std::fs::create_dir_all(data_dir)?;

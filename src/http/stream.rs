@@ -14,12 +14,11 @@ use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse, http::header};
 use futures_util::StreamExt;
 use serde::Deserialize;
-use tokio::sync::broadcast;
-use tokio::sync::broadcast::error::RecvError;
 
 use crate::auth::extract::{AreaUser, Authenticated};
 use crate::auth::session;
 use crate::error::AppError;
+use crate::messaging::events::{self, Received};
 use crate::messaging::{Event, event_log};
 use crate::state::{AppState, StreamSlot};
 
@@ -54,8 +53,8 @@ pub(crate) async fn stream<U: AreaUser>(
     let every = Duration::from_secs(state.settings.server.sse_keepalive_seconds.max(1));
     // Subscribed before the log is read, so nothing committed in between is lost; what the log
     // and the bus both carry is sent once (`replayed_through`).
-    let receiver = state.events.subscribe();
     let auth = user.auth().clone();
+    let receiver = state.events.subscribe(&auth.actor);
     let (backlog, resync, replayed_through) = match last_seen {
         None => (VecDeque::new(), false, 0),
         Some(after) => {
@@ -103,7 +102,7 @@ pub(crate) async fn stream<U: AreaUser>(
 
 /// One viewer's stream: the events they may see, keep-alives, and its end.
 struct Subscription {
-    receiver: broadcast::Receiver<Arc<Event>>,
+    receiver: events::Subscription,
     /// Missed events still to send after a reconnect.
     backlog: VecDeque<Arc<Event>>,
     /// The client missed too much to replay: it is told to reload first.
@@ -134,12 +133,12 @@ impl Subscription {
         loop {
             tokio::select! {
                 received = self.receiver.recv() => match received {
-                    Ok(event) if event.seq > self.replayed_through && event.visible_to(&self.auth.actor) => {
+                    Received::Event(event) if event.seq > self.replayed_through && event.visible_to(&self.auth.actor) => {
                         return Some(Bytes::from(event_chunk(&event)));
                     }
-                    Ok(_) => continue,
-                    Err(RecvError::Lagged(_)) => return Some(Bytes::from_static(b"event: resync\ndata: {}\n\n")),
-                    Err(RecvError::Closed) => return None,
+                    Received::Event(_) => continue,
+                    Received::Lagged => return Some(Bytes::from_static(b"event: resync\ndata: {}\n\n")),
+                    Received::Closed => return None,
                 },
                 _ = self.ticker.tick() => {
                     if self.session_is_live().await {

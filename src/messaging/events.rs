@@ -4,12 +4,14 @@
 //! views (SSE) can route it to exactly the viewers allowed to see it. `event_log` reads the log
 //! back (the events API, a stream's replay after a reconnect, outgoing webhooks).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use serde::Serialize;
-use tokio::sync::broadcast;
+use tokio::sync::mpsc;
 
 use crate::domain::{Actor, ConversationType, ParticipantType};
 
@@ -227,25 +229,259 @@ impl Event {
     }
 }
 
+/// Live events, routed to the subscribers who may see them: an event wakes the streams of its
+/// customers, of its store's staff, and of the admins when it can be theirs, never every stream
+/// (with 10,000 streams open, waking each for every event would cost 5 million wake-ups a second at
+/// 500 messages a second). Each subscriber still checks [`Event::visible_to`] itself: the routing
+/// is for speed, the one visibility rule stays the rule.
 #[derive(Clone)]
 pub struct EventBus {
-    sender: broadcast::Sender<Arc<Event>>,
+    routes: Arc<Mutex<Routes>>,
+    capacity: usize,
+}
+
+/// Whose streams a subscriber's events are routed by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Route {
+    /// Every event (the tests' and any platform-wide watcher's view).
+    All,
+    Admins,
+    Store(i64),
+    Customer(i64),
+}
+
+impl Route {
+    fn of(actor: &Actor) -> Route {
+        match *actor {
+            Actor::Admin { .. } => Route::Admins,
+            Actor::Staff { store_id, .. } => Route::Store(store_id),
+            Actor::Customer { customer_id, .. } => Route::Customer(customer_id),
+        }
+    }
+}
+
+struct Outlet {
+    sender: mpsc::Sender<Arc<Event>>,
+    /// Set when an event did not fit: the stream tells its viewer to reload.
+    lagged: Arc<AtomicBool>,
+}
+
+#[derive(Default)]
+struct Routes {
+    next_id: u64,
+    by_route: HashMap<Route, HashMap<u64, Outlet>>,
+}
+
+/// One stream's events; unsubscribes when dropped.
+pub struct Subscription {
+    receiver: mpsc::Receiver<Arc<Event>>,
+    lagged: Arc<AtomicBool>,
+    route: Route,
+    id: u64,
+    routes: Arc<Mutex<Routes>>,
+}
+
+/// What a subscriber gets next.
+pub enum Received {
+    Event(Arc<Event>),
+    /// Events were dropped because this subscriber fell behind: reload.
+    Lagged,
+    Closed,
+}
+
+impl Subscription {
+    /// The next event, or None once the bus is gone or this subscriber fell behind.
+    pub async fn next_event(&mut self) -> Option<Arc<Event>> {
+        match self.recv().await {
+            Received::Event(event) => Some(event),
+            Received::Lagged | Received::Closed => None,
+        }
+    }
+
+    pub async fn recv(&mut self) -> Received {
+        if self.lagged.swap(false, Ordering::AcqRel) {
+            // What is queued is older than what was dropped: the reload covers it.
+            while self.receiver.try_recv().is_ok() {}
+            return Received::Lagged;
+        }
+        match self.receiver.recv().await {
+            Some(event) => Received::Event(event),
+            None => Received::Closed,
+        }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let mut routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(outlets) = routes.by_route.get_mut(&self.route) {
+            outlets.remove(&self.id);
+            if outlets.is_empty() {
+                routes.by_route.remove(&self.route);
+            }
+        }
+    }
 }
 
 impl EventBus {
     /// `capacity` events are buffered per subscriber; a subscriber that falls further behind
-    /// skips ahead (and should reload, as the polling fallback does).
+    /// gets [`Received::Lagged`] (and should reload, as the polling fallback does).
     pub(crate) fn new(capacity: usize) -> EventBus {
-        let (sender, _) = broadcast::channel(capacity);
-        EventBus { sender }
+        EventBus {
+            routes: Arc::default(),
+            capacity,
+        }
     }
 
     pub(crate) fn publish(&self, event: Event) {
-        // No subscriber is not an error: nobody is watching.
-        let _ = self.sender.send(Arc::new(event));
+        let event = Arc::new(event);
+        let mut audience = Vec::with_capacity(event.participants.len() + 3);
+        audience.push(Route::All);
+        if matches!(
+            event.conversation_type,
+            ConversationType::AdminStore | ConversationType::AdminCustomer
+        ) || event
+            .participants
+            .iter()
+            .any(|p| p.participant_type == ParticipantType::Admin)
+        {
+            audience.push(Route::Admins);
+        }
+        if let Some(store) = event.store_id {
+            audience.push(Route::Store(store));
+        }
+        audience.extend(
+            event
+                .participants
+                .iter()
+                .filter(|p| p.participant_type == ParticipantType::Customer)
+                .map(|p| Route::Customer(p.id)),
+        );
+        let routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        for route in audience {
+            for outlet in routes
+                .by_route
+                .get(&route)
+                .into_iter()
+                .flat_map(HashMap::values)
+            {
+                // Full: the subscriber is too far behind; it reloads instead. Closed: it is
+                // leaving (and unsubscribes as it goes).
+                if let Err(mpsc::error::TrySendError::Full(_)) =
+                    outlet.sender.try_send(event.clone())
+                {
+                    outlet.lagged.store(true, Ordering::Release);
+                }
+            }
+        }
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
-        self.sender.subscribe()
+    /// Subscribes to the events `actor` may see (each still to be checked with
+    /// [`Event::visible_to`]).
+    pub(crate) fn subscribe(&self, actor: &Actor) -> Subscription {
+        self.subscribe_to(Route::of(actor))
+    }
+
+    /// Subscribes to every event, whoever may see it.
+    pub fn subscribe_all(&self) -> Subscription {
+        self.subscribe_to(Route::All)
+    }
+
+    fn subscribe_to(&self, route: Route) -> Subscription {
+        let (sender, receiver) = mpsc::channel(self.capacity);
+        let lagged = Arc::new(AtomicBool::new(false));
+        let mut routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        routes.next_id += 1;
+        let id = routes.next_id;
+        routes.by_route.entry(route).or_default().insert(
+            id,
+            Outlet {
+                sender,
+                lagged: lagged.clone(),
+            },
+        );
+        Subscription {
+            receiver,
+            lagged,
+            route,
+            id,
+            routes: self.routes.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(seq: i64, store: i64, customer: i64) -> Event {
+        Event {
+            seq,
+            kind: EventKind::MessageSent,
+            conversation_id: 1,
+            conversation_type: ConversationType::StoreCustomer,
+            store_id: Some(store),
+            participants: vec![EventParticipant {
+                participant_type: ParticipantType::Customer,
+                id: customer,
+            }],
+            actor: EventParticipant {
+                participant_type: ParticipantType::Customer,
+                id: customer,
+            },
+            message_id: Some(seq),
+            internal: false,
+            at: Utc::now(),
+        }
+    }
+
+    fn queued(subscription: &mut Subscription) -> usize {
+        let mut n = 0;
+        while subscription.receiver.try_recv().is_ok() {
+            n += 1;
+        }
+        n
+    }
+
+    #[tokio::test]
+    async fn an_event_reaches_the_streams_of_its_audience_only_and_a_laggard_is_told_to_reload() {
+        let bus = EventBus::new(2);
+        let mut admin = bus.subscribe(&Actor::Admin { user_id: 1 });
+        let mut staff_1 = bus.subscribe(&Actor::Staff {
+            user_id: 2,
+            store_id: 1,
+        });
+        let mut staff_2 = bus.subscribe(&Actor::Staff {
+            user_id: 3,
+            store_id: 2,
+        });
+        let mut customer_5 = bus.subscribe(&Actor::Customer {
+            customer_id: 5,
+            store_id: 1,
+        });
+        let mut customer_6 = bus.subscribe(&Actor::Customer {
+            customer_id: 6,
+            store_id: 1,
+        });
+        bus.publish(event(1, 1, 5));
+        assert_eq!(queued(&mut staff_1), 1);
+        assert_eq!(queued(&mut customer_5), 1);
+        assert_eq!(queued(&mut admin), 0);
+        assert_eq!(queued(&mut staff_2), 0);
+        assert_eq!(queued(&mut customer_6), 0);
+
+        for seq in 2..=4 {
+            bus.publish(event(seq, 1, 5));
+        }
+        assert!(matches!(customer_5.recv().await, Received::Lagged));
+        bus.publish(event(5, 1, 5));
+        assert!(matches!(customer_5.recv().await, Received::Event(e) if e.seq == 5));
+
+        // A stream that ends leaves the routes.
+        drop(customer_5);
+        drop(customer_6);
+        let routes = bus.routes.lock().unwrap();
+        assert!(!routes.by_route.contains_key(&Route::Customer(5)));
+        assert_eq!(routes.by_route.len(), 3);
     }
 }

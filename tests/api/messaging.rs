@@ -947,20 +947,20 @@ async fn counters_always_match_the_rows() {
 async fn changes_are_published_on_the_event_bus_with_their_audience() {
     let app = spawn_app().await;
     let m = app.marketplace().await;
-    let mut events = app.state.events.subscribe();
+    let mut events = app.state.events.subscribe_all();
     let id = app.vendor_conversation(&m.a1, &m.ca, "Events").await;
-    let created = events.recv().await.unwrap();
+    let created = events.next_event().await.unwrap();
     assert_eq!(created.conversation_id, id);
     assert_eq!(created.store_id, Some(m.store_a));
     // The opening message is a message like any other.
-    let opening = events.recv().await.unwrap();
+    let opening = events.next_event().await.unwrap();
     assert_eq!(
         serde_json::to_value(&*opening).unwrap()["kind"],
         "message_sent"
     );
     assert!(opening.seq > created.seq);
     let message = json_of(app.send_message("shop", &m.ca, id, "ping").await).await;
-    let sent = events.recv().await.unwrap();
+    let sent = events.next_event().await.unwrap();
     assert_eq!(
         serde_json::to_value(&*sent).unwrap()["kind"],
         "message_sent"
@@ -974,7 +974,7 @@ async fn changes_are_published_on_the_event_bus_with_their_audience() {
     )
     .await;
     assert_eq!(
-        serde_json::to_value(&*events.recv().await.unwrap()).unwrap()["kind"],
+        serde_json::to_value(&*events.next_event().await.unwrap()).unwrap()["kind"],
         "conversation_read"
     );
     app.post(
@@ -984,7 +984,7 @@ async fn changes_are_published_on_the_event_bus_with_their_audience() {
     )
     .await;
     assert_eq!(
-        serde_json::to_value(&*events.recv().await.unwrap()).unwrap()["kind"],
+        serde_json::to_value(&*events.next_event().await.unwrap()).unwrap()["kind"],
         "conversation_closed"
     );
     app.post(
@@ -994,7 +994,7 @@ async fn changes_are_published_on_the_event_bus_with_their_audience() {
     )
     .await;
     assert_eq!(
-        serde_json::to_value(&*events.recv().await.unwrap()).unwrap()["kind"],
+        serde_json::to_value(&*events.next_event().await.unwrap()).unwrap()["kind"],
         "conversation_reopened"
     );
 }

@@ -155,7 +155,7 @@ async fn reading_what_is_already_read_changes_nothing_and_publishes_nothing() {
                    WHERE conversation_id = ?1 AND participant_type = 'customer'";
     let stamped = app.query_i64(read_at, vec![id]).await;
 
-    let mut events = app.state.events.subscribe();
+    let mut events = app.state.events.subscribe_all();
     for _ in 0..3 {
         let again = app.put(&read, &m.ca.token, json!({})).await;
         assert_eq!(again.status(), StatusCode::OK);
@@ -165,13 +165,13 @@ async fn reading_what_is_already_read_changes_nothing_and_publishes_nothing() {
     assert_eq!(app.query_i64(read_at, vec![id]).await, stamped);
     // A later change is the first event anyone hears: the repeated reads published nothing.
     app.send_message("vendor", &m.a1, id, "marker").await;
-    let next = events.recv().await.unwrap();
+    let next = events.next_event().await.unwrap();
     assert_eq!(next.kind, parley::messaging::EventKind::MessageSent);
 
     // Something unread makes the next read count again.
     let read_again = app.put(&read, &m.ca.token, json!({})).await;
     assert_eq!(read_again.status(), StatusCode::OK);
-    let next = events.recv().await.unwrap();
+    let next = events.next_event().await.unwrap();
     assert_eq!(next.kind, parley::messaging::EventKind::ConversationRead);
 }
 
