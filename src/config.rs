@@ -9,6 +9,8 @@ use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+pub use crate::db::Checkpoints;
+
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
@@ -115,16 +117,6 @@ impl Default for S3Settings {
             timeout_seconds: 30,
         }
     }
-}
-
-/// Who copies the WAL back into the database file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Checkpoints {
-    /// Parley's checkpointer thread (the default).
-    Parley,
-    /// Never Parley: `wal_autocheckpoint = 0`, no checkpointer, no checkpoint on close.
-    External,
 }
 
 impl Default for StorageSettings {

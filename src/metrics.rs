@@ -2,16 +2,13 @@
 //!
 //! Events are counted where they happen through the `metrics` facade (a no-op until a recorder is
 //! installed, so a server without metrics pays nothing); figures that are states rather than events
-//! (queue depths, file sizes, free disk) are read when Prometheus scrapes, by [`render`].
+//! (queue depths, file sizes, free disk) are read when Prometheus scrapes
+//! (`health::metrics_exposition`).
 
-use std::path::Path;
 use std::sync::OnceLock;
 
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use rusqlite::Connection;
-
-use crate::db::{Db, DbError};
 
 /// The metric names, in one place so the README's alert rules and the code agree.
 pub mod name {
@@ -100,6 +97,13 @@ fn describe() {
     describe_gauge!(name::IMAGE_DECODES, "Images being decoded for thumbnails");
 }
 
+/// The exposition of everything recorded so far (empty until [`install`]).
+pub(crate) fn render() -> Option<String> {
+    let handle = HANDLE.get()?;
+    handle.run_upkeep();
+    Some(handle.render())
+}
+
 /// Drains recorded histogram values into their buckets; the metrics job calls it every few
 /// seconds so values recorded between scrapes do not pile up.
 pub(crate) fn upkeep() {
@@ -139,70 +143,4 @@ pub(crate) fn live_streams(area: &'static str, change: f64) {
 /// An image decode started (`+1`) or ended (`-1`).
 pub(crate) fn image_decodes(change: f64) {
     gauge!(name::IMAGE_DECODES).increment(change);
-}
-
-/// The exposition: the states read now, then everything counted so far.
-pub(crate) async fn render(db: &Db, data_dir: &Path) -> Result<String, DbError> {
-    let Some(handle) = HANDLE.get() else {
-        return Ok(String::new());
-    };
-    let queues = db.read_pooled(queue_depths).await?;
-    for (state, n) in queues.email {
-        gauge!(name::EMAIL_QUEUE, "state" => state).set(n as f64);
-    }
-    for (state, n) in queues.webhooks {
-        gauge!(name::WEBHOOK_QUEUE, "state" => state).set(n as f64);
-    }
-    gauge!(name::WRITER_QUEUE).set(db.writer_queue_depth() as f64);
-    let file_size = |path: &Path| std::fs::metadata(path).map_or(0, |m| m.len()) as f64;
-    let db_path = data_dir.join(crate::db::DB_FILE);
-    gauge!(name::DB_SIZE).set(file_size(&db_path));
-    gauge!(name::WAL_SIZE).set(file_size(&crate::db::wal_path(&db_path)));
-    if let Some(free) = free_disk_bytes(data_dir) {
-        gauge!(name::DISK_FREE).set(free as f64);
-    }
-    handle.run_upkeep();
-    Ok(handle.render())
-}
-
-/// Free space of the file system holding `dir`, for an unprivileged process.
-pub(crate) fn free_disk_bytes(dir: &Path) -> Option<u64> {
-    rustix::fs::statvfs(dir)
-        .ok()
-        .map(|s| s.f_bavail.saturating_mul(s.f_frsize))
-}
-
-struct QueueDepths {
-    email: Vec<(&'static str, i64)>,
-    webhooks: Vec<(&'static str, i64)>,
-}
-
-/// Counts by state that the due and failed indexes answer without reading the rows (the
-/// delivered ones, which grow without bound, are not counted).
-fn queue_depths(conn: &Connection) -> Result<QueueDepths, DbError> {
-    let count = |sql: &str| -> Result<i64, DbError> {
-        Ok(conn.prepare_cached(sql)?.query_row([], |r| r.get(0))?)
-    };
-    Ok(QueueDepths {
-        email: vec![
-            (
-                "pending",
-                count("SELECT count(*) FROM email_logs WHERE status = 'pending'")?,
-            ),
-            (
-                "failed",
-                count("SELECT count(*) FROM email_logs WHERE status = 'failed'")?,
-            ),
-        ],
-        webhooks: vec![
-            (
-                "pending",
-                count("SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'")?,
-            ),
-            (
-                "failed",
-                count("SELECT count(*) FROM webhook_deliveries WHERE state = 'failed'")?,
-            ),
-        ],
-    })
 }

@@ -26,12 +26,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crossbeam_channel::{Sender, unbounded};
 use rusqlite::Connection;
 
-pub use crate::config::Checkpoints;
 pub use open::{OpenError, open_and_migrate};
 pub(crate) use open::{check_existing_file, latest_schema_version};
 pub(crate) use timestamp::{Timestamp, timestamp, timestamp_opt};
 
 pub const DB_FILE: &str = "parley.db";
+
+/// Who copies the WAL back into the database file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Checkpoints {
+    /// Parley's checkpointer thread (the default).
+    Parley,
+    /// Never Parley: `wal_autocheckpoint = 0`, no checkpointer, no checkpoint on close.
+    External,
+}
 
 /// The write-ahead log beside the database file at `db`.
 pub(crate) fn wal_path(db: &Path) -> PathBuf {

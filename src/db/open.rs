@@ -9,7 +9,7 @@ use std::time::Duration;
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
-use crate::config::Checkpoints;
+use super::Checkpoints;
 
 mod embedded {
     refinery::embed_migrations!("migrations");

@@ -59,7 +59,7 @@ pub(crate) async fn metrics(
             ));
         }
     }
-    let text = crate::metrics::render(&state.db, state.settings.data_dir()).await?;
+    let text = crate::health::metrics_exposition(&state.db, state.settings.data_dir()).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))

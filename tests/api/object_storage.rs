@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::attachments::{file, stored_files, upload};
 use crate::cli::parley;
-use crate::helpers::{KillOnDrop, Party, TestApp, free_port, png, start_app, test_settings};
+use crate::helpers::{KillOnDrop, Party, TestApp, free_port, png, spawn_app_in};
 
 const BUCKET: &str = "parley-files";
 const PREFIX: &str = "tenant-7";
@@ -108,22 +108,6 @@ fn store_credentials(data_dir: &std::path::Path) {
     );
 }
 
-async fn app_on(
-    data_dir: tempfile::TempDir,
-    customize: impl FnOnce(&mut parley::Settings),
-) -> TestApp {
-    let mut settings = test_settings(data_dir.path());
-    customize(&mut settings);
-    let (address, state, stop) = start_app(settings).await;
-    TestApp {
-        address,
-        data_dir,
-        state,
-        client: crate::helpers::http_client(),
-        stop,
-    }
-}
-
 async fn download(
     app: &TestApp,
     party: &Party,
@@ -146,7 +130,7 @@ async fn attachments_live_in_the_bucket_and_come_back_with_the_same_headers() {
     let s3 = S3Server::start().await;
     let dir = tempfile::tempdir().unwrap();
     store_credentials(dir.path());
-    let app = app_on(dir, |s| s3.configure(s, true)).await;
+    let app = spawn_app_in(dir, |s| s3.configure(s, true)).await;
     let m = app.marketplace().await;
     let conversation = app.vendor_conversation(&m.a1, &m.ca, "Broken lamp").await;
 
@@ -240,7 +224,7 @@ async fn attachments_live_in_the_bucket_and_come_back_with_the_same_headers() {
 async fn migrate_attachments_moves_files_both_ways_and_downloads_follow() {
     let s3 = S3Server::start().await;
     // Files stored locally first.
-    let app = app_on(tempfile::tempdir().unwrap(), |_| {}).await;
+    let app = spawn_app_in(tempfile::tempdir().unwrap(), |_| {}).await;
     let m = app.marketplace().await;
     let conversation = app.vendor_conversation(&m.a1, &m.ca, "Invoices").await;
     let mut sent = Vec::new();
@@ -296,7 +280,7 @@ async fn migrate_attachments_moves_files_both_ways_and_downloads_follow() {
     // Run again: nothing left to move.
     assert!(migrate("s3").contains("0 attachments"));
 
-    let app = app_on(dir, |s| s3.configure(s, true)).await;
+    let app = spawn_app_in(dir, |s| s3.configure(s, true)).await;
     assert!(stored_files(&app).is_empty());
     for id in &sent {
         let got = download(&app, &m.ca, conversation, *id, "").await;
@@ -312,7 +296,7 @@ async fn migrate_attachments_moves_files_both_ways_and_downloads_follow() {
         "{said}"
     );
     assert!(s3.keys().await.is_empty());
-    let app = app_on(dir, |_| {}).await;
+    let app = spawn_app_in(dir, |_| {}).await;
     assert_eq!(stored_files(&app).len(), 6);
     for id in &sent {
         let got = download(&app, &m.ca, conversation, *id, "/thumbnail").await;

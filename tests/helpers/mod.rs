@@ -39,7 +39,12 @@ pub fn test_settings(data_dir: &std::path::Path) -> Settings {
 }
 
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
-    let data_dir = tempfile::tempdir().unwrap();
+    spawn_app_in(tempfile::tempdir().unwrap(), customize).await
+}
+
+/// An application on a data directory that may already hold data (made by the command line, or
+/// by an earlier application).
+pub async fn spawn_app_in(data_dir: TempDir, customize: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = test_settings(data_dir.path());
     customize(&mut settings);
     let (address, state, stop) = start_app(settings).await;
