@@ -68,6 +68,11 @@ fn seed(data_dir: &Path, out: &Path, sizes: Sizes) -> anyhow::Result<()> {
     // Messages arrive round by round over every conversation (below), each into its conversation's
     // pages: a cache that holds the whole table spares the load a read per message.
     conn.pragma_update(None, "cache_size", -512 * 1024)?;
+    // Each message's INSERT keeps the old content of the pages it changes in a statement journal;
+    // in one long transaction that journal, once a large statement (the search indexing) has
+    // spilled it to a temporary file, stays a file: a write call per page of every message. In
+    // memory, as the server keeps it, it costs a copy.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     let tx = conn.transaction()?;
     // Checked before the token files are opened, so a second run cannot empty them.
     let stores: i64 = tx.query_row("SELECT count(*) FROM stores", [], |r| r.get(0))?;

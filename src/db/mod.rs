@@ -223,16 +223,22 @@ impl Db {
         let span = tracing::Span::current();
         let job: writer::TxJob = Box::new(move |conn| {
             let outcome = match conn {
-                Ok(conn) => span.in_scope(|| writer::in_savepoint(conn, f)),
+                Ok((conn, writer::Isolation::Savepoint)) => {
+                    span.in_scope(|| writer::in_savepoint(conn, f))
+                }
+                Ok((conn, writer::Isolation::Alone)) => span.in_scope(|| writer::alone(conn, f)),
                 Err(reason) => Ok(Err(E::from(DbError::Transaction(reason)))),
             };
-            Box::new(move |committed: Result<(), String>| {
-                let outcome = match (outcome, committed) {
-                    (Ok(Ok(_)), Err(reason)) => Ok(Err(E::from(DbError::Transaction(reason)))),
-                    (outcome, _) => outcome,
-                };
-                let _ = answer.send(outcome);
-            })
+            writer::Ran {
+                failed: !matches!(outcome, Ok(Ok(_))),
+                deliver: Box::new(move |committed: Result<(), String>| {
+                    let outcome = match (outcome, committed) {
+                        (Ok(Ok(_)), Err(reason)) => Ok(Err(E::from(DbError::Transaction(reason)))),
+                        (outcome, _) => outcome,
+                    };
+                    let _ = answer.send(outcome);
+                }),
+            }
         });
         self.inner
             .writer

@@ -202,6 +202,53 @@ async fn writes_queued_behind_a_busy_writer_share_its_next_commit_and_a_failed_o
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_alone_in_its_batch_that_fails_or_panics_leaves_no_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(
+        &dir.path().join(DB_FILE),
+        1,
+        Checkpoints::Parley,
+        |_| Ok(()),
+    )
+    .unwrap();
+    let insert = |code: &'static str, outcome: u8| {
+        let db = db.clone();
+        async move {
+            db.write(move |tx| {
+                tx.execute("INSERT INTO stores (code, name) VALUES (?1, 'S')", [code])
+                    .map_err(DbError::from)?;
+                match outcome {
+                    0 => Ok(()),
+                    1 => Err(WriteError::Refused),
+                    _ => panic!("a write that panics"),
+                }
+            })
+            .await
+        }
+    };
+    // One at a time, each awaited: every one is alone in its transaction.
+    insert("kept-1", 0).await.unwrap();
+    assert!(matches!(
+        insert("refused", 1).await,
+        Err(WriteError::Refused)
+    ));
+    let panicked = AssertUnwindSafe(insert("panicked", 2)).catch_unwind().await;
+    assert!(panicked.is_err());
+    insert("kept-2", 0).await.unwrap();
+
+    let codes: Vec<String> = db
+        .read_pooled(|c| {
+            c.prepare("SELECT code FROM stores ORDER BY code")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()
+                .map_err(DbError::from)
+        })
+        .await
+        .unwrap();
+    assert_eq!(codes, ["kept-1", "kept-2"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_external_checkpoints_no_connection_of_ours_ever_checkpoints() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(DB_FILE);
