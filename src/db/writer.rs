@@ -12,7 +12,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::thread::Result as Caught;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 use rusqlite::Connection;
@@ -49,16 +49,6 @@ pub(super) enum WriteJob {
     /// Runs outside any transaction (`VACUUM INTO`, pragmas), between batches.
     Raw(Job),
 }
-
-/// A batch's transaction commits at the earliest this long after the previous one ended; the
-/// writes that arrive meanwhile join it. A write after a quiet moment commits at once. Each commit
-/// makes every read connection drop its page cache (SQLite resets a reader's pager when the WAL
-/// has changed since its last read), so under a mix of reads and writes fewer, larger commits
-/// leave the reads their caches: at 1M messages, 5 ms gave the mixed load (E) +13–21 % and 3.5
-/// times fewer commits, 2 ms +5–10 %; sends at a fixed 2,398/s kept p99 at 30 ms (33–35 ms
-/// without). The price is up to this much added to a send's latency, which a closed loop of
-/// senders with nothing else to do (scenario D, 64 at once) pays in throughput (−15 %).
-const COMMIT_INTERVAL: Duration = Duration::from_millis(5);
 
 /// The WAL starts over only when it has been wholly copied into the database file before the next
 /// write begins, which continuous writes never allow the checkpointer alone. So once the WAL
@@ -213,7 +203,6 @@ pub(super) fn start_checkpointer(
 
 fn serve(mut conn: Connection, jobs: Receiver<WriteJob>, before_commit: super::BeforeCommit) {
     let mut next: Option<WriteJob> = None;
-    let mut last_commit = Instant::now();
     loop {
         let job = match next.take() {
             Some(job) => job,
@@ -226,25 +215,17 @@ fn serve(mut conn: Connection, jobs: Receiver<WriteJob>, before_commit: super::B
             WriteJob::Raw(job) => job(&mut conn),
             WriteJob::InTransaction(first) => {
                 let mut batch = vec![first];
-                let until = last_commit + COMMIT_INTERVAL;
                 while batch.len() < MAX_BATCH {
-                    let left = until.saturating_duration_since(Instant::now());
-                    let got = if left.is_zero() {
-                        jobs.try_recv().ok()
-                    } else {
-                        jobs.recv_timeout(left).ok()
-                    };
-                    match got {
-                        Some(WriteJob::InTransaction(job)) => batch.push(job),
-                        Some(raw) => {
+                    match jobs.try_recv() {
+                        Ok(WriteJob::InTransaction(job)) => batch.push(job),
+                        Ok(raw) => {
                             next = Some(raw);
                             break;
                         }
-                        None => break,
+                        Err(_) => break,
                     }
                 }
                 run_batch(&conn, batch, before_commit);
-                last_commit = Instant::now();
             }
         }
     }
