@@ -526,6 +526,9 @@ if (dialog) {
   const search = form.elements.recipient_search;
   const error = document.getElementById('compose-error');
   let found = [];
+  // Lookups go out as the person types and may answer out of order: only the latest one's
+  // answer may fill the suggestions.
+  let lookups = 0;
   const recipientType = () => form.elements.conversation_type.selectedOptions[0].dataset.recipient;
   // Writing to a whole team (a customer to their store, a store to the platform): nobody to pick.
   const toTeam = () => recipientType() === 'team';
@@ -541,7 +544,10 @@ if (dialog) {
     const picked = search.value.match(/<([^>]+)>$/);
     const term = picked ? picked[1] : search.value;
     const query = new URLSearchParams({ recipient_type: recipientType(), search: term, limit: '20' });
-    found = (await call(`${api}/recipients?${query}`)).recipients;
+    const asked = ++lookups;
+    const answer = (await call(`${api}/recipients?${query}`)).recipients;
+    if (asked !== lookups) return;
+    found = answer;
     options.replaceChildren(...found.map((r) => el('option', { value: `${r.name} <${r.email}>` }, r.store_name)));
   }
   document.getElementById('compose-open').addEventListener('click', () => { dialog.showModal(); lookup().catch(() => {}); });
