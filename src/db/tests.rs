@@ -1,13 +1,9 @@
 use super::*;
 use futures_util::FutureExt;
 
-fn count_stores(conn: &Connection) -> Result<(i64, std::thread::ThreadId), DbError> {
-    let n = conn.query_row("SELECT count(*) FROM stores", [], |r| r.get(0))?;
-    Ok((n, std::thread::current().id()))
-}
-
-#[tokio::test(flavor = "current_thread")]
-async fn reads_run_here_once_the_thread_has_a_reader_and_see_every_commit() {
+/// A database in a new temporary directory (kept while the returned guard lives), with one
+/// pooled reader and Parley's own checkpoints.
+fn fresh_db() -> (tempfile::TempDir, Db) {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(
         &dir.path().join(DB_FILE),
@@ -16,6 +12,17 @@ async fn reads_run_here_once_the_thread_has_a_reader_and_see_every_commit() {
         |_| Ok(()),
     )
     .unwrap();
+    (dir, db)
+}
+
+fn count_stores(conn: &Connection) -> Result<(i64, std::thread::ThreadId), DbError> {
+    let n = conn.query_row("SELECT count(*) FROM stores", [], |r| r.get(0))?;
+    Ok((n, std::thread::current().id()))
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn reads_run_here_once_the_thread_has_a_reader_and_see_every_commit() {
+    let (_dir, db) = fresh_db();
     let here = std::thread::current().id();
 
     let (_, pooled_on) = db.read(count_stores).await.unwrap();
@@ -47,14 +54,7 @@ async fn reads_run_here_once_the_thread_has_a_reader_and_see_every_commit() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_read_sees_one_snapshot_and_never_keeps_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(
-        &dir.path().join(DB_FILE),
-        1,
-        Checkpoints::Parley,
-        |_| Ok(()),
-    )
-    .unwrap();
+    let (_dir, db) = fresh_db();
     db.attach_local_reader().unwrap();
     let writer = db.clone();
     let insert = move |code: &'static str| {
@@ -119,14 +119,7 @@ impl From<DbError> for WriteError {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_queued_behind_a_busy_writer_share_its_next_commit_and_a_failed_one_leaves_no_trace()
 {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(
-        &dir.path().join(DB_FILE),
-        1,
-        Checkpoints::Parley,
-        |_| Ok(()),
-    )
-    .unwrap();
+    let (_dir, db) = fresh_db();
     // Holds the writer while the others queue up behind it, so they share one transaction.
     let (release, hold) = std::sync::mpsc::channel::<()>();
     let blocker = {
@@ -203,14 +196,7 @@ async fn writes_queued_behind_a_busy_writer_share_its_next_commit_and_a_failed_o
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_alone_in_its_batch_that_fails_or_panics_leaves_no_trace() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(
-        &dir.path().join(DB_FILE),
-        1,
-        Checkpoints::Parley,
-        |_| Ok(()),
-    )
-    .unwrap();
+    let (_dir, db) = fresh_db();
     let insert = |code: &'static str, outcome: u8| {
         let db = db.clone();
         async move {
