@@ -88,6 +88,8 @@ struct Inner {
     id: u64,
     writer: Sender<writer::WriteJob>,
     readers: Sender<Job>,
+    /// Reads started, which pace the writer's commits while they are busy (see [`writer`]).
+    reads: writer::ReadCount,
     /// Dropped with the handle, which stops the checkpointer thread (none when checkpoints are
     /// external).
     _checkpointer: Option<Sender<()>>,
@@ -144,7 +146,8 @@ impl Db {
         let readers = (0..read_connections)
             .map(|_| open::open_reader(path, open::POOLED_READER_CACHE_KIB))
             .collect::<Result<Vec<_>, _>>()?;
-        let writer = writer::start(writer, checkpoints, before_commit)?;
+        let reads = writer::ReadCount::default();
+        let writer = writer::start(writer, checkpoints, before_commit, reads.clone())?;
         let checkpointer = match checkpoints {
             Checkpoints::Parley => Some(writer::start_checkpointer(
                 open::open_checkpointer(path)?,
@@ -159,6 +162,7 @@ impl Db {
                 writer,
                 _checkpointer: checkpointer,
                 readers: serve(readers, "parley-db-read")?,
+                reads,
                 path: path.to_path_buf(),
             }),
         })
@@ -194,6 +198,7 @@ impl Db {
         let local =
             LOCAL_READERS.with_borrow(|readers| readers.iter().position(|(db, _)| *db == id));
         if let Some(index) = local {
+            self.inner.reads.fetch_add(1, Ordering::Relaxed);
             return LOCAL_READERS.with_borrow(|readers| in_snapshot(&readers[index].1, f));
         }
         self.read_pooled(f).await
@@ -206,6 +211,7 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
+        self.inner.reads.fetch_add(1, Ordering::Relaxed);
         let readers = &self.inner.readers;
         run(|job| readers.send(job).is_ok(), |conn| in_snapshot(conn, f)).await
     }
