@@ -347,7 +347,11 @@ pub(crate) fn list(
     } else {
         None
     };
-    let Some(words) = filter.search.as_deref().and_then(search::fts_query) else {
+    let words = match filter.search.as_deref() {
+        Some(input) => search::words(conn, input)?,
+        None => None,
+    };
+    let Some(words) = words else {
         let query = list_query(actor, filter, page, None, overseeing, overdue_before);
         return list_page(conn, actor, &query, None);
     };

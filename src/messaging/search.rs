@@ -11,6 +11,8 @@
 //! | 20..=46 | conversation id (in `conversation_search`: bits 0..=26 instead) |
 //! | 0..=19  | the message's number within its conversation (`messages.search_key`) |
 
+mod terms;
+
 use rusqlite::Connection;
 use rusqlite::types::Value;
 
@@ -29,15 +31,17 @@ const CONVERSATION_MASK: i64 = (1 << CONVERSATION_BITS) - 1;
 // The largest scope still gives a positive rowid.
 const _: () = assert!(MAX_SCOPE < 1 << (63 - SCOPE_SHIFT));
 
-/// Indexes the messages queued for full-text search (migration V15) and empties the queue. Every
-/// transaction that writes messages runs it before it commits: the writer before each group
-/// commit, the seed and the tests that write messages directly. Entries left queued by a commit
-/// without it are indexed by the next transaction that runs it.
+/// Indexes the messages queued for full-text search (migration V15), adds their terms to the
+/// dictionary ([`terms`]), and empties the queue. Every transaction that writes messages runs it
+/// before it commits: the writer before each group commit, the seed and the tests that write
+/// messages directly. Entries left queued by a commit without it are indexed by the next
+/// transaction that runs it.
 pub fn index_queued_messages(conn: &Connection) -> rusqlite::Result<()> {
     let queued: bool = conn
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM message_search_queue)")?
         .query_row([], |r| r.get(0))?;
     if queued {
+        terms::add_queued(conn)?;
         conn.prepare_cached(
             "INSERT INTO message_search (rowid, content) SELECT rowid, content FROM message_search_queue",
         )?
@@ -48,16 +52,59 @@ pub fn index_queued_messages(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Turns what a person typed into an FTS5 query that cannot be a syntax error: every word is
-/// quoted and matched as a prefix, all words must match. None when nothing searchable remains.
-pub(crate) fn fts_query(input: &str) -> Option<String> {
-    let terms: Vec<String> = input
+/// What a person typed, as the FTS5 queries of a search: every word must match, as a prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Words {
+    /// For the message index: each word as the exact terms it begins (`("refund" OR
+    /// "refunds") AND "lamp"`), found in the dictionary, or as a prefix where it begins too many.
+    pub messages: String,
+    /// For the subjects (one short entry a conversation): each word as a prefix.
+    pub subjects: String,
+}
+
+/// The words of `input` (at most ten, each cut at 64 characters), as FTS5's tokenizer folds them,
+/// never FTS5 syntax. None when nothing searchable remains.
+pub(crate) fn words(conn: &Connection, input: &str) -> rusqlite::Result<Option<Words>> {
+    let typed: Vec<String> = input
         .split(|c: char| !c.is_alphanumeric())
         .filter(|t| !t.is_empty())
         .take(10)
-        .map(|t| format!("\"{}\"*", t.chars().take(64).collect::<String>()))
+        .map(|t| t.chars().take(64).collect())
         .collect();
-    (!terms.is_empty()).then(|| terms.join(" "))
+    let tokens = terms::tokenize(typed.iter().map(String::as_str))?;
+    if tokens.is_empty() {
+        return Ok(None);
+    }
+    let mut messages = Vec::with_capacity(tokens.len());
+    let mut subjects = Vec::with_capacity(tokens.len());
+    for token in &tokens {
+        let prefix = format!("{}*", quoted(token));
+        messages.push(match terms::expand(conn, token)? {
+            // No term begins so: the prefix query finds nothing, and costs nothing to find it.
+            Some(terms) if terms.is_empty() => prefix.clone(),
+            Some(terms) if terms.len() == 1 => quoted(&terms[0]),
+            Some(terms) => format!(
+                "({})",
+                terms
+                    .iter()
+                    .map(|t| quoted(t))
+                    .collect::<Vec<_>>()
+                    .join(" OR ")
+            ),
+            None => prefix.clone(),
+        });
+        subjects.push(prefix);
+    }
+    Ok(Some(Words {
+        // FTS5 joins a parenthesized group to the rest only by an explicit AND.
+        messages: messages.join(" AND "),
+        subjects: subjects.join(" "),
+    }))
+}
+
+/// An FTS5 string: whatever it holds is one phrase, never syntax.
+fn quoted(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
 }
 
 /// How a search's page is chosen among its hits, which arrive as the JSON array `:hits`.
@@ -98,7 +145,7 @@ fn hits_sql(ranges: usize) -> String {
                 "SELECT (abs(rowid) >> {MESSAGE_BITS}) & {CONVERSATION_MASK} FROM message_search
                  WHERE message_search MATCH :q AND rowid BETWEEN :first{i} AND :last{i}
                  UNION ALL SELECT rowid & {CONVERSATION_MASK} FROM conversation_search
-                 WHERE conversation_search MATCH :q AND rowid BETWEEN :first{i} AND :last{i}"
+                 WHERE conversation_search MATCH :qs AND rowid BETWEEN :first{i} AND :last{i}"
             )
         })
         .collect::<Vec<_>>()
@@ -133,10 +180,13 @@ fn scope_range(scope: i64) -> (i64, i64) {
 }
 
 /// The parameters of [`hits_sql`]: the words, and each of the actor's rowid ranges.
-pub(crate) fn params(actor: &Actor, words: &str) -> Params {
+pub(crate) fn params(actor: &Actor, words: &Words) -> Params {
     const FIRST: [&str; 2] = [":first0", ":first1"];
     const LAST: [&str; 2] = [":last0", ":last1"];
-    let mut params = vec![(":q", Value::Text(words.to_string()))];
+    let mut params = vec![
+        (":q", Value::Text(words.messages.clone())),
+        (":qs", Value::Text(words.subjects.clone())),
+    ];
     for (i, (first, last)) in ranges(actor).into_iter().enumerate() {
         params.push((FIRST[i], Value::Integer(first)));
         params.push((LAST[i], Value::Integer(last)));
@@ -148,7 +198,7 @@ pub(crate) fn params(actor: &Actor, words: &str) -> Params {
 pub(crate) fn hits(
     conn: &Connection,
     actor: &Actor,
-    words: &str,
+    words: &Words,
 ) -> Result<Vec<i64>, MessagingError> {
     let params = params(actor, words);
     let mut hits = conn

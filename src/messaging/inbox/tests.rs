@@ -1,7 +1,7 @@
 //! The inbox's queries checked against their plans and against reading every row.
 
 use super::*;
-use crate::messaging::search::{fts_query, index_queued_messages, plan as search_plan};
+use crate::messaging::search::{Words, index_queued_messages, plan as search_plan, words};
 use rusqlite::params;
 
 /// EXPLAIN QUERY PLAN lines of `sql`.
@@ -643,14 +643,49 @@ fn search_finds_what_reading_every_text_finds() {
 }
 
 #[test]
-fn search_input_never_reaches_fts5_as_syntax() {
+fn search_input_never_reaches_fts5_as_syntax_and_prefixes_become_the_index_terms() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = crate::db::open_and_migrate(&dir.path().join("p.db")).unwrap();
+    conn.execute_batch(
+        "INSERT INTO message_search_queue (rowid, content) VALUES
+             (1, 'Refund refunded, REFUNDS; the Café order'),
+             (2, 'orders ordered a NEAR b');",
+    )
+    .unwrap();
+    index_queued_messages(&conn).unwrap();
+    let q = |input: &str| words(&conn, input).unwrap();
     assert_eq!(
-        fts_query("refund  order"),
-        Some("\"refund\"* \"order\"*".into())
+        q("REFUND  order"),
+        Some(Words {
+            messages:
+                r#"("order" OR "ordered" OR "orders") AND ("refund" OR "refunded" OR "refunds")"#
+                    .into(),
+            subjects: r#""order"* "refund"*"#.into(),
+        })
     );
+    // Folded as the index folds: case and diacritics.
+    assert_eq!(q("CAFÉ").unwrap().messages, r#""cafe""#);
     assert_eq!(
-        fts_query("\"NEAR(a b)\" OR *"),
-        Some("\"NEAR\"* \"a\"* \"b\"* \"OR\"*".into())
+        q("café ordere").unwrap().messages,
+        r#""cafe" AND "ordered""#
     );
-    assert_eq!(fts_query("  -- ** "), None);
+    // A word no term begins stays a prefix query, which finds nothing.
+    assert_eq!(q("zebra").unwrap().messages, r#""zebra"*"#);
+    // FTS5 syntax is only ever words.
+    assert_eq!(
+        q("\"NEAR(a b)\" OR *").unwrap().subjects,
+        r#""a"* "b"* "near"* "or"*"#
+    );
+    assert_eq!(q("  -- ** "), None);
+    // Every term the index holds is in the dictionary.
+    conn.execute_batch("CREATE VIRTUAL TABLE temp.v USING fts5vocab(main, message_search, 'row')")
+        .unwrap();
+    let missing: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM temp.v WHERE term NOT IN (SELECT term FROM search_terms)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(missing, 0);
 }
