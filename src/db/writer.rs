@@ -119,7 +119,12 @@ impl Pacing {
 
     fn committed(&mut self, writes: usize) {
         let reads = self.reads.load(Ordering::Relaxed);
-        let since = (reads - self.reads_at_commit) as f64;
+        // After a long spell without commits (reads alone, or nothing), only the reads of the
+        // last interval count, at the spell's rate: a minute of reads must not hold the next
+        // few hundred commits back.
+        let elapsed = self.last_commit.elapsed().as_secs_f64();
+        let recent = (COMMIT_INTERVAL.as_secs_f64() / elapsed).min(1.0);
+        let since = (reads - self.reads_at_commit) as f64 * recent;
         self.recent_reads = self.recent_reads * PACING_DECAY + since;
         self.recent_writes = self.recent_writes * PACING_DECAY + writes as f64;
         self.reads_at_commit = reads;
@@ -429,6 +434,18 @@ mod tests {
         reads.fetch_add(64, Ordering::Relaxed);
         pacing.committed(1);
         assert_eq!(pacing.commit_after(), pacing.last_commit);
+        // Ten seconds of reads alone (50,000 a second), then writes alone: counted at their
+        // rate over the last interval, the reads hold back only the next few dozen commits.
+        let mut pacing = Pacing::new(reads.clone());
+        pacing.last_commit -= Duration::from_secs(10);
+        reads.fetch_add(500_000, Ordering::Relaxed);
+        pacing.committed(1);
+        assert!(pacing.busy());
+        for _ in 0..50 {
+            reads.fetch_add(1, Ordering::Relaxed);
+            pacing.committed(1);
+        }
+        assert!(!pacing.busy());
         // Once reads fade, commits are immediate again within a few dozen commits.
         let mut pacing = Pacing::new(reads.clone());
         for _ in 0..20 {
