@@ -546,6 +546,11 @@ CREATE TABLE saved_replies (
 );
 CREATE INDEX ix_saved_replies_store ON saved_replies (store_id);
 
+-- search_terms
+CREATE TABLE search_terms (
+    term TEXT PRIMARY KEY
+) WITHOUT ROWID;
+
 -- secret_key_check
 CREATE TABLE secret_key_check (
     id         INTEGER PRIMARY KEY CHECK (id = 1),
