@@ -80,10 +80,8 @@ pub(crate) fn words(conn: &Connection, input: &str) -> rusqlite::Result<Option<W
     for token in &tokens {
         let prefix = format!("{}*", quoted(token));
         messages.push(match terms::expand(conn, token)? {
-            // No term begins so: the prefix query finds nothing, and costs nothing to find it.
-            Some(terms) if terms.is_empty() => prefix.clone(),
             Some(terms) if terms.len() == 1 => quoted(&terms[0]),
-            Some(terms) => format!(
+            Some(terms) if terms.len() > 1 => format!(
                 "({})",
                 terms
                     .iter()
@@ -91,7 +89,9 @@ pub(crate) fn words(conn: &Connection, input: &str) -> rusqlite::Result<Option<W
                     .collect::<Vec<_>>()
                     .join(" OR ")
             ),
-            None => prefix.clone(),
+            // No term begins so (the prefix query finds nothing, and costs nothing to find
+            // it), or too many do.
+            _ => prefix.clone(),
         });
         subjects.push(prefix);
     }

@@ -35,7 +35,7 @@ fn open_tokenizer() -> rusqlite::Result<Connection> {
 }
 
 /// The distinct terms FTS5 makes of `texts`, in term order.
-pub(crate) fn tokenize<'a>(
+pub(super) fn tokenize<'a>(
     texts: impl IntoIterator<Item = &'a str>,
 ) -> rusqlite::Result<Vec<String>> {
     TOKENIZER.with_borrow_mut(|tokenizer| {
