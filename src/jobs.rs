@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::{LoginLimiter, session};
 use crate::config::Settings;
-use crate::db::Db;
+use crate::db::{Activity, Db, DbError};
 use crate::domain::{AlertKind, AlertPriority};
 use crate::email::delivery;
 use crate::error::AppError;
@@ -50,6 +50,14 @@ pub(crate) fn spawn_all(ctx: Context, shutdown: CancellationToken) {
             Ok::<_, AppError>(())
         }));
     }
+    let merges = ctx.db.clone();
+    tokio::spawn(when_quiet(ctx.db.clone(), shutdown.clone(), move || {
+        let db = merges.clone();
+        async move {
+            db.write(|conn| crate::messaging::search::merge_step(conn).map_err(DbError::from))
+                .await
+        }
+    }));
     let late = ctx.db.clone();
     tokio::spawn(every(
         Duration::from_secs(600),
@@ -120,6 +128,64 @@ where
             }
         }
     }
+}
+
+/// How often [`when_quiet`] looks whether the database is quiet.
+const QUIET_CHECK: Duration = Duration::from_secs(1);
+
+/// The most reads that leave the database quiet, from one look to the next: people reading
+/// pages, and the delivery jobs' polls, not a load whose readers would each lose their page cache
+/// to a commit of the background work.
+const QUIET_READS: u64 = 20;
+
+/// Runs `step` (background writes that can wait, such as merging the search index) while the
+/// database is quiet: nothing written by anyone else and at most [`QUIET_READS`] reads since the
+/// last look, a second before or the previous step. `step` says whether work remains; once it
+/// says no, it runs again only after someone else has written. A step should be short: a write
+/// arriving meanwhile waits for it.
+async fn when_quiet<F, Fut, E>(db: Db, shutdown: CancellationToken, mut step: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<bool, E>>,
+    E: std::fmt::Debug,
+{
+    // The first look one interval after the start: quiet is judged over an interval.
+    let mut ticker =
+        tokio::time::interval_at(tokio::time::Instant::now() + QUIET_CHECK, QUIET_CHECK);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut seen = db.activity();
+    // Until a first step says otherwise: the database may hold work from before the start.
+    let mut work_left = true;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        let mut own_writes = 0;
+        loop {
+            let now = db.activity();
+            let others_wrote = now.writes - seen.writes > own_writes;
+            work_left |= others_wrote;
+            let quiet = !others_wrote && quiet_reads(seen, now);
+            seen = now;
+            if !(quiet && work_left) {
+                break;
+            }
+            match step().await {
+                Ok(more) => work_left = more,
+                Err(e) => {
+                    // Tried again after the next write by someone else, not every second.
+                    tracing::error!(error = ?e, "background job failed");
+                    work_left = false;
+                }
+            }
+            own_writes = 1;
+        }
+    }
+}
+
+fn quiet_reads(before: Activity, after: Activity) -> bool {
+    after.reads - before.reads <= QUIET_READS
 }
 
 /// Drops expired sessions, spent single sign-on tokens and email links past their expiry, events past their
@@ -303,6 +369,68 @@ pub(crate) fn sweep_stale_files(dir: &std::path::Path, age: Duration) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    async fn wait_for(what: impl Fn() -> bool) -> bool {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !what() {
+            if tokio::time::Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        true
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn background_work_runs_while_the_database_is_quiet_and_only_then() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.db");
+        let db = Db::open(&path, 1, crate::db::Checkpoints::Parley, |_| Ok(())).unwrap();
+        let noop = |_: &rusqlite::Connection| Ok::<_, DbError>(());
+        // People reading, far above what a quiet database sees.
+        let reading = Arc::new(AtomicBool::new(true));
+        let reader = tokio::spawn({
+            let (db, reading) = (db.clone(), reading.clone());
+            async move {
+                while reading.load(Ordering::Relaxed) {
+                    db.read(noop).await.unwrap();
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+        });
+        // Work of three steps, each a write.
+        let steps = Arc::new(AtomicUsize::new(0));
+        let shutdown = CancellationToken::new();
+        tokio::spawn(when_quiet(db.clone(), shutdown.clone(), {
+            let (db, steps) = (db.clone(), steps.clone());
+            move || {
+                let (db, steps) = (db.clone(), steps.clone());
+                async move {
+                    db.write(noop).await?;
+                    Ok::<_, DbError>(steps.fetch_add(1, Ordering::Relaxed) + 1 < 3)
+                }
+            }
+        }));
+        let count = || steps.load(Ordering::Relaxed);
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert_eq!(count(), 0, "no work while reads are busy");
+
+        reading.store(false, Ordering::Relaxed);
+        reader.await.unwrap();
+        assert!(
+            wait_for(|| count() == 3).await,
+            "the work, once quiet: {}",
+            count()
+        );
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert_eq!(count(), 3, "no step after the work said it was done");
+
+        // Someone else writes: there may be work again.
+        db.write(noop).await.unwrap();
+        assert!(wait_for(|| count() == 4).await, "{}", count());
+        shutdown.cancel();
+    }
 
     #[test]
     fn only_stale_temp_files_are_swept() {

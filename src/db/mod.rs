@@ -78,6 +78,13 @@ impl DbError {
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
+/// Counts of the reads and writes callers have started on a [`Db`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Activity {
+    pub reads: u64,
+    pub writes: u64,
+}
+
 #[derive(Clone)]
 pub struct Db {
     inner: Arc<Inner>,
@@ -90,6 +97,8 @@ struct Inner {
     readers: Sender<Job>,
     /// Reads started, which pace the writer's commits while they are busy (see [`writer`]).
     reads: writer::ReadCount,
+    /// Writes started (see [`Db::activity`]).
+    writes: AtomicU64,
     /// Dropped with the handle, which stops the checkpointer thread (none when checkpoints are
     /// external).
     _checkpointer: Option<Sender<()>>,
@@ -163,9 +172,19 @@ impl Db {
                 _checkpointer: checkpointer,
                 readers: serve(readers, "parley-db-read")?,
                 reads,
+                writes: AtomicU64::new(0),
                 path: path.to_path_buf(),
             }),
         })
+    }
+
+    /// The reads and writes started so far: background work that waits for a quiet moment
+    /// compares two of these.
+    pub(crate) fn activity(&self) -> Activity {
+        Activity {
+            reads: self.inner.reads.load(Ordering::Relaxed),
+            writes: self.inner.writes.load(Ordering::Relaxed),
+        }
     }
 
     /// Writes waiting for the writer thread (the metrics' queue depth).
@@ -225,6 +244,7 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
+        self.inner.writes.fetch_add(1, Ordering::Relaxed);
         let (answer, result) = tokio::sync::oneshot::channel();
         let span = tracing::Span::current();
         let job: writer::TxJob = Box::new(move |conn| {

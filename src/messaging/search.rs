@@ -52,6 +52,28 @@ pub fn index_queued_messages(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Pages of merging in one [`merge_step`]: about 20 ms at ten million messages, which a write
+/// arriving meanwhile waits at most.
+const MERGE_PAGES: i64 = 256;
+
+/// One step of merging the full-text indexes' segments (migration V33), for a quiet moment: a
+/// search seeks into every segment for every term, and FTS5 alone leaves up to three a level (at
+/// ten million messages, a rare word: 1,996 searches/s on 31 segments, 2,622/s on 2). Says
+/// whether it merged anything: false once every level holds at most one segment.
+pub fn merge_step(conn: &Connection) -> rusqlite::Result<bool> {
+    let mut merged = false;
+    for index in ["message_search", "conversation_search"] {
+        let before = conn.total_changes();
+        conn.prepare_cached(&format!(
+            "INSERT INTO {index} ({index}, rank) VALUES ('merge', {MERGE_PAGES})"
+        ))?
+        .execute([])?;
+        // FTS5's documented signal: the command changed at least two rows if it merged.
+        merged |= conn.total_changes() - before >= 2;
+    }
+    Ok(merged)
+}
+
 /// What a person typed, as the FTS5 queries of a search: every word must match, as a prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Words {

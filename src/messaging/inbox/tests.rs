@@ -689,3 +689,55 @@ fn search_input_never_reaches_fts5_as_syntax_and_prefixes_become_the_index_terms
         .unwrap();
     assert_eq!(missing, 0);
 }
+
+#[test]
+fn merging_in_quiet_moments_leaves_one_segment_a_level_and_finds_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = crate::db::open_and_migrate(&dir.path().join("p.db")).unwrap();
+    // As after a bulk load, or a spell of commits FTS5 has not merged yet: one segment for each.
+    conn.execute_batch(
+        "INSERT INTO message_search (message_search, rank) VALUES ('automerge', 0);
+         INSERT INTO message_search (message_search, rank) VALUES ('crisismerge', 100);",
+    )
+    .unwrap();
+    for n in 1..=40_i64 {
+        conn.execute(
+            "INSERT INTO message_search_queue (rowid, content) VALUES (?1, ?2)",
+            rusqlite::params![n, format!("refund number{n} lamp{}", n % 7)],
+        )
+        .unwrap();
+        index_queued_messages(&conn).unwrap();
+    }
+    let segments = || -> i64 {
+        conn.query_row(
+            "SELECT count(DISTINCT segid) FROM message_search_idx",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let found = |query: &str| -> Vec<i64> {
+        conn.prepare(
+            "SELECT rowid FROM message_search WHERE message_search MATCH ?1 ORDER BY rowid",
+        )
+        .unwrap()
+        .query_map([query], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+    };
+    assert_eq!(segments(), 40);
+    let before = (found("refund"), found("lamp3"), found("number17"));
+    let mut steps = 0;
+    while crate::messaging::search::merge_step(&conn).unwrap() {
+        steps += 1;
+        assert!(steps < 100, "merging should end");
+    }
+    assert!(steps > 0);
+    // 40 segments merged two by two: one a level at most (40 = 0b101000: 2).
+    assert!(segments() <= 2, "{} segments left", segments());
+    assert_eq!((found("refund"), found("lamp3"), found("number17")), before);
+    assert_eq!(before.0.len(), 40);
+    // Nothing left: the next step merges nothing.
+    assert!(!crate::messaging::search::merge_step(&conn).unwrap());
+}
