@@ -164,6 +164,10 @@ struct ListQuery {
     count_params: Params,
     page_sql: String,
     page_params: Params,
+    /// For [`SearchPlan::NewestFirst`]: the ids of what the caller sees through the filter,
+    /// newest first, among which [`walk`] keeps the hits; the page then reads the ids it kept
+    /// (`:page`).
+    walk: Option<(String, Params)>,
 }
 
 /// The query of an inbox page. `overseeing`: an admin asking for `store_customer` conversations
@@ -235,15 +239,30 @@ fn list_query(
             Value::Text(before.format("%F %T%.f%:z").to_string()),
         ));
     }
+    let order = "ORDER BY c.last_activity_at DESC, c.id DESC";
     let mut conversations = "conversations c";
+    let mut walk = None;
     if let Some(plan) = search {
+        // Without statistics SQLite cannot tell few hits from many: the plan says which.
+        const WALKED: &str = "conversations c INDEXED BY ix_conversations_store_activity";
+        if plan == SearchPlan::NewestFirst {
+            // Ties in time are put in order by the walk: sorting them here would pass every
+            // walked row through SQLite's sorter.
+            walk = Some((
+                format!(
+                    "SELECT c.id, c.last_activity_at FROM {WALKED} WHERE {}
+                     ORDER BY c.last_activity_at DESC",
+                    conditions.join(" AND ")
+                ),
+                params.clone(),
+            ));
+        }
         // `+` leaves the hits as a filter where something else drives the query.
         let drives = plan == SearchPlan::FromHits && !matches!(actor, Actor::Customer { .. });
         let hit = if drives { "c.id" } else { "+c.id" };
         conditions.push(format!("{hit} IN (SELECT value FROM json_each(:hits))"));
-        // Without statistics SQLite cannot tell few hits from many: the plan says which.
         conversations = match plan {
-            SearchPlan::NewestFirst => "conversations c INDEXED BY ix_conversations_store_activity",
+            SearchPlan::NewestFirst => WALKED,
             SearchPlan::FromHits => "conversations c NOT INDEXED",
         };
     }
@@ -255,31 +274,41 @@ fn list_query(
             params.clone(),
         ),
     };
-    let mut page_params = params;
-    page_params.extend(me_params(actor));
-    page_params.push((":limit", Value::Integer(page.limit.into())));
-    page_params.push((":skip", Value::Integer(page.skip.into())));
-    let order = "ORDER BY c.last_activity_at DESC, c.id DESC LIMIT :limit OFFSET :skip";
-    let page_sql = if search.is_some() {
-        // The page is chosen from the candidates' ids and times alone, and only its rows read
-        // their summaries (SQLite computes a row's columns before it sorts).
-        format!(
-            "WITH page AS (SELECT c.id, c.last_activity_at FROM {conversations}
-                 WHERE {where_clause} {order})
-             {} ORDER BY page.last_activity_at DESC, page.id DESC",
-            summary_select(actor, "page JOIN conversations c ON c.id = page.id")
-        )
+    let (page_sql, page_params) = if walk.is_some() {
+        // The walk chose the page's ids.
+        let sql = format!(
+            "{} WHERE c.id IN (SELECT value FROM json_each(:page)) {order}",
+            summary_select(actor, "conversations c")
+        );
+        (sql, me_params(actor))
     } else {
-        format!(
-            "{} WHERE {where_clause} {order}",
-            summary_select(actor, conversations)
-        )
+        let mut page_params = params;
+        page_params.extend(me_params(actor));
+        page_params.push((":limit", Value::Integer(page.limit.into())));
+        page_params.push((":skip", Value::Integer(page.skip.into())));
+        let sql = if search.is_some() {
+            // The page is chosen from the candidates' ids and times alone, and only its rows
+            // read their summaries (SQLite computes a row's columns before it sorts).
+            format!(
+                "WITH page AS (SELECT c.id, c.last_activity_at FROM {conversations}
+                     WHERE {where_clause} {order} LIMIT :limit OFFSET :skip)
+                 {} ORDER BY page.last_activity_at DESC, page.id DESC",
+                summary_select(actor, "page JOIN conversations c ON c.id = page.id")
+            )
+        } else {
+            format!(
+                "{} WHERE {where_clause} {order} LIMIT :limit OFFSET :skip",
+                summary_select(actor, conversations)
+            )
+        };
+        (sql, page_params)
     };
     ListQuery {
         count_sql,
         count_params,
         page_sql,
         page_params,
+        walk,
     }
 }
 
@@ -373,13 +402,67 @@ pub(crate) fn list(
     };
     let plan = search::plan(actor, hits.len(), visible_total, page);
     let mut query = list_query(actor, filter, page, Some(plan), overseeing, overdue_before);
-    let ids: Vec<String> = hits.iter().map(i64::to_string).collect();
-    let ids = Value::Text(format!("[{}]", ids.join(",")));
-    query.page_params.push((":hits", ids.clone()));
-    query.count_params.push((":hits", ids));
     // Where the scope is exactly what the caller may see, every hit counts.
     let total = scope_is_visibility(actor, filter).then_some(hits.len() as i64);
+    if total.is_none() {
+        query.count_params.push((":hits", json_ids(&hits)));
+    }
+    match &query.walk {
+        Some((sql, params)) => {
+            let kept = walk(conn, sql, params, &hits, page)?;
+            query.page_params.push((":page", json_ids(&kept)));
+        }
+        None => query.page_params.push((":hits", json_ids(&hits))),
+    }
     list_page(conn, actor, &query, total)
+}
+
+/// Ids as a JSON array, for `json_each`.
+fn json_ids(ids: &[i64]) -> Value {
+    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+    Value::Text(format!("[{}]", ids.join(",")))
+}
+
+/// Walks the ids and times `sql` gives (newest first) and keeps the page's among those in `hits`
+/// (sorted), in the inbox's order (newest first, then the higher id): the walk passes about
+/// `visible / hits` rows per row of the page, each tested here against the hits rather than
+/// against a table SQLite would first build of them all.
+fn walk(
+    conn: &Connection,
+    sql: &str,
+    params: &Params,
+    hits: &[i64],
+    page: Page,
+) -> Result<Vec<i64>, MessagingError> {
+    let (skip, limit) = (page.skip as usize, page.limit as usize);
+    let mut statement = conn.prepare_cached(sql)?;
+    let mut rows = statement.query(bind(params).as_slice())?;
+    // Hits as (time, id): stored times are text in one format, so text order is time order; as
+    // in SQLite, no time sorts before any.
+    let mut found: Vec<(Option<String>, i64)> = Vec::with_capacity(skip + limit);
+    while let Some(row) = rows.next()? {
+        let at = row
+            .get_ref(1)?
+            .as_str_or_null()
+            .map_err(rusqlite::Error::from)?;
+        // Enough, unless this row ties with the last hit kept (a tie may come first).
+        if found.len() >= skip + limit
+            && found.last().is_some_and(|(last, _)| last.as_deref() != at)
+        {
+            break;
+        }
+        let id: i64 = row.get(0)?;
+        if hits.binary_search(&id).is_ok() {
+            found.push((at.map(str::to_owned), id));
+        }
+    }
+    found.sort_unstable_by(|a, b| b.cmp(a));
+    Ok(found
+        .into_iter()
+        .skip(skip)
+        .take(limit)
+        .map(|(_, id)| id)
+        .collect())
 }
 
 /// Runs an inbox query: the page, then the total unless `total` is known.

@@ -73,13 +73,18 @@ fn inbox_queries_never_scan_a_whole_table() {
                 let mut q = list_query(actor, filter, page, search, false, None);
                 if search.is_some() {
                     let hits = Value::Text("[1,2,3]".into());
-                    q.page_params.push((":hits", hits.clone()));
+                    let page = if q.walk.is_some() { ":page" } else { ":hits" };
+                    q.page_params.push((page, hits.clone()));
                     q.count_params.push((":hits", hits));
                 }
-                for (sql, params) in [
-                    (&q.count_sql, &q.count_params),
-                    (&q.page_sql, &q.page_params),
-                ] {
+                let mut statements = vec![
+                    ("count", &q.count_sql, &q.count_params),
+                    ("page", &q.page_sql, &q.page_params),
+                ];
+                if let Some((sql, params)) = &q.walk {
+                    statements.push(("walk", sql, params));
+                }
+                for (which, sql, params) in statements {
                     let lines = plan(&conn, sql, params);
                     if std::env::var("SHOW_PLANS").is_ok() {
                         eprintln!("{actor:?} {filter:?} {search:?}\n{}", lines.join("\n"));
@@ -93,19 +98,20 @@ fn inbox_queries_never_scan_a_whole_table() {
                         .find(|l| l.starts_with("SEARCH ") || l.starts_with("SCAN "))
                         .cloned()
                         .unwrap_or_default();
-                    match (actor, search) {
+                    match (actor, search, which) {
                         // A customer's inbox starts from their own participant rows,
                         // whatever the size of the store; a search's few hits start from
-                        // the conversation ids.
-                        (Actor::Customer { .. }, _)
-                        | (Actor::Staff { .. }, Some(SearchPlan::FromHits)) => assert!(
+                        // the conversation ids, and so does a page the walk chose.
+                        (Actor::Customer { .. }, _, _)
+                        | (Actor::Staff { .. }, Some(SearchPlan::FromHits), _)
+                        | (_, Some(SearchPlan::NewestFirst), "page") => assert!(
                             first.contains("rowid=?") || first.contains("(id=?"),
-                            "{actor:?} {filter:?}: {lines:#?}"
+                            "{actor:?} {filter:?} {which}: {lines:#?}"
                         ),
                         // Many hits: the store's conversations, newest first.
-                        (_, Some(SearchPlan::NewestFirst)) => assert!(
+                        (_, Some(SearchPlan::NewestFirst), _) => assert!(
                             first.contains("ix_conversations_store_activity (store_id=?)"),
-                            "{filter:?}: {lines:#?}"
+                            "{filter:?} {which}: {lines:#?}"
                         ),
                         _ => {}
                     }
