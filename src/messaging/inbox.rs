@@ -312,7 +312,7 @@ fn list_query(
     }
 }
 
-/// Whether the scope of [`search::params`] selects exactly what `visible` and the filter
+/// Whether the scope of [`search::hits`] selects exactly what `visible` and the filter
 /// select: for staff without type or state filters (an admin's search reads every scope).
 fn scope_is_visibility(actor: &Actor, filter: &ListFilter) -> bool {
     matches!(actor, Actor::Staff { .. })

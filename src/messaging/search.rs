@@ -14,9 +14,7 @@
 mod terms;
 
 use rusqlite::Connection;
-use rusqlite::types::Value;
 
-use super::access::{Params, bind};
 use super::error::MessagingError;
 use crate::domain::{Actor, Page};
 
@@ -156,22 +154,23 @@ pub(crate) fn plan(actor: &Actor, hits: usize, visible: i64, page: Page) -> Sear
     }
 }
 
-/// The conversations a search finds (migration V11): those with a live message or a subject that
-/// has every word, within the caller's scopes, each a rowid range of the index (`:first0`,
-/// `:last0`, …). A conversation comes once per hit in it: [`hits`] keeps one.
-fn hits_sql(ranges: usize) -> String {
-    (0..ranges)
-        .map(|i| {
-            // A note's rowid is negative: its conversation is read from the magnitude.
-            format!(
-                "SELECT (abs(rowid) >> {MESSAGE_BITS}) & {CONVERSATION_MASK} FROM message_search
-                 WHERE message_search MATCH :q AND rowid BETWEEN :first{i} AND :last{i}
-                 UNION ALL SELECT rowid & {CONVERSATION_MASK} FROM conversation_search
-                 WHERE conversation_search MATCH :qs AND rowid BETWEEN :first{i} AND :last{i}"
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(" UNION ALL ")
+/// The hits of a search in one rowid range (migration V11): the rowids of the live messages, then
+/// of the subjects, that have every word. Rowids alone: each hit's conversation is worked out
+/// here, not by an expression SQLite would evaluate for every hit.
+const MESSAGE_HITS: &str = "SELECT rowid FROM message_search
+     WHERE message_search MATCH ?1 AND rowid BETWEEN ?2 AND ?3";
+const SUBJECT_HITS: &str = "SELECT rowid FROM conversation_search
+     WHERE conversation_search MATCH ?1 AND rowid BETWEEN ?2 AND ?3";
+
+/// The conversation of a message's rowid; a note's rowid is negative (migration V27), its
+/// conversation read from the magnitude.
+fn message_conversation(rowid: i64) -> i64 {
+    (rowid.abs() >> MESSAGE_BITS) & CONVERSATION_MASK
+}
+
+/// The conversation of a subject's rowid.
+fn subject_conversation(rowid: i64) -> i64 {
+    rowid & CONVERSATION_MASK
 }
 
 /// The rowid ranges an actor's search reads: for staff their store's, its internal notes (the
@@ -201,33 +200,33 @@ fn scope_range(scope: i64) -> (i64, i64) {
     }
 }
 
-/// The parameters of [`hits_sql`]: the words, and each of the actor's rowid ranges.
-pub(crate) fn params(actor: &Actor, words: &Words) -> Params {
-    const FIRST: [&str; 2] = [":first0", ":first1"];
-    const LAST: [&str; 2] = [":last0", ":last1"];
-    let mut params = vec![
-        (":q", Value::Text(words.messages.clone())),
-        (":qs", Value::Text(words.subjects.clone())),
-    ];
-    for (i, (first, last)) in ranges(actor).into_iter().enumerate() {
-        params.push((FIRST[i], Value::Integer(first)));
-        params.push((LAST[i], Value::Integer(last)));
-    }
-    params
-}
-
 /// The ids of the conversations a search finds within the caller's scopes, ascending, each once.
 pub(crate) fn hits(
     conn: &Connection,
     actor: &Actor,
     words: &Words,
 ) -> Result<Vec<i64>, MessagingError> {
-    let params = params(actor, words);
-    let mut hits = conn
-        .prepare_cached(&hits_sql(ranges(actor).len()))?
-        .query_map(bind(&params).as_slice(), |r| r.get::<_, i64>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    // Message hits come in rowid order, so a conversation's are already together.
+    let mut hits = Vec::new();
+    for (first, last) in ranges(actor) {
+        for (sql, query, conversation) in [
+            (
+                MESSAGE_HITS,
+                &words.messages,
+                message_conversation as fn(i64) -> i64,
+            ),
+            (SUBJECT_HITS, &words.subjects, subject_conversation),
+        ] {
+            let mut statement = conn.prepare_cached(sql)?;
+            let mut rows = statement.query(rusqlite::params![query, first, last])?;
+            while let Some(row) = rows.next()? {
+                let id = conversation(row.get(0)?);
+                // A range's hits come in rowid order, a conversation's together: kept once.
+                if hits.last() != Some(&id) {
+                    hits.push(id);
+                }
+            }
+        }
+    }
     hits.sort_unstable();
     hits.dedup();
     Ok(hits)
@@ -243,6 +242,13 @@ mod tests {
         assert_eq!(SCOPE_SHIFT, 47);
         assert_eq!(1_i64 << MESSAGE_BITS, 1_048_576);
         assert_eq!(CONVERSATION_MASK, 134_217_727);
-        assert!(hits_sql(1).contains("(abs(rowid) >> 20) & 134217727"));
+        let (conversation, n) = (123_456, 7);
+        let rowid = (65_535_i64 << 47) | (conversation << 20) | n;
+        assert_eq!(message_conversation(rowid), conversation);
+        assert_eq!(message_conversation(-rowid), conversation, "a note");
+        assert_eq!(
+            subject_conversation((5_i64 << 47) | conversation),
+            conversation
+        );
     }
 }
