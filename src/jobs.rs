@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::{LoginLimiter, session};
 use crate::config::Settings;
-use crate::db::{Activity, Db, DbError};
+use crate::db::{Db, DbError};
 use crate::domain::{AlertKind, AlertPriority};
 use crate::email::delivery;
 use crate::error::AppError;
@@ -166,7 +166,7 @@ where
             let now = db.activity();
             let others_wrote = now.writes - seen.writes > own_writes;
             work_left |= others_wrote;
-            let quiet = !others_wrote && quiet_reads(seen, now);
+            let quiet = !others_wrote && now.reads - seen.reads <= QUIET_READS;
             seen = now;
             if !(quiet && work_left) {
                 break;
@@ -182,10 +182,6 @@ where
             own_writes = 1;
         }
     }
-}
-
-fn quiet_reads(before: Activity, after: Activity) -> bool {
-    after.reads - before.reads <= QUIET_READS
 }
 
 /// Drops expired sessions, spent single sign-on tokens and email links past their expiry, events past their

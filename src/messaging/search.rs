@@ -127,7 +127,7 @@ fn quoted(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
 }
 
-/// How a search's page is chosen among its hits, which arrive as the JSON array `:hits`.
+/// How a search's page is chosen among its hits (the sorted conversation ids of [`hits`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SearchPlan {
     /// Look up every hit and keep the newest: for hits that are few next to what the caller sees.
