@@ -194,19 +194,19 @@ CREATE TABLE conversations (
     CHECK (conversation_type = 'admin_customer' OR store_id IS NOT NULL)
 );
 CREATE INDEX ix_conversations_access ON conversations (id, conversation_type, store_id);
-CREATE INDEX ix_conversations_admin_joined ON conversations (conversation_type, last_activity_at)
+CREATE INDEX ix_conversations_admin_joined ON conversations (conversation_type, last_activity_at, id)
     WHERE first_admin_id IS NOT NULL;
 CREATE INDEX ix_conversations_announcement ON conversations (announcement_id)
     WHERE announcement_id IS NOT NULL;
-CREATE INDEX ix_conversations_assignee ON conversations (store_id, assignee_id, last_activity_at)
+CREATE INDEX ix_conversations_assignee ON conversations (store_id, assignee_id, last_activity_at, id)
     WHERE assignee_id IS NOT NULL;
 CREATE INDEX ix_conversations_context ON conversations (context_type, context_id)
     WHERE context_type IS NOT NULL;
 CREATE INDEX ix_conversations_last_message ON conversations (last_message_at);
 CREATE INDEX ix_conversations_store_activity
-    ON conversations (store_id, last_activity_at, conversation_type, is_closed);
+    ON conversations (store_id, last_activity_at, id, conversation_type, is_closed);
 CREATE INDEX ix_conversations_topic ON conversations (topic_id, store_id) WHERE topic_id IS NOT NULL;
-CREATE INDEX ix_conversations_type_activity ON conversations (conversation_type, last_activity_at);
+CREATE INDEX ix_conversations_type_activity ON conversations (conversation_type, last_activity_at, id);
 CREATE INDEX ix_conversations_type_store ON conversations (conversation_type, store_id);
 CREATE INDEX ix_conversations_waiting ON conversations (store_id, waiting_party, waiting_since)
     WHERE waiting_party IS NOT NULL;

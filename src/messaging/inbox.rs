@@ -246,12 +246,9 @@ fn list_query(
         // Without statistics SQLite cannot tell few hits from many: the plan says which.
         const WALKED: &str = "conversations c INDEXED BY ix_conversations_store_activity";
         if plan == SearchPlan::NewestFirst {
-            // Ties in time are put in order by the walk: sorting them here would pass every
-            // walked row through SQLite's sorter.
             walk = Some((
                 format!(
-                    "SELECT c.id, c.last_activity_at FROM {WALKED} WHERE {}
-                     ORDER BY c.last_activity_at DESC",
+                    "SELECT c.id FROM {WALKED} WHERE {} {order}",
                     conditions.join(" AND ")
                 ),
                 params.clone(),
@@ -423,10 +420,10 @@ fn json_ids(ids: &[i64]) -> Value {
     Value::Text(format!("[{}]", ids.join(",")))
 }
 
-/// Walks the ids and times `sql` gives (newest first) and keeps the page's among those in `hits`
-/// (sorted), in the inbox's order (newest first, then the higher id): the walk passes about
-/// `visible / hits` rows per row of the page, each tested here against the hits rather than
-/// against a table SQLite would first build of them all.
+/// Walks the ids `sql` gives (in the inbox's order, from the store's activity index) and keeps
+/// the page's among those in `hits` (sorted): the walk passes about `visible / hits` rows per row
+/// of the page, each tested here against the hits rather than against a table SQLite would first
+/// build of them all.
 fn walk(
     conn: &Connection,
     sql: &str,
@@ -437,32 +434,15 @@ fn walk(
     let (skip, limit) = (page.skip as usize, page.limit as usize);
     let mut statement = conn.prepare_cached(sql)?;
     let mut rows = statement.query(bind(params).as_slice())?;
-    // Hits as (time, id): stored times are text in one format, so text order is time order; as
-    // in SQLite, no time sorts before any.
-    let mut found: Vec<(Option<String>, i64)> = Vec::with_capacity(skip + limit);
-    while let Some(row) = rows.next()? {
-        let at = row
-            .get_ref(1)?
-            .as_str_or_null()
-            .map_err(rusqlite::Error::from)?;
-        // Enough, unless this row ties with the last hit kept (a tie may come first).
-        if found.len() >= skip + limit
-            && found.last().is_some_and(|(last, _)| last.as_deref() != at)
-        {
-            break;
-        }
+    let mut found = Vec::with_capacity(skip + limit);
+    while found.len() < skip + limit {
+        let Some(row) = rows.next()? else { break };
         let id: i64 = row.get(0)?;
         if hits.binary_search(&id).is_ok() {
-            found.push((at.map(str::to_owned), id));
+            found.push(id);
         }
     }
-    found.sort_unstable_by(|a, b| b.cmp(a));
-    Ok(found
-        .into_iter()
-        .skip(skip)
-        .take(limit)
-        .map(|(_, id)| id)
-        .collect())
+    Ok(found.split_off(skip.min(found.len())))
 }
 
 /// Runs an inbox query: the page, then the total unless `total` is known.
