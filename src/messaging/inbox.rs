@@ -283,7 +283,28 @@ fn list_query(
         page_params.extend(me_params(actor));
         page_params.push((":limit", Value::Integer(page.limit.into())));
         page_params.push((":skip", Value::Integer(page.skip.into())));
-        let sql = if search.is_some() {
+        let parts = access::visible_parts(actor).filter(|_| !overseeing);
+        let sql = if let (None, Some(parts)) = (search, parts) {
+            // Each type's part newest first from its own index, merged: the page reads
+            // `skip + limit` ids of each, where one query would build and sort the summary of
+            // every conversation the admin sees.
+            let arms: Vec<String> = parts
+                .iter()
+                .filter(|(t, _)| filter.conversation_type.is_none_or(|only| only == *t))
+                .map(|(_, part)| {
+                    format!(
+                        "SELECT c.id, c.last_activity_at FROM conversations c
+                         WHERE {where_clause} AND {part}"
+                    )
+                })
+                .collect();
+            format!(
+                "WITH page AS ({} ORDER BY 2 DESC, 1 DESC LIMIT :limit OFFSET :skip)
+                 {} ORDER BY page.last_activity_at DESC, page.id DESC",
+                arms.join(" UNION ALL "),
+                summary_select(actor, "page JOIN conversations c ON c.id = page.id")
+            )
+        } else if search.is_some() {
             // The page is chosen from the candidates' ids and times alone, and only its rows
             // read their summaries (SQLite computes a row's columns before it sorts).
             format!(
