@@ -111,9 +111,12 @@ pub(crate) fn lookup(conn: &Connection, token: &str) -> rusqlite::Result<Option<
          LEFT JOIN stores su ON su.id = u.store_id
          LEFT JOIN customers c INDEXED BY ix_customers_access ON c.id = s.customer_id
          LEFT JOIN stores sc ON sc.id = c.store_id
-         WHERE s.token_hash = ?1 AND s.expires_at > ?2",
+         WHERE s.token_hash = ?1 AND s.expires_at > strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')",
     )?
-    .query_row(params![hash_token(token), Utc::now()], |r| {
+    // SQLite's clock, written as the schema's defaults write times: every request pays this
+    // lookup, and chrono formatting the time to bind took a twentieth of an unread count's CPU.
+    // To the millisecond: a session lives to the end of the millisecond it expires in.
+    .query_row([hash_token(token)], |r| {
         let kind = match r.get::<_, String>(1)?.as_str() {
             "cookie" => SessionKind::Cookie,
             _ => SessionKind::Bearer,
