@@ -14,6 +14,16 @@ fn plan(conn: &Connection, sql: &str, params: &Params) -> Vec<String> {
         .collect()
 }
 
+/// The ids `sql` selects, in its order.
+fn selected_ids(conn: &Connection, sql: &str, params: &Params) -> Vec<i64> {
+    conn.prepare(sql)
+        .unwrap()
+        .query_map(bind(params).as_slice(), |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
 /// A full scan of a table (as opposed to a search, or a scan of an index).
 fn full_scans(lines: &[String]) -> Vec<String> {
     lines
@@ -600,13 +610,7 @@ fn search_finds_what_reading_every_text_finds() {
                     has("c.subject"),
                     has("m.content")
                 );
-                let expected: Vec<i64> = conn
-                    .prepare(&sql)
-                    .unwrap()
-                    .query_map(bind(&params).as_slice(), |r| r.get(0))
-                    .unwrap()
-                    .map(Result::unwrap)
-                    .collect();
+                let expected = selected_ids(&conn, &sql, &params);
                 assert_eq!(ids, expected, "{actor:?} {query:?} closed={closed:?}");
                 assert_eq!(listed.total, expected.len() as i64, "{actor:?} {query:?}");
                 // Past the last page the total is still counted.
@@ -852,13 +856,7 @@ fn an_inbox_lists_what_its_actor_sees_newest_first_in_any_page_size() {
                     sql += &format!(" AND c.is_closed = {}", i64::from(closed));
                 }
                 sql += " ORDER BY c.last_activity_at DESC, c.id DESC";
-                let expected: Vec<i64> = conn
-                    .prepare(&sql)
-                    .unwrap()
-                    .query_map(bind(&params).as_slice(), |r| r.get(0))
-                    .unwrap()
-                    .map(Result::unwrap)
-                    .collect();
+                let expected = selected_ids(&conn, &sql, &params);
                 listed_any += usize::from(!expected.is_empty());
                 let mut paged = Vec::new();
                 for skip in (0..expected.len() + 4).step_by(4) {
