@@ -161,11 +161,12 @@ pub(crate) fn is_live(conn: &Connection, session_id: i64) -> rusqlite::Result<bo
         "SELECT 1 FROM sessions s
          LEFT JOIN users u ON u.id = s.user_id
          LEFT JOIN customers c ON c.id = s.customer_id
-         WHERE s.id = ?1 AND s.expires_at > ?2
+         WHERE s.id = ?1 AND s.expires_at > strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')
            AND coalesce(u.is_active, c.is_active)
            AND coalesce((SELECT is_active FROM stores WHERE id = coalesce(u.store_id, c.store_id)), 1)",
     )?
-    .query_row(params![session_id, Utc::now()], |_| Ok(()))
+    // The same clock as `lookup`: a session ends at one moment for every check.
+    .query_row([session_id], |_| Ok(()))
     .optional()
     .map(|found| found.is_some())
 }
